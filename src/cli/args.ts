@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Command-line parsing shared by the subcommands, on `node:util` parseArgs
+ * (JSR's @std/cli is not reachable from the sites we build on).
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { EXIT } from "../outcome.ts";
+
+/** A bad command line: printed with a hint, exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses `args` for `command`; unknown flags and missing values are usage errors. */
+export function parseCommand<T extends NonNullable<ParseArgsConfig["options"]>>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** A non-negative number flag, or undefined when absent. */
+export function numberFlag(
+  command: string,
+  name: string,
+  value: string | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
+    throw new UsageError(`${command}: --${name} takes a non-negative number, not "${value}"`);
+  }
+  return n;
+}
+
+/** Exactly one positional argument: the module. */
+export function moduleArg(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) {
+    throw new UsageError(`${command}: expected one MODULE, got ${positionals.length} arguments`);
+  }
+  return positionals[0];
+}
+
+/** Prints a usage error with a pointer to --help; returns the usage status. */
+export function reportUsage(e: UsageError): number {
+  console.error(`prep-deno ${e.message}\n(see prep-deno ${e.message.split(":")[0]} --help)`);
+  return EXIT.USAGE;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The hook host: the runner's half that lives inside the kernel sandbox. It
+ * starts one Worker with the policy's permissions, hands it the job and turns
+ * the worker's report into an exit status and one clear message.
+ *
+ * @module
+ */
+
+import { EXIT, type WorkerReport, type WorkerRequest } from "./outcome.ts";
+import { type Permissions, workerPermissions } from "./policy.ts";
+
+/** What the supervisor passes the host (as JSON on its command line). */
+export interface HostSpec {
+  /** Absolute path of the module. */
+  modulePath: string;
+  /** Hook export to call. */
+  hook: string;
+  /** Granted permissions. */
+  permissions: Permissions;
+  /** Where they came from, for messages. */
+  configPath?: string;
+  /** The set used, for messages. */
+  setName?: string;
+  /** Variables the supervisor added for the runtime: not the hook's. */
+  internalEnv: string[];
+  /** Only list the module's exports on stdout (for `check`). */
+  listExports?: boolean;
+}
+
+/** Reads this process's environment as it was given, bytes and all. */
+export function readRawEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const bytes = Deno.readFileSync("/proc/self/environ");
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== 0) continue;
+    if (i > start) {
+      const entry = decoder.decode(bytes.subarray(start, i));
+      const eq = entry.indexOf("=");
+      if (eq > 0 && !(entry.slice(0, eq) in env)) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+    start = i + 1;
+  }
+  return env;
+}
+
+/** Runs the hook in a Worker; resolves to the exit status. Writes one message on failure. */
+export function hostHook(spec: HostSpec): Promise<number> {
+  const env = readRawEnv();
+  for (const name of spec.internalEnv) delete env[name];
+  const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
+  const fail = (status: number, message: string) => {
+    console.error(`prep-deno: ${label}: ${message}`);
+    return status;
+  };
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (status: number) => {
+      if (settled) return;
+      settled = true;
+      worker.terminate();
+      resolve(status);
+    };
+    // A worker that closes itself (self.close(), process.exit) never
+    // reports; without this the process would end with status 0.
+    globalThis.addEventListener("unload", () => {
+      if (!settled) {
+        settled = true;
+        Deno.exitCode = fail(EXIT.FAILED, "the hook ended its worker without a result");
+      }
+    });
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: spec.hook,
+      deno: { permissions: workerPermissions(spec.permissions) },
+    });
+    worker.onmessage = (e: MessageEvent<WorkerReport>) => settle(statusOf(e.data, spec, fail));
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      settle(fail(EXIT.FAILED, `uncaught error: ${e.message}`));
+    };
+    const request: WorkerRequest = {
+      moduleUrl: fileUrl(spec.modulePath),
+      hook: spec.hook,
+      env,
+      listExports: spec.listExports,
+    };
+    worker.postMessage(request);
+  });
+}
+
+function statusOf(
+  r: WorkerReport,
+  spec: HostSpec,
+  fail: (status: number, message: string) => number,
+): number {
+  switch (r.kind) {
+    case "returned":
+    case "exited":
+      return r.status;
+    case "exports":
+      console.log(JSON.stringify(r.names));
+      return 0;
+    case "bad-return":
+      return fail(
+        EXIT.FAILED,
+        `returned ${r.value}, which is not an exit status (return nothing or an integer 0-255)`,
+      );
+    case "no-export":
+      return fail(
+        EXIT.FAILED,
+        `the module has no export "${spec.hook}" and no default export` +
+          ` (it exports: ${
+            r.exports.join(", ") || "nothing"
+          }); export a function named "${spec.hook}"`,
+      );
+    case "load-failed":
+      return fail(EXIT.FAILED, `cannot load the module: ${r.message}`);
+    case "threw":
+      if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, spec));
+      return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`);
+  }
+}
+
+/** Rewrites Deno's "run again with --allow-x" into the policy fix. */
+export function denial(message: string, spec: HostSpec): string {
+  const m = /Requires (\w+) access to (.+?)(?:, run again| at |$)/.exec(message);
+  const kind = m?.[1] ?? "a";
+  const resource = m?.[2] ?? "";
+  const set = spec.setName ?? spec.hook;
+  const where = spec.configPath ?? "a deno.json next to the module";
+  return `permission denied: ${kind} access to ${resource}; to allow it, add it to the "${kind}" list of permission set "${set}" in ${where}`;
+}
+
+/** `file:` URL of an absolute path, percent-encoding what must be. */
+export function fileUrl(path: string): string {
+  const url = new URL("file:///");
+  url.pathname = path;
+  return url.href;
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `prep-deno`: runs Slurm Prolog/Epilog/PrologSlurmctld/EpilogSlurmctld
+ * hooks written in TypeScript, each in a Deno sandbox inside a kernel
+ * sandbox. Entry point of the runner and of `deno compile`.
+ *
+ * @module
+ */
+
+import { checkCommand } from "./cli/check.ts";
+import { reportUsage, UsageError } from "./cli/args.ts";
+import { runCommand } from "./cli/run.ts";
+import { tryCommand } from "./cli/try.ts";
+import { hostHook, type HostSpec } from "./host.ts";
+import { EXIT } from "./outcome.ts";
+
+/** Top-level `--help`. */
+export const HELP = `Usage: prep-deno <command> [options]
+
+Commands:
+  run MODULE    run a hook for the job in the environment (what prep/deno executes)
+  try MODULE    run a hook locally with a fake job, through the same sandbox
+  check MODULE  type-check a hook module and show the permissions of each hook
+
+Run prep-deno <command> --help for a command's options.
+`;
+
+/** Dispatches a command line; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "try":
+        return await tryCommand(rest);
+      case "check":
+        return await checkCommand(rest);
+      case "__host":
+        // Inside the sandbox: the supervisor's half, not for people.
+        return await hostHook(JSON.parse(rest[0]) as HostSpec);
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        console.log(HELP);
+        return command === undefined ? EXIT.USAGE : 0;
+      default:
+        throw new UsageError(`${command}: unknown command (use run, try or check)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) return reportUsage(e);
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * How a hook ended, as the worker reports it and as the runner turns it into
+ * an exit status. Exit statuses are documented in the README.
+ *
+ * @module
+ */
+
+/** Exit statuses the runner uses for its own failures. */
+export const EXIT = {
+  /** The hook threw, returned a bad value, or could not be loaded. */
+  FAILED: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** The hook ran past `--timeout`. */
+  TIMEOUT: 124,
+  /** The hook hit the heap limit. */
+  OUT_OF_MEMORY: 125,
+  /** The sandbox could not be set up (no bwrap, bad policy). */
+  SANDBOX: 126,
+  /** The module file does not exist, as prep/script's 127 for a missing script. */
+  NOT_FOUND: 127,
+} as const;
+
+/** What the worker posts back, exactly once. */
+export type WorkerReport =
+  | { kind: "returned"; status: number }
+  | { kind: "bad-return"; value: string }
+  | { kind: "threw"; errorName: string; message: string; stack?: string }
+  | { kind: "exited"; status: number }
+  | { kind: "no-export"; exports: string[] }
+  | { kind: "exports"; names: string[] }
+  | { kind: "load-failed"; message: string };
+
+/** What the runner sends the worker. */
+export interface WorkerRequest {
+  /** `file:` URL of the module. */
+  moduleUrl: string;
+  /** Export to call, with `default` as fallback. */
+  hook: string;
+  /** The hook's environment. */
+  env: Record<string, string>;
+  /** Only import the module and report its exports (for `check`). */
+  listExports?: boolean;
+}
+
+/** Whether `v` is an exit status a hook may return. */
+export function isExitStatus(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255;
+}
+
+/** Describes any thrown value in one line. */
+export function describeThrown(e: unknown): { errorName: string; message: string; stack?: string } {
+  if (e instanceof Error) {
+    return { errorName: e.name, message: e.message, stack: e.stack };
+  }
+  let text: string;
+  try {
+    text = typeof e === "string" ? e : JSON.stringify(e) ?? String(e);
+  } catch {
+    text = String(e);
+  }
+  return { errorName: "non-Error value", message: text };
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The variables prep/script hands each hook, as Slurm 22.05 builds them:
+ * slurmd side in `src/plugins/prep/script/prep_script_slurmd.c`
+ * (`_build_env`), slurmctld side in `src/slurmctld/job_mgr.c`
+ * (`job_common_env_vars`) plus `SLURM_SCRIPT_CONTEXT`. The plugin builds the
+ * same set in C (ffi/prep_deno_env_*.c); `prep-deno try` fakes it from this
+ * table, and the integration suite compares both with a live prep/script.
+ *
+ * @module
+ */
+
+import type { HookName, ScriptContext } from "./types.ts";
+
+/** Every context, in the order Slurm runs them for a job. */
+export const SCRIPT_CONTEXTS: readonly ScriptContext[] = [
+  "prolog_slurmctld",
+  "prolog_slurmd",
+  "epilog_slurmd",
+  "epilog_slurmctld",
+];
+
+/** The hook export (and permission set) that serves each context. */
+export const HOOK_FOR_CONTEXT: Readonly<Record<ScriptContext, HookName>> = {
+  prolog_slurmd: "prolog",
+  epilog_slurmd: "epilog",
+  prolog_slurmctld: "prologSlurmctld",
+  epilog_slurmctld: "epilogSlurmctld",
+};
+
+/** Whether `value` names a context. */
+export function isScriptContext(value: unknown): value is ScriptContext {
+  return typeof value === "string" && value in HOOK_FOR_CONTEXT;
+}
+
+/**
+ * When Slurm sets a variable: `always` for every job, `when-set` only if the
+ * job has that property (comment, array, het job, credential field...).
+ */
+export type Presence = "always" | "when-set";
+
+/** One row of the table: a variable, its presence per side, a fake value. */
+export interface SlurmVar {
+  /** Variable name. */
+  readonly name: string;
+  /** Presence in slurmd contexts (prolog_slurmd, epilog_slurmd); absent if never. */
+  readonly slurmd?: Presence;
+  /** Presence in slurmctld contexts; absent if never. */
+  readonly slurmctld?: Presence;
+  /** Only in epilog contexts. */
+  readonly epilogOnly?: boolean;
+  /** The value `prep-deno try` uses. */
+  readonly fake: (job: FakeJob) => string;
+}
+
+/** What `prep-deno try` knows of its fake job. */
+export interface FakeJob {
+  /** Job id. */
+  id: number;
+  /** User name. */
+  user: string;
+  /** User id. */
+  uid: number;
+  /** Group id. */
+  gid: number;
+  /** Group name. */
+  group: string;
+  /** This host's name. */
+  node: string;
+}
+
+/** The table. Order follows the Slurm code that sets them. */
+export const SLURM_VARS: readonly SlurmVar[] = [
+  { name: "SLURMD_NODENAME", slurmd: "always", fake: (j) => j.node },
+  { name: "SLURM_CONF", slurmd: "always", fake: () => "/etc/slurm/slurm.conf" },
+  {
+    name: "SLURM_CLUSTER_NAME",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "cluster",
+  },
+  { name: "SLURM_JOB_ID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.id}` },
+  { name: "SLURM_JOBID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.id}` },
+  { name: "SLURM_JOB_UID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.uid}` },
+  { name: "SLURM_JOB_GID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.gid}` },
+  { name: "SLURM_JOB_GROUP", slurmctld: "always", fake: (j) => j.group },
+  { name: "SLURM_UID", slurmd: "always", fake: (j) => `${j.uid}` },
+  { name: "SLURM_JOB_USER", slurmd: "always", slurmctld: "always", fake: (j) => j.user },
+  { name: "SLURM_JOB_NAME", slurmctld: "always", fake: () => "try" },
+  {
+    name: "SLURM_JOB_WORK_DIR",
+    slurmd: "always",
+    slurmctld: "when-set",
+    fake: () => "/tmp",
+  },
+  { name: "SLURM_NODELIST", slurmd: "always", fake: (j) => j.node },
+  { name: "SLURM_JOB_NODELIST", slurmctld: "always", fake: (j) => j.node },
+  { name: "SLURM_NODE_ALIASES", slurmd: "when-set", fake: () => "" },
+  {
+    name: "SLURM_JOB_PARTITION",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "debug",
+  },
+  { name: "SLURM_SCRIPT_CONTEXT", slurmd: "always", slurmctld: "always", fake: () => "" },
+  // prep/script passes the literal "(null)" when the job has no account.
+  {
+    name: "SLURM_JOB_ACCOUNT",
+    slurmd: "when-set",
+    slurmctld: "always",
+    fake: () => "(null)",
+  },
+  {
+    name: "SLURM_JOB_COMMENT",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    fake: () => "",
+  },
+  {
+    name: "SLURM_JOB_CONSTRAINTS",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    fake: () => "",
+  },
+  {
+    name: "SLURM_JOB_CPUS_PER_NODE",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "1",
+  },
+  { name: "SLURM_JOB_NTASKS", slurmd: "when-set", fake: () => "1" },
+  {
+    name: "SLURM_JOB_NUM_NODES",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "1",
+  },
+  {
+    name: "SLURM_JOB_RESERVATION",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    fake: () => "",
+  },
+  {
+    name: "SLURM_JOB_RESTART_COUNT",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "0",
+  },
+  { name: "SLURM_JOB_LICENSES", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_WCKEY", slurmctld: "when-set", fake: () => "" },
+  {
+    name: "SLURM_JOB_STDERR",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    fake: () => "",
+  },
+  {
+    name: "SLURM_JOB_STDIN",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "/dev/null",
+  },
+  {
+    name: "SLURM_JOB_STDOUT",
+    slurmd: "always",
+    slurmctld: "always",
+    fake: () => "/tmp/slurm-%j.out",
+  },
+  {
+    name: "SLURM_JOB_DERIVED_EC",
+    slurmd: "always",
+    slurmctld: "always",
+    epilogOnly: true,
+    fake: () => "0",
+  },
+  {
+    name: "SLURM_JOB_EXIT_CODE",
+    slurmd: "always",
+    slurmctld: "always",
+    epilogOnly: true,
+    fake: () => "0",
+  },
+  {
+    name: "SLURM_JOB_EXIT_CODE2",
+    slurmd: "always",
+    slurmctld: "always",
+    epilogOnly: true,
+    fake: () => "0:0",
+  },
+  { name: "SLURM_ARRAY_JOB_ID", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_ARRAY_TASK_ID", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_HET_JOB_ID", slurmd: "when-set", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_PACK_JOB_ID", slurmd: "when-set", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_HET_JOB_OFFSET", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_PACK_JOB_OFFSET", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_HET_JOB_NODELIST", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_PACK_JOB_NODELIST", slurmctld: "when-set", fake: () => "" },
+];
+
+/** The side of a context: slurmd or slurmctld. */
+export function sideOf(context: ScriptContext): "slurmd" | "slurmctld" {
+  return context.endsWith("_slurmd") ? "slurmd" : "slurmctld";
+}
+
+/** The variables Slurm may set in `context`, with their presence. */
+export function varsFor(context: ScriptContext): Map<string, Presence> {
+  const side = sideOf(context);
+  const epilog = context.startsWith("epilog");
+  const out = new Map<string, Presence>();
+  for (const v of SLURM_VARS) {
+    const presence = v[side];
+    if (presence && (epilog || !v.epilogOnly)) out.set(v.name, presence);
+  }
+  return out;
+}
+
+/**
+ * A complete fake environment for `context`: every variable Slurm always
+ * sets there, with realistic values; `overrides` replace or add variables.
+ *
+ * @example
+ * ```ts
+ * const env = fakeJobEnv("epilog_slurmd", { id: 7 }, { SLURM_JOB_EXIT_CODE2: "1:0" });
+ * env.SLURM_SCRIPT_CONTEXT; // "epilog_slurmd"
+ * ```
+ */
+export function fakeJobEnv(
+  context: ScriptContext,
+  job: Partial<FakeJob> = {},
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  const full: FakeJob = {
+    id: 1,
+    user: "root",
+    uid: 0,
+    gid: 0,
+    group: "root",
+    node: "localhost",
+    ...job,
+  };
+  const env: Record<string, string> = {};
+  const presence = varsFor(context);
+  for (const v of SLURM_VARS) {
+    if (presence.get(v.name) === "always") env[v.name] = v.fake(full);
+  }
+  env.SLURM_SCRIPT_CONTEXT = context;
+  return { ...env, ...overrides };
+}
