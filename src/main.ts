@@ -55,5 +55,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // No top-level await: when a hook's worker vanishes, the host's unload
+  // guard must get to report it, not Deno's "never resolved" error.
+  main(Deno.args).then((status) => Deno.exit(status));
 }

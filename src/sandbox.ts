@@ -68,7 +68,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   a.push(...systemDirs());
   a.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
   for (const f of ETC_FOR_LOOKUPS) a.push("--ro-bind-try", f, f);
-  if (p.net) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
+  if (p.net || p.import) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
   if (Array.isArray(p.read)) { for (const r of p.read) a.push("--ro-bind-try", r, r); }
@@ -84,7 +84,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     "--cap-drop",
     "ALL",
   );
-  if (!p.net) a.push("--unshare-net");
+  // Remote imports need the network as much as `net` does.
+  if (!p.net && !p.import) a.push("--unshare-net");
   for (const [k, v] of Object.entries(spec.setenv)) a.push("--setenv", k, v);
   return a;
 }

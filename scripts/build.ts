@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `deno task build`: makes `build/prep-deno`.
+ *
+ * With the denort base binary (DENORT_BIN, or Deno's own download) it is a
+ * real `deno compile`d single binary that embeds src/ and, by --include, the
+ * worker entry (workers are not found by graph analysis). Where denort cannot
+ * be had, it is a launcher that runs the identical src/main.ts with the
+ * pinned Deno, and this says so in one line.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DENO_RUN_FLAGS } from "../src/self_command.ts";
+
+const top = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(top, "build", "prep-deno");
+const main = join(top, "src", "main.ts");
+Deno.mkdirSync(join(top, "build"), { recursive: true });
+// deno compile refuses to overwrite a file it did not make (our launcher).
+try {
+  Deno.removeSync(out);
+} catch { /* not there yet */ }
+
+const compile = await new Deno.Command(Deno.execPath(), {
+  args: [
+    "compile",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    "--unstable-worker-options",
+    "--allow-all",
+    "--no-prompt",
+    "--include",
+    join(top, "src", "worker.ts"),
+    "--output",
+    out,
+    main,
+  ],
+  stdout: "piped",
+  stderr: "piped",
+}).output();
+
+if (compile.success) {
+  console.log(`build/prep-deno: single binary (deno compile, Deno ${Deno.version.deno})`);
+} else {
+  const stderr = new TextDecoder().decode(compile.stderr);
+  const why = /request for url \((\S+)\)/.exec(stderr)?.[1]
+    ? `cannot download ${/request for url \((\S+)\)/.exec(stderr)![1]}`
+    : stderr.trim().split("\n").find((l) => /error/i.test(l)) ?? "deno compile failed";
+  const launcher = `#!/bin/sh
+# prep-deno launcher made by \`deno task build\` where the denort base binary
+# was not available (${why?.replaceAll("\n", " ")}).
+# It runs the identical entry point with the pinned Deno; rebuild with
+# DENORT_BIN=/path/to/denort for the single binary.
+exec ${shq(Deno.execPath())} run ${DENO_RUN_FLAGS.join(" ")} ${shq(main)} "$@"
+`;
+  Deno.writeTextFileSync(out, launcher, { mode: 0o755 });
+  Deno.chmodSync(out, 0o755);
+  console.log(
+    `build/prep-deno: launcher running src/main.ts on Deno ${Deno.version.deno} (no denort: ${why})`,
+  );
+}
+
+function shq(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
