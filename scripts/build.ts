@@ -13,7 +13,6 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DENO_RUN_FLAGS } from "../src/self_command.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(top, "build", "prep-deno");
@@ -50,20 +49,24 @@ if (compile.success) {
   const why = /request for url \((\S+)\)/.exec(stderr)?.[1]
     ? `cannot download ${/request for url \((\S+)\)/.exec(stderr)![1]}`
     : stderr.trim().split("\n").find((l) => /error/i.test(l)) ?? "deno compile failed";
-  const launcher = `#!/bin/sh
-# prep-deno launcher made by \`deno task build\` where the denort base binary
-# was not available (${why?.replaceAll("\n", " ")}).
-# It runs the identical entry point with the pinned Deno; rebuild with
-# DENORT_BIN=/path/to/denort for the single binary.
-exec ${shq(Deno.execPath())} run ${DENO_RUN_FLAGS.join(" ")} ${shq(main)} "$@"
-`;
-  Deno.writeTextFileSync(out, launcher, { mode: 0o755 });
-  Deno.chmodSync(out, 0o755);
+  const cc = await new Deno.Command("cc", {
+    args: [
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      `-DPREP_DENO_DENO=${JSON.stringify(Deno.execPath())}`,
+      `-DPREP_DENO_MAIN=${JSON.stringify(main)}`,
+      "-o",
+      out,
+      join(top, "ffi", "prep_deno_launcher.c"),
+    ],
+  }).output();
+  if (!cc.success) {
+    console.error(new TextDecoder().decode(cc.stderr));
+    Deno.exit(1);
+  }
   console.log(
     `build/prep-deno: launcher running src/main.ts on Deno ${Deno.version.deno} (no denort: ${why})`,
   );
-}
-
-function shq(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }

@@ -90,7 +90,8 @@ export async function runHook(run: HookRun): Promise<number> {
     permissions: withRead(policy.permissions, hookRoot),
     configPath: policy.configPath,
     setName: policy.setName,
-    internalEnv: Object.keys(setenv),
+    // bwrap sets PWD whatever it is told: drop it unless the job had one.
+    internalEnv: [...Object.keys(setenv), ...(jobHasPwd(run) ? [] : ["PWD"])],
     listExports: run.listExports,
   };
   const args = [
@@ -144,6 +145,10 @@ export async function runHook(run: HookRun): Promise<number> {
     return fail(EXIT.SANDBOX, "the kernel sandbox (bwrap) could not start; see its message above");
   }
   return status.code;
+}
+
+function jobHasPwd(run: HookRun): boolean {
+  return run.env ? "PWD" in run.env : Deno.env.get("PWD") !== undefined;
 }
 
 /** Deno gates a worker's import of local code behind `read`: grant the hook root. */

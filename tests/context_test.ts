@@ -28,9 +28,13 @@ for (const context of SCRIPT_CONTEXTS) {
   Deno.test(`context ${context}: every variable prep/script 22.05.8 passed is in the table`, () => {
     const env = capture(CAPTURES[context]);
     const known = varsFor(context);
-    for (const name of Object.keys(env)) assert.ok(known.has(name), `${name} not in table for ${context}`);
+    for (const name of Object.keys(env)) {
+      assert.ok(known.has(name), `${name} not in table for ${context}`);
+    }
     for (const [name, presence] of known) {
-      if (presence === "always") assert.ok(name in env, `${name} is "always" but prep/script did not pass it`);
+      if (presence === "always") {
+        assert.ok(name in env, `${name} is "always" but prep/script did not pass it`);
+      }
     }
   });
 
@@ -115,6 +119,9 @@ Deno.test("buildJobContext: exit code, signal, arrays, het jobs, hostlists", () 
 
 Deno.test("buildJobContext: not a hook environment is a clear error", () => {
   assert.throws(() => buildJobContext({}), JobEnvError);
-  assert.throws(() => buildJobContext({ SLURM_SCRIPT_CONTEXT: "bogus", SLURM_JOB_ID: "1" }), /not one of/);
+  assert.throws(
+    () => buildJobContext({ SLURM_SCRIPT_CONTEXT: "bogus", SLURM_JOB_ID: "1" }),
+    /not one of/,
+  );
   assert.throws(() => buildJobContext({ SLURM_SCRIPT_CONTEXT: "prolog_slurmd" }), /not a job id/);
 });

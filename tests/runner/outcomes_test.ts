@@ -11,7 +11,9 @@ Deno.test("outcome: returning nothing is success", async () => {
 });
 
 Deno.test("outcome: an async hook returning an integer sets the exit status", async () => {
-  const r = await tryHook(`export async function prolog() { await new Promise((r) => setTimeout(r, 10)); return 7; }`);
+  const r = await tryHook(
+    `export async function prolog() { await new Promise((r) => setTimeout(r, 10)); return 7; }`,
+  );
   assert.equal(tryStatus(r), 7);
   assert.equal(r.code, 7);
 });
@@ -30,7 +32,12 @@ Deno.test("outcome: a named export wins over the default", async () => {
   assert.equal(tryStatus(r), 4);
 });
 
-for (const [value, shown] of [["256", "256"], ["-1", "-1"], ["1.5", "1.5"], ['"0"', '"0"'], ["NaN", "NaN"], ["{}", "a value of type object"]]) {
+for (
+  const [value, shown] of [["256", "256"], ["-1", "-1"], ["1.5", "1.5"], ['"0"', '"0"'], [
+    "NaN",
+    "NaN",
+  ], ["{}", "a value of type object"]]
+) {
   Deno.test(`outcome: returning ${value} fails with status 1 and says why`, async () => {
     const r = await tryHook(`export function prolog() { return ${value}; }`);
     assert.equal(tryStatus(r), 1);
@@ -53,7 +60,10 @@ Deno.test("outcome: throwing a non-Error value fails with 1 and shows the value"
 Deno.test("outcome: a missing export names the file, the export wanted and what it has", async () => {
   const r = await tryHook(`export function epilog() {}\nexport const x = 1;`);
   assert.equal(tryStatus(r), 1);
-  assert.match(r.stderr, /hook\.ts job 1: the module has no export "prolog" and no default export \(it exports: epilog, x\)/);
+  assert.match(
+    r.stderr,
+    /hook\.ts job 1: the module has no export "prolog" and no default export \(it exports: epilog, x\)/,
+  );
 });
 
 Deno.test("outcome: a syntax error names the file and the line", async () => {
@@ -63,9 +73,12 @@ Deno.test("outcome: a syntax error names the file and the line", async () => {
 });
 
 Deno.test("outcome: a failed import names the missing file", async () => {
-  const r = await tryHook(`import { x } from "./missing.ts";\nexport function prolog() { return x; }`, {
-    policy: {},
-  });
+  const r = await tryHook(
+    `import { x } from "./missing.ts";\nexport function prolog() { return x; }`,
+    {
+      policy: {},
+    },
+  );
   assert.equal(tryStatus(r), 1);
   assert.match(r.stderr, /cannot load the module: .*missing\.ts/);
 });
@@ -78,7 +91,9 @@ Deno.test("outcome: Deno.exit(n) inside the hook is exit status n", async () => 
 });
 
 Deno.test("outcome: a worker closed by the hook without a result is a failure, never success", async () => {
-  const r = await tryHook(`export function prolog() { self.close(); return new Promise(() => {}); }`);
+  const r = await tryHook(
+    `export function prolog() { self.close(); return new Promise(() => {}); }`,
+  );
   assert.equal(tryStatus(r), 1);
   assert.match(r.stderr, /ended its worker without a result/);
 });

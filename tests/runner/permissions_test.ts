@@ -18,12 +18,38 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { kind: "read", body: `await Deno.readTextFile("${OUTSIDE}/data.txt")`, grant: [OUTSIDE], resource: /data\.txt/ },
-  { kind: "write", body: `await Deno.writeTextFile("${OUTSIDE}/out.txt", "x")`, grant: [OUTSIDE], resource: /out\.txt/ },
-  { kind: "env", body: `if (Deno.env.get("SLURM_JOB_ID") !== "1") throw new Error("wrong")`, grant: ["SLURM_JOB_ID"], resource: /SLURM_JOB_ID/ },
-  { kind: "run", body: `const o = await new Deno.Command("/usr/bin/true").output(); if (!o.success) throw new Error("true failed")`, grant: ["/usr/bin/true"], resource: /true/ },
+  {
+    kind: "read",
+    body: `await Deno.readTextFile("${OUTSIDE}/data.txt")`,
+    grant: [OUTSIDE],
+    resource: /data\.txt/,
+  },
+  {
+    kind: "write",
+    body: `await Deno.writeTextFile("${OUTSIDE}/out.txt", "x")`,
+    grant: [OUTSIDE],
+    resource: /out\.txt/,
+  },
+  {
+    kind: "env",
+    body: `if (Deno.env.get("SLURM_JOB_ID") !== "1") throw new Error("wrong")`,
+    grant: ["SLURM_JOB_ID"],
+    resource: /SLURM_JOB_ID/,
+  },
+  {
+    kind: "run",
+    body:
+      `const o = await new Deno.Command("/usr/bin/true").output(); if (!o.success) throw new Error("true failed")`,
+    grant: ["/usr/bin/true"],
+    resource: /true/,
+  },
   { kind: "sys", body: `Deno.hostname()`, grant: ["hostname"], resource: /hostname/ },
-  { kind: "ffi", body: `Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } }).close()`, grant: true, resource: /libc/ },
+  {
+    kind: "ffi",
+    body: `Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } }).close()`,
+    grant: true,
+    resource: /libc/,
+  },
 ];
 
 for (const c of CASES) {
@@ -44,20 +70,35 @@ for (const c of CASES) {
 
 Deno.test("permission net and import: granted they reach a local server, denied they fail", async () => {
   const ac = new AbortController();
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} }, (req) =>
-    new URL(req.url).pathname === "/mod.js"
-      ? new Response("export const v = 41;", { headers: { "content-type": "application/javascript" } })
-      : new Response("pong"));
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
+    (req) =>
+      new URL(req.url).pathname === "/mod.js"
+        ? new Response("export const v = 41;", {
+          headers: { "content-type": "application/javascript" },
+        })
+        : new Response("pong"),
+  );
   const host = `127.0.0.1:${server.addr.port}`;
   try {
-    const fetchHook = hook(`const t = await (await fetch("http://${host}/")).text(); if (t !== "pong") throw new Error(t)`);
+    const fetchHook = hook(
+      `const t = await (await fetch("http://${host}/")).text(); if (t !== "pong") throw new Error(t)`,
+    );
     assert.equal(tryStatus(await tryHook(fetchHook, { policy: { default: { net: [host] } } })), 0);
     const deniedNet = await tryHook(fetchHook, { policy: { default: {} } });
     assert.equal(tryStatus(deniedNet), 1);
-    assert.match(deniedNet.stderr, /permission denied: net access to .*127\.0\.0\.1.*permission set "default"/);
+    assert.match(
+      deniedNet.stderr,
+      /permission denied: net access to .*127\.0\.0\.1.*permission set "default"/,
+    );
 
-    const importHook = hook(`const m = await import("http://${host}/mod.js"); if (m.v !== 41) throw new Error("bad")`);
-    assert.equal(tryStatus(await tryHook(importHook, { policy: { default: { import: [host] } } })), 0);
+    const importHook = hook(
+      `const m = await import("http://${host}/mod.js"); if (m.v !== 41) throw new Error("bad")`,
+    );
+    assert.equal(
+      tryStatus(await tryHook(importHook, { policy: { default: { import: [host] } } })),
+      0,
+    );
     const deniedImport = await tryHook(importHook, { policy: { default: {} } });
     assert.equal(tryStatus(deniedImport), 1);
     assert.match(deniedImport.stderr, /import access to .*127\.0\.0\.1/);
@@ -87,9 +128,12 @@ Deno.test("policy errors stop the hook with the file and the fix, status 126", a
 });
 
 Deno.test("the hook always gets its job context, even with no permissions", async () => {
-  const r = await tryHook(`export const prolog = (job) => { console.log(JSON.stringify([job.id, job.user, job.env.SLURM_JOB_ID])); };`, {
-    args: ["--job-id", "77"],
-  });
+  const r = await tryHook(
+    `export const prolog = (job) => { console.log(JSON.stringify([job.id, job.user, job.env.SLURM_JOB_ID])); };`,
+    {
+      args: ["--job-id", "77"],
+    },
+  );
   assert.equal(tryStatus(r), 0);
   assert.match(r.stdout, /\[77,"root","77"\]/);
 });

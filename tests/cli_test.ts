@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import assert from "node:assert/strict";
+import { prepDeno, writeFiles } from "./helpers.ts";
+
+Deno.test("cli: --help for each command", async () => {
+  for (const cmd of ["run", "try", "check"]) {
+    const r = await prepDeno([cmd, "--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^Usage: prep-deno ${cmd} MODULE`));
+  }
+  const top = await prepDeno(["--help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /run MODULE.*\n.*try MODULE.*\n.*check MODULE/);
+});
+
+Deno.test("cli: bad flags and arguments are usage errors (status 2) with a hint", async () => {
+  const cases: [string[], RegExp][] = [
+    [["try", "x.ts", "--bogus"], /try: Unknown option '--bogus'/],
+    [["try", "x.ts", "--timeout", "soon"], /--timeout takes a non-negative number, not "soon"/],
+    [["try", "x.ts", "--context", "prolog"], /--context must be one of prolog_slurmctld/],
+    [["try", "x.ts", "--env", "NOEQUALS"], /--env takes KEY=VALUE/],
+    [["try"], /expected one MODULE, got 0/],
+    [["frobnicate"], /frobnicate: unknown command/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await prepDeno(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, /see prep-deno \S+ --help/);
+  }
+});
+
+Deno.test("cli: check type-checks, lists exports and each hook's permissions", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const good = writeFiles(dir, {
+      "good.ts":
+        `import type { JobContext } from "${new URL("../src/mod.ts", import.meta.url).href}";\n` +
+        `export function prolog(job: JobContext): number | void { if (job.id < 0) return 1; }\nexport default () => {};\n`,
+      "bad.ts": `export function prolog(job: { id: string }) { return job.id; }\n`,
+      "deno.json": JSON.stringify({
+        permissions: { prolog: { read: ["/scratch"] }, default: { env: ["HOME"] } },
+      }),
+    });
+    const ok = await prepDeno(["check", good]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /types: ok/);
+    assert.match(ok.stdout, /exports: prolog, default|exports: default, prolog/);
+    assert.match(
+      ok.stdout,
+      /prolog +export "prolog"; permissions: set "prolog" of \S+deno\.json: read=\/scratch/,
+    );
+    assert.match(ok.stdout, /epilog +default export; permissions: set "default" of \S+: env=HOME/);
+
+    const bad = await prepDeno(["check", `${dir}/bad.ts`]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /types: errors/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
