@@ -22,8 +22,11 @@ export interface HostSpec {
   configPath?: string;
   /** The set used, for messages. */
   setName?: string;
-  /** Variables the supervisor added for the runtime: not the hook's. */
-  internalEnv: string[];
+  /**
+   * Variables the runtime set or changed on the way in, with the job's own
+   * value (null: the job had none); restored before the hook sees the env.
+   */
+  jobEnvFixups: Record<string, string | null>;
   /** Only list the module's exports on stdout (for `check`). */
   listExports?: boolean;
 }
@@ -49,7 +52,10 @@ export function readRawEnv(): Record<string, string> {
 /** Runs the hook in a Worker; resolves to the exit status. Writes one message on failure. */
 export function hostHook(spec: HostSpec): Promise<number> {
   const env = readRawEnv();
-  for (const name of spec.internalEnv) delete env[name];
+  for (const [name, value] of Object.entries(spec.jobEnvFixups)) {
+    if (value === null) delete env[name];
+    else env[name] = value;
+  }
   const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
   const fail = (status: number, message: string) => {
     console.error(`prep-deno: ${label}: ${message}`);

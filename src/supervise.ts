@@ -9,7 +9,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import type { HostSpec } from "./host.ts";
+import { type HostSpec, readRawEnv } from "./host.ts";
 import { EXIT } from "./outcome.ts";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "./policy.ts";
 import { bwrapArgs, findBwrap } from "./sandbox.ts";
@@ -91,7 +91,7 @@ export async function runHook(run: HookRun): Promise<number> {
     configPath: policy.configPath,
     setName: policy.setName,
     // bwrap sets PWD whatever it is told: drop it unless the job had one.
-    internalEnv: [...Object.keys(setenv), ...(jobHasPwd(run) ? [] : ["PWD"])],
+    jobEnvFixups: jobValues(run, [...Object.keys(setenv), ...RUNTIME_TOUCHED_ENV]),
     listExports: run.listExports,
   };
   const args = [
@@ -147,8 +147,17 @@ export async function runHook(run: HookRun): Promise<number> {
   return status.code;
 }
 
-function jobHasPwd(run: HookRun): boolean {
-  return run.env ? "PWD" in run.env : Deno.env.get("PWD") !== undefined;
+/**
+ * Variables the runtime changes on the way into the sandbox: bwrap sets PWD;
+ * Deno 2.9 gives a child without `node` on its PATH a node shim
+ * (DENO_NODE_SHIM_ACTIVE, and its folder prepended to PATH).
+ */
+const RUNTIME_TOUCHED_ENV = ["PWD", "PATH", "DENO_NODE_SHIM_ACTIVE"];
+
+/** The job's own value of each name (null: it had none), for the host to restore. */
+function jobValues(run: HookRun, names: string[]): Record<string, string | null> {
+  const env = run.env ?? readRawEnv();
+  return Object.fromEntries(names.map((n) => [n, env[n] ?? null]));
 }
 
 /** Deno gates a worker's import of local code behind `read`: grant the hook root. */

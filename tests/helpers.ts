@@ -24,7 +24,7 @@ export async function prepDeno(
   const out = await new Deno.Command(PREP_DENO, {
     args,
     stdin: "null",
-    ...(env ? { clearEnv: true, env: { PATH: "/usr/bin:/bin", ...env } } : {}),
+    ...(env ? { clearEnv: true, env } : {}),
   }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The plain C core of prep/deno: runs a hook list the way Slurm's
+ * run_command() runs a script, synchronously (slurmd) or on a thread of its
+ * own with exactly one completion call (slurmctld). No Slurm header is
+ * needed, so it is bound and tested through Deno.dlopen without daemons.
+ */
+#ifndef PREP_DENO_CORE_H
+#define PREP_DENO_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How hooks run. */
+typedef struct {
+	const char *runner; /* prep-deno, for .ts/.mts/.js hooks */
+	int timeout_s;      /* PrologEpilogTimeout; < 0: none */
+	int heap_mb;        /* runner --heap-mb; 0: the runner's default */
+} pdc_config_t;
+
+/* How a hook list ended: the first failure, or the last success. */
+typedef struct {
+	int status;        /* wait(2) status, or 127 when it could not run */
+	int timed_out;     /* killed at the timeout (or the runner's own 124) */
+	char *output;      /* stdout+stderr, NUL-terminated, malloc'd */
+	char *failed_path; /* the hook that failed, malloc'd; NULL if none */
+} pdc_outcome_t;
+
+/* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */
+typedef void (*pdc_child_fn)(void *arg);
+
+/* Called exactly once per pdc_run_hooks_async(), from the core's thread. */
+typedef void (*pdc_done_fn)(void *arg, uint32_t job_id,
+			    const pdc_outcome_t *outcome);
+
+/* Output kept per hook; the rest is read and dropped, with a note. */
+#define PDC_MAX_OUTPUT (1024 * 1024)
+/* Extra seconds before the core kills a TypeScript hook, so the runner's
+ * own "timed out after N s" message wins. */
+#define PDC_RUNNER_GRACE_S 5
+
+/* 1 when `path` is run through the runner (.ts, .mts, .js), else 0. */
+extern int pdc_is_module(const char *path);
+
+/*
+ * The executable and argv for one hook; argv is NULL-terminated and, like
+ * its strings, malloc'd (free with pdc_free_argv). Returns the executable
+ * (argv[0] for scripts, the runner for modules).
+ */
+extern char **pdc_hook_argv(const pdc_config_t *cfg, const char *path);
+extern void pdc_free_argv(char **argv);
+
+/* Runs `paths` in order, stopping at the first failure. Returns the status. */
+extern int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
+			 size_t n_paths, char *const *envp,
+			 pdc_child_fn child, void *child_arg,
+			 pdc_outcome_t *out);
+
+/*
+ * The same on a detached thread of the core's, on deep copies of every
+ * argument: returns at once. `done` is called exactly once, also when the
+ * thread cannot start (then before this returns). Returns 0, or -1 when
+ * `done` was called inline.
+ */
+extern int pdc_run_hooks_async(const pdc_config_t *cfg,
+			       const char *const *paths, size_t n_paths,
+			       char *const *envp, uint32_t job_id,
+			       pdc_done_fn done, void *done_arg);
+
+extern void pdc_outcome_free(pdc_outcome_t *out);
+
+/* Hook lists running on core threads right now. */
+extern int pdc_inflight(void);
+
+/* Kills every running hook's process group and waits up to `wait_ms` for
+ * the threads to finish (they still call `done`). Returns those left. */
+extern int pdc_shutdown(int wait_ms);
+
+#endif
