@@ -3,7 +3,7 @@
 # A throwaway single-node Slurm cluster from Debian's packages, for tests and
 # the demo: its own slurm.conf, state and logs under build/cluster/, loopback
 # only, ports 16817/16818 (no clash with a system Slurm). Runs as root.
-#   scripts/slurm-cluster.sh start | stop | status
+#   scripts/slurm-cluster.sh install | start | stop | status
 # start reads the hook set-up from the environment:
 #   PREP_PLUGINS (default prep/deno), PREP_PARAMS, PROLOG, EPILOG,
 #   PROLOG_SLURMCTLD, EPILOG_SLURMCTLD, PROLOG_EPILOG_TIMEOUT (default 30),
@@ -64,6 +64,10 @@ write_conf() {
     echo "ProctrackType=proctrack/pgid"
     echo "TaskPlugin=task/none"
     echo "SelectType=select/cons_tres"
+    # Cores only, and more CPUs than the machine has: test jobs run side
+    # by side instead of queueing behind each other's memory.
+    echo "SelectTypeParameters=CR_Core"
+    echo "SlurmdParameters=config_overrides"
     echo "SchedulerType=sched/builtin"
     echo "MpiDefault=none"
     echo "JobCompType=jobcomp/none"
@@ -78,7 +82,7 @@ write_conf() {
     [ -z "${PROLOG_SLURMCTLD:-}" ] || echo "PrologSlurmctld=$PROLOG_SLURMCTLD"
     [ -z "${EPILOG_SLURMCTLD:-}" ] || echo "EpilogSlurmctld=$EPILOG_SLURMCTLD"
     echo "PrologEpilogTimeout=${PROLOG_EPILOG_TIMEOUT:-30}"
-    echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=2 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
+    echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
     echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
   } > "$dir/slurm.conf"
   printf 'NodeName=%s Name=gpu File=/dev/null\nNodeName=%s Name=gpu File=/dev/zero\n' "$node" "$node" > "$dir/gres.conf"
@@ -108,6 +112,9 @@ wait_idle() {
 }
 
 case "${1:-}" in
+  install)
+    install_packages
+    ;;
   start)
     install_packages
     stop
@@ -133,5 +140,5 @@ case "${1:-}" in
     done
     SLURM_CONF="$dir/slurm.conf" sinfo 2>/dev/null || true
     ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
 esac

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The same jobs under prep/script with bash recorders, under prep/deno with
+// TypeScript recorders, and under prep/deno with the bash recorders: every
+// hook runs once per job with the right context and gets the same variables
+// and values (job ids aside).
+import assert from "node:assert/strict";
+import { readRecords, type Record, recorders } from "./hooks.ts";
+import {
+  sbatch,
+  show,
+  slurm,
+  srun,
+  startCluster,
+  stopCluster,
+  waitFor,
+  waitJobState,
+} from "./cluster.ts";
+
+const CONTEXTS = ["prolog_slurmctld", "prolog_slurmd", "epilog_slurmd", "epilog_slurmctld"];
+/** Values that name the job itself, so differ between runs. */
+const JOB_SPECIFIC = [
+  "SLURM_JOB_ID",
+  "SLURM_JOBID",
+  "SLURM_ARRAY_JOB_ID",
+  "SLURM_JOB_START_TIME",
+  "SLURM_JOB_END_TIME",
+];
+const TRICKY_NAME = `my job 'q' "dq" $(id)\nline2`;
+
+/** Label to job ids, for one run of the job set. */
+type JobSet = Map<string, number[]>;
+
+async function runJobSet(): Promise<JobSet> {
+  const jobs: JobSet = new Map();
+  const terminal = ["COMPLETED", "FAILED", "CANCELLED"];
+  const cancelled = await sbatch(["--wrap", "sleep 120"]);
+  await waitJobState(cancelled, ["RUNNING"]);
+  await slurm("scancel", [String(cancelled)]);
+  jobs.set("batch", [await sbatch(["--wrap", "true"])]);
+  assert.equal(await srun(["-J", "srun-job", "-N1", "true"]), 0);
+  const all = (await slurm("scontrol", ["show", "jobs", "--oneliner"])).stdout;
+  jobs.set("srun", [Number(/JobId=(\d+) JobName=srun-job/.exec(all)![1])]);
+  const array = await sbatch(["--array=0-1", "--wrap", "true"]);
+  jobs.set("array", []);
+  jobs.set("name", [await sbatch(["-J", TRICKY_NAME, "--wrap", "true"])]);
+  jobs.set("comment", [await sbatch(["--comment", "a comment, with 'quotes'", "--wrap", "true"])]);
+  jobs.set("account", [await sbatch(["--account", "physics", "--wrap", "true"])]);
+  jobs.set("failing", [await sbatch(["--wrap", "exit 3"])]);
+  jobs.set("gpu", [await sbatch(["--gres=gpu:2", "--wrap", "true"])]);
+  jobs.set("cancelled", [cancelled]);
+  // Array tasks get their own job ids once they run.
+  const tasks = await waitFor("array tasks", async () => {
+    const out = (await slurm("scontrol", ["show", "jobs", "--oneliner"])).stdout;
+    const ids = [
+      ...out.matchAll(new RegExp(`JobId=(\\d+) ArrayJobId=${array} ArrayTaskId=(\\d+) `, "g")),
+    ]
+      .sort((a, b) => Number(a[2]) - Number(b[2])).map((m) => Number(m[1]));
+    return ids.length === 2 ? ids : undefined;
+  });
+  jobs.set("array", tasks);
+  for (const ids of jobs.values()) {
+    for (const id of ids) await waitJobState(id, terminal, 90);
+  }
+  return jobs;
+}
+
+interface Run {
+  jobs: JobSet;
+  records: Record[];
+}
+
+async function runUnder(
+  name: string,
+  plugin: "prep/script" | "prep/deno",
+  kind: "bash" | "ts",
+): Promise<Run> {
+  const rec = recorders(name);
+  const hook = kind === "bash" ? rec.bash : rec.ts;
+  await startCluster({
+    plugin,
+    prolog: hook,
+    epilog: hook,
+    prologSlurmctld: hook,
+    epilogSlurmctld: hook,
+  });
+  const jobs = await runJobSet();
+  const expected = [...jobs.values()].flat().length * CONTEXTS.length;
+  const records = await waitFor(`${expected} hook records under ${name}`, () => {
+    const r = readRecords(rec.dir);
+    return Promise.resolve(r.length >= expected ? r : undefined);
+  }, 60);
+  // A late duplicate would show up here.
+  await new Promise((r) => setTimeout(r, 1000));
+  return { jobs, records: readRecords(rec.dir) };
+}
+
+function normalized(env: { [k: string]: string }): { [k: string]: string } {
+  const out = { ...env };
+  for (const k of JOB_SPECIFIC) if (k in out) out[k] = "<job-specific>";
+  return out;
+}
+
+/** label/index/context to the normalized env of that single record. */
+function byJob(run: Run): Map<string, { [k: string]: string }> {
+  const out = new Map<string, { [k: string]: string }>();
+  for (const [label, ids] of run.jobs) {
+    ids.forEach((id, i) => {
+      for (const context of CONTEXTS) {
+        const found = run.records.filter((r) => r.jobId === id && r.context === context);
+        assert.equal(
+          found.length,
+          1,
+          `${label}[${i}] job ${id}: ${context} ran ${found.length} times`,
+        );
+        assert.equal(found[0].env.SLURM_SCRIPT_CONTEXT, context);
+        out.set(`${label}[${i}] ${context}`, normalized(found[0].env));
+      }
+    });
+  }
+  return out;
+}
+
+let reference: Map<string, { [k: string]: string }>;
+
+Deno.test({
+  name: "slurm parity: prep/script with bash hooks (the reference)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    reference = byJob(await runUnder("script-bash", "prep/script", "bash"));
+    // What the suite relies on is really there.
+    assert.equal(reference.get("name[0] prolog_slurmctld")!.SLURM_JOB_NAME, TRICKY_NAME);
+    assert.equal(reference.get("account[0] prolog_slurmctld")!.SLURM_JOB_ACCOUNT, "physics");
+    assert.equal(
+      reference.get("comment[0] prolog_slurmd")!.SLURM_JOB_COMMENT,
+      "a comment, with 'quotes'",
+    );
+    assert.equal(reference.get("failing[0] epilog_slurmctld")!.SLURM_JOB_EXIT_CODE2, "3:0");
+    assert.ok(
+      reference.get("gpu[0] prolog_slurmd")!.CUDA_VISIBLE_DEVICES,
+      "no GPU variables for the GPU job",
+    );
+    assert.equal(reference.get("array[1] prolog_slurmctld")!.SLURM_ARRAY_TASK_ID, "1");
+  },
+});
+
+for (const [name, kind] of [["deno-ts", "ts"], ["deno-bash", "bash"]] as const) {
+  Deno.test({
+    name: `slurm parity: prep/deno with ${kind} hooks gets what prep/script gave, hook by hook`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      assert.ok(reference, "the prep/script reference run failed");
+      const got = byJob(await runUnder(name, "prep/deno", kind));
+      assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort());
+      for (const [key, env] of reference) assert.deepEqual(got.get(key), env, key);
+    },
+  });
+}
+
+Deno.test({
+  name: "slurm parity: stop the cluster",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: stopCluster,
+});
