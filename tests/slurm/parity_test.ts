@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { readRecords, type Record, recorders } from "./hooks.ts";
 import {
   sbatch,
-  show,
   slurm,
   srun,
   startCluster,
@@ -85,7 +84,7 @@ async function runUnder(
   });
   const jobs = await runJobSet();
   const expected = [...jobs.values()].flat().length * CONTEXTS.length;
-  const records = await waitFor(`${expected} hook records under ${name}`, () => {
+  await waitFor(`${expected} hook records under ${name}`, () => {
     const r = readRecords(rec.dir);
     return Promise.resolve(r.length >= expected ? r : undefined);
   }, 60);
