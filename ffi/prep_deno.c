@@ -101,23 +101,23 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 		    const pdc_outcome_t *out)
 {
-	const char *path = out->failed_path ? out->failed_path : "";
-
 	if (!out->status) {
 		debug2("%s success rc:0 output:%s", what, out->output);
-	} else if (out->timed_out) {
-		error("[job %u] %s %s timed out after %d s: killed; output:%s",
-		      job_id, what, path, timeout_s, out->output);
-	} else if (WIFEXITED(out->status)) {
+		return;
+	}
+	/* A timeout line first, then the status line, as run_command does. */
+	if (out->timed_out)
+		error("[job %u] %s %s: timeout after %d s", job_id, what,
+		      out->failed_path ? out->failed_path : "", timeout_s);
+	if (WIFEXITED(out->status))
 		error("%s failed: rc:%u output:%s", what,
 		      WEXITSTATUS(out->status), out->output);
-	} else if (WIFSIGNALED(out->status)) {
+	else if (WIFSIGNALED(out->status))
 		error("%s killed by signal %u output:%s", what,
 		      WTERMSIG(out->status), out->output);
-	} else {
-		error("%s didn't run: status:%d reason:%s", what,
-		      out->status, out->output);
-	}
+	else
+		error("%s didn't run: status:%d reason:%s", what, out->status,
+		      out->output);
 }
 
 /* PrEpParameters=runner=/path,heap_mb=N */

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A failing or timed-out hook has the same consequences under prep/deno
+// (TypeScript or bash) as under prep/script: node state and reason, job
+// state and reason, and the hook's output in the daemon log.
+import assert from "node:assert/strict";
+import { bashHook, tsHook } from "./hooks.ts";
+import {
+  daemonLog,
+  type HookSetup,
+  nodeState,
+  sbatch,
+  show,
+  startCluster,
+  stopCluster,
+} from "./cluster.ts";
+
+type Slot = "prolog" | "epilog" | "prologSlurmctld" | "epilogSlurmctld";
+
+interface Case {
+  name: string;
+  slot: Slot;
+  timeout?: number;
+  bash: string;
+  ts: string;
+  /** The daemon log line prep/script writes, which prep/deno must write too. */
+  log: { daemon: "slurmd" | "slurmctld"; line: RegExp };
+}
+
+const CASES: Case[] = [
+  {
+    name: "failing Prolog",
+    slot: "prolog",
+    bash: `echo "to stdout"; echo "to stderr" >&2; exit 1`,
+    ts: `console.log("to stdout"); console.error("to stderr"); return 1;`,
+    log: { daemon: "slurmd", line: /error: prolog failed: rc:1 output:[^]*to stdout[^]*to stderr/ },
+  },
+  {
+    name: "failing Epilog",
+    slot: "epilog",
+    bash: `echo "epilog says no"; exit 2`,
+    ts: `console.log("epilog says no"); return 2;`,
+    log: { daemon: "slurmd", line: /error: epilog failed: rc:2 output:epilog says no/ },
+  },
+  {
+    name: "failing PrologSlurmctld",
+    slot: "prologSlurmctld",
+    bash: `exit 3`,
+    ts: `return 3;`,
+    log: { daemon: "slurmctld", line: /JobId=\d+ PrologSlurmctld.* exit status 3:0/ },
+  },
+  {
+    name: "failing EpilogSlurmctld",
+    slot: "epilogSlurmctld",
+    bash: `exit 4`,
+    ts: `throw new Error("epilogctld failed");`,
+    log: { daemon: "slurmctld", line: /JobId=\d+ EpilogSlurmctld.* exit status [14]:0/ },
+  },
+  {
+    name: "Prolog timeout",
+    slot: "prolog",
+    timeout: 2,
+    bash: `sleep 30`,
+    ts: `await new Promise((r) => setTimeout(r, 30000));`,
+    // A script is killed by SIGTERM; the runner stops a module itself (124).
+    log: {
+      daemon: "slurmd",
+      line: /error: prolog (killed by signal 15|failed: rc:124 output:[^\n]*timed out after 2 s)/,
+    },
+  },
+];
+
+interface Snapshot {
+  nodeState: string;
+  nodeReason: string;
+  jobState: string;
+  jobReason: string;
+}
+
+async function snapshot(job: number): Promise<Snapshot> {
+  const n = await nodeState();
+  const j = await show("job", job);
+  return { nodeState: n.state, nodeReason: n.reason, jobState: j.JobState, jobReason: j.Reason };
+}
+
+/** Polls until nothing has changed for 4 s and the job is not mid-flight. */
+async function settle(job: number, seconds: number): Promise<Snapshot> {
+  const until = Date.now() + seconds * 1000;
+  let last = "", stableSince = Date.now(), snap: Snapshot;
+  for (;;) {
+    snap = await snapshot(job);
+    const key = JSON.stringify(snap);
+    if (key !== last) {
+      last = key;
+      stableSince = Date.now();
+    }
+    const busy = ["CONFIGURING", "RUNNING", "COMPLETING"].includes(snap.jobState) ||
+      /COMPLETING/.test(snap.nodeState);
+    if (!busy && Date.now() - stableSince >= 4000) return snap;
+    if (Date.now() > until) return snap;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function consequences(c: Case, plugin: HookSetup["plugin"], hook: string) {
+  await startCluster({ plugin, [c.slot]: hook, timeout: c.timeout ?? 30 });
+  const job = await sbatch(["--wrap", "true"]);
+  const snap = await settle(job, 60);
+  return { snap, log: daemonLog(c.log.daemon) };
+}
+
+for (const c of CASES) {
+  Deno.test({
+    name: `slurm failures: ${c.name} does under prep/deno what it does under prep/script`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const file = c.name.replaceAll(" ", "-");
+      const ref = await consequences(c, "prep/script", bashHook(file, c.bash));
+      assert.match(ref.log, c.log.line, "prep/script did not log what this test expects");
+      console.log(`prep/script: ${JSON.stringify(ref.snap)}`);
+      for (const [kind, hook] of [["ts", tsHook(file, c.ts)], ["bash", bashHook(file, c.bash)]]) {
+        const got = await consequences(c, "prep/deno", hook);
+        assert.deepEqual(got.snap, ref.snap, `${c.name} with a ${kind} hook`);
+        assert.match(got.log, c.log.line, `${c.name} with a ${kind} hook: daemon log`);
+      }
+      if (c.name === "failing Prolog") {
+        // As measured with prep/script on 22.05.8 (tests/fixtures).
+        assert.match(ref.snap.nodeState, /DRAIN/);
+        assert.equal(ref.snap.nodeReason, "Prolog error");
+        assert.equal(ref.snap.jobState, "PENDING");
+        assert.equal(ref.snap.jobReason, "launch_failed_requeued_held");
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "slurm failures: stop the cluster",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: stopCluster,
+});
