@@ -15,7 +15,10 @@ function record(job: JobContext, what: string): Promise<void> {
 /** Refuses jobs whose comment asks to fail, to show what a failing prolog does. */
 export async function prolog(job: JobContext): Promise<number | void> {
   await record(job, `comment=${JSON.stringify(job.comment ?? "")}`);
-  if (job.comment === "please fail") return 1;
+  if (job.comment === "please fail") {
+    console.error(`refusing job ${job.id}: its comment asks the prolog to fail`);
+    return 1;
+  }
 }
 
 export async function epilog(job: JobContext): Promise<void> {

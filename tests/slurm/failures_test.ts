@@ -24,6 +24,12 @@ interface Case {
   ts: string;
   /** The daemon log line prep/script writes, which prep/deno must write too. */
   log: { daemon: "slurmd" | "slurmctld"; line: RegExp };
+  /** Use these paths as they are instead of hook files made from bash/ts. */
+  paths?: { bash: string; ts: string };
+  /** PrEpParameters for the prep/deno runs. */
+  prepParams?: string;
+  /** How prep/deno says it in its own log (checked for the TypeScript run). */
+  denoLog?: RegExp;
 }
 
 const CASES: Case[] = [
@@ -67,6 +73,39 @@ const CASES: Case[] = [
       line: /error: prolog (killed by signal 15|failed: rc:124 output:[^\n]*timed out after 2 s)/,
     },
   },
+  {
+    name: "missing Prolog",
+    slot: "prolog",
+    bash: "",
+    ts: "",
+    paths: {
+      bash: "/var/tmp/prep-deno-itest/none/prolog.sh",
+      ts: "/var/tmp/prep-deno-itest/none/prolog.ts",
+    },
+    log: {
+      daemon: "slurmd",
+      line: /prolog: Unable to create list of paths \[\/var\/tmp\/prep-deno-itest\/none\/prolog/,
+    },
+    denoLog: /prep\/deno: Prolog=\S+prolog\.ts: cannot read the module/,
+  },
+  {
+    name: "unusable runner",
+    slot: "prolog",
+    bash: "",
+    ts: "",
+    // prep/script: a script that cannot be executed; prep/deno: a runner that cannot.
+    paths: {
+      bash: "/var/tmp/prep-deno-itest/fail/not-executable.sh",
+      ts: "/var/tmp/prep-deno-itest/fail/ok.ts",
+    },
+    prepParams: "runner=/nonexistent/prep-deno",
+    log: {
+      daemon: "slurmd",
+      line:
+        /error: prolog didn't run: status:127 reason:.*Run command failed - configuration error/,
+    },
+    denoLog: /prep\/deno: runner \/nonexistent\/prep-deno is not executable/,
+  },
 ];
 
 interface Snapshot {
@@ -102,7 +141,8 @@ async function settle(job: number, seconds: number): Promise<Snapshot> {
 }
 
 async function consequences(c: Case, plugin: HookSetup["plugin"], hook: string) {
-  await startCluster({ plugin, [c.slot]: hook, timeout: c.timeout ?? 30 });
+  const prepParams = plugin === "prep/deno" ? c.prepParams : undefined;
+  await startCluster({ plugin, [c.slot]: hook, timeout: c.timeout ?? 30, prepParams });
   const job = await sbatch(["--wrap", "true"]);
   const snap = await settle(job, 60);
   return { snap, log: daemonLog(c.log.daemon) };
@@ -115,13 +155,21 @@ for (const c of CASES) {
     sanitizeOps: false,
     async fn() {
       const file = c.name.replaceAll(" ", "-");
-      const ref = await consequences(c, "prep/script", bashHook(file, c.bash));
+      tsHook("ok", "");
+      Deno.writeTextFileSync("/var/tmp/prep-deno-itest/fail/not-executable.sh", "#!/bin/bash\n", {
+        mode: 0o644,
+      });
+      Deno.chmodSync("/var/tmp/prep-deno-itest/fail/not-executable.sh", 0o644);
+      const bash = c.paths?.bash ?? bashHook(file, c.bash);
+      const ts = c.paths?.ts ?? tsHook(file, c.ts);
+      const ref = await consequences(c, "prep/script", bash);
       assert.match(ref.log, c.log.line, "prep/script did not log what this test expects");
       console.log(`prep/script: ${JSON.stringify(ref.snap)}`);
-      for (const [kind, hook] of [["ts", tsHook(file, c.ts)], ["bash", bashHook(file, c.bash)]]) {
+      for (const [kind, hook] of [["ts", ts], ["bash", bash]]) {
         const got = await consequences(c, "prep/deno", hook);
         assert.deepEqual(got.snap, ref.snap, `${c.name} with a ${kind} hook`);
         assert.match(got.log, c.log.line, `${c.name} with a ${kind} hook: daemon log`);
+        if (kind === "ts" && c.denoLog) assert.match(got.log, c.denoLog);
       }
       if (c.name === "failing Prolog") {
         // As measured with prep/script on 22.05.8 (tests/fixtures).
