@@ -30,13 +30,19 @@ install_packages() {
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+munge_works() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
+
 start_munge() {
-  if pgrep -x munged >/dev/null; then return; fi
+  munge_works && return
   [ -f /etc/munge/munge.key ] || mungekey --create >&2
   mkdir -p /run/munge && chown munge:munge /run/munge 2>/dev/null || true
+  # A munged on its way out (a stop just now) must be gone first.
+  for _ in $(seq 50); do pgrep -x munged >/dev/null || break; sleep 0.1; done
   # Root-owned cluster: munged as root needs --force.
-  munged --force --pid-file="$dir/munged.pid" >&2 || munged --pid-file="$dir/munged.pid" >&2
-  log "started munged"
+  munged --force --pid-file="$dir/munged.pid" 2>/dev/null || true
+  for _ in $(seq 100); do munge_works && { log "started munged"; return; }; sleep 0.1; done
+  log "munged does not answer"
+  exit 1
 }
 
 write_conf() {
@@ -131,7 +137,12 @@ case "${1:-}" in
     ;;
   stop)
     stop
-    if [ -f "$dir/munged.pid" ]; then kill "$(cat "$dir/munged.pid")" 2>/dev/null || true; rm -f "$dir/munged.pid"; fi
+    if [ -f "$dir/munged.pid" ]; then
+      pid=$(cat "$dir/munged.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "$dir/munged.pid"
+    fi
     log "stopped"
     ;;
   status)
