@@ -69,6 +69,61 @@ extern int pdc_run_hooks_async(const pdc_config_t *cfg,
 
 extern void pdc_outcome_free(pdc_outcome_t *out);
 
+/*
+ * What Prolog/Epilog get to know of a job, as plain strings, in the order
+ * prep/script's slurmd side sets them. NULL means "not set"; the Slurm glue
+ * decides, per version, what is set (and passes "(null)" where prep/script
+ * would print a NULL with %s).
+ */
+enum {
+	PDC_CRED_ACCOUNT,
+	PDC_CRED_COMMENT,
+	PDC_CRED_CORE_SPEC_COUNT,
+	PDC_CRED_CORE_SPEC_TYPE,
+	PDC_CRED_CONSTRAINTS,
+	PDC_CRED_END_TIME,
+	PDC_CRED_EXTRA,
+	PDC_CRED_CPUS_PER_NODE,
+	PDC_CRED_LICENSES,
+	PDC_CRED_NTASKS,
+	PDC_CRED_NUM_NODES,
+	PDC_CRED_OVERSUBSCRIBE,
+	PDC_CRED_PARTITION,
+	PDC_CRED_RESERVATION,
+	PDC_CRED_RESTART_COUNT,
+	PDC_CRED_START_TIME,
+	PDC_CRED_STDERR,
+	PDC_CRED_STDIN,
+	PDC_CRED_STDOUT,
+	PDC_CRED_N
+};
+
+typedef struct {
+	const char *const *spank_env; /* "K=V" list merged first, or NULL */
+	const char *const *gres_env;  /* "K=V" list merged next, or NULL */
+	const char *node_name;
+	const char *conf_file;
+	const char *cluster_name;
+	const char *job_id;
+	const char *uid;
+	const char *gid;
+	const char *work_dir;
+	const char *user_name;    /* up to 23.11: set right after work_dir */
+	const char *het_job_id;
+	const char *node_aliases;
+	const char *node_list;
+	const char *job_nodelist; /* 24.05+: also SLURM_JOB_NODELIST */
+	const char *partition;
+	const char *context;      /* prolog_slurmd or epilog_slurmd */
+	const char *exit_code;    /* epilogs: the raw wait status */
+	const char *derived_ec;
+	const char *cred[PDC_CRED_N];
+	const char *late_user_name; /* 24.05+: set last */
+} pdc_slurmd_job_t;
+
+/* The environment of Prolog/Epilog for `job`; free with pdc_free_argv. */
+extern char **pdc_slurmd_env(const pdc_slurmd_job_t *job);
+
 /* Hook lists running on core threads right now. */
 extern int pdc_inflight(void);
 

@@ -39,156 +39,144 @@ slurmd_conf_t *conf = NULL;
 #define PD_JOB_ID(je) ((je)->jobid)
 #endif
 
-static void set_cred_vars(char ***env, slurm_cred_t *cred, bool *user_set)
+/* Decimal strings for the job's numbers, alive as long as the env build. */
+typedef struct {
+	char job_id[16], uid[16], gid[16], het[16], exit_code[16],
+		derived_ec[16], ntasks[16], nhosts[16], restart[16],
+		core_count[16], start[24], end[24];
+	char *user, *late_user, *cpus;
+} job_strings_t;
+
+static const char *or_null(const char *s)
+{
+	return s ? s : "(null)"; /* what prep/script's %s prints */
+}
+
+static void cred_fields(pdc_slurmd_job_t *j, job_strings_t *s,
+			slurm_cred_t *cred)
 {
 	slurm_cred_arg_t *arg = slurm_cred_get_args(cred);
 
-	if (arg->job_account)
-		setenvf(env, "SLURM_JOB_ACCOUNT", "%s", arg->job_account);
-	if (arg->job_comment)
-		setenvf(env, "SLURM_JOB_COMMENT", "%s", arg->job_comment);
+	j->cred[PDC_CRED_ACCOUNT] = arg->job_account;
+	j->cred[PDC_CRED_COMMENT] = arg->job_comment;
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
 	if (arg->job_core_spec == NO_VAL16) {
-		setenvf(env, "SLURM_JOB_CORE_SPEC_COUNT", "0");
-		setenvf(env, "SLURM_JOB_CORE_SPEC_TYPE", "cores");
-	} else if (arg->job_core_spec & CORE_SPEC_THREAD) {
-		setenvf(env, "SLURM_JOB_CORE_SPEC_COUNT", "%u",
-			arg->job_core_spec & (~CORE_SPEC_THREAD));
-		setenvf(env, "SLURM_JOB_CORE_SPEC_TYPE", "threads");
+		j->cred[PDC_CRED_CORE_SPEC_COUNT] = "0";
+		j->cred[PDC_CRED_CORE_SPEC_TYPE] = "cores";
 	} else {
-		setenvf(env, "SLURM_JOB_CORE_SPEC_COUNT", "%u",
-			arg->job_core_spec);
-		setenvf(env, "SLURM_JOB_CORE_SPEC_TYPE", "cores");
+		bool threads = arg->job_core_spec & CORE_SPEC_THREAD;
+
+		snprintf(s->core_count, sizeof(s->core_count), "%u",
+			 arg->job_core_spec & ~CORE_SPEC_THREAD);
+		j->cred[PDC_CRED_CORE_SPEC_COUNT] = s->core_count;
+		j->cred[PDC_CRED_CORE_SPEC_TYPE] = threads ? "threads" : "cores";
 	}
+	if (arg->job_end_time) {
+		snprintf(s->end, sizeof(s->end), "%lu", (unsigned long)arg->job_end_time);
+		j->cred[PDC_CRED_END_TIME] = s->end;
+	}
+	j->cred[PDC_CRED_EXTRA] = arg->job_extra;
+	j->cred[PDC_CRED_LICENSES] = arg->job_licenses;
+	j->cred[PDC_CRED_OVERSUBSCRIBE] =
+		job_share_string(arg->job_oversubscribe);
+	if (arg->job_start_time) {
+		snprintf(s->start, sizeof(s->start), "%lu", (unsigned long)arg->job_start_time);
+		j->cred[PDC_CRED_START_TIME] = s->start;
+	}
+	if (arg->id && arg->id->pw_name)
+		s->late_user = xstrdup(arg->id->pw_name);
 #endif
-	if (arg->job_constraints)
-		setenvf(env, "SLURM_JOB_CONSTRAINTS", "%s",
-			arg->job_constraints);
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (arg->job_end_time)
-		setenvf(env, "SLURM_JOB_END_TIME", "%lu", arg->job_end_time);
-	if (arg->job_extra)
-		setenvf(env, "SLURM_JOB_EXTRA", "%s", arg->job_extra);
-#endif
+	j->cred[PDC_CRED_CONSTRAINTS] = arg->job_constraints;
 	if (arg->cpu_array_count) {
-		char *tmp = uint32_compressed_to_str(arg->cpu_array_count,
-						     arg->cpu_array,
-						     arg->cpu_array_reps);
-		setenvf(env, "SLURM_JOB_CPUS_PER_NODE", "%s", tmp);
-		xfree(tmp);
+		s->cpus = uint32_compressed_to_str(arg->cpu_array_count,
+						   arg->cpu_array,
+						   arg->cpu_array_reps);
+		j->cred[PDC_CRED_CPUS_PER_NODE] = s->cpus;
 	}
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (arg->job_licenses)
-		setenvf(env, "SLURM_JOB_LICENSES", "%s", arg->job_licenses);
-#endif
-	if (arg->job_ntasks)
-		setenvf(env, "SLURM_JOB_NTASKS", "%u", arg->job_ntasks);
-	if (arg->job_nhosts)
-		setenvf(env, "SLURM_JOB_NUM_NODES", "%u", arg->job_nhosts);
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	setenvf(env, "SLURM_JOB_OVERSUBSCRIBE", "%s",
-		job_share_string(arg->job_oversubscribe));
-#endif
-	if (arg->job_partition)
-		setenvf(env, "SLURM_JOB_PARTITION", "%s", arg->job_partition);
-	if (arg->job_reservation)
-		setenvf(env, "SLURM_JOB_RESERVATION", "%s",
-			arg->job_reservation);
-	if (arg->job_restart_cnt != INFINITE16)
-		setenvf(env, "SLURM_JOB_RESTART_COUNT", "%u",
-			arg->job_restart_cnt);
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (arg->job_start_time)
-		setenvf(env, "SLURM_JOB_START_TIME", "%lu",
-			arg->job_start_time);
-#endif
-	if (arg->job_std_err)
-		setenvf(env, "SLURM_JOB_STDERR", "%s", arg->job_std_err);
-	if (arg->job_std_in)
-		setenvf(env, "SLURM_JOB_STDIN", "%s", arg->job_std_in);
-	if (arg->job_std_out)
-		setenvf(env, "SLURM_JOB_STDOUT", "%s", arg->job_std_out);
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (arg->id && arg->id->pw_name) {
-		*user_set = true;
-		setenvf(env, "SLURM_JOB_USER", "%s", arg->id->pw_name);
+	if (arg->job_ntasks) {
+		snprintf(s->ntasks, sizeof(s->ntasks), "%u", arg->job_ntasks);
+		j->cred[PDC_CRED_NTASKS] = s->ntasks;
 	}
-#else
-	(void)user_set;
-#endif
-	slurm_cred_unlock_args(cred);
+	if (arg->job_nhosts) {
+		snprintf(s->nhosts, sizeof(s->nhosts), "%u", arg->job_nhosts);
+		j->cred[PDC_CRED_NUM_NODES] = s->nhosts;
+	}
+	j->cred[PDC_CRED_PARTITION] = arg->job_partition;
+	j->cred[PDC_CRED_RESERVATION] = arg->job_reservation;
+	if (arg->job_restart_cnt != INFINITE16) {
+		snprintf(s->restart, sizeof(s->restart), "%u",
+			 arg->job_restart_cnt);
+		j->cred[PDC_CRED_RESTART_COUNT] = s->restart;
+	}
+	j->cred[PDC_CRED_STDERR] = arg->job_std_err;
+	j->cred[PDC_CRED_STDIN] = arg->job_std_in;
+	j->cred[PDC_CRED_STDOUT] = arg->job_std_out;
+	/* The strings stay the credential's: the env is built before unlock. */
 }
 
 /* The environment prep/script gives Prolog/Epilog; env_array_free() it. */
 static char **build_env(job_env_t *je, slurm_cred_t *cred, bool is_epilog)
 {
-	char **env = env_array_create();
-	bool user_set = false;
-	uint32_t job_id = PD_JOB_ID(je);
+	pdc_slurmd_job_t j = { 0 };
+	job_strings_t s = { 0 };
+	char **env, **core_env;
 
-	/* SPANK variables first, and only if they pass Slurm's check. */
+	/* SPANK variables only if they pass Slurm's own check. */
 	if (!valid_spank_job_env(je->spank_job_env, je->spank_job_env_size,
 				 je->uid)) {
 		je->spank_job_env_size = 0;
 		je->spank_job_env = NULL;
 	}
 	if (je->spank_job_env_size)
-		env_array_merge(&env, (const char **)je->spank_job_env);
-	if (je->gres_job_env)
-		env_array_merge(&env, (const char **)je->gres_job_env);
-
-	setenvf(&env, "SLURMD_NODENAME", "%s", conf->node_name);
-	setenvf(&env, "SLURM_CONF", "%s", conf->conffile);
-	setenvf(&env, "SLURM_CLUSTER_NAME", "%s", slurm_conf.cluster_name);
-	setenvf(&env, "SLURM_JOB_ID", "%u", job_id);
-	setenvf(&env, "SLURM_JOB_UID", "%u", je->uid);
-	setenvf(&env, "SLURM_JOB_GID", "%u", je->gid);
-	setenvf(&env, "SLURM_JOB_WORK_DIR", "%s", je->work_dir);
+		j.spank_env = (const char *const *)je->spank_job_env;
+	j.gres_env = (const char *const *)je->gres_job_env;
+	j.node_name = or_null(conf->node_name);
+	j.conf_file = or_null(conf->conffile);
+	j.cluster_name = or_null(slurm_conf.cluster_name);
+	snprintf(s.job_id, sizeof(s.job_id), "%u", PD_JOB_ID(je));
+	snprintf(s.uid, sizeof(s.uid), "%u", je->uid);
+	snprintf(s.gid, sizeof(s.gid), "%u", je->gid);
+	j.job_id = s.job_id;
+	j.uid = s.uid;
+	j.gid = s.gid;
+	j.work_dir = or_null(je->work_dir);
 #if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
-	{
-		char *name = je->user_name ? xstrdup(je->user_name) :
-					     uid_to_string(je->uid);
-		setenvf(&env, "SLURM_JOB_USER", "%s", name);
-		xfree(name);
-		user_set = true;
-	}
+	s.user = je->user_name ? xstrdup(je->user_name) : uid_to_string(je->uid);
+	j.user_name = s.user;
 #endif
-	setenvf(&env, "SLURM_JOBID", "%u", job_id);
 	if (je->het_job_id && (je->het_job_id != NO_VAL)) {
-		setenvf(&env, "SLURM_PACK_JOB_ID", "%u", je->het_job_id);
-		setenvf(&env, "SLURM_HET_JOB_ID", "%u", je->het_job_id);
+		snprintf(s.het, sizeof(s.het), "%u", je->het_job_id);
+		j.het_job_id = s.het;
 	}
-	setenvf(&env, "SLURM_UID", "%u", je->uid);
-	if (je->node_aliases)
-		setenvf(&env, "SLURM_NODE_ALIASES", "%s", je->node_aliases);
-	if (je->node_list) {
-		setenvf(&env, "SLURM_NODELIST", "%s", je->node_list);
+	j.node_aliases = je->node_aliases;
+	j.node_list = je->node_list;
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-		setenvf(&env, "SLURM_JOB_NODELIST", "%s", je->node_list);
+	j.job_nodelist = je->node_list;
 #endif
-	}
-	if (je->partition)
-		setenvf(&env, "SLURM_JOB_PARTITION", "%s", je->partition);
-	setenvf(&env, "SLURM_SCRIPT_CONTEXT", "%s_slurmd",
-		is_epilog ? "epilog" : "prolog");
+	j.partition = je->partition;
+	j.context = is_epilog ? "epilog_slurmd" : "prolog_slurmd";
 	if (is_epilog && (je->exit_code != INFINITE)) {
-		int code = 0, sig = 0;
-
-		if (WIFEXITED(je->exit_code))
-			code = WEXITSTATUS(je->exit_code);
-		if (WIFSIGNALED(je->exit_code))
-			sig = WTERMSIG(je->exit_code);
-		setenvf(&env, "SLURM_JOB_DERIVED_EC", "%u", je->derived_ec);
-		setenvf(&env, "SLURM_JOB_EXIT_CODE", "%u", je->exit_code);
-		setenvf(&env, "SLURM_JOB_EXIT_CODE2", "%d:%d", code, sig);
+		snprintf(s.exit_code, sizeof(s.exit_code), "%u", je->exit_code);
+		snprintf(s.derived_ec, sizeof(s.derived_ec), "%u", je->derived_ec);
+		j.exit_code = s.exit_code;
+		j.derived_ec = s.derived_ec;
 	}
 	if (cred)
-		set_cred_vars(&env, cred, &user_set);
-	if (!user_set) {
-		char *name = uid_to_string(je->uid);
-		setenvf(&env, "SLURM_JOB_USER", "%s", name);
-		xfree(name);
-	}
+		cred_fields(&j, &s, cred);
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
+	if (!s.late_user)
+		s.late_user = uid_to_string(je->uid);
+	j.late_user_name = s.late_user;
+#endif
+	core_env = pdc_slurmd_env(&j);
+	if (cred)
+		slurm_cred_unlock_args(cred);
+	/* Slurm-allocated from here on: SPANK's clean-up xfree()s entries. */
+	env = env_array_copy((const char **)core_env);
+	pdc_free_argv(core_env);
+	xfree(s.user);
+	xfree(s.late_user);
+	xfree(s.cpus);
 	return env;
 }
 
