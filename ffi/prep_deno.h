@@ -14,7 +14,16 @@
 
 #include "slurm/slurm.h"
 #include "slurm/slurm_errno.h"
+#include "src/common/log.h"
 #include "src/common/slurm_protocol_defs.h"
+
+/*
+ * Slurm's error() by its alias: loaded with RTLD_LOCAL (Deno.dlopen) a plain
+ * `error` binds to glibc's error(3), which libc puts first in the global
+ * scope. Slurm's other loggers are macros onto slurm_* names already.
+ */
+extern int slurm_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+#define error slurm_error
 
 /* Headers that moved to src/interfaces/ in 23.02. */
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)

@@ -362,6 +362,8 @@ static void *async_main(void *arg)
 	async_job_t *job = arg;
 	pdc_outcome_t out;
 
+	/* Named, so a daemon's thread list (and the tests) can tell them. */
+	pthread_setname_np(pthread_self(), "prep-deno-hook");
 	pdc_run_hooks(&job->cfg, (const char *const *)job->paths,
 		      job->n_paths, job->envp, NULL, NULL, &out);
 	job->done(job->done_arg, job->job_id, &out);

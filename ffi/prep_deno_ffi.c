@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Inputs for running the plugin outside a daemon, through the Deno binding
+ * (ffi/binding.ts): a loaded slurm.conf, slurmd's `conf`, and a job_env_t,
+ * each built here because their layout is the Slurm version's this file is
+ * compiled against. Inside slurmd or slurmctld they refuse to do anything.
+ */
+#include "prep_deno.h"
+
+#include <string.h>
+
+#include "src/common/read_config.h"
+#include "src/common/run_in_daemon.h"
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+#include "src/slurmd/slurmd/slurmd.h"
+
+extern slurmd_conf_t *conf;
+
+/* Loads `path` as slurm.conf; returns SLURM_SUCCESS or an error. */
+extern int prep_deno_ffi_load_conf(const char *path)
+{
+	if (running_in_daemon())
+		return SLURM_ERROR;
+	return slurm_conf_init(path);
+}
+
+/* Gives the slurmd side the node name and config path it logs and passes. */
+extern int prep_deno_ffi_slurmd_conf(const char *node_name,
+				     const char *conffile)
+{
+	static slurmd_conf_t fake;
+
+	if (running_in_daemon() || (conf && conf != &fake))
+		return SLURM_ERROR;
+	xfree(fake.node_name);
+	xfree(fake.conffile);
+	fake.node_name = xstrdup(node_name);
+	fake.conffile = xstrdup(conffile);
+	conf = &fake;
+	return SLURM_SUCCESS;
+}
+
+/* A job_env_t for this Slurm version; free with prep_deno_ffi_job_env_free. */
+extern job_env_t *prep_deno_ffi_job_env(uint32_t job_id, uint32_t uid,
+					uint32_t gid, const char *user_name,
+					const char *work_dir,
+					const char *node_list,
+					const char *partition,
+					uint32_t exit_code, uint32_t derived_ec)
+{
+	job_env_t *je = xmalloc(sizeof(*je));
+
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 11, 0)
+	je->step_id.job_id = job_id;
+#else
+	je->jobid = job_id;
+#endif
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+	je->user_name = xstrdup(user_name);
+#else
+	(void)user_name;
+#endif
+	je->uid = uid;
+	je->gid = gid;
+	je->work_dir = xstrdup(work_dir);
+	je->node_list = xstrdup(node_list);
+	je->partition = xstrdup(partition);
+	je->exit_code = exit_code;
+	je->derived_ec = derived_ec;
+	return je;
+}
+
+extern void prep_deno_ffi_job_env_free(job_env_t *je)
+{
+	if (!je)
+		return;
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+	xfree(je->user_name);
+#endif
+	xfree(je->work_dir);
+	xfree(je->node_list);
+	xfree(je->partition);
+	xfree(je);
+}
