@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { PrepPlugin } from "./mod.ts";
- * using plugin = PrepPlugin.open("build/prep_deno.so");
+ * await using plugin = PrepPlugin.open("build/prep_deno.so");
  * const out = await plugin.runHooksAsync({ runner: "build/prep-deno", timeoutSeconds: 5 },
  *   ["/etc/slurm/hooks/site.ts"], { SLURM_SCRIPT_CONTEXT: "prolog_slurmctld", SLURM_JOB_ID: "1" }, 1);
  * out.status; // wait(2) status, as slurmctld's callback gets it
@@ -44,7 +44,18 @@ const SYMBOLS = {
   prep_deno_ffi_load_conf: { parameters: ["buffer"], result: "i32" },
   prep_deno_ffi_slurmd_conf: { parameters: ["buffer", "buffer"], result: "i32" },
   prep_deno_ffi_job_env: {
-    parameters: ["u32", "u32", "u32", "buffer", "buffer", "buffer", "buffer", "u32", "u32"],
+    parameters: [
+      "u32",
+      "u32",
+      "u32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "u32",
+      "u32",
+      "buffer",
+    ],
     result: "pointer",
   },
   prep_deno_ffi_job_env_free: { parameters: ["pointer"], result: "void" },
@@ -147,6 +158,8 @@ export interface JobEnvInput {
   /** Epilogs: raw wait status of the job; undefined: not an epilog (INFINITE). */
   exitCode?: number;
   derivedEc?: number;
+  /** `K=V` entries of the job's GRES list (merged before Slurm's own). */
+  gresEnv?: string[];
 }
 
 /** Callbacks slurmctld registers for its asynchronous hooks. */
@@ -338,6 +351,7 @@ export class PrepPlugin {
       a.str(j.partition),
       j.exitCode ?? INFINITE,
       j.derivedEc ?? 0,
+      a.strv(j.gresEnv),
     );
     if (!p) throw new Error("job_env_t allocation failed");
     const lib = this.#lib;
@@ -445,14 +459,19 @@ export class PrepPlugin {
     return this.#lib.symbols.pdc_shutdown(waitMs);
   }
 
-  /** Unloads the plugin. Only when no core thread runs (see {@linkcode shutdown}). */
-  close(): void {
+  /**
+   * Stops and joins the core's threads (their callbacks still arrive), then
+   * unloads the plugin: a thread still in the library would crash on unload.
+   */
+  async close(): Promise<void> {
+    const left = await this.shutdown(10_000);
+    if (left) throw new Error(`${left} hook thread(s) did not end: not unloading`);
     this.#asyncDone.close();
     for (const c of this.#ctldCallbacks) c.close();
     this.#lib.close();
   }
-  [Symbol.dispose](): void {
-    this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

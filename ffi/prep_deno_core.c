@@ -23,10 +23,20 @@
 #include <unistd.h>
 
 #define MAX_TRACKED 8192
+#define MAX_THREADS 4096
 
 static pthread_mutex_t core_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t core_idle = PTHREAD_COND_INITIALIZER;
 static int inflight;
+/*
+ * Hook threads are joined, not detached: a thread is still in this
+ * library's code after its callback returns, so the library may only be
+ * unloaded once pdc_shutdown() has joined them all.
+ */
+static struct {
+	pthread_t tid;
+	int used, done;
+} threads[MAX_THREADS];
 /* Process groups of running hooks, so fini can stop them. */
 static pid_t running[MAX_TRACKED];
 
@@ -332,6 +342,7 @@ void pdc_outcome_free(pdc_outcome_t *out)
 }
 
 typedef struct {
+	int slot;
 	pdc_config_t cfg;
 	char **paths;
 	size_t n_paths;
@@ -349,12 +360,37 @@ static void async_job_free(async_job_t *job)
 	free(job);
 }
 
-static void finish_one(void)
+static void finish_one(int slot)
 {
 	pthread_mutex_lock(&core_lock);
+	if (slot >= 0)
+		threads[slot].done = 1;
 	if (--inflight == 0)
 		pthread_cond_broadcast(&core_idle);
 	pthread_mutex_unlock(&core_lock);
+}
+
+/* Joins finished threads; core_lock held. They take the lock no more. */
+static void reap_threads(void)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (threads[i].used && threads[i].done) {
+			pthread_join(threads[i].tid, NULL);
+			threads[i].used = threads[i].done = 0;
+		}
+	}
+}
+
+static int claim_slot(void)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (!threads[i].used) {
+			threads[i].used = 1;
+			threads[i].done = 0;
+			return i;
+		}
+	}
+	return -1;
 }
 
 static void *async_main(void *arg)
@@ -366,10 +402,12 @@ static void *async_main(void *arg)
 	pthread_setname_np(pthread_self(), "prep-deno-hook");
 	pdc_run_hooks(&job->cfg, (const char *const *)job->paths,
 		      job->n_paths, job->envp, NULL, NULL, &out);
+	int slot = job->slot;
+
 	job->done(job->done_arg, job->job_id, &out);
 	pdc_outcome_free(&out);
 	async_job_free(job);
-	finish_one();
+	finish_one(slot);
 	return NULL;
 }
 
@@ -382,10 +420,15 @@ int pdc_run_hooks_async(const pdc_config_t *cfg, const char *const *paths,
 	pthread_t tid;
 	int rc = -1;
 
+	int slot;
+
 	pthread_mutex_lock(&core_lock);
 	inflight++;
+	reap_threads();
+	slot = claim_slot();
 	pthread_mutex_unlock(&core_lock);
-	if (job) {
+	if (job && slot >= 0) {
+		job->slot = slot;
 		job->cfg = *cfg;
 		job->cfg.runner = xstrdup_or_null(cfg->runner);
 		job->paths = dup_strv(paths, n_paths);
@@ -395,11 +438,14 @@ int pdc_run_hooks_async(const pdc_config_t *cfg, const char *const *paths,
 		job->job_id = job_id;
 		job->done = done;
 		job->done_arg = done_arg;
-		if (job->paths && job->envp &&
-		    !pthread_attr_init(&attr)) {
-			pthread_attr_setdetachstate(&attr,
-						    PTHREAD_CREATE_DETACHED);
+		if (job->paths && job->envp && !pthread_attr_init(&attr)) {
+			/* Under the lock: the thread cannot be marked done (and
+			 * reaped) before its id is recorded. */
+			pthread_mutex_lock(&core_lock);
 			rc = pthread_create(&tid, &attr, async_main, job);
+			if (!rc)
+				threads[slot].tid = tid;
+			pthread_mutex_unlock(&core_lock);
 			pthread_attr_destroy(&attr);
 		}
 	}
@@ -415,7 +461,11 @@ int pdc_run_hooks_async(const pdc_config_t *cfg, const char *const *paths,
 		pdc_outcome_free(&out);
 		if (job)
 			async_job_free(job);
-		finish_one();
+		pthread_mutex_lock(&core_lock);
+		if (slot >= 0)
+			threads[slot].used = 0;
+		pthread_mutex_unlock(&core_lock);
+		finish_one(-1);
 		return -1;
 	}
 	return 0;
@@ -450,6 +500,7 @@ int pdc_shutdown(int wait_ms)
 	while (inflight > 0 &&
 	       pthread_cond_timedwait(&core_idle, &core_lock, &until) == 0)
 		;
+	reap_threads();
 	left = inflight;
 	pthread_mutex_unlock(&core_lock);
 	return left;

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "src/common/env.h"
 #include "src/common/read_config.h"
 #include "src/common/run_in_daemon.h"
 #include "src/common/xmalloc.h"
@@ -47,9 +48,14 @@ extern job_env_t *prep_deno_ffi_job_env(uint32_t job_id, uint32_t uid,
 					const char *work_dir,
 					const char *node_list,
 					const char *partition,
-					uint32_t exit_code, uint32_t derived_ec)
+					uint32_t exit_code, uint32_t derived_ec,
+					char **gres_env)
 {
 	job_env_t *je = xmalloc(sizeof(*je));
+
+	/* Extra variables ride in the GRES list: merged first, as Slurm does. */
+	if (gres_env)
+		je->gres_job_env = env_array_copy((const char **)gres_env);
 
 #if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 11, 0)
 	je->step_id.job_id = job_id;
@@ -78,6 +84,7 @@ extern void prep_deno_ffi_job_env_free(job_env_t *je)
 #if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
 	xfree(je->user_name);
 #endif
+	env_array_free(je->gres_job_env);
 	xfree(je->work_dir);
 	xfree(je->node_list);
 	xfree(je->partition);

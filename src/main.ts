@@ -31,14 +31,14 @@ export async function main(args: string[]): Promise<number> {
   try {
     switch (command) {
       case "run":
-        return await runCommand(rest);
+        return await (await import("./cli/run.ts")).runCommand(rest);
       case "try":
-        return await tryCommand(rest);
+        return await (await import("./cli/try.ts")).tryCommand(rest);
       case "check":
-        return await checkCommand(rest);
+        return await (await import("./cli/check.ts")).checkCommand(rest);
       case "__host":
         // Inside the sandbox: the supervisor's half, not for people.
-        return await hostHook(JSON.parse(rest[0]) as HostSpec);
+        return await (await import("./host.ts")).hostHook(JSON.parse(rest[0]));
       case undefined:
       case "-h":
       case "--help":

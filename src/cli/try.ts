@@ -7,7 +7,7 @@
  */
 
 import { fakeJobEnv, HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
-import { runHook } from "../supervise.ts";
+import { runHook, writeAll } from "../supervise.ts";
 import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `try --help`. */
@@ -23,6 +23,10 @@ The hook runs in the same sandbox, with the same policy, as under slurmd.
   --heap-mb MIB      the hook's heap limit (default 512)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
+  --plugin SO        go through the real plugin code (build/prep_deno.so): Prolog and
+                     Epilog through prep_p_prolog/prep_p_epilog as slurmd calls them,
+                     the slurmctld hooks through the plugin's C core; the report then
+                     gives the status the daemon would see, and slurmd's log lines
 `;
 
 /** Parses `KEY=VALUE` lines; names the file and line of a bad one. */
@@ -58,6 +62,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     "heap-mb": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
+    plugin: { type: "string" },
   });
   if (values.help) {
     console.log(TRY_HELP);
@@ -94,15 +99,29 @@ export async function tryCommand(args: string[]): Promise<number> {
   console.log(`prep-deno try: ${hook} (${context}) of ${modulePath}, job ${env.SLURM_JOB_ID}`);
   console.log("--- hook output ---");
   const started = performance.now();
-  const status = await runHook({
-    modulePath,
-    hook,
-    env,
-    timeoutSeconds: numberFlag("try", "timeout", values.timeout as string | undefined),
-    heapMb: numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined),
-  });
+  const timeoutSeconds = numberFlag("try", "timeout", values.timeout as string | undefined);
+  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined);
+  const plugin = values.plugin as string | undefined;
+  let status: number;
+  let pluginStatus = 0;
+  if (plugin) {
+    const { tryThroughPlugin } = await import("./try_plugin.ts");
+    const r = await tryThroughPlugin({ plugin, modulePath, context, env, timeoutSeconds, heapMb });
+    if (r.output) await writeAll(Deno.stdout, new TextEncoder().encode(r.output));
+    status = r.status === 0
+      ? 0
+      : (r.status & 0x7f)
+      ? 128 + (r.status & 0x7f)
+      : (r.status >> 8) & 0xff || 1;
+    pluginStatus = r.status;
+  } else {
+    status = await runHook({ modulePath, hook, env, timeoutSeconds, heapMb });
+  }
   const ms = Math.round(performance.now() - started);
   console.log("--- end of hook output ---");
+  if (plugin) {
+    console.log(`through the plugin: ${plugin} (the daemon sees ${describeStatus(pluginStatus)})`);
+  }
   console.log(
     `hook: ${hook}\nexit status: ${status}${
       status === 0 ? " (success)" : " (failure: Slurm would " +
@@ -110,6 +129,14 @@ export async function tryCommand(args: string[]): Promise<number> {
     }\nduration: ${ms} ms`,
   );
   return status;
+}
+
+/** A wait status as Slurm logs it. */
+function describeStatus(status: number): string {
+  if (status === -1) return "SLURM_ERROR (the hook list could not be made)";
+  if (status === 127) return "status 127 (could not execute)";
+  const sig = status & 0x7f;
+  return sig ? `killed by signal ${sig}` : `exit code ${(status >> 8) & 0xff}`;
 }
 
 /** What Slurm does when this hook fails, in a few words. */

@@ -375,7 +375,7 @@ Deno.test({
     assert.equal(left, 0);
     const outcomes = await Promise.all(calls);
     for (const o of outcomes) assert.equal(o.signal, 9);
-    plugin.close();
+    await plugin.close();
     Deno.removeSync(DIR, { recursive: true });
   },
 });
