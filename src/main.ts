@@ -7,10 +7,9 @@
  * @module
  */
 
-import { checkCommand } from "./cli/check.ts";
+// Commands load lazily (literal imports, so deno compile still finds them):
+// the sandboxed host, started for every hook, loads only what it runs.
 import { reportUsage, UsageError } from "./cli/args.ts";
-import { runCommand } from "./cli/run.ts";
-import { tryCommand } from "./cli/try.ts";
 import { hostHook, type HostSpec } from "./host.ts";
 import { EXIT } from "./outcome.ts";
 
