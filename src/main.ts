@@ -10,7 +10,6 @@
 // Commands load lazily (literal imports, so deno compile still finds them):
 // the sandboxed host, started for every hook, loads only what it runs.
 import { reportUsage, UsageError } from "./cli/args.ts";
-import { hostHook, type HostSpec } from "./host.ts";
 import { EXIT } from "./outcome.ts";
 
 /** Top-level `--help`. */
