@@ -178,6 +178,17 @@ static void kill_group(pid_t pg)
 	killpg(pg, SIGKILL);
 }
 
+/* A descriptor that polls readable when `pid` exits; -1 if unsupported. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
 static char *fail_text(const char *exe, const char *why)
 {
 	char *text = NULL;
@@ -197,7 +208,7 @@ static int run_one(char *const *argv, char *const *envp, int timeout_ms,
 	static char *const no_env[] = { NULL };
 	const char *exe = argv[0];
 	outbuf_t buf = { 0 };
-	int pfd[2], status = 0, eof = 0, exited = 0;
+	int pfd[2], pidfd, status = 0, eof = 0, exited = 0;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	pid_t pid;
 
@@ -243,9 +254,11 @@ static int run_one(char *const *argv, char *const *envp, int timeout_ms,
 	}
 	setpgid(pid, pid); /* also here: no window before the child does */
 	track(pid, 1);
+	pidfd = open_pidfd(pid);
 
 	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p[2] = { { .fd = pfd[0], .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN } };
 		int wait_ms = 100, r;
 
 		if (!exited) {
@@ -271,10 +284,14 @@ static int run_one(char *const *argv, char *const *envp, int timeout_ms,
 				wait_ms = (int)left;
 		}
 		if (eof) {
-			poll(NULL, 0, wait_ms < 10 ? wait_ms : 10);
+			/* Output done; wait for the exit itself. */
+			if (pidfd >= 0)
+				poll(&p[1], 1, wait_ms);
+			else
+				poll(NULL, 0, wait_ms < 2 ? wait_ms : 2);
 			continue;
 		}
-		r = poll(&p, 1, exited ? 0 : wait_ms);
+		r = poll(p, 1, exited ? 0 : wait_ms);
 		if (r > 0) {
 			char chunk[65536];
 			ssize_t n = read(pfd[0], chunk, sizeof(chunk));
@@ -288,11 +305,18 @@ static int run_one(char *const *argv, char *const *envp, int timeout_ms,
 			break;
 		}
 	}
-	kill_group(pid); /* stragglers too, as run_command does */
+	if (*timed_out)
+		kill_group(pid);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* Stragglers too, as run_command does after waitpid; skip its 10 ms
+	 * pause when the group is already empty. */
+	if (!*timed_out && killpg(pid, 0) == 0)
+		kill_group(pid);
 	track(pid, 0);
 	close(pfd[0]);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (buf.truncated)
 		out_append(&buf, "\n[prep/deno: output truncated]\n", 31);
 	*output = buf.data ? buf.data : strdup("");

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `deno task bench`: what one hook costs, measured directly (job latency in
+ * Slurm is dominated by its scheduler). Both kinds run through the plugin's
+ * own C core, loaded with the FFI binding, so the numbers are the plugin's:
+ * a bash hook the way prep/script runs it, and a TypeScript hook through the
+ * spawn path (runner, bubblewrap, sandboxed Worker). Sequential and 32-way
+ * concurrent; plus the peak RSS of one runner's process tree. Prints a table
+ * and writes docs/benchmarks.md.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PrepPlugin } from "../ffi/mod.ts";
+import { fakeJobEnv } from "../src/slurm_vars.ts";
+
+const TOP = join(dirname(fileURLToPath(import.meta.url)), "..");
+const RUNNER = join(TOP, "build", "prep-deno");
+const SEQUENTIAL = Number(Deno.env.get("BENCH_SEQUENTIAL") ?? 60);
+const CONCURRENT_TOTAL = Number(Deno.env.get("BENCH_CONCURRENT") ?? 128);
+const WIDTH = 32;
+
+const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-bench-" });
+const bash = join(dir, "hook.sh");
+Deno.writeTextFileSync(bash, `#!/bin/bash\n[ -n "$SLURM_JOB_ID" ] || exit 1\n`, { mode: 0o755 });
+Deno.chmodSync(bash, 0o755);
+const ts = join(dir, "hook.ts");
+Deno.writeTextFileSync(ts, `export default (job) => { if (!job.id) return 1; };\n`);
+const env = fakeJobEnv("prolog_slurmd", { id: 1 });
+
+await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+const cfg = { runner: RUNNER, timeoutSeconds: 60 };
+
+interface Row {
+  path: string;
+  mode: string;
+  p50: number;
+  p99: number;
+  perSecond: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+async function sequential(path: string, hook: string): Promise<Row> {
+  await plugin.runHooks(cfg, [hook], env); // warm caches
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const t = performance.now();
+    const o = await plugin.runHooks(cfg, [hook], env);
+    if (o.status !== 0) throw new Error(`${hook}: ${o.output}`);
+    times.push(performance.now() - t);
+  }
+  const total = performance.now() - t0;
+  times.sort((a, b) => a - b);
+  return {
+    path,
+    mode: "sequential",
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+    perSecond: SEQUENTIAL / (total / 1000),
+  };
+}
+
+/** 32 slurmctld-style async hooks in flight at a time. */
+async function concurrent(path: string, hook: string): Promise<Row> {
+  const times: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (next < CONCURRENT_TOTAL) {
+      const id = next++;
+      const t = performance.now();
+      const o = await plugin.runHooksAsync(
+        cfg,
+        [hook],
+        { ...env, SLURM_JOB_ID: String(id + 1) },
+        id + 1,
+      );
+      if (o.status !== 0) throw new Error(`${hook}: ${o.output}`);
+      times.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: WIDTH }, lane));
+  const total = performance.now() - t0;
+  times.sort((a, b) => a - b);
+  return {
+    path,
+    mode: `${WIDTH}-way`,
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+    perSecond: CONCURRENT_TOTAL / (total / 1000),
+  };
+}
+
+/** Peak summed RSS (MiB) of a command's whole process tree, sampled every 2 ms. */
+async function peakTreeRss(
+  cmd: string,
+  args: string[],
+  envVars: Record<string, string>,
+): Promise<number> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: envVars,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let peak = 0;
+  let done = false;
+  const status = child.status.then((s) => (done = true, s));
+  while (!done) {
+    peak = Math.max(peak, treeRssKb(child.pid));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await status;
+  return peak / 1024;
+}
+
+function treeRssKb(root: number): number {
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const status = Deno.readTextFileSync(`/proc/${e.name}/status`);
+      parent.set(Number(e.name), Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]));
+      rss.set(Number(e.name), Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+    } catch { /* gone */ }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, i = 0; p > 1 && i < 64; p = parent.get(p) ?? 0, i++) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, kb] of rss) if (inTree(pid)) sum += kb;
+  return sum;
+}
+
+const rows: Row[] = [];
+for (const [path, hook] of [["bash (as prep/script)", bash], ["TypeScript, spawn path", ts]]) {
+  rows.push(await sequential(path, hook));
+  rows.push(await concurrent(path, hook));
+}
+const rss = await peakTreeRss(RUNNER, ["run", ts], env);
+
+const ms = (n: number) => n.toFixed(1);
+const table = [
+  "| hook | mode | p50 (ms) | p99 (ms) | hooks/s |",
+  "| --- | --- | ---: | ---: | ---: |",
+  ...rows.map((r) =>
+    `| ${r.path} | ${r.mode} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.perSecond.toFixed(0)} |`
+  ),
+].join("\n");
+const cpu = (Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "?")
+  .trim();
+const report = `# Hook benchmarks
+
+Made by \`deno task bench\` (scripts/bench.ts) on ${
+  new Date().toISOString().slice(0, 10)
+}, ${navigator.hardwareConcurrency} CPUs (${cpu}), Deno ${Deno.version.deno}. Each hook runs through the plugin's C core (\`build/prep_deno.so\`
+via the FFI binding), as slurmd and slurmctld run it: ${SEQUENTIAL} sequential runs, and
+${CONCURRENT_TOTAL} runs ${WIDTH} at a time the way the slurmctld side runs them (one core thread each).
+
+${table}
+
+Peak RSS of one TypeScript hook's whole process tree (runner, bubblewrap, sandboxed host and
+Worker): ${rss.toFixed(0)} MiB.
+
+Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics
+(fork, own process group, output pipe, stragglers killed). prep/script's own \`run_command()\`
+additionally pauses 10 ms after every script (SIGTERM, \`usleep(10000)\`, SIGKILL to the group,
+even an empty one), so a bash hook under prep/script costs about 10 ms more than this row; the
+core only pays that pause when the group still has processes. The 32-way rows are CPU-bound on
+this machine: each TypeScript hook starts two Deno processes (the supervisor outside the sandbox
+and the host inside it). The warm path (issue "Warm runner") is not built yet: there is no warm
+row.
+`;
+console.log(table);
+console.log(`\npeak RSS of one runner tree: ${rss.toFixed(0)} MiB`);
+Deno.mkdirSync(join(TOP, "docs"), { recursive: true });
+Deno.writeTextFileSync(join(TOP, "docs", "benchmarks.md"), report);
+Deno.removeSync(dir, { recursive: true });
