@@ -52,11 +52,10 @@ bool prep_deno_slurmctld_have(bool is_epilog)
 
 typedef struct {
 	bool is_epilog;
-	int timeout_s;
 } ctld_call_t;
 
-static const ctld_call_t prolog_call = { false, 0 };
-static const ctld_call_t epilog_call = { true, 0 };
+static const ctld_call_t prolog_call = { false };
+static const ctld_call_t epilog_call = { true };
 
 /* From the core's thread, exactly once per prep_deno_slurmctld() call. */
 static void hook_done(void *arg, uint32_t job_id, const pdc_outcome_t *out)

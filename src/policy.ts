@@ -135,6 +135,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Removes comments and trailing commas from JSONC, leaving strings intact. */
 export function stripJsonc(text: string): string {
+  // First pass: comments out, strings copied whole.
   let out = "";
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -154,7 +155,23 @@ export function stripJsonc(text: string): string {
       out += c;
     }
   }
-  return out.replace(/,(\s*[}\]])/g, "$1");
+  // Second pass: a comma outside strings followed only by space and } or ].
+  let result = "";
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; i < out.length && out[i] !== '"'; i++) {
+        if (out[i] === "\\") i++;
+      }
+      result += out.slice(start, i + 1);
+    } else if (c === "," && /^\s*[}\]]/.test(out.slice(i + 1))) {
+      continue;
+    } else {
+      result += c;
+    }
+  }
+  return result;
 }
 
 /** The permission object a Worker takes: every kind explicit, absent ones denied. */

@@ -35,13 +35,16 @@ const ETC_FOR_LOOKUPS = [
 /** Added only when the hook may use the network. */
 const ETC_FOR_NET = ["/etc/resolv.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/gai.conf"];
 
-/** Where bubblewrap is looked for, first hit wins; `PREP_DENO_BWRAP` overrides. */
+/**
+ * Where bubblewrap is looked for, first hit wins. Fixed paths on purpose: the
+ * runner runs as root with the job's environment, which must not be able to
+ * choose the sandbox.
+ */
 export const BWRAP_PATHS = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"];
 
 /** The bwrap binary, or undefined when none is installed. */
 export function findBwrap(): string | undefined {
-  const forced = Deno.env.get("PREP_DENO_BWRAP");
-  for (const p of forced ? [forced] : BWRAP_PATHS) {
+  for (const p of BWRAP_PATHS) {
     try {
       if (Deno.statSync(p).isFile) return p;
     } catch { /* try the next one */ }

@@ -57,6 +57,7 @@ Deno.test("policy: deno.jsonc with comments, relative paths resolved against the
     stripJsonc(`{"a": "// not a comment", /* c */ "b": 1,}`),
     `{"a": "// not a comment",  "b": 1}`,
   );
+  assert.equal(stripJsonc(`{"a": "x,}", "b": [1,],}`), `{"a": "x,}", "b": [1]}`);
 });
 
 Deno.test("policy: malformed sets name the file, the set and the fix", () => {
