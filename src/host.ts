@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EXIT, type WorkerReport, type WorkerRequest } from "./outcome.ts";
+import { EXIT, isExitStatus, type WorkerReport, type WorkerRequest } from "./outcome.ts";
 import { type Permissions, workerPermissions } from "./policy.ts";
 
 /** What the supervisor passes the host (as JSON on its command line). */
@@ -105,7 +105,9 @@ function statusOf(
   switch (r.kind) {
     case "returned":
     case "exited":
-      return r.status;
+      // The hook can post anything itself: trust no status unchecked.
+      if (isExitStatus(r.status)) return r.status;
+      return fail(EXIT.FAILED, `reported ${String(r.status)}, which is not an exit status`);
     case "exports":
       console.log(JSON.stringify(r.names));
       return 0;

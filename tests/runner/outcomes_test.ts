@@ -98,6 +98,15 @@ Deno.test("outcome: a worker closed by the hook without a result is a failure, n
   assert.match(r.stderr, /ended its worker without a result/);
 });
 
+Deno.test("outcome: a report forged with postMessage cannot set a bad status", async () => {
+  const r = await tryHook(
+    `export async function prolog() { self.postMessage({ kind: "returned", status: 99999 }); await new Promise(() => {}); }`,
+    { args: ["--timeout", "10"] },
+  );
+  assert.equal(tryStatus(r), 1);
+  assert.match(r.stderr, /reported 99999, which is not an exit status/);
+});
+
 Deno.test("outcome: a missing module is 127, as prep/script's missing script", async () => {
   const { prepDeno } = await import("../helpers.ts");
   const r = await prepDeno(["try", "/nonexistent/prolog.ts"]);
