@@ -22,8 +22,9 @@ configure() { # folder
 
 # The mirror apt already uses, from its sources (no host is written here).
 apt_mirror() {
-  sed -n 's/^URIs: *//p; s/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) .*/\2/p' \
-    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -v security | head -1
+  awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }
+       /^deb / && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }' \
+    /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null
 }
 
 if [ -n "${SLURM_SRC:-}" ]; then
@@ -56,8 +57,10 @@ else
     tarball="$cache/slurm-wlm_$want.orig.tar.gz"
     if [ ! -f "$tarball" ]; then
       mirror=$(apt_mirror)
+      [ -n "$mirror" ] || { log "cannot tell which Debian mirror apt uses (no URIs: in /etc/apt/sources.list.d/)"; exit 1; }
       log "downloading slurm-wlm_$want.orig.tar.gz from apt's mirror"
-      curl -fsSL -o "$tarball.part" "$mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"
+      curl -fsSL -o "$tarball.part" "$mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz" ||
+        { log "download failed: $mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"; exit 1; }
       mv "$tarball.part" "$tarball"
     fi
     tmp=$(mktemp -d "$cache/get.XXXXXX")
