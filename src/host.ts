@@ -97,9 +97,10 @@ export function hostHook(spec: HostSpec): Promise<number> {
   });
 }
 
-function statusOf(
+/** The exit status of a worker's final report; `fail` says why on failure. */
+export function statusOf(
   r: WorkerReport,
-  spec: HostSpec,
+  spec: Pick<HostSpec, "hook" | "configPath" | "setName">,
   fail: (status: number, message: string) => number,
 ): number {
   switch (r.kind) {
@@ -129,11 +130,18 @@ function statusOf(
     case "threw":
       if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, spec));
       return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`);
+    default:
+      // "ready"/"output" are not results: only a hook posting its own
+      // messages gets here.
+      return fail(EXIT.FAILED, "the hook posted a message the runner does not understand");
   }
 }
 
 /** Rewrites Deno's "run again with --allow-x" into the policy fix. */
-export function denial(message: string, spec: HostSpec): string {
+export function denial(
+  message: string,
+  spec: Pick<HostSpec, "hook" | "configPath" | "setName">,
+): string {
   const m = /Requires (\w+) access to (.+?)(?:, run again| at |$)/.exec(message);
   const kind = m?.[1] ?? "a";
   const resource = m?.[2] ?? "";

@@ -19,6 +19,7 @@ Commands:
   run MODULE    run a hook for the job in the environment (what prep/deno executes)
   try MODULE    run a hook locally with a fake job, through the same sandbox
   check MODULE  type-check a hook module and show the permissions of each hook
+  serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
 
 Run prep-deno <command> --help for a command's options.
 `;
@@ -34,6 +35,11 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/try.ts")).tryCommand(rest);
       case "check":
         return await (await import("./cli/check.ts")).checkCommand(rest);
+      case "serve":
+        return await (await import("./cli/serve.ts")).serveCommand(rest);
+      case "__warmhost":
+        // Inside the sandbox: one warm host of the service.
+        return await (await import("./warm/host.ts")).warmHost(JSON.parse(rest[0]));
       case "__host":
         // Inside the sandbox: the supervisor's half, not for people.
         return await (await import("./host.ts")).hostHook(JSON.parse(rest[0]));

@@ -30,12 +30,22 @@ export type WorkerReport =
   | { kind: "exited"; status: number }
   | { kind: "no-export"; exports: string[] }
   | { kind: "exports"; names: string[] }
+  | { kind: "ready" }
+  | { kind: "output"; data: Uint8Array }
   | { kind: "load-failed"; message: string };
 
-/** What the runner sends the worker. */
+/**
+ * What the runner sends the worker. The spawn path sends one request with
+ * `moduleUrl`; the warm path first `preload`s the module, then sends the job
+ * without `moduleUrl`, with `captureOutput`.
+ */
 export interface WorkerRequest {
-  /** `file:` URL of the module. */
-  moduleUrl: string;
+  /** `file:` URL of the module to import now (absent: use the preloaded one). */
+  moduleUrl?: string;
+  /** Import the module and answer `ready`, without running a hook. */
+  preload?: boolean;
+  /** Post the hook's console and stdout/stderr output instead of writing it. */
+  captureOutput?: boolean;
   /** Export to call, with `default` as fallback. */
   hook: string;
   /** The hook's environment. */

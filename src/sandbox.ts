@@ -20,6 +20,8 @@ export interface SandboxSpec {
   readonly permissions: Permissions;
   /** Environment set inside the sandbox only (for the runtime, not the hook). */
   readonly setenv: Readonly<Record<string, string>>;
+  /** Folders of the runner's own, bound read-write (the warm host's socket). */
+  readonly runtimeWritable?: readonly string[];
 }
 
 /** The few /etc files user, group and host name lookups need. */
@@ -74,6 +76,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (p.net || p.import) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
+  for (const w of spec.runtimeWritable ?? []) a.push("--bind", w, w);
   if (Array.isArray(p.read)) { for (const r of p.read) a.push("--ro-bind-try", r, r); }
   if (Array.isArray(p.write)) { for (const w of p.write) a.push("--bind-try", w, w); }
   if (Array.isArray(p.ffi)) { for (const f of p.ffi) a.push("--ro-bind-try", f, f); }

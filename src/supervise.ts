@@ -161,7 +161,7 @@ function jobValues(run: HookRun, names: string[]): Record<string, string | null>
 }
 
 /** Deno gates a worker's import of local code behind `read`: grant the hook root. */
-function withRead(p: Permissions, path: string): Permissions {
+export function withRead(p: Permissions, path: string): Permissions {
   if (p.read === true) return p;
   return { ...p, read: [...(p.read ?? []), path] };
 }

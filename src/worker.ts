@@ -33,21 +33,30 @@ function exitAsResult(code?: number): never {
 }
 Object.defineProperty(Deno, "exit", { value: exitAsResult });
 
+let loaded: Record<string, unknown> | undefined;
+
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
-  const { moduleUrl, hook, env, listExports } = e.data;
-  let mod: Record<string, unknown>;
+  const { moduleUrl, hook, env, listExports, preload, captureOutput } = e.data;
   try {
-    const job = buildJobContext(env);
-    try {
-      mod = await import(moduleUrl);
-    } catch (err) {
-      report({ kind: "load-failed", message: describeThrown(err).message });
+    if (moduleUrl) {
+      try {
+        loaded = await import(moduleUrl);
+      } catch (err) {
+        report({ kind: "load-failed", message: describeThrown(err).message });
+        return;
+      }
+    }
+    if (preload) {
+      self.postMessage({ kind: "ready" });
       return;
     }
+    const mod = loaded ?? {};
     if (listExports) {
       report({ kind: "exports", names: Object.keys(mod) });
       return;
     }
+    const job = buildJobContext(env);
+    if (captureOutput) captureIntoMessages(env);
     const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
     if (typeof fn !== "function") {
       report({ kind: "no-export", exports: Object.keys(mod) });
@@ -61,6 +70,41 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
     report({ kind: "threw", ...describeThrown(err) });
   }
 };
+
+/**
+ * Warm path: a warm host's stdout is shared by its workers, so the hook's
+ * output goes back as messages; and Deno.env answers from the job's
+ * environment (Deno still checks the permission first), as in the spawn
+ * path where the job's environment is the process's.
+ */
+function captureIntoMessages(jobEnv: Record<string, string>): void {
+  const encoder = new TextEncoder();
+  const post = (data: Uint8Array) => self.postMessage({ kind: "output", data });
+  const line = (args: unknown[]) =>
+    encoder.encode(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ") + "\n");
+  for (const m of ["log", "info", "debug", "warn", "error", "trace"] as const) {
+    console[m] = (...args: unknown[]) => post(line(args));
+  }
+  for (const stream of [Deno.stdout, Deno.stderr]) {
+    Object.defineProperty(stream, "write", {
+      value: (p: Uint8Array) => (post(p.slice()), Promise.resolve(p.length)),
+    });
+    Object.defineProperty(stream, "writeSync", {
+      value: (p: Uint8Array) => (post(p.slice()), p.length),
+    });
+  }
+  const env = { ...jobEnv };
+  const real = Deno.env;
+  Object.defineProperty(Deno, "env", {
+    value: {
+      get: (k: string) => (real.get(k), env[k]),
+      has: (k: string) => (real.get(k), k in env),
+      toObject: () => (real.toObject(), { ...env }),
+      set: (k: string, v: string) => (real.get(k), env[k] = v, undefined),
+      delete: (k: string) => (real.get(k), delete env[k], undefined),
+    },
+  });
+}
 
 function showValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);

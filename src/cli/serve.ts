@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `prep-deno serve [--socket PATH] [--heap-mb N]`: runs the warm service.
+ *
+ * @module
+ */
+
+import { DEFAULT_SOCKET, serve } from "../warm/serve.ts";
+import { numberFlag, parseCommand, UsageError } from "./args.ts";
+
+/** `serve --help`. */
+export const SERVE_HELP = `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB]
+
+The warm service for PrEpParameters=mode=warm: listens on a root-only unix
+socket (default ${DEFAULT_SOCKET}) and runs each hook in a Worker pre-started
+in a warm host that has the same kernel sandbox and Deno permissions as the
+spawn path. Run it as root, one per daemon host (scripts/prep-deno-serve.service).
+`;
+
+/** Runs `serve`; returns only if the listener closes. */
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand("serve", args, {
+    socket: { type: "string" },
+    "heap-mb": { type: "string" },
+  });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
+  return await serve({
+    socketPath: (values.socket as string | undefined) ?? DEFAULT_SOCKET,
+    heapMb: numberFlag("serve", "heap-mb", values["heap-mb"] as string | undefined),
+  });
+}

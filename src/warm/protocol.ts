@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The warm service's wire format, simple enough for the plugin's C client:
+ * a frame is a 4-byte little-endian length and that many bytes.
+ *
+ * Request: NUL-separated fields `prep-deno-warm/1`, module path, context,
+ * timeout seconds (or empty), then one `KEY=VALUE` per variable, raw bytes.
+ * Reply: the exit status in decimal, a NUL, then the hook's output.
+ *
+ * @module
+ */
+
+/** The first field of every request. */
+export const MAGIC = "prep-deno-warm/1";
+/** Largest frame accepted: environments are small, outputs are capped. */
+export const MAX_FRAME = 16 * 1024 * 1024;
+
+/** One hook to run, as the plugin sends it. */
+export interface WarmRequest {
+  /** Absolute path of the module. */
+  modulePath: string;
+  /** SLURM_SCRIPT_CONTEXT of the job. */
+  context: string;
+  /** Seconds, or undefined for none. */
+  timeoutSeconds?: number;
+  /** The job's environment, decoded (bad UTF-8 becomes U+FFFD, as in the spawn path). */
+  env: Record<string, string>;
+}
+
+/** What came of it. */
+export interface WarmReply {
+  /** Exit status, as the runner would exit. */
+  status: number;
+  /** stdout and stderr of the hook, interleaved. */
+  output: Uint8Array;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function frame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + payload.length);
+  new DataView(out.buffer).setUint32(0, payload.length, true);
+  out.set(payload, 4);
+  return out;
+}
+
+/** Encodes a request frame. */
+export function encodeRequest(r: WarmRequest): Uint8Array {
+  const fields = [
+    MAGIC,
+    r.modulePath,
+    r.context,
+    r.timeoutSeconds === undefined ? "" : String(r.timeoutSeconds),
+    ...Object.entries(r.env).map(([k, v]) => `${k}=${v}`),
+  ];
+  return frame(enc.encode(fields.join("\0") + "\0"));
+}
+
+/** Decodes a request payload (without its length). */
+export function decodeRequest(payload: Uint8Array): WarmRequest {
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < payload.length; i++) {
+    if (payload[i] === 0) {
+      parts.push(payload.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  const [magic, modulePath, context, timeout, ...envParts] = parts.map((p) => dec.decode(p));
+  if (magic !== MAGIC) throw new Error(`not a ${MAGIC} request`);
+  const env: Record<string, string> = {};
+  for (const e of envParts) {
+    const eq = e.indexOf("=");
+    if (eq > 0 && !(e.slice(0, eq) in env)) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return {
+    modulePath,
+    context,
+    timeoutSeconds: timeout === "" || timeout === undefined ? undefined : Number(timeout),
+    env,
+  };
+}
+
+/** Encodes a reply frame. */
+export function encodeReply(r: WarmReply): Uint8Array {
+  const head = enc.encode(`${r.status}\0`);
+  const payload = new Uint8Array(head.length + r.output.length);
+  payload.set(head);
+  payload.set(r.output, head.length);
+  return frame(payload);
+}
+
+/** Decodes a reply payload. */
+export function decodeReply(payload: Uint8Array): WarmReply {
+  const nul = payload.indexOf(0);
+  if (nul < 0) throw new Error("malformed reply");
+  return { status: Number(dec.decode(payload.subarray(0, nul))), output: payload.slice(nul + 1) };
+}
+
+/** Something to read bytes from (a Deno.Conn). */
+export interface ByteReader {
+  read(p: Uint8Array): Promise<number | null>;
+}
+/** Something to write bytes to (a Deno.Conn). */
+export interface ByteWriter {
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Reads one frame's payload from `conn`; undefined at a clean end of stream. */
+export async function readFrame(conn: ByteReader): Promise<Uint8Array | undefined> {
+  const head = await readExactly(conn, 4);
+  if (!head) return undefined;
+  const len = new DataView(head.buffer).getUint32(0, true);
+  if (len > MAX_FRAME) throw new Error(`frame of ${len} bytes is too large`);
+  const body = await readExactly(conn, len);
+  if (!body) throw new Error("connection closed in the middle of a frame");
+  return body;
+}
+
+async function readExactly(conn: ByteReader, n: number): Promise<Uint8Array | undefined> {
+  const buf = new Uint8Array(n);
+  let off = 0;
+  while (off < n) {
+    const got = await conn.read(buf.subarray(off));
+    if (got === null) {
+      if (off === 0) return undefined;
+      throw new Error("connection closed in the middle of a frame");
+    }
+    off += got;
+  }
+  return buf;
+}
+
+/** Writes all of `data`. */
+export async function writeFrame(conn: ByteWriter, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
