@@ -78,6 +78,8 @@ export interface CoreConfig {
   timeoutSeconds?: number;
   /** Heap limit passed to the runner; undefined: its default. */
   heapMb?: number;
+  /** mode=warm: the warm service's socket; undefined: spawn path. */
+  warmSocket?: string;
 }
 
 /** How a hook list ended (`pdc_outcome_t`), decoded. */
@@ -94,6 +96,8 @@ export interface Outcome {
   output: string;
   /** The hook that failed. */
   failedPath?: string;
+  /** Why the warm service was passed over for the spawn path, if it was. */
+  fallback?: string;
 }
 
 /** The job data the slurmd side turns into Prolog/Epilog's environment. */
@@ -197,11 +201,12 @@ class Arena {
     return v ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(v))) : 0n;
   }
   config(c: CoreConfig): Uint8Array<ArrayBuffer> {
-    const b = new ArrayBuffer(16);
+    const b = new ArrayBuffer(24);
     const dv = new DataView(b);
     dv.setBigUint64(0, this.ptr(c.runner), true);
     dv.setInt32(8, c.timeoutSeconds ?? -1, true);
     dv.setInt32(12, c.heapMb ?? 0, true);
+    dv.setBigUint64(16, this.ptr(c.warmSocket), true);
     const u = new Uint8Array(b);
     this.#keep.push(u);
     return u;
@@ -226,6 +231,7 @@ function readOutcome(p: Deno.PointerObject): Outcome {
   const status = v.getInt32(0);
   const out = v.getPointer(8);
   const failed = v.getPointer(16);
+  const fallback = v.getPointer(24);
   const low = status & 0x7f;
   return {
     status,
@@ -234,6 +240,7 @@ function readOutcome(p: Deno.PointerObject): Outcome {
     timedOut: v.getInt32(4) !== 0,
     output: out ? Deno.UnsafePointerView.getCString(out) : "",
     failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
+    fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
   };
 }
 
@@ -411,7 +418,7 @@ export class PrepPlugin {
   /** Runs hooks synchronously, as the slurmd side does (off this thread). */
   async runHooks(cfg: CoreConfig, paths: string[], env: Record<string, string>): Promise<Outcome> {
     const a = new Arena();
-    const out = new Uint8Array(24);
+    const out = new Uint8Array(32);
     await this.#lib.symbols.pdc_run_hooks(
       a.config(cfg),
       a.strv(paths),

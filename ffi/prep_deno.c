@@ -94,13 +94,24 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 		.runner = prep_deno_params.runner,
 		.timeout_s = pd_conf_timeout(hook),
 		.heap_mb = prep_deno_params.heap_mb,
+		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
+						       NULL,
 	};
 	return cfg;
+}
+
+void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out)
+{
+	if (out->fallback)
+		error("prep/deno: [job %u] warm service at %s not answering (%s); "
+		      "the hook ran through the spawn path",
+		      job_id, prep_deno_params.socket, out->fallback);
 }
 
 void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 		    const pdc_outcome_t *out)
 {
+	pd_log_fallback(job_id, out);
 	if (!out->status) {
 		debug2("%s success rc:0 output:%s", what, out->output);
 		return;
@@ -120,14 +131,17 @@ void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 		      out->output);
 }
 
-/* PrEpParameters=runner=/path,heap_mb=N */
+/* PrEpParameters=runner=/path,heap_mb=N,mode=spawn|warm,socket=/path */
 static void parse_params(void)
 {
 	char *copy, *tok, *save = NULL;
 
 	xfree(prep_deno_params.runner);
+	xfree(prep_deno_params.socket);
 	prep_deno_params.runner = xstrdup(PREP_DENO_DEFAULT_RUNNER);
+	prep_deno_params.socket = xstrdup(PREP_DENO_DEFAULT_SOCKET);
 	prep_deno_params.heap_mb = 0;
+	prep_deno_params.warm = false;
 	if (!slurm_conf.prep_params)
 		return;
 	copy = xstrdup(slurm_conf.prep_params);
@@ -138,9 +152,17 @@ static void parse_params(void)
 			prep_deno_params.runner = xstrdup(tok + 7);
 		} else if (!xstrncasecmp(tok, "heap_mb=", 8)) {
 			prep_deno_params.heap_mb = atoi(tok + 8);
+		} else if (!xstrcasecmp(tok, "mode=warm")) {
+			prep_deno_params.warm = true;
+		} else if (!xstrcasecmp(tok, "mode=spawn")) {
+			prep_deno_params.warm = false;
+		} else if (!xstrncasecmp(tok, "socket=", 7)) {
+			xfree(prep_deno_params.socket);
+			prep_deno_params.socket = xstrdup(tok + 7);
 		} else {
-			error("prep/deno: PrEpParameters: unknown \"%s\" "
-			      "(known: runner=PATH, heap_mb=MIB)", tok);
+			error("prep/deno: PrEpParameters: unknown \"%s\" (known: "
+			      "runner=PATH, heap_mb=MIB, mode=spawn|warm, "
+			      "socket=PATH)", tok);
 		}
 	}
 	xfree(copy);
@@ -182,6 +204,10 @@ extern int init(void)
 		      prep_deno_params.runner);
 	else
 		info("prep/deno: runner %s", prep_deno_params.runner);
+	if (prep_deno_params.warm)
+		info("prep/deno: mode=warm: TypeScript hooks go to the service at "
+		     "%s, or through the spawn path when it does not answer",
+		     prep_deno_params.socket);
 	report_hooks(ctld ? PD_PROLOG_SLURMCTLD : PD_PROLOG);
 	report_hooks(ctld ? PD_EPILOG_SLURMCTLD : PD_EPILOG);
 	if (ctld)
@@ -196,6 +222,7 @@ extern void fini(void)
 	if (left)
 		error("prep/deno: %d slurmctld hook(s) still running at fini", left);
 	xfree(prep_deno_params.runner);
+	xfree(prep_deno_params.socket);
 }
 
 extern void prep_p_register_callbacks(prep_callbacks_t *callbacks)

@@ -36,11 +36,15 @@ extern int slurm_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* Where the runner is unless PrEpParameters=runner=... says otherwise. */
 #define PREP_DENO_DEFAULT_RUNNER "/usr/local/sbin/prep-deno"
+/* Where the warm service listens (mode=warm) unless socket=... says otherwise. */
+#define PREP_DENO_DEFAULT_SOCKET "/run/prep-deno/serve.sock"
 
 /* PrEpParameters, parsed once by init(). */
 typedef struct {
 	char *runner;
 	int heap_mb;
+	bool warm;
+	char *socket;
 } prep_deno_params_t;
 
 extern prep_deno_params_t prep_deno_params;
@@ -74,6 +78,9 @@ extern int pd_conf_timeout(pd_hook_t hook);
 
 /* The core's configuration for `hook`. */
 extern pdc_config_t pd_core_config(pd_hook_t hook);
+
+/* One line when the warm service was passed over for the spawn path. */
+extern void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out);
 
 /* Logs the outcome of a hook list the way prep/script words it. */
 extern void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,

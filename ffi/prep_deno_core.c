@@ -337,7 +337,12 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 
 		free(out->output);
 		out->output = NULL;
-		if (!argv) {
+		if (module && cfg->warm_socket && !out->fallback &&
+		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
+				  envp, &out->status, &out->output,
+				  &out->fallback)) {
+			out->timed_out = 0;
+		} else if (!argv) {
 			out->status = 127;
 		} else {
 			out->status = run_one(argv, envp, timeout_ms, child,
@@ -362,7 +367,8 @@ void pdc_outcome_free(pdc_outcome_t *out)
 {
 	free(out->output);
 	free(out->failed_path);
-	out->output = out->failed_path = NULL;
+	free(out->fallback);
+	out->output = out->failed_path = out->fallback = NULL;
 }
 
 typedef struct {
@@ -379,6 +385,7 @@ typedef struct {
 static void async_job_free(async_job_t *job)
 {
 	free((char *)job->cfg.runner);
+	free((char *)job->cfg.warm_socket);
 	pdc_free_argv(job->paths);
 	pdc_free_argv(job->envp);
 	free(job);
@@ -455,6 +462,7 @@ int pdc_run_hooks_async(const pdc_config_t *cfg, const char *const *paths,
 		job->slot = slot;
 		job->cfg = *cfg;
 		job->cfg.runner = xstrdup_or_null(cfg->runner);
+		job->cfg.warm_socket = xstrdup_or_null(cfg->warm_socket);
 		job->paths = dup_strv(paths, n_paths);
 		job->n_paths = n_paths;
 		job->envp = dup_strv((const char *const *)envp,

@@ -16,6 +16,7 @@ typedef struct {
 	const char *runner; /* prep-deno, for .ts/.mts/.js hooks */
 	int timeout_s;      /* PrologEpilogTimeout; < 0: none */
 	int heap_mb;        /* runner --heap-mb; 0: the runner's default */
+	const char *warm_socket; /* mode=warm: the service; NULL: spawn */
 } pdc_config_t;
 
 /* How a hook list ended: the first failure, or the last success. */
@@ -24,6 +25,7 @@ typedef struct {
 	int timed_out;     /* killed at the timeout (or the runner's own 124) */
 	char *output;      /* stdout+stderr, NUL-terminated, malloc'd */
 	char *failed_path; /* the hook that failed, malloc'd; NULL if none */
+	char *fallback;    /* why the warm service was passed over, or NULL */
 } pdc_outcome_t;
 
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */
@@ -123,6 +125,16 @@ typedef struct {
 
 /* The environment of Prolog/Epilog for `job`; free with pdc_free_argv. */
 extern char **pdc_slurmd_env(const pdc_slurmd_job_t *job);
+
+/*
+ * Runs one module hook through the warm service at `socket_path`. Returns 0
+ * with *status (a wait status) and *output (malloc'd) when it answered in
+ * time, or -1 with *why (malloc'd) when it did not: then nothing ran there
+ * or the service went away mid-hook, and the caller takes the spawn path.
+ */
+extern int pdc_warm_run(const char *socket_path, const char *path,
+			int timeout_s, char *const *envp, int *status,
+			char **output, char **why);
 
 /* Hook lists running on core threads right now. */
 extern int pdc_inflight(void);

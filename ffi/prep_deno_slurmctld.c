@@ -66,6 +66,7 @@ static void hook_done(void *arg, uint32_t job_id, const pdc_outcome_t *out)
 	void (*cb)(int, uint32_t, bool) = call->is_epilog ?
 		prep_deno_epilog_slurmctld_cb : prep_deno_prolog_slurmctld_cb;
 
+	pd_log_fallback(job_id, out);
 	if (out->status)
 		error("prep/deno: JobId=%u %s %s exit status %u:%u%s output:%s",
 		      job_id, pd_hook_key(hook),

@@ -18,7 +18,7 @@ fi
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \
   -DHAVE_CONFIG_H -iquote "$top/ffi" -isystem "$src" \
   "$top"/ffi/prep_deno.c "$top"/ffi/prep_deno_slurmd.c \
-  "$top"/ffi/prep_deno_slurmctld.c "$top"/ffi/prep_deno_core.c "$top"/ffi/prep_deno_env.c "$top"/ffi/prep_deno_ffi.c \
+  "$top"/ffi/prep_deno_slurmctld.c "$top"/ffi/prep_deno_core.c "$top"/ffi/prep_deno_env.c "$top"/ffi/prep_deno_ffi.c "$top"/ffi/prep_deno_warm.c \
   "${link[@]}" -o "$out"
 version=$(sed -n 's/^#define SLURM_VERSION_STRING "\(.*\)"/\1/p' "$src/config.h")
 echo "build/$(basename "$out"): prep/deno for Slurm $version (from $src)"

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * prep/deno core: the client of the warm service (src/warm/). One hook is
+ * one connection: a length-prefixed request of NUL-separated fields (magic,
+ * module, context, timeout, KEY=VALUE...), a length-prefixed reply (exit
+ * status, NUL, output). Anything short of a whole reply in time means "not
+ * answering", and the caller runs the hook through the spawn path.
+ */
+#define _GNU_SOURCE
+#include "prep_deno_core.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WARM_MAGIC "prep-deno-warm/1"
+#define WARM_MAX_REPLY (16 * 1024 * 1024)
+/* How long the service may take to accept and read a request. */
+#define WARM_CONNECT_MS 1000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *why_text(const char *fmt, const char *detail)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, fmt, detail) < 0)
+		return NULL;
+	return s;
+}
+
+/* Moves all of `len` bytes either way before `deadline`; 0 or -1. */
+static int transfer(int fd, void *buf, size_t len, int64_t deadline,
+		    int writing)
+{
+	char *p = buf;
+
+	while (len) {
+		struct pollfd pfd = { .fd = fd,
+				      .events = writing ? POLLOUT : POLLIN };
+		int64_t left = deadline < 0 ? 1000 : deadline - mono_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return errno = ETIMEDOUT, -1;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		if (n == 0)
+			return errno = ECONNRESET, -1;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static const char *context_of(char *const *envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], "SLURM_SCRIPT_CONTEXT=", 21))
+			return envp[i] + 21;
+	return "";
+}
+
+static char *build_request(const char *path, const char *context,
+			   int timeout_s, char *const *envp, uint32_t *len)
+{
+	char timeout[16] = "";
+	size_t total = 0, off = 4;
+	const char *head[] = { WARM_MAGIC, path, context, timeout };
+	char *req;
+
+	if (timeout_s >= 0)
+		snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+	for (int i = 0; i < 4; i++)
+		total += strlen(head[i]) + 1;
+	for (size_t i = 0; envp && envp[i]; i++)
+		total += strlen(envp[i]) + 1;
+	if (!(req = malloc(total + 4)))
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		memcpy(req + off, head[i], strlen(head[i]) + 1);
+		off += strlen(head[i]) + 1;
+	}
+	for (size_t i = 0; envp && envp[i]; i++) {
+		memcpy(req + off, envp[i], strlen(envp[i]) + 1);
+		off += strlen(envp[i]) + 1;
+	}
+	*len = (uint32_t)total;
+	memcpy(req, len, 4); /* little-endian hosts, as the service */
+	return req;
+}
+
+int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
+		 char *const *envp, int *status, char **output, char **why)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int64_t start = mono_ms();
+	/* The hook's own time, the runner's grace, and the service's share. */
+	int64_t deadline = timeout_s < 0 ? -1 :
+		start + (int64_t)(timeout_s + PDC_RUNNER_GRACE_S) * 1000;
+	uint32_t len = 0, reply_len;
+	char *req = NULL, *reply = NULL, *nul;
+	int fd = -1, rc = -1;
+
+	*why = NULL;
+	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+		*why = why_text("socket path too long: %s", socket_path);
+		return -1;
+	}
+	strcpy(addr.sun_path, socket_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		*why = why_text("cannot connect: %s", strerror(errno));
+		goto out;
+	}
+	if (!(req = build_request(path, context_of(envp), timeout_s, envp,
+				  &len))) {
+		*why = why_text("%s", "out of memory");
+		goto out;
+	}
+	if (transfer(fd, req, len + 4, start + WARM_CONNECT_MS, 1) < 0) {
+		*why = why_text("cannot send the request: %s", strerror(errno));
+		goto out;
+	}
+	if (transfer(fd, &reply_len, 4, deadline, 0) < 0 ||
+	    reply_len > WARM_MAX_REPLY || !(reply = malloc(reply_len + 1)) ||
+	    transfer(fd, reply, reply_len, deadline, 0) < 0) {
+		*why = why_text("no answer: %s", errno ? strerror(errno) :
+				"malformed reply");
+		goto out;
+	}
+	reply[reply_len] = '\0';
+	if (!(nul = memchr(reply, '\0', reply_len))) {
+		*why = why_text("%s", "malformed reply");
+		goto out;
+	}
+	*status = (atoi(reply) & 0xff) << 8; /* an exit status, as wait(2) */
+	*output = strdup(nul + 1);
+	rc = 0;
+out:
+	free(req);
+	free(reply);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
