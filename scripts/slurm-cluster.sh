@@ -7,7 +7,9 @@
 # start reads the hook set-up from the environment:
 #   PREP_PLUGINS (default prep/deno), PREP_PARAMS, PROLOG, EPILOG,
 #   PROLOG_SLURMCTLD, EPILOG_SLURMCTLD, PROLOG_EPILOG_TIMEOUT (default 30),
-#   CLUSTER_DIR (default build/cluster)
+#   CLUSTER_DIR (default build/cluster),
+#   WARM=1: also start `prep-deno serve` on $CLUSTER_DIR/run/serve.sock and
+#           add mode=warm,socket=... to PrEpParameters
 # Clients: export SLURM_CONF=$CLUSTER_DIR/slurm.conf
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,7 +84,9 @@ write_conf() {
     echo "MinJobAge=300"
     echo "GresTypes=gpu"
     echo "PrEpPlugins=${PREP_PLUGINS:-prep/deno}"
-    [ -z "${PREP_PARAMS:-}" ] || echo "PrEpParameters=$PREP_PARAMS"
+    local params=${PREP_PARAMS:-}
+    if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$dir/run/serve.sock"; fi
+    [ -z "$params" ] || echo "PrEpParameters=$params"
     [ -z "${PROLOG:-}" ] || echo "Prolog=$PROLOG"
     [ -z "${EPILOG:-}" ] || echo "Epilog=$EPILOG"
     [ -z "${PROLOG_SLURMCTLD:-}" ] || echo "PrologSlurmctld=$PROLOG_SLURMCTLD"
@@ -95,7 +99,7 @@ write_conf() {
 }
 
 stop() {
-  for d in slurmd slurmctld; do
+  for d in slurmd slurmctld serve; do
     if pid_alive "$dir/$d.pid"; then
       local pid
       pid=$(cat "$dir/$d.pid")
@@ -128,6 +132,12 @@ case "${1:-}" in
     rm -rf "$dir/state" "$dir/spool"
     write_conf
     start_munge
+    if [ "${WARM:-0}" = 1 ]; then
+      rm -rf "$dir/run"
+      "$top/build/prep-deno" serve --socket "$dir/run/serve.sock" >> "$dir/log/serve.log" 2>&1 &
+      echo $! > "$dir/serve.pid"
+      for _ in $(seq 100); do [ -S "$dir/run/serve.sock" ] && break; sleep 0.05; done
+    fi
     : > "$dir/log/slurmctld.log"
     : > "$dir/log/slurmd.log"
     (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmctld -i -f "$dir/slurm.conf")
@@ -146,7 +156,7 @@ case "${1:-}" in
     log "stopped"
     ;;
   status)
-    for d in slurmctld slurmd; do
+    for d in slurmctld slurmd serve; do
       if pid_alive "$dir/$d.pid"; then echo "$d: running (pid $(cat "$dir/$d.pid"))"; else echo "$d: stopped"; fi
     done
     SLURM_CONF="$dir/slurm.conf" sinfo 2>/dev/null || true

@@ -22,6 +22,8 @@ export interface HookSetup {
   epilogSlurmctld?: string;
   timeout?: number;
   prepParams?: string;
+  /** Start the warm service too, and PrEpParameters=mode=warm. */
+  warm?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -45,6 +47,7 @@ export async function startCluster(setup: HookSetup): Promise<void> {
     PROLOG_SLURMCTLD: setup.prologSlurmctld ?? "",
     EPILOG_SLURMCTLD: setup.epilogSlurmctld ?? "",
     PROLOG_EPILOG_TIMEOUT: String(setup.timeout ?? 30),
+    WARM: setup.warm ? "1" : "0",
   };
   const r = await sh(SCRIPT, ["start"], env);
   if (r.code !== 0) throw new Error(`cluster did not start:\n${r.stderr}\n${await logs()}`);
@@ -69,6 +72,11 @@ export async function logs(lines = 40): Promise<string> {
   return `--- slurmctld.log\n${await tail("slurmctld.log")}\n--- slurmd.log\n${await tail(
     "slurmd.log",
   )}`;
+}
+
+/** The pid of the warm service the cluster started. */
+export function servicePid(): number {
+  return Number(Deno.readTextFileSync(join(CLUSTER_DIR, "serve.pid")));
 }
 
 /** The whole of one daemon log. */

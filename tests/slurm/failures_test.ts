@@ -140,9 +140,9 @@ async function settle(job: number, seconds: number): Promise<Snapshot> {
   }
 }
 
-async function consequences(c: Case, plugin: HookSetup["plugin"], hook: string) {
+async function consequences(c: Case, plugin: HookSetup["plugin"], hook: string, warm = false) {
   const prepParams = plugin === "prep/deno" ? c.prepParams : undefined;
-  await startCluster({ plugin, [c.slot]: hook, timeout: c.timeout ?? 30, prepParams });
+  await startCluster({ plugin, [c.slot]: hook, timeout: c.timeout ?? 30, prepParams, warm });
   const job = await sbatch(["--wrap", "true"]);
   const snap = await settle(job, 60);
   return { snap, log: daemonLog(c.log.daemon) };
@@ -165,11 +165,15 @@ for (const c of CASES) {
       const ref = await consequences(c, "prep/script", bash);
       assert.match(ref.log, c.log.line, "prep/script did not log what this test expects");
       console.log(`prep/script: ${JSON.stringify(ref.snap)}`);
-      for (const [kind, hook] of [["ts", ts], ["bash", bash]]) {
-        const got = await consequences(c, "prep/deno", hook);
+      // In mode=warm the runner is not involved, so "unusable runner" has no warm case.
+      const runs: [string, string, boolean][] = [["ts", ts, false], ["bash", bash, false]];
+      if (!c.prepParams) runs.push(["ts (mode=warm)", ts, true]);
+      for (const [kind, hook, warm] of runs) {
+        const got = await consequences(c, "prep/deno", hook, warm);
         assert.deepEqual(got.snap, ref.snap, `${c.name} with a ${kind} hook`);
         assert.match(got.log, c.log.line, `${c.name} with a ${kind} hook: daemon log`);
         if (kind === "ts" && c.denoLog) assert.match(got.log, c.denoLog);
+        if (warm) assert.doesNotMatch(got.log, /warm service at .* not answering/);
       }
       if (c.name === "failing Prolog") {
         // As measured with prep/script on 22.05.8 (tests/fixtures).

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { readRecords, type Record, recorders } from "./hooks.ts";
 import {
+  daemonLog,
   sbatch,
   slurm,
   srun,
@@ -72,6 +73,7 @@ async function runUnder(
   name: string,
   plugin: "prep/script" | "prep/deno",
   kind: "bash" | "ts",
+  warm = false,
 ): Promise<Run> {
   const rec = recorders(name);
   const hook = kind === "bash" ? rec.bash : rec.ts;
@@ -81,6 +83,7 @@ async function runUnder(
     epilog: hook,
     prologSlurmctld: hook,
     epilogSlurmctld: hook,
+    warm,
   });
   const jobs = await runJobSet();
   const expected = [...jobs.values()].flat().length * CONTEXTS.length;
@@ -143,16 +146,31 @@ Deno.test({
   },
 });
 
-for (const [name, kind] of [["deno-ts", "ts"], ["deno-bash", "bash"]] as const) {
+for (
+  const [name, kind, warm] of [
+    ["deno-ts", "ts", false],
+    ["deno-bash", "bash", false],
+    ["deno-ts-warm", "ts", true],
+  ] as const
+) {
   Deno.test({
-    name: `slurm parity: prep/deno with ${kind} hooks gets what prep/script gave, hook by hook`,
+    name: `slurm parity: prep/deno${
+      warm ? " in mode=warm" : ""
+    } with ${kind} hooks gets what prep/script gave, hook by hook`,
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
       assert.ok(reference, "the prep/script reference run failed");
-      const got = byJob(await runUnder(name, "prep/deno", kind));
+      const got = byJob(await runUnder(name, "prep/deno", kind, warm));
       assert.deepEqual([...got.keys()].sort(), [...reference.keys()].sort());
       for (const [key, env] of reference) assert.deepEqual(got.get(key), env, key);
+      if (warm) {
+        // Every hook went through the service: none fell back.
+        for (const d of ["slurmd", "slurmctld"] as const) {
+          assert.doesNotMatch(daemonLog(d), /warm service at .* not answering/, d);
+          assert.match(daemonLog(d), /prep\/deno: mode=warm/, d);
+        }
+      }
     },
   });
 }
