@@ -87,24 +87,29 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
       p = prepare();
       await p.ready;
     }
-    topUp();
     return p;
   };
 
   const listener = Deno.listen({ transport: "unix", path: spec.socketPath });
   topUp();
   for await (const conn of listener) {
-    serveJob(conn, take, spec).catch((e) => console.error(`prep-deno warm host: ${e}`));
+    // The replacement Worker starts once the reply is out, not before the
+    // job: its start-up would otherwise delay the job on this thread.
+    serveJob(conn, take, spec).catch((e) => console.error(`prep-deno warm host: ${e}`))
+      .finally(topUp);
   }
   return 0;
 }
 
 async function serveJob(conn: Deno.Conn, take: () => Promise<Prepared>, spec: WarmHostSpec) {
+  let p: Prepared | undefined;
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
     const req = decodeRequest(payload);
-    const p = await take();
+    p = await take();
+    const worker = p.worker;
+    const early = p.early;
     const chunks: Uint8Array[] = [];
     const label = `${spec.hook} ${spec.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
     const fail = (status: number, message: string) => {
@@ -115,10 +120,12 @@ async function serveJob(conn: Deno.Conn, take: () => Promise<Prepared>, spec: Wa
       let timer: ReturnType<typeof setTimeout> | undefined;
       const settle = (s: number) => {
         clearTimeout(timer);
-        p.worker.terminate();
+        // Stop the hook now (a timeout must), but tear the isolate down only
+        // after the reply is out.
+        worker.onmessage = null;
         resolve(s);
       };
-      if (p.early) return settle(statusOf(p.early, spec, fail));
+      if (early) return settle(statusOf(early, spec, fail));
       if (req.timeoutSeconds) {
         timer = setTimeout(
           () =>
@@ -128,21 +135,22 @@ async function serveJob(conn: Deno.Conn, take: () => Promise<Prepared>, spec: Wa
           req.timeoutSeconds * 1000,
         );
       }
-      p.worker.onmessage = (e: MessageEvent<WorkerReport>) => {
+      worker.onmessage = (e: MessageEvent<WorkerReport>) => {
         if (e.data.kind === "output") chunks.push(e.data.data);
         else settle(statusOf(e.data, spec, fail));
       };
-      p.worker.onerror = (e) => {
+      worker.onerror = (e) => {
         e.preventDefault();
         settle(fail(EXIT.FAILED, `uncaught error: ${e.message}`));
       };
-      p.worker.postMessage({ hook: spec.hook, env: req.env, captureOutput: true });
+      worker.postMessage({ hook: spec.hook, env: req.env, captureOutput: true });
     });
     const output = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let off = 0;
     for (const c of chunks) output.set(c, off), off += c.length;
     await writeFrame(conn, encodeReply({ status, output }));
   } finally {
+    p?.worker.terminate();
     conn.close();
   }
 }
