@@ -59,6 +59,11 @@ const SYMBOLS = {
     result: "pointer",
   },
   prep_deno_ffi_job_env_free: { parameters: ["pointer"], result: "void" },
+  prep_deno_ffi_run_command: {
+    parameters: ["buffer", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** `prep_call_type_t`: which hook `required()` is asked about. */
@@ -363,6 +368,23 @@ export class PrepPlugin {
     if (!p) throw new Error("job_env_t allocation failed");
     const lib = this.#lib;
     return { pointer: p, [Symbol.dispose]: () => lib.symbols.prep_deno_ffi_job_env_free(p) };
+  }
+
+  /**
+   * Runs a script through Slurm's own `run_command()`, as prep/script runs
+   * a Prolog: the baseline prep/deno is measured against. Wait status.
+   */
+  runCommandAsPrepScript(
+    path: string,
+    env: Record<string, string>,
+    timeoutMs = -1,
+  ): Promise<number> {
+    const a = new Arena();
+    return this.#lib.symbols.prep_deno_ffi_run_command(
+      a.str(path),
+      a.strv(envList(env)),
+      timeoutMs,
+    );
   }
 
   // The core.

@@ -11,6 +11,7 @@
 
 #include "src/common/env.h"
 #include "src/common/read_config.h"
+#include "src/common/run_command.h"
 #include "src/common/run_in_daemon.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
@@ -89,4 +90,28 @@ extern void prep_deno_ffi_job_env_free(job_env_t *je)
 	xfree(je->node_list);
 	xfree(je->partition);
 	xfree(je);
+}
+
+/*
+ * Runs `path` through Slurm's own run_command(), exactly as prep/script's
+ * slurmd side runs a Prolog, for comparing against it (deno task bench).
+ * Returns the wait status.
+ */
+extern int prep_deno_ffi_run_command(const char *path, char **env,
+				     int timeout_ms)
+{
+	char *argv[2] = { (char *)path, NULL };
+	int status = 0;
+	run_command_args_t args = {
+		.env = env,
+		.max_wait = timeout_ms,
+		.script_argv = argv,
+		.script_path = path,
+		.script_type = "prolog",
+		.status = &status,
+	};
+	char *resp = run_command(&args);
+
+	xfree(resp);
+	return status;
 }
