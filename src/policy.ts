@@ -133,6 +133,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Index of the quote that closes the string literal opening at `start`. */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  for (; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+  return i;
+}
+
 /** Removes comments and trailing commas from JSONC, leaving strings intact. */
 export function stripJsonc(text: string): string {
   // First pass: comments out, strings copied whole.
@@ -140,11 +147,9 @@ export function stripJsonc(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) {
-        if (text[i] === "\\") i++;
-      }
-      out += text.slice(start, i + 1);
+      const end = stringEnd(text, i);
+      out += text.slice(i, end + 1);
+      i = end;
     } else if (c === "/" && text[i + 1] === "/") {
       while (i < text.length && text[i] !== "\n") i++;
       out += "\n";
@@ -160,14 +165,10 @@ export function stripJsonc(text: string): string {
   for (let i = 0; i < out.length; i++) {
     const c = out[i];
     if (c === '"') {
-      const start = i;
-      for (i++; i < out.length && out[i] !== '"'; i++) {
-        if (out[i] === "\\") i++;
-      }
-      result += out.slice(start, i + 1);
-    } else if (c === "," && /^\s*[}\]]/.test(out.slice(i + 1))) {
-      continue;
-    } else {
+      const end = stringEnd(out, i);
+      result += out.slice(i, end + 1);
+      i = end;
+    } else if (!(c === "," && /^\s*[}\]]/.test(out.slice(i + 1)))) {
       result += c;
     }
   }

@@ -19,6 +19,19 @@ import type { HookName } from "./types.ts";
 /** Default heap limit of a hook, in MiB (`--heap-mb`). */
 export const DEFAULT_HEAP_MB = 512;
 
+/**
+ * What the Deno runtime inside the sandbox needs in its environment: a
+ * private cache, no colours in daemon logs, and the hooks' heap limit.
+ */
+export function sandboxRuntimeEnv(heapMb?: number): Record<string, string> {
+  return {
+    DENO_DIR: "/tmp/.deno",
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    DENO_V8_FLAGS: `--max-old-space-size=${heapMb ?? DEFAULT_HEAP_MB}`,
+  };
+}
+
 /** One hook to run. */
 export interface HookRun {
   /** Path of the module. */
@@ -75,12 +88,7 @@ export async function runHook(run: HookRun): Promise<number> {
     );
   }
   const self = selfCommand();
-  const setenv: Record<string, string> = {
-    DENO_DIR: "/tmp/.deno",
-    DENO_NO_UPDATE_CHECK: "1",
-    NO_COLOR: "1",
-    DENO_V8_FLAGS: `--max-old-space-size=${run.heapMb ?? DEFAULT_HEAP_MB}`,
-  };
+  const setenv = sandboxRuntimeEnv(run.heapMb);
   // The hook root is what the hook's own imports may reach: the policy's
   // folder, or the module file alone (never, say, all of /etc/slurm).
   const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;

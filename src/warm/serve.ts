@@ -18,7 +18,7 @@ import { loadPolicy, PolicyError } from "../policy.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
-import { DEFAULT_HEAP_MB, withRead } from "../supervise.ts";
+import { sandboxRuntimeEnv, withRead } from "../supervise.ts";
 import type { HookName } from "../types.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { decodeRequest, encodeReply, readFrame, writeFrame } from "./protocol.ts";
@@ -83,12 +83,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
           runtimePaths: self.runtimePaths,
           hookRoot,
           permissions: policy.permissions,
-          setenv: {
-            DENO_DIR: "/tmp/.deno",
-            DENO_NO_UPDATE_CHECK: "1",
-            NO_COLOR: "1",
-            DENO_V8_FLAGS: `--max-old-space-size=${opts.heapMb ?? DEFAULT_HEAP_MB}`,
-          },
+          setenv: sandboxRuntimeEnv(opts.heapMb),
           runtimeWritable: [dir],
         }),
         "--",
