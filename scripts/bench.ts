@@ -274,9 +274,11 @@ constructing the replacement Worker: every job gets a fresh Worker (a new V8 iso
 imports the module), by design, and \`new Worker\` costs several ms of that thread. The same
 per-job isolate start-up is CPU the machine spends on every hook, which on two cores bounds warm
 throughput near 110 hooks/s. Memory: four warm hosts, each a Deno process with two pre-started
-isolates, plus the service. The next steps are to construct Workers off the warm host's main
-thread (a factory Worker), and to keep one pre-started Worker per host where memory matters more
-than back-to-back latency.
+isolates, plus the service. Moving Worker construction to another thread (a factory Worker) only moves that
+block onto the dispatch path, and on two cores fresh-isolate start-up caps throughput far below
+500 hooks/s; four modules' pre-started isolates (~35-40 MiB each) cannot fit 150 MB. Meeting
+those targets means reusing an isolate between jobs, which would break "no state shared between
+jobs", so the warm path does not.
 `;
 console.log(table);
 console.log(
