@@ -3,7 +3,9 @@
  * build/prep-deno where no denort base binary exists for `deno compile`:
  * runs src/main.ts on the pinned Deno. A shell script would add PWD and
  * friends to the hook's environment; this passes it on byte for byte.
- * PREP_DENO_DENO and PREP_DENO_MAIN are set by scripts/build.ts.
+ * PREP_DENO_DENO, PREP_DENO_MAIN and PREP_DENO_RUN_FLAGS (the flags the
+ * runner re-executes itself with, src/self_command.ts) come from
+ * scripts/build.ts, so the two can never disagree.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const run_flags[] = {
-	"run", "--no-config", "--no-lock", "--no-prompt",
-	"--unstable-worker-options", "--allow-all",
-};
+static const char *const run_flags[] = { "run", PREP_DENO_RUN_FLAGS };
 #define N_FLAGS (sizeof(run_flags) / sizeof(run_flags[0]))
 
 int main(int argc, char **argv)

@@ -13,6 +13,7 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DENO_RUN_FLAGS } from "../src/self_command.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(top, "build", "prep-deno");
@@ -27,11 +28,8 @@ const compile = await new Deno.Command(Deno.execPath(), {
   args: [
     "compile",
     "--quiet",
-    "--no-config",
-    "--no-lock",
-    "--unstable-worker-options",
-    "--allow-all",
-    "--no-prompt",
+    // The flags the runner re-executes itself with are the ones baked in.
+    ...DENO_RUN_FLAGS,
     "--include",
     join(top, "src", "worker.ts"),
     "--output",
@@ -57,6 +55,7 @@ if (compile.success) {
       "-Werror",
       `-DPREP_DENO_DENO=${JSON.stringify(Deno.execPath())}`,
       `-DPREP_DENO_MAIN=${JSON.stringify(main)}`,
+      `-DPREP_DENO_RUN_FLAGS=${DENO_RUN_FLAGS.map((f) => JSON.stringify(f)).join(",")}`,
       "-o",
       out,
       join(top, "ffi", "prep_deno_launcher.c"),

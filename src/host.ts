@@ -7,6 +7,8 @@
  * @module
  */
 
+import { pathToFileURL } from "node:url";
+import { parseEnvEntries } from "./bytes.ts";
 import { EXIT, isExitStatus, type WorkerReport, type WorkerRequest } from "./outcome.ts";
 import { type Permissions, workerPermissions } from "./policy.ts";
 
@@ -33,20 +35,7 @@ export interface HostSpec {
 
 /** Reads this process's environment as it was given, bytes and all. */
 export function readRawEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const decoder = new TextDecoder("utf-8", { fatal: false });
-  const bytes = Deno.readFileSync("/proc/self/environ");
-  let start = 0;
-  for (let i = 0; i <= bytes.length; i++) {
-    if (i < bytes.length && bytes[i] !== 0) continue;
-    if (i > start) {
-      const entry = decoder.decode(bytes.subarray(start, i));
-      const eq = entry.indexOf("=");
-      if (eq > 0 && !(entry.slice(0, eq) in env)) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-    }
-    start = i + 1;
-  }
-  return env;
+  return parseEnvEntries(Deno.readFileSync("/proc/self/environ"));
 }
 
 /** Runs the hook in a Worker; resolves to the exit status. Writes one message on failure. */
@@ -88,7 +77,7 @@ export function hostHook(spec: HostSpec): Promise<number> {
       settle(fail(EXIT.FAILED, `uncaught error: ${e.message}`));
     };
     const request: WorkerRequest = {
-      moduleUrl: fileUrl(spec.modulePath),
+      moduleUrl: pathToFileURL(spec.modulePath).href,
       hook: spec.hook,
       env,
       listExports: spec.listExports,
@@ -148,11 +137,4 @@ export function denial(
   const set = spec.setName ?? spec.hook;
   const where = spec.configPath ?? "a deno.json next to the module";
   return `permission denied: ${kind} access to ${resource}; to allow it, add it to the "${kind}" list of permission set "${set}" in ${where}`;
-}
-
-/** `file:` URL of an absolute path, percent-encoding what must be. */
-export function fileUrl(path: string): string {
-  const url = new URL("file:///");
-  url.pathname = path;
-  return url.href;
 }

@@ -9,6 +9,7 @@
  */
 
 import { dirname, resolve } from "node:path";
+import { writeAll } from "./bytes.ts";
 import { type HostSpec, readRawEnv } from "./host.ts";
 import { EXIT } from "./outcome.ts";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "./policy.ts";
@@ -89,13 +90,11 @@ export async function runHook(run: HookRun): Promise<number> {
   }
   const self = selfCommand();
   const setenv = sandboxRuntimeEnv(run.heapMb);
-  // The hook root is what the hook's own imports may reach: the policy's
-  // folder, or the module file alone (never, say, all of /etc/slurm).
-  const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;
+  const { hookRoot, permissions } = hookSandbox(modulePath, policy);
   const spec: HostSpec = {
     modulePath,
     hook: run.hook,
-    permissions: withRead(policy.permissions, hookRoot),
+    permissions,
     configPath: policy.configPath,
     setName: policy.setName,
     // bwrap sets PWD whatever it is told: drop it unless the job had one.
@@ -168,10 +167,21 @@ function jobValues(run: HookRun, names: string[]): Record<string, string | null>
   return Object.fromEntries(names.map((n) => [n, env[n] ?? null]));
 }
 
-/** Deno gates a worker's import of local code behind `read`: grant the hook root. */
-export function withRead(p: Permissions, path: string): Permissions {
-  if (p.read === true) return p;
-  return { ...p, read: [...(p.read ?? []), path] };
+/**
+ * What a hook's sandbox is made of, for the spawn path and the warm hosts
+ * alike: its hook root (what its own imports may reach: the policy's
+ * folder, or the module file alone, never, say, all of /etc/slurm) and its
+ * Workers' permissions (the policy's, plus `read` of the hook root: Deno
+ * gates a Worker's import of local code behind `read`).
+ */
+export function hookSandbox(
+  modulePath: string,
+  policy: Policy,
+): { hookRoot: string; permissions: Permissions } {
+  const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;
+  const p = policy.permissions;
+  const permissions = p.read === true ? p : { ...p, read: [...(p.read ?? []), hookRoot] };
+  return { hookRoot, permissions };
 }
 
 /** Copies a stream to stderr as it comes, returning its last 16 KiB as text. */
@@ -187,9 +197,4 @@ async function forwardKeepingTail(stream: ReadableStream<Uint8Array>): Promise<s
 
 async function drain(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) => void) {
   for await (const chunk of stream) sink(chunk);
-}
-
-/** Writes all of `data`, however many writes it takes. */
-export async function writeAll(w: { write(p: Uint8Array): Promise<number> }, data: Uint8Array) {
-  for (let off = 0; off < data.length;) off += await w.write(data.subarray(off));
 }

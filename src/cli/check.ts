@@ -7,7 +7,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { fileUrl } from "../host.ts";
+import { pathToFileURL } from "node:url";
 import { loadPolicy, PERMISSION_KINDS, type Policy } from "../policy.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -91,7 +91,7 @@ async function typeCheck(modulePath: string): Promise<boolean> {
     Deno.writeTextFileSync(
       join(dir, "check.ts"),
       `import type { HookModule } from "./types.ts";\n` +
-        `import * as hooks from ${JSON.stringify(fileUrl(modulePath))};\n` +
+        `import * as hooks from ${JSON.stringify(pathToFileURL(modulePath).href)};\n` +
         `export const served: HookModule = hooks;\n`,
     );
     const out = await new Deno.Command(deno, {

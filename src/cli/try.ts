@@ -7,7 +7,8 @@
  */
 
 import { fakeJobEnv, HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
-import { runHook, writeAll } from "../supervise.ts";
+import { writeAll } from "../bytes.ts";
+import { runHook } from "../supervise.ts";
 import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `try --help`. */

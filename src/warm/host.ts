@@ -10,10 +10,12 @@
  * @module
  */
 
-import { fileUrl, type HostSpec, statusOf } from "../host.ts";
+import { pathToFileURL } from "node:url";
+import { type HostSpec, statusOf } from "../host.ts";
 import { EXIT, type WorkerReport } from "../outcome.ts";
 import { workerPermissions } from "../policy.ts";
-import { decodeRequest, encodeReply, readFrame, writeFrame } from "./protocol.ts";
+import { writeAll } from "../bytes.ts";
+import { decodeRequest, encodeReply, readFrame } from "./protocol.ts";
 
 /** What serve passes a warm host. */
 export interface WarmHostSpec
@@ -66,7 +68,7 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
         resolve();
       };
     });
-    worker.postMessage({ moduleUrl: fileUrl(spec.modulePath), preload: true });
+    worker.postMessage({ moduleUrl: pathToFileURL(spec.modulePath).href, preload: true });
     return p;
   };
   const topUp = () => {
@@ -148,7 +150,7 @@ async function serveJob(conn: Deno.Conn, take: () => Promise<Prepared>, spec: Wa
     const output = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let off = 0;
     for (const c of chunks) output.set(c, off), off += c.length;
-    await writeFrame(conn, encodeReply({ status, output }));
+    await writeAll(conn, encodeReply({ status, output }));
   } finally {
     p?.worker.terminate();
     conn.close();

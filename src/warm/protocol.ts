@@ -10,6 +10,8 @@
  * @module
  */
 
+import { parseEnvEntries } from "../bytes.ts";
+
 /** The first field of every request. */
 export const MAGIC = "prep-deno-warm/1";
 /** Largest frame accepted: environments are small, outputs are capped. */
@@ -38,7 +40,8 @@ export interface WarmReply {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function frame(payload: Uint8Array): Uint8Array {
+/** A frame: the payload's length, little-endian, then the payload. */
+export function encodeFrame(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.length);
   new DataView(out.buffer).setUint32(0, payload.length, true);
   out.set(payload, 4);
@@ -54,31 +57,27 @@ export function encodeRequest(r: WarmRequest): Uint8Array {
     r.timeoutSeconds === undefined ? "" : String(r.timeoutSeconds),
     ...Object.entries(r.env).map(([k, v]) => `${k}=${v}`),
   ];
-  return frame(enc.encode(fields.join("\0") + "\0"));
+  return encodeFrame(enc.encode(fields.join("\0") + "\0"));
 }
 
 /** Decodes a request payload (without its length). */
 export function decodeRequest(payload: Uint8Array): WarmRequest {
-  const parts: Uint8Array[] = [];
+  // Four header fields, then the environment exactly as /proc/PID/environ has it.
+  const header: string[] = [];
   let start = 0;
-  for (let i = 0; i < payload.length; i++) {
-    if (payload[i] === 0) {
-      parts.push(payload.subarray(start, i));
-      start = i + 1;
-    }
+  while (header.length < 4) {
+    const nul = payload.indexOf(0, start);
+    if (nul < 0) throw new Error(`not a ${MAGIC} request`);
+    header.push(dec.decode(payload.subarray(start, nul)));
+    start = nul + 1;
   }
-  const [magic, modulePath, context, timeout, ...envParts] = parts.map((p) => dec.decode(p));
+  const [magic, modulePath, context, timeout] = header;
   if (magic !== MAGIC) throw new Error(`not a ${MAGIC} request`);
-  const env: Record<string, string> = {};
-  for (const e of envParts) {
-    const eq = e.indexOf("=");
-    if (eq > 0 && !(e.slice(0, eq) in env)) env[e.slice(0, eq)] = e.slice(eq + 1);
-  }
   return {
     modulePath,
     context,
-    timeoutSeconds: timeout === "" || timeout === undefined ? undefined : Number(timeout),
-    env,
+    timeoutSeconds: timeout === "" ? undefined : Number(timeout),
+    env: parseEnvEntries(payload.subarray(start)),
   };
 }
 
@@ -88,7 +87,7 @@ export function encodeReply(r: WarmReply): Uint8Array {
   const payload = new Uint8Array(head.length + r.output.length);
   payload.set(head);
   payload.set(r.output, head.length);
-  return frame(payload);
+  return encodeFrame(payload);
 }
 
 /** Decodes a reply payload. */
@@ -102,11 +101,6 @@ export function decodeReply(payload: Uint8Array): WarmReply {
 export interface ByteReader {
   read(p: Uint8Array): Promise<number | null>;
 }
-/** Something to write bytes to (a Deno.Conn). */
-export interface ByteWriter {
-  write(p: Uint8Array): Promise<number>;
-}
-
 /** Reads one frame's payload from `conn`; undefined at a clean end of stream. */
 export async function readFrame(conn: ByteReader): Promise<Uint8Array | undefined> {
   const head = await readExactly(conn, 4);
@@ -130,9 +124,4 @@ async function readExactly(conn: ByteReader, n: number): Promise<Uint8Array | un
     off += got;
   }
   return buf;
-}
-
-/** Writes all of `data`. */
-export async function writeFrame(conn: ByteWriter, data: Uint8Array): Promise<void> {
-  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
 }

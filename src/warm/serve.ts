@@ -14,14 +14,15 @@
 
 import { dirname, join, resolve } from "node:path";
 import { EXIT } from "../outcome.ts";
-import { loadPolicy, PolicyError } from "../policy.ts";
+import { loadPolicy, type Policy, PolicyError } from "../policy.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
-import { sandboxRuntimeEnv, withRead } from "../supervise.ts";
+import { hookSandbox, sandboxRuntimeEnv } from "../supervise.ts";
 import type { HookName } from "../types.ts";
 import type { WarmHostSpec } from "./host.ts";
-import { decodeRequest, encodeReply, readFrame, writeFrame } from "./protocol.ts";
+import { writeAll } from "../bytes.ts";
+import { decodeRequest, encodeFrame, encodeReply, readFrame } from "./protocol.ts";
 
 /** Where the plugin looks for the service unless PrEpParameters says otherwise. */
 export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
@@ -59,16 +60,20 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   const hosts = new Map<string, WarmHostHandle>();
   let counter = 0;
-  const startHost = (modulePath: string, hook: HookName, policyKey: string): WarmHostHandle => {
-    const policy = loadPolicy(modulePath, hook);
+  const startHost = (
+    modulePath: string,
+    hook: HookName,
+    policy: Policy,
+    policyKey: string,
+  ): WarmHostHandle => {
     const dir = join(hostsDir, String(++counter));
     Deno.mkdirSync(dir, { mode: 0o700 });
     const self = selfCommand();
-    const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;
+    const { hookRoot, permissions } = hookSandbox(modulePath, policy);
     const spec: WarmHostSpec = {
       modulePath,
       hook,
-      permissions: withRead(policy.permissions, hookRoot),
+      permissions,
       configPath: policy.configPath,
       setName: policy.setName,
       socketPath: join(dir, "host.sock"),
@@ -120,7 +125,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     const h = hosts.get(`${modulePath}\0${hook}`);
     if (h?.alive && h.policyKey === policyKey) return h;
     if (h?.alive) h.child.kill("SIGKILL"); // the policy changed: a new wall
-    return startHost(modulePath, hook, policyKey);
+    return startHost(modulePath, hook, policy, policyKey);
   };
 
   for await (const conn of listener) {
@@ -135,7 +140,7 @@ async function handle(conn: Deno.Conn, hostFor: (m: string, h: HookName) => Warm
     if (!payload) return;
     const req = decodeRequest(payload);
     const reply = (status: number, message: string) =>
-      writeFrame(
+      writeAll(
         conn,
         encodeReply({
           status,
@@ -163,16 +168,10 @@ async function handle(conn: Deno.Conn, hostFor: (m: string, h: HookName) => Warm
     let upstream: Deno.UnixConn | undefined;
     try {
       upstream = await Deno.connect({ transport: "unix", path: host.socketPath });
-      const frame = new Uint8Array(4 + payload.length);
-      new DataView(frame.buffer).setUint32(0, payload.length, true);
-      frame.set(payload, 4);
-      await writeFrame(upstream, frame);
+      await writeAll(upstream, encodeFrame(payload));
       const answer = await readFrame(upstream);
       if (!answer) throw new Error("no answer");
-      const lenHead = new Uint8Array(4);
-      new DataView(lenHead.buffer).setUint32(0, answer.length, true);
-      await writeFrame(conn, lenHead);
-      await writeFrame(conn, answer);
+      await writeAll(conn, encodeFrame(answer));
     } catch {
       // The warm host died under the hook: out of memory, most likely.
       await reply(

@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { parseEnvEntries } from "../../src/bytes.ts";
 
 /** Where hooks and their records live (outside /tmp: hooks get a private /tmp). */
 export const BASE = "/var/tmp/prep-deno-itest";
@@ -56,11 +57,7 @@ export function readRecords(dir: string): Record[] {
   const out: Record[] = [];
   for (const e of Deno.readDirSync(dir)) {
     const [context, id] = e.name.split(".");
-    const env: { [k: string]: string } = {};
-    for (const entry of Deno.readTextFileSync(join(dir, e.name)).split("\0")) {
-      const eq = entry.indexOf("=");
-      if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-    }
+    const env = parseEnvEntries(Deno.readFileSync(join(dir, e.name)));
     out.push({ context, jobId: Number(id), env });
   }
   return out;
