@@ -46,13 +46,13 @@ export function writeFiles(dir: string, files: Record<string, string>): string {
 export async function tryHook(
   code: string,
   opts: { policy?: unknown; args?: string[]; name?: string } = {},
-): Promise<Ran & { dir: string }> {
+): Promise<Ran> {
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-test-" });
   const files: Record<string, string> = { [opts.name ?? "hook.ts"]: code };
   if (opts.policy !== undefined) files["deno.json"] = JSON.stringify({ permissions: opts.policy });
   const path = writeFiles(dir, files);
   try {
-    return { ...(await prepDeno(["try", path, ...(opts.args ?? [])])), dir };
+    return await prepDeno(["try", path, ...(opts.args ?? [])]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -53,9 +53,34 @@ export async function startCluster(setup: HookSetup): Promise<void> {
   if (r.code !== 0) throw new Error(`cluster did not start:\n${r.stderr}\n${await logs()}`);
 }
 
-/** Stops the daemons this suite started. */
-export async function stopCluster(): Promise<void> {
-  await sh(SCRIPT, ["stop"]);
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the cluster and checks `stop`'s contract: every process it started
+ * (by its pid file) is gone. Returns the pids it stopped.
+ */
+export async function stopCluster(): Promise<number[]> {
+  const pids = ["slurmctld", "slurmd", "serve"].flatMap((d) => {
+    try {
+      return [Number(Deno.readTextFileSync(join(CLUSTER_DIR, `${d}.pid`)))];
+    } catch {
+      return [];
+    }
+  });
+  const r = await sh(SCRIPT, ["stop"]);
+  if (r.code !== 0) throw new Error(`slurm-cluster.sh stop failed: ${r.stderr}`);
+  const left = pids.filter(alive);
+  if (left.length) {
+    throw new Error(`processes the cluster started are still running: ${left.join(" ")}`);
+  }
+  return pids;
 }
 
 /** The tail of both daemon logs, for failure messages. */

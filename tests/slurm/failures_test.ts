@@ -187,8 +187,10 @@ for (const c of CASES) {
 }
 
 Deno.test({
-  name: "slurm failures: stop the cluster",
+  name: "slurm failures: the cluster stops, every daemon it started is gone",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: stopCluster,
+  async fn() {
+    await stopCluster();
+  },
 });

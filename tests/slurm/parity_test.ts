@@ -176,8 +176,31 @@ for (
 }
 
 Deno.test({
-  name: "slurm parity: stop the cluster",
+  name: "slurm cluster: stop ends the daemons it started, by pid, and nothing else",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: stopCluster,
+  async fn() {
+    // A process that only looks like a daemon, by executable name and by
+    // command line (what pkill and pkill -f match): stop must not touch it.
+    const dir = Deno.makeTempDirSync();
+    Deno.copyFileSync("/usr/bin/sleep", `${dir}/slurmd`);
+    const decoy = new Deno.Command(`${dir}/slurmd`, { args: ["300"] }).spawn();
+    try {
+      const stopped = await stopCluster();
+      assert.ok(stopped.length >= 2, "no daemon pids were recorded");
+      let decoyAlive = true;
+      try {
+        Deno.kill(decoy.pid, "SIGCONT");
+      } catch {
+        decoyAlive = false;
+      }
+      assert.ok(decoyAlive, "stop killed a process it did not start (a process named slurmd)");
+    } finally {
+      try {
+        decoy.kill("SIGKILL");
+      } catch { /* already gone: the assertion says why */ }
+      await decoy.status;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
 });
