@@ -165,24 +165,54 @@ async function handle(conn: Deno.Conn, hostFor: (m: string, h: HookName) => Warm
     } catch (e) {
       return await reply(EXIT.SANDBOX, (e as Error).message);
     }
+    const label = `${hook} ${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
     let upstream: Deno.UnixConn | undefined;
     try {
-      upstream = await Deno.connect({ transport: "unix", path: host.socketPath });
-      await writeAll(upstream, encodeFrame(payload));
-      const answer = await readFrame(upstream);
-      if (!answer) throw new Error("no answer");
+      try {
+        upstream = await connectToHost(host.socketPath);
+        await writeAll(upstream, encodeFrame(payload));
+      } catch (e) {
+        // The request never reached the warm host, so the hook did not run
+        // there: no answer at all, and the plugin takes the spawn path.
+        console.error(`prep-deno serve: ${label}: cannot hand the hook to its warm host: ${e}`);
+        return;
+      }
+      let answer: Uint8Array | undefined;
+      try {
+        answer = await readFrame(upstream);
+        if (!answer) throw new Error("it closed the connection without an answer");
+      } catch (e) {
+        // The hook reached the warm host and may have run in part: fail it,
+        // never run it twice.
+        console.error(`prep-deno serve: ${label}: the warm host failed during the hook: ${e}`);
+        return await reply(
+          EXIT.OUT_OF_MEMORY,
+          "the warm host ended during the hook (out of memory, or killed); the hook failed and was not run again",
+        );
+      }
       await writeAll(conn, encodeFrame(answer));
-    } catch {
-      // The warm host died under the hook: out of memory, most likely.
-      await reply(
-        EXIT.OUT_OF_MEMORY,
-        "the warm host ended during the hook (out of memory, or killed); the hook failed and was not run again",
-      );
     } finally {
       upstream?.close();
     }
   } finally {
     conn.close();
+  }
+}
+
+/** Connects to a warm host, waiting out the moment between its bind and listen. */
+async function connectToHost(path: string): Promise<Deno.UnixConn> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.connect({ transport: "unix", path });
+    } catch (e) {
+      if (
+        attempt >= 40 ||
+        !(e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound)
+      ) {
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 }
 

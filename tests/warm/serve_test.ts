@@ -126,6 +126,23 @@ Deno.test({
 });
 
 Deno.test({
+  name: "warm: concurrent first hooks of a module, while its warm host starts, all run warm",
+  ...opts,
+  async fn() {
+    for (let round = 0; round < 3; round++) {
+      const path = hook(`cold-${round}`, `export default (job) => console.log("cold", job.id);`);
+      const outs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => plugin.runHooksAsync(warm, [path], env(i + 1), i + 1)),
+      );
+      outs.forEach((o, i) => {
+        assert.equal(o.fallback, undefined, `round ${round} call ${i}: ${o.output}`);
+        assert.equal(text(o), `cold ${i + 1}`, `round ${round} call ${i}`);
+      });
+    }
+  },
+});
+
+Deno.test({
   name: "warm: the timeout stops a runaway hook with the runner's message",
   ...opts,
   async fn() {
