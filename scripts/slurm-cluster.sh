@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A throwaway single-node Slurm cluster from Debian's packages, for tests and
 # the demo: its own slurm.conf, state and logs under build/cluster/, loopback
-# only, ports 16817/16818 (no clash with a system Slurm). Runs as root.
+# only, ports $CLUSTER_PORT and $CLUSTER_PORT+1 (default 16817/16818, no clash
+# with a system Slurm; set CLUSTER_PORT to run several clusters side by side,
+# each with its own CLUSTER_DIR). Runs as root.
 #   scripts/slurm-cluster.sh install | start | stop | status
 # start reads the hook set-up from the environment:
 #   PREP_PLUGINS (default prep/deno), PREP_PARAMS, PROLOG, EPILOG,
@@ -16,6 +18,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${CLUSTER_DIR:-$top/build/cluster}
 libdir=/usr/lib/x86_64-linux-gnu/slurm-wlm
 node=$(hostname -s)
+port=${CLUSTER_PORT:-16817}
 log() { echo "slurm-cluster: $*" >&2; }
 
 install_packages() {
@@ -55,8 +58,8 @@ write_conf() {
   {
     echo "ClusterName=prepdeno"
     echo "SlurmctldHost=$node(127.0.0.1)"
-    echo "SlurmctldPort=16817"
-    echo "SlurmdPort=16818"
+    echo "SlurmctldPort=$port"
+    echo "SlurmdPort=$((port + 1))"
     echo "SlurmUser=root"
     echo "SlurmdUser=root"
     echo "AuthType=auth/munge"
