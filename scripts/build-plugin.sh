@@ -14,11 +14,15 @@ else
   out="$top/build/prep_deno-$1.so"
   link=()
 fi
+# Every C file of ffi/ is the plugin (the runner's launcher is not in ffi/).
+sources=()
+for f in "$top"/ffi/*.c; do
+  [ "$(basename "$f")" = prep_deno_launcher.c ] || sources+=("$f")
+done
 # Slurm's headers are -isystem: -Werror holds our code to account, not theirs.
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \
   -DHAVE_CONFIG_H -iquote "$top/ffi" -isystem "$src" \
-  "$top"/ffi/prep_deno.c "$top"/ffi/prep_deno_slurmd.c \
-  "$top"/ffi/prep_deno_slurmctld.c "$top"/ffi/prep_deno_core.c "$top"/ffi/prep_deno_env.c "$top"/ffi/prep_deno_ffi.c "$top"/ffi/prep_deno_warm.c \
+  "${sources[@]}" \
   "${link[@]}" -o "$out"
 version=$(sed -n 's/^#define SLURM_VERSION_STRING "\(.*\)"/\1/p' "$src/config.h")
 echo "build/$(basename "$out"): prep/deno for Slurm $version (from $src)"
