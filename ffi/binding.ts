@@ -51,6 +51,7 @@ const SYMBOLS = {
   },
   pdc_outcome_free: { parameters: ["buffer"], result: "void" },
   pdc_inflight: { parameters: [], result: "i32" },
+  pdc_kill_tagged: { parameters: ["u32", "u32"], result: "i32" },
   pdc_shutdown: { parameters: ["i32"], result: "i32", nonblocking: true },
   prep_deno_ffi_load_conf: { parameters: ["buffer"], result: "i32" },
   prep_deno_ffi_slurmd_conf: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -95,6 +96,10 @@ export interface CoreConfig {
   heapMb?: number;
   /** mode=warm: the warm service's socket; undefined: spawn path. */
   warmSocket?: string;
+  /** Asynchronous lists: every hook at once, one completion (PrologSlurmctld lines, 24.05+). */
+  concurrent?: boolean;
+  /** Non-zero: {@linkcode PrepPlugin.killTagged} with the job id and this tag stops the list. */
+  killTag?: number;
 }
 
 /** How a hook list ended (`pdc_outcome_t`), decoded. */
@@ -199,6 +204,8 @@ class Arena {
     dv.setInt32(layout.timeout_s, c.timeoutSeconds ?? -1, true);
     dv.setInt32(layout.heap_mb, c.heapMb ?? 0, true);
     dv.setBigUint64(layout.warm_socket, this.ptr(c.warmSocket), true);
+    dv.setInt32(layout.concurrent, c.concurrent ? 1 : 0, true);
+    dv.setUint32(layout.kill_tag, c.killTag ?? 0, true);
     const u = new Uint8Array(b);
     this.#keep.push(u);
     return u;
@@ -244,6 +251,8 @@ export interface Layouts {
     timeout_s: number;
     heap_mb: number;
     warm_socket: number;
+    concurrent: number;
+    kill_tag: number;
   };
   pdc_outcome_t: {
     size: number;
@@ -597,6 +606,10 @@ export class PrepPlugin {
       Deno.UnsafePointer.create(BigInt(id)),
     );
     return done.finally(() => this.#asyncDone.unref());
+  }
+  /** SIGKILLs the running hooks of lists started with this job id and `killTag`; how many. */
+  killTagged(jobId: number, killTag: number): number {
+    return this.#lib.symbols.pdc_kill_tagged(jobId, killTag);
   }
   /** Hook lists on core threads now. */
   inflight(): number {
