@@ -142,20 +142,27 @@ for (const plugin of ["prep/script", "prep/deno"] as const) {
       const id = await sbatch(["--wrap", "true"]);
       await waitJobState(id, ["CONFIGURING"], 30);
       const pid = Number(
-        await waitFor("the hook's pid", async () => {
+        await waitFor("the hook's pid", () => {
           try {
-            return Deno.readTextFileSync(pidFile).trim() || undefined;
+            return Promise.resolve(Deno.readTextFileSync(pidFile).trim() || undefined);
           } catch {
-            return undefined;
+            return Promise.resolve(undefined);
           }
         }),
       );
       await slurm("scancel", [String(id)]);
       await waitJobState(id, ["CANCELLED"], 30);
-      await waitFor("the PrologSlurmctld killed", async () => alive(pid) ? undefined : true, 10);
+      await waitFor(
+        "the PrologSlurmctld killed",
+        () => Promise.resolve(alive(pid) ? undefined : true),
+        10,
+      );
       // slurmctld counts the kill as "prolog completed", not a failure.
       const done = new RegExp(`prolog_slurmctld JobId=${id} prolog completed`);
-      await waitFor("prolog completed", async () => done.test(daemonLog("slurmctld")) || undefined);
+      await waitFor(
+        "prolog completed",
+        () => Promise.resolve(done.test(daemonLog("slurmctld")) || undefined),
+      );
     } finally {
       await stopCluster();
     }

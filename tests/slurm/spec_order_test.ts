@@ -142,11 +142,11 @@ for (const plugin of PLUGINS) {
         const id = await sbatch(["--wrap", "true"]);
         await waitJobState(id, ["COMPLETING"], 30);
         const child = Number(
-          await waitFor("the child's pid", async () => {
+          await waitFor("the child's pid", () => {
             try {
-              return Deno.readTextFileSync(pidFile).trim() || undefined;
+              return Promise.resolve(Deno.readTextFileSync(pidFile).trim() || undefined);
             } catch {
-              return undefined;
+              return Promise.resolve(undefined);
             }
           }),
         );
@@ -157,7 +157,11 @@ for (const plugin of PLUGINS) {
         assert.ok(alive(child), "the background child is still there");
         await waitJobState(id, ["COMPLETED"], 30);
         assert.ok(Date.now() - started >= 1000, "completed only after the timeout");
-        await waitFor("the child killed", async () => alive(child) ? undefined : true, 10);
+        await waitFor(
+          "the child killed",
+          () => Promise.resolve(alive(child) ? undefined : true),
+          10,
+        );
         const log = slurmdLogSince(from);
         assert.match(log, /error: run_command: epilog poll timeout @ 4000 msec/);
         assert.match(log, /epilog success rc:0 output:/);
