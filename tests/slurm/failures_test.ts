@@ -172,7 +172,7 @@ for (const c of CASES) {
         const got = await consequences(c, "prep/deno", hook, warm);
         // drain_reason=yes (the default): a TypeScript hook's drain names it and its cause.
         const slurmReason = /^(Prolog|Epilog) error$/.exec(ref.snap.nodeReason);
-        if (kind.startsWith("ts") && slurmReason && !c.prepParams) {
+        if (kind.startsWith("ts") && slurmReason) {
           const file = hook.split("/").pop()!;
           assert.ok(
             got.snap.nodeReason.startsWith(`${slurmReason[1].toLowerCase()} ${file}: `),
