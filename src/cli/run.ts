@@ -41,17 +41,17 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const modulePath = moduleArg("run", positionals);
+  const heapMb = numberFlag("run", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
+  const memoryMb = numberFlag("run", "memory-mb", values["memory-mb"] as string | undefined);
+  if (heapMb === 0 || memoryMb === 0) {
+    throw new UsageError("run: --heap-mb and --memory-mb take at least 1");
+  }
   const context = Deno.env.get("SLURM_SCRIPT_CONTEXT");
   if (!isScriptContext(context)) {
     throw new UsageError(
       `run: SLURM_SCRIPT_CONTEXT is ${context === undefined ? "not set" : `"${context}"`}: ` +
         "run is what the plugin executes; to run a hook by hand use `prep-deno try`",
     );
-  }
-  const heapMb = numberFlag("run", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
-  const memoryMb = numberFlag("run", "memory-mb", values["memory-mb"] as string | undefined);
-  if (heapMb === 0 || memoryMb === 0) {
-    throw new UsageError("run: --heap-mb and --memory-mb take at least 1");
   }
   return await runHook({
     modulePath,

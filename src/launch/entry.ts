@@ -84,52 +84,74 @@ async function readStdin(): Promise<Uint8Array> {
   return out;
 }
 
-const env = parseEnvEntries(await readStdin());
-label = `${hook} ${decodeURIComponent(new URL(moduleUrl).pathname)} job ${env.SLURM_JOB_ID ?? "?"}`;
-
-let mod: Record<string, unknown>;
-try {
-  mod = await import(moduleUrl);
-} catch (e) {
-  const d = describeThrown(e);
-  fail(
-    `cannot load the module: ${
-      /run again with the --allow-\w+ flag/.test(d.message) ? denial(d.message, where) : d.message
-    }`,
-  );
-}
-if (mode === "--list-exports") {
-  console.log(JSON.stringify(Object.keys(mod)));
-  end(0);
-}
-const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
-if (typeof fn !== "function") {
-  fail(
-    `the module has no export "${hook}" and no default export` +
-      ` (it exports: ${
-        Object.keys(mod).join(", ") || "nothing"
-      }); export a function named "${hook}"`,
-  );
-}
-let value: unknown;
-try {
-  value = await (fn as (job: unknown) => unknown)(buildJobContext(env));
-} catch (e) {
-  const d = describeThrown(e);
-  fail(d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`);
-}
-if (value === undefined) {
-  const code = Deno.exitCode;
-  if (!isExitStatus(code)) {
-    fail(`set Deno.exitCode to ${String(code)}, which is not an exit status`);
+/** The hook's run; ends the process itself on every path but a stall. */
+async function main(): Promise<void> {
+  const env = parseEnvEntries(await readStdin());
+  label = `${hook} ${decodeURIComponent(new URL(moduleUrl).pathname)} job ${
+    env.SLURM_JOB_ID ?? "?"
+  }`;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(moduleUrl);
+  } catch (e) {
+    const d = describeThrown(e);
+    fail(
+      `cannot load the module: ${
+        /run again with the --allow-\w+ flag/.test(d.message) ? denial(d.message, where) : d.message
+      }`,
+    );
   }
-  end(code);
+  if (mode === "--list-exports") {
+    console.log(JSON.stringify(Object.keys(mod)));
+    end(0);
+  }
+  const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
+  if (typeof fn !== "function") {
+    fail(
+      `the module has no export "${hook}" and no default export` +
+        ` (it exports: ${
+          Object.keys(mod).join(", ") || "nothing"
+        }); export a function named "${hook}"`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = await (fn as (job: unknown) => unknown)(buildJobContext(env));
+  } catch (e) {
+    const d = describeThrown(e);
+    fail(d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`);
+  }
+  // One turn of the event loop: a rejection the hook left floating is
+  // reported (and fails the hook) before success is.
+  await new Promise((r) => setTimeout(r, 0));
+  if (value === undefined) {
+    const code = Deno.exitCode;
+    if (!isExitStatus(code)) {
+      fail(`set Deno.exitCode to ${String(code)}, which is not an exit status`);
+    }
+    end(code);
+  }
+  if (!isExitStatus(value)) {
+    fail(
+      `returned ${
+        showValue(value)
+      }, which is not an exit status (return nothing or an integer 0-255)`,
+    );
+  }
+  end(value);
 }
-if (!isExitStatus(value)) {
-  fail(
-    `returned ${
-      showValue(value)
-    }, which is not an exit status (return nothing or an integer 0-255)`,
-  );
-}
-end(value);
+
+// No top-level await: a hook whose promise can never settle (nothing left
+// to run) lets the event loop drain, and this says so instead of Deno's
+// "Top-level await promise never resolved".
+globalThis.addEventListener("unload", () => {
+  if (!ended) {
+    console.error(
+      `prep-deno: ${label}: the hook's promise never settled and nothing was left to settle it (a missing resolve() or an awaited event that cannot come)`,
+    );
+    Deno.exitCode = 1;
+    ended = true;
+    status?.writeSync(new TextEncoder().encode("exit 1\n"));
+  }
+});
+main();

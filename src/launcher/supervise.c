@@ -263,5 +263,13 @@ int pd_supervise(const struct pd_hook *h)
 			   rc - 128, strsignal(rc - 128));
 		return rc;
 	}
+	if (!strcmp(rec, "started") && rc == 0) {
+		pd_message(h, "the hook's process ended without a result (window.close(), or an "
+			      "exit past the runner); a hook that does not finish fails");
+		return 1;
+	}
+	if (!strcmp(rec, "started"))
+		pd_message(h, "the hook's Deno process ended with status %d before the hook "
+			      "finished; see Deno's message above", rc);
 	return rc;
 }
