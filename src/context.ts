@@ -88,6 +88,10 @@ export function buildJobContext(env: Record<string, string>): JobContext {
     hetJobId: int("SLURM_HET_JOB_ID") ?? int("SLURM_PACK_JOB_ID"),
     hetJobOffset: int("SLURM_HET_JOB_OFFSET") ?? int("SLURM_PACK_JOB_OFFSET"),
     restartCount: int("SLURM_JOB_RESTART_COUNT"),
+    qos: str("SLURM_JOB_QOS"),
+    sluid: str("SLURM_JOB_SLUID"),
+    exclusive: str("SLURM_JOB_EXCLUSIVE"),
+    oversubscribe: str("SLURM_JOB_OVERSUBSCRIBE"),
     env: Object.freeze({ ...env }),
   });
 }
