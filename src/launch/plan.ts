@@ -51,8 +51,20 @@ export class LaunchRefused extends Error {
   }
 }
 
-/** Flags every hook's `deno run` gets before its permission flags. */
-export const DENO_HOOK_FLAGS = ["run", "--no-config", "--no-lock", "--no-prompt"];
+/**
+ * Flags every hook's `deno run` gets before its permission flags. No V8
+ * code cache: each hook's Deno cache is new and private (the view's /tmp),
+ * so creating one costs ~10 ms and never pays back. (A read-only cache made
+ * at build time was tried: Deno's cache databases are SQLite in WAL mode,
+ * and opening them read-only is far slower than making new ones.)
+ */
+export const DENO_HOOK_FLAGS = [
+  "run",
+  "--no-config",
+  "--no-lock",
+  "--no-prompt",
+  "--no-code-cache",
+];
 
 /**
  * What the Deno runtime inside the view needs in its environment: a private
