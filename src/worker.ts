@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Worker entry: loads the admin's module with only the permissions the
- * policy grants, calls the hook once and reports the outcome once. Must be
- * given to `deno compile --include`, as workers are not found by analysis.
+ * Worker entry of the warm hosts: loads the admin's module with only the
+ * permissions the policy grants, calls the hook once and reports the
+ * outcome once. (A spawned hook runs src/launch/entry.ts in its own
+ * process instead.)
  *
  * @module
  */
