@@ -15,7 +15,7 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
-import { PLAN_MAGIC, STATUS_PATH } from "./constants.ts";
+import { PLAN_MAGIC, RUN_DIR, STATUS_PATH } from "./constants.ts";
 
 /** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
 export const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
@@ -176,12 +176,20 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
   const deno = Deno.execPath();
   return {
     bwrap,
-    bwrapArgs: bwrapArgs({
-      runtimePaths: [deno, ENTRY_PATH],
-      hookRoot,
-      permissions: policy.permissions,
-      setenv: SANDBOX_RUNTIME_ENV,
-    }),
+    bwrapArgs: [
+      ...bwrapArgs({
+        runtimePaths: [deno, ENTRY_PATH],
+        hookRoot,
+        permissions: policy.permissions,
+        setenv: SANDBOX_RUNTIME_ENV,
+      }),
+      // The runner's own state (every hook's launch plan, status files, the
+      // warm service's socket) is out of every hook's view, whatever its
+      // grants: a hook that could write a plan could grant the next hook
+      // anything.
+      "--tmpfs",
+      RUN_DIR,
+    ],
     command: [
       deno,
       ...DENO_HOOK_FLAGS,

@@ -66,3 +66,51 @@ Deno.test("launch: a cached plan writable by others, or replaced, is never used"
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("launch: no grant lets a hook reach the runner's plans, status files or socket", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts":
+        `export function prolog() { const seen = [...Deno.readDirSync("/run/prep-deno")].map((e) => e.name); Deno.writeTextFileSync("/run/prep-deno/plans-planted", "x"); console.log(JSON.stringify(seen)); }`,
+      "deno.json": JSON.stringify({ permissions: { prolog: { read: ["/run"], write: ["/run"] } } }),
+    });
+    const r = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 13 }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "[]");
+    assert.throws(() => Deno.statSync("/run/prep-deno/plans-planted"), Deno.errors.NotFound);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("launch: a NUL byte in a policy path is refused with a message, not a crash", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts": `export function prolog() {}`,
+      "deno.json": JSON.stringify({ permissions: { prolog: { read: ["/tmp/a\u0000b"] } } }),
+    });
+    const r = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 14 }));
+    assert.equal(r.code, 126, r.stderr);
+    assert.match(r.stderr, /hook\.ts job 14: .*NUL/);
+    assert.doesNotMatch(r.stderr, /Uncaught|    at /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("launch: what a hook prints never decides its status", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts":
+        `export function prolog() { console.error("bwrap: pretend"); console.error("JavaScript heap out of memory"); return 3; }`,
+    });
+    const r = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 15 }));
+    assert.equal(r.code, 3, r.stderr);
+    assert.doesNotMatch(r.stderr, /prep-deno: /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
