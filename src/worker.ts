@@ -11,7 +11,13 @@
 /// <reference lib="deno.worker" />
 
 import { buildJobContext } from "./context.ts";
-import { describeThrown, isExitStatus, type WorkerReport, type WorkerRequest } from "./outcome.ts";
+import {
+  describeThrown,
+  isExitStatus,
+  showValue,
+  type WorkerReport,
+  type WorkerRequest,
+} from "./outcome.ts";
 
 let reported = false;
 function report(r: WorkerReport): void {
@@ -37,7 +43,7 @@ Object.defineProperty(Deno, "exit", { value: exitAsResult });
 let loaded: Record<string, unknown> | undefined;
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
-  const { moduleUrl, hook, env, listExports, preload, captureOutput } = e.data;
+  const { moduleUrl, hook, env, preload, captureOutput } = e.data;
   try {
     if (moduleUrl) {
       try {
@@ -52,10 +58,6 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       return;
     }
     const mod = loaded ?? {};
-    if (listExports) {
-      report({ kind: "exports", names: Object.keys(mod) });
-      return;
-    }
     const job = buildJobContext(env);
     if (captureOutput) captureIntoMessages(env);
     const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
@@ -105,10 +107,4 @@ function captureIntoMessages(jobEnv: Record<string, string>): void {
       delete: (k: string) => (real.get(k), delete env[k], undefined),
     },
   });
-}
-
-function showValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
-  return `a value of type ${typeof v}`;
 }
