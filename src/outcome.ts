@@ -24,22 +24,20 @@ export const EXIT = {
   SIGNAL_BASE: 128,
 } as const;
 
-/** What the worker posts back, exactly once. */
+/** What a warm host's worker posts back, exactly once. */
 export type WorkerReport =
   | { kind: "returned"; status: number }
   | { kind: "bad-return"; value: string }
   | { kind: "threw"; errorName: string; message: string; stack?: string }
   | { kind: "exited"; status: number }
   | { kind: "no-export"; exports: string[] }
-  | { kind: "exports"; names: string[] }
   | { kind: "ready" }
   | { kind: "output"; data: Uint8Array }
   | { kind: "load-failed"; message: string };
 
 /**
- * What the runner sends the worker. The spawn path sends one request with
- * `moduleUrl`; the warm path first `preload`s the module, then sends the job
- * without `moduleUrl`, with `captureOutput`.
+ * What a warm host sends its worker: first `preload` with `moduleUrl`, then
+ * the job without `moduleUrl`, with `captureOutput`.
  */
 export interface WorkerRequest {
   /** `file:` URL of the module to import now (absent: use the preloaded one). */
@@ -52,8 +50,6 @@ export interface WorkerRequest {
   hook: string;
   /** The hook's environment. */
   env: Record<string, string>;
-  /** Only import the module and report its exports (for `check`). */
-  listExports?: boolean;
 }
 
 /** Whether `v` is an exit status a hook may return. */

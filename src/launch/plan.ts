@@ -15,7 +15,7 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
-import { PLAN_MAGIC, STATUS_PATH } from "./constants.ts";
+import { PLAN_MAGIC, RUN_DIR, STATUS_PATH } from "./constants.ts";
 
 /** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
 export const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
@@ -51,8 +51,20 @@ export class LaunchRefused extends Error {
   }
 }
 
-/** Flags every hook's `deno run` gets before its permission flags. */
-export const DENO_HOOK_FLAGS = ["run", "--no-config", "--no-lock", "--no-prompt"];
+/**
+ * Flags every hook's `deno run` gets before its permission flags. No V8
+ * code cache: each hook's Deno cache is new and private (the view's /tmp),
+ * so creating one costs ~10 ms and never pays back. (A read-only cache made
+ * at build time was tried: Deno's cache databases are SQLite in WAL mode,
+ * and opening them read-only is far slower than making new ones.)
+ */
+export const DENO_HOOK_FLAGS = [
+  "run",
+  "--no-config",
+  "--no-lock",
+  "--no-prompt",
+  "--no-code-cache",
+];
 
 /**
  * What the Deno runtime inside the view needs in its environment: a private
@@ -164,12 +176,20 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
   const deno = Deno.execPath();
   return {
     bwrap,
-    bwrapArgs: bwrapArgs({
-      runtimePaths: [deno, ENTRY_PATH],
-      hookRoot,
-      permissions: policy.permissions,
-      setenv: SANDBOX_RUNTIME_ENV,
-    }),
+    bwrapArgs: [
+      ...bwrapArgs({
+        runtimePaths: [deno, ENTRY_PATH],
+        hookRoot,
+        permissions: policy.permissions,
+        setenv: SANDBOX_RUNTIME_ENV,
+      }),
+      // The runner's own state (every hook's launch plan, status files, the
+      // warm service's socket) is out of every hook's view, whatever its
+      // grants: a hook that could write a plan could grant the next hook
+      // anything.
+      "--tmpfs",
+      RUN_DIR,
+    ],
     command: [
       deno,
       ...DENO_HOOK_FLAGS,
