@@ -45,6 +45,13 @@ export function hostHook(spec: HostSpec): Promise<number> {
     if (value === null) delete env[name];
     else env[name] = value;
   }
+  // The runtime's own variables (DENO_DIR, ...) were read at start-up: take
+  // them out of the process, so commands the hook runs do not inherit them.
+  for (const [name, value] of Object.entries(spec.jobEnvFixups)) {
+    if (name === "PATH" || name === "PWD") continue;
+    if (value === null) Deno.env.delete(name);
+    else Deno.env.set(name, value);
+  }
   const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
   const fail = (status: number, message: string) => {
     console.error(`prep-deno: ${label}: ${message}`);
@@ -132,9 +139,14 @@ export function denial(
   spec: Pick<HostSpec, "hook" | "configPath" | "setName">,
 ): string {
   const m = /Requires (\w+) access to (.+?)(?:, run again| at |$)/.exec(message);
-  const kind = m?.[1] ?? "a";
-  const resource = m?.[2] ?? "";
   const set = spec.setName ?? spec.hook;
   const where = spec.configPath ?? "a deno.json next to the module";
+  if (!m) {
+    // No resource named (e.g. "Requires all access"): say what Deno said.
+    const said = message.replace(/, run again with [^\n]*/, "").trim();
+    return `permission denied: ${said}; paths under /dev and /proc need "all": true in Deno 2.9 (or do that work through a command the hook runs); see permission set "${set}" in ${where}`;
+  }
+  const kind = m[1];
+  const resource = m[2];
   return `permission denied: ${kind} access to ${resource}; to allow it, add it to the "${kind}" list of permission set "${set}" in ${where}`;
 }

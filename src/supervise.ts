@@ -13,7 +13,9 @@ import { writeAll } from "./bytes.ts";
 import { type HostSpec, readRawEnv } from "./host.ts";
 import { EXIT } from "./outcome.ts";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "./policy.ts";
-import { bwrapArgs, findBwrap } from "./sandbox.ts";
+import { remoteCodeFlags } from "./deno_flags.ts";
+import { HELPER_MODULE_PATHS } from "./helpers/paths.ts";
+import { bwrapArgs, CHILD_PATH, findBwrap, withDenoFlags } from "./sandbox.ts";
 import { selfCommand } from "./self_command.ts";
 import type { HookName } from "./types.ts";
 
@@ -76,7 +78,7 @@ export async function runHook(run: HookRun): Promise<number> {
   }
   let policy: Policy;
   try {
-    policy = loadPolicy(modulePath, run.hook);
+    policy = loadPolicy(modulePath, run.hook, run.env ?? Deno.env.toObject());
   } catch (e) {
     if (e instanceof PolicyError) return fail(EXIT.SANDBOX, e.message);
     throw e;
@@ -105,11 +107,11 @@ export async function runHook(run: HookRun): Promise<number> {
     ...bwrapArgs({
       runtimePaths: self.runtimePaths,
       hookRoot,
-      permissions: policy.permissions,
+      view: policy.view,
       setenv,
     }),
     "--",
-    ...self.argv,
+    ...withDenoFlags(self.argv, remoteCodeFlags(policy.permissions)),
     "__host",
     JSON.stringify(spec),
   ];
@@ -118,7 +120,13 @@ export async function runHook(run: HookRun): Promise<number> {
     stdin: "null",
     stdout: run.onStdout ? "piped" : "inherit",
     stderr: "piped",
-    ...(run.env ? { clearEnv: true, env: run.env } : {}),
+    // Children of the hook start like a shell prolog's: a standard PATH
+    // when the job has none (and no runtime shim on it).
+    ...(run.env
+      ? { clearEnv: true, env: { PATH: CHILD_PATH, ...run.env } }
+      : Deno.env.get("PATH") === undefined
+      ? { env: { PATH: CHILD_PATH } }
+      : {}),
   }).spawn();
 
   let timedOut = false;
@@ -178,9 +186,12 @@ export function hookSandbox(
   modulePath: string,
   policy: Policy,
 ): { hookRoot: string; permissions: Permissions } {
-  const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;
+  const hookRoot = policy.hookRoot ?? (policy.configPath ? dirname(policy.configPath) : modulePath);
   const p = policy.permissions;
-  const permissions = p.read === true ? p : { ...p, read: [...(p.read ?? []), hookRoot] };
+  // The runner's helpers (src/helpers, src/mod.ts) are importable by any hook.
+  const permissions = p.read === true || p.all === true
+    ? p
+    : { ...p, read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS] };
   return { hookRoot, permissions };
 }
 

@@ -87,7 +87,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
         ...bwrapArgs({
           runtimePaths: self.runtimePaths,
           hookRoot,
-          permissions: policy.permissions,
+          view: policy.view,
           setenv: sandboxRuntimeEnv(opts.heapMb),
           runtimeWritable: [dir],
         }),
