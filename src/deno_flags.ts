@@ -48,6 +48,8 @@ export function denoPermissionFlags(p: Permissions): string[] {
 export function remoteCodeFlags(p: Permissions): string[] {
   const imports = p.all === true ? true : p.import;
   if (imports === true) return [];
-  const npm = (imports ?? []).some((h) => h === NPM_REGISTRY_HOST || h.startsWith(`${NPM_REGISTRY_HOST}:`));
+  const npm = (imports ?? []).some((h) =>
+    h === NPM_REGISTRY_HOST || h.startsWith(`${NPM_REGISTRY_HOST}:`)
+  );
   return npm ? [] : ["--no-npm"];
 }

@@ -166,7 +166,6 @@ function refuseSelfWrite(
   }
 }
 
-
 function normalizeSet(set: unknown, configPath: string, setName: string): Permissions {
   const where = `${configPath}: permission set "${setName}"`;
   if (!isRecord(set)) throw new PolicyError(`${where} must be an object`);
@@ -187,7 +186,9 @@ function normalizeSet(set: unknown, configPath: string, setName: string): Permis
     } else if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
       const bad = value.find((v) => v.includes("\0"));
       if (bad !== undefined) {
-        throw new PolicyError(`${where}: "${key}" has an entry with a NUL byte: ${JSON.stringify(bad)}`);
+        throw new PolicyError(
+          `${where}: "${key}" has an entry with a NUL byte: ${JSON.stringify(bad)}`,
+        );
       }
       out[kind] = PATH_KINDS.has(kind)
         ? value.map((p) => (isAbsolute(p) ? p : resolve(base, p)))

@@ -139,7 +139,9 @@ export function resolveGrant(
     const info = Deno.lstatSync(next);
     if (info.isSymlink) {
       const why = untrustedReason(next, { owners });
-      if (why) throw new GrantError(`${path} is refused: it goes through the symlink ${next}, and ${why}`);
+      if (why) {
+        throw new GrantError(`${path} is refused: it goes through the symlink ${next}, and ${why}`);
+      }
       walked = Deno.realPathSync(next);
     } else {
       walked = next;

@@ -31,7 +31,14 @@ import type { Grant, Permissions } from "./policy.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 
 /** The keys of a sandbox set. */
-export const VIEW_KEYS = ["read", "write", "devices", "capabilities", "processes", "slurm"] as const;
+export const VIEW_KEYS = [
+  "read",
+  "write",
+  "devices",
+  "capabilities",
+  "processes",
+  "slurm",
+] as const;
 
 /**
  * Linux capabilities a hook may keep (capabilities(7)); every other one is
@@ -107,7 +114,9 @@ export function parseViewSet(
 ): { name: string; set: ViewSet } | undefined {
   if (sets === undefined) return undefined;
   if (!isRecord(sets)) {
-    throw new ViewError(`${configPath}: "sandbox" must be an object of named sets, like "permissions"`);
+    throw new ViewError(
+      `${configPath}: "sandbox" must be an object of named sets, like "permissions"`,
+    );
   }
   // Every set is checked, not only the one used: a typo in another hook's set
   // is found the first time any hook runs.
