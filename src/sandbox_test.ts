@@ -28,10 +28,7 @@ Deno.test("sandbox args: no sandbox set is today's least privilege", () => {
   ) {
     assert.ok(a.includes(f), f);
   }
-  assert.deepEqual(
-    uses(a, "--cap-drop"),
-    [["ALL"]].map((x) => [...x, a[a.indexOf("--cap-drop") + 2]]),
-  );
+  assert.equal(a[a.indexOf("--cap-drop") + 1], "ALL");
   assert.deepEqual(uses(a, "--cap-add"), []);
   assert.deepEqual(uses(a, "--bind"), []);
   assert.deepEqual(uses(a, "--dev-bind"), []);
