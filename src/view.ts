@@ -270,7 +270,19 @@ export function resolveView(
   const all = permissions.all === true;
   const read = set?.read ?? (all ? undefined : permissions.read);
   const write = set?.write ?? (all ? undefined : permissions.write);
-  const list = (g: Grant | undefined) => Array.isArray(g) ? g.map((p) => resolveGrant(p)) : [];
+  // A path already inside another bind needs no bind of its own (and may
+  // not exist yet: the hook may be about to make it).
+  const writeList = Array.isArray(write) ? write : [];
+  const readList = Array.isArray(read) ? read : [];
+  const inside = (p: string, same: readonly string[], wider: readonly string[]) =>
+    write === true || same.some((o) => o !== p && covers(o, p)) ||
+    wider.some((o) => covers(o, p));
+  const list = (g: Grant | undefined, same: readonly string[], wider: readonly string[]) =>
+    Array.isArray(g)
+      ? g.filter((p, i) => !inside(p, same, wider) && g.indexOf(p) === i).map((p) =>
+        resolveGrant(p)
+      )
+      : [];
   let slurm: SlurmClientPaths | undefined;
   if (set?.slurm) {
     const conf = resolveGrant(slurmConfPath(env));
@@ -284,7 +296,7 @@ export function resolveView(
     }
     slurm = { confDir: dirname(conf.real), mungeDir };
   }
-  const reads = list(read);
+  const reads = list(read, readList, writeList);
   for (const g of reads) {
     if (covers(g.real, RUNTIME_DIR)) {
       throw new GrantError(
@@ -297,7 +309,7 @@ export function resolveView(
     readAll: read === true,
     writeAll: write === true,
     read: reads,
-    write: list(write),
+    write: list(write, writeList, []),
     devices: (set?.devices ?? []).flatMap(expandDevice),
     capabilities: set?.capabilities ?? [],
     hostProcesses: set?.processes === "host",

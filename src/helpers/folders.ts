@@ -81,8 +81,8 @@ async function entryOf(path: string): Promise<Entry | undefined> {
  * fixed. Refuses a symlink, a non-folder, or a folder owned by someone else:
  * those could have been planted to redirect the chown.
  *
- * Needs: `write` of the path (Deno and the view), the `CAP_CHOWN` and
- * `CAP_FOWNER` capabilities for another owner.
+ * Needs: `write` of the path (Deno and the view) and `CAP_CHOWN` for
+ * another owner (plus `CAP_DAC_OVERRIDE` to work inside a user's 700 folder).
  *
  * @example
  * ```ts
@@ -136,13 +136,14 @@ async function mkdir(path: string, mode: number): Promise<void> {
   }
 }
 
+// chmod while root still owns it, then chown: no CAP_FOWNER needed.
 async function chownChmod(path: string, uid: number, gid: number, mode: number): Promise<void> {
   if (denoRefuses(path)) {
-    await runCommand(["/usr/bin/chown", "-h", `${uid}:${gid}`, "--", path]);
     await runCommand(["/usr/bin/chmod", mode.toString(8), "--", path]);
+    await runCommand(["/usr/bin/chown", "-h", `${uid}:${gid}`, "--", path]);
   } else {
-    Deno.chownSync(path, uid, gid);
     Deno.chmodSync(path, mode);
+    Deno.chownSync(path, uid, gid);
   }
 }
 
