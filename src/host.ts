@@ -148,5 +148,8 @@ export function denial(
   }
   const kind = m[1];
   const resource = m[2];
+  if (kind === "all") {
+    return `permission denied: Deno 2.9 serves ${resource} (a path under /dev or /proc) only with "all": true; do that work through a command the hook runs (the helpers in src/helpers do), or set "all": true in permission set "${set}" in ${where} and bound the hook with its "sandbox" set`;
+  }
   return `permission denied: ${kind} access to ${resource}; to allow it, add it to the "${kind}" list of permission set "${set}" in ${where}`;
 }

@@ -49,6 +49,8 @@ export async function syslog(message: string, opts: SyslogOptions = {}): Promise
     opts.tag ?? "prep-deno",
     "-p",
     `${opts.facility ?? "user"}.${opts.level ?? "info"}`,
+    // Without this, logger drops the message silently when the socket is missing.
+    "--socket-errors=on",
     "-u",
     opts.socket ?? "/dev/log",
     "--",
