@@ -42,13 +42,17 @@ export const VIEW_KEYS = [
 
 /**
  * Linux capabilities a hook may keep (capabilities(7)); every other one is
- * dropped. `CAP_SYS_ADMIN` and the like are left out on purpose: with them a
- * hook could undo its own sandbox.
+ * dropped. Left out on purpose, because each one undoes the sandbox:
+ * `CAP_SYS_ADMIN` (mounts), `CAP_SYS_PTRACE` (other processes' memory and
+ * `/proc/PID/root`), `CAP_DAC_READ_SEARCH` (`open_by_handle_at` reaches
+ * any file of a mounted filesystem), `CAP_MKNOD` (a node for the raw disk;
+ * name devices under `devices` instead), `CAP_NET_ADMIN` (the host's
+ * network set-up when it is shared), `CAP_SYS_MODULE`, `CAP_SYS_RAWIO`,
+ * `CAP_SYS_CHROOT`, `CAP_SETPCAP`, `CAP_SETFCAP`, `CAP_BPF`, `CAP_SYS_BOOT`.
  */
 export const CAPABILITIES = [
   "CAP_CHOWN",
   "CAP_DAC_OVERRIDE",
-  "CAP_DAC_READ_SEARCH",
   "CAP_FOWNER",
   "CAP_FSETID",
   "CAP_KILL",
@@ -56,16 +60,13 @@ export const CAPABILITIES = [
   "CAP_SETUID",
   "CAP_NET_BIND_SERVICE",
   "CAP_NET_RAW",
-  "CAP_NET_ADMIN",
   "CAP_SYS_NICE",
   "CAP_SYS_RESOURCE",
-  "CAP_SYS_PTRACE",
   "CAP_IPC_LOCK",
   "CAP_IPC_OWNER",
   "CAP_LEASE",
   "CAP_AUDIT_WRITE",
   "CAP_SYSLOG",
-  "CAP_MKNOD",
 ] as const;
 
 /** A capability a sandbox set may keep. */
