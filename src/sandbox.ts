@@ -131,6 +131,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   );
   for (const c of v.capabilities) a.push("--cap-add", c);
   if (!v.network) a.push("--unshare-net");
+  // Slurm gives hooks no PATH; without one, Deno would give the hook's
+  // commands its node shim's folder as their whole PATH.
+  a.push("--setenv", "PATH", CHILD_PATH);
   for (const [k, val] of Object.entries(spec.setenv)) a.push("--setenv", k, val);
   return a;
 }
@@ -162,18 +165,3 @@ function systemDirs(): string[] {
 
 /** The PATH a hook's commands get when the job gives none, as a shell prolog's. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/**
- * `argv` (a `deno run ... main.ts` command) with `flags` added before the
- * entry point; a compiled runner has its flags baked in and is returned as is.
- *
- * @example
- * ```ts
- * withDenoFlags(["/usr/bin/deno", "run", "-A", "/opt/src/main.ts"], ["--no-npm"]);
- * // ["/usr/bin/deno", "run", "-A", "--no-npm", "/opt/src/main.ts"]
- * ```
- */
-export function withDenoFlags(argv: readonly string[], flags: readonly string[]): string[] {
-  if (argv[1] !== "run" || argv.length < 3) return [...argv];
-  return [...argv.slice(0, -1), ...flags, argv[argv.length - 1]];
-}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { bwrapArgs, withDenoFlags } from "./sandbox.ts";
+import { bwrapArgs } from "./sandbox.ts";
 import { resolveView } from "./view.ts";
-import { denoPermissionFlags, remoteCodeFlags } from "./deno_flags.ts";
+import { denoPermissionFlags } from "./launch/plan.ts";
 
 const BASE = { runtimePaths: ["/opt/prep-deno"], hookRoot: "/etc/slurm/hooks", setenv: { A: "1" } };
 
@@ -70,21 +70,26 @@ Deno.test("sandbox args: the hook's code and the runner are bound read-only afte
 });
 
 Deno.test("sandbox args: deno flags grant what the set grants, never npm: unless imported", () => {
-  assert.deepEqual(denoPermissionFlags({ read: ["/a", "/b"], run: true }), [
-    "--no-prompt",
+  assert.deepEqual(denoPermissionFlags({ read: ["/a", "/b"], run: true }, []), [
     "--allow-read=/a,/b",
     "--allow-run",
+    "--deny-import",
     "--no-npm",
   ]);
-  assert.deepEqual(denoPermissionFlags({ all: true }), ["--no-prompt", "--allow-all"]);
-  assert.deepEqual(remoteCodeFlags({ net: true, import: ["deno.land"] }), ["--no-npm"]);
-  assert.deepEqual(remoteCodeFlags({ import: ["registry.npmjs.org:443"] }), []);
-  assert.deepEqual(withDenoFlags(["/d", "run", "-A", "/m.ts"], ["--no-npm"]), [
-    "/d",
-    "run",
-    "-A",
+  assert.deepEqual(denoPermissionFlags({ all: true }, []), ["--allow-all"]);
+  assert.ok(denoPermissionFlags({ net: true, import: ["deno.land"] }, []).includes("--no-npm"));
+  assert.ok(!denoPermissionFlags({ import: ["registry.npmjs.org:443"] }, []).includes("--no-npm"));
+  assert.deepEqual(denoPermissionFlags({ env: ["X"] }, [], ["DENO_DIR"]), [
+    "--allow-env=X,DENO_DIR",
+    "--deny-import",
     "--no-npm",
-    "/m.ts",
   ]);
-  assert.deepEqual(withDenoFlags(["/bin/prep-deno"], ["--no-npm"]), ["/bin/prep-deno"]);
+});
+
+Deno.test("sandbox args: children get a standard PATH (Slurm gives hooks none)", () => {
+  const a = bwrapArgs({ ...BASE, view: resolveView(undefined, {}, {}) });
+  assert.deepEqual(uses(a, "--setenv")[0], [
+    "PATH",
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  ]);
 });

@@ -346,3 +346,32 @@ function matchNames(dir: string, glob: string): string[] {
   }
   return names.sort();
 }
+
+/**
+ * The host paths a view was resolved from, for a plan cache: every grant as
+ * written and as resolved, and the folders above them (whose owners and
+ * modes decided whether a grant could be redirected).
+ *
+ * @example
+ * ```ts
+ * viewDeps(resolveView({ write: ["/var/tmp"] }, {}, {})); // ["/var/tmp", "/var", "/"]
+ * ```
+ */
+export function viewDeps(view: KernelView): string[] {
+  const deps = new Set<string>();
+  const chain = (p: string) => {
+    for (let d = p;; d = dirname(d)) {
+      deps.add(d);
+      if (dirname(d) === d) break;
+    }
+  };
+  for (const g of [...view.read, ...view.write, ...view.devices]) {
+    chain(g.path);
+    chain(g.real);
+  }
+  if (view.slurm) {
+    chain(view.slurm.confDir);
+    if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
+  }
+  return [...deps];
+}

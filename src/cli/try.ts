@@ -9,7 +9,14 @@
 import { fakeJobEnv, HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { writeAll } from "../bytes.ts";
 import { runHook } from "../supervise.ts";
-import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
+import {
+  integerFlag,
+  MAX_TIMEOUT_SECONDS,
+  moduleArg,
+  numberFlag,
+  parseCommand,
+  UsageError,
+} from "./args.ts";
 
 /** `try --help`. */
 export const TRY_HELP = `Usage: prep-deno try MODULE [options]
@@ -22,6 +29,7 @@ The hook runs in the same sandbox, with the same policy, as under slurmd.
   --user NAME        the job's user (default root); uid and gid from /etc/passwd
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
+  --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
   --plugin SO        go through the real plugin code (build/prep_deno.so): Prolog and
@@ -61,6 +69,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     user: { type: "string" },
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
+    "memory-mb": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
     plugin: { type: "string" },
@@ -76,7 +85,8 @@ export async function tryCommand(args: string[]): Promise<number> {
       `try: --context must be one of ${SCRIPT_CONTEXTS.join(", ")}, not "${context}"`,
     );
   }
-  const id = numberFlag("try", "job-id", values["job-id"] as string | undefined) ?? 1;
+  const id = integerFlag("try", "job-id", values["job-id"] as string | undefined, 1, 4294967294) ??
+    1;
   const user = (values.user as string | undefined) ?? "root";
   const ids = lookupUser(user) ?? { uid: 0, gid: 0 };
   let overrides: Record<string, string> = {};
@@ -100,7 +110,12 @@ export async function tryCommand(args: string[]): Promise<number> {
   console.log(`prep-deno try: ${hook} (${context}) of ${modulePath}, job ${env.SLURM_JOB_ID}`);
   console.log("--- hook output ---");
   const started = performance.now();
-  const timeoutSeconds = numberFlag("try", "timeout", values.timeout as string | undefined);
+  const timeoutSeconds = numberFlag(
+    "try",
+    "timeout",
+    values.timeout as string | undefined,
+    MAX_TIMEOUT_SECONDS,
+  );
   const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined);
   const plugin = values.plugin as string | undefined;
   let status: number;
@@ -116,7 +131,15 @@ export async function tryCommand(args: string[]): Promise<number> {
       : (r.status >> 8) & 0xff || 1;
     pluginStatus = r.status;
   } else {
-    status = await runHook({ modulePath, hook, env, timeoutSeconds, heapMb });
+    status = await runHook({
+      modulePath,
+      hook,
+      env,
+      timeoutSeconds,
+      heapMb,
+      memoryMb: numberFlag("try", "memory-mb", values["memory-mb"] as string | undefined),
+      capStdout: true,
+    });
   }
   const ms = Math.round(performance.now() - started);
   console.log("--- end of hook output ---");
