@@ -97,7 +97,7 @@ Deno.test("parsePs: pid, uid, the job of the cgroup, the command", () => {
   assert.deepEqual(
     parsePs(
       "  42  1000 0::/system.slice/slurmstepd.scope/job_7/step_0/user/task_0 sleep 60\n" +
-        "   9     0 - /sbin/init\n",
+        "   9     0 -                    /sbin/init  \n",
     ),
     [
       { pid: 42, uid: 1000, jobId: 7, args: "sleep 60" },

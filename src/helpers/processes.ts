@@ -55,14 +55,15 @@ export async function userProcesses(uid: number): Promise<ProcessInfo[]> {
 export function parsePs(text: string): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   for (const line of text.split("\n")) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line);
+    // ps pads the cgroup column to its width: the command follows any run of spaces.
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s*(.*)$/.exec(line);
     if (!m) continue;
     const job = /job_(\d+)/.exec(m[3]);
     out.push({
       pid: Number(m[1]),
       uid: Number(m[2]),
       ...(job ? { jobId: Number(job[1]) } : {}),
-      args: m[4],
+      args: m[4].trimEnd(),
     });
   }
   return out;

@@ -190,3 +190,48 @@ Deno.test("write: true still cannot touch the hook's own code or policy", async 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /Read-only file system/);
 });
+
+Deno.test("processes: the helper spares the processes of the user's other jobs (by their cgroup)", async () => {
+  // Any cgroup hierarchy we may write (v1 memory here, cgroup2 elsewhere).
+  const base = ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) => {
+    try {
+      return Deno.statSync(`${d}/cgroup.procs`).isFile;
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(base, "no cgroup hierarchy to put a fake job in");
+  const cg = `${base}/prep-deno-test-${crypto.randomUUID().slice(0, 6)}/job_99`;
+  Deno.mkdirSync(cg, { recursive: true });
+  const sleep = () =>
+    new Deno.Command("/usr/bin/setpriv", {
+      args: ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/sleep", "300"],
+    }).spawn();
+  const other = sleep();
+  const loose = sleep();
+  try {
+    Deno.writeTextFileSync(`${cg}/cgroup.procs`, String(other.pid));
+    const code = `import { signalUserProcesses } from ${JSON.stringify(HELPERS)};
+      export async function prolog(job) {
+        console.log(JSON.stringify(await signalUserProcesses(65534, { spareOtherJobsThan: job.id })));
+      }`;
+    const r = await tryPolicy(code, {
+      permissions: { prolog: { run: ["/usr/bin/ps", "/usr/bin/kill"] } },
+      sandbox: { prolog: { processes: "host", capabilities: ["CAP_KILL"] } },
+    }, { args: ["--job-id", "5"] });
+    assert.equal(r.status, 0, r.stderr);
+    const killed: number[] = JSON.parse(r.stdout.split("\n").find((l) => l.startsWith("["))!);
+    assert.ok(killed.includes(loose.pid));
+    assert.ok(!killed.includes(other.pid), "a process of job 99 was signalled");
+    assert.equal((await loose.status).signal, "SIGKILL");
+  } finally {
+    for (const c of [other, loose]) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    await other.status;
+    Deno.removeSync(cg);
+    Deno.removeSync(cg.slice(0, cg.lastIndexOf("/")));
+  }
+});
