@@ -273,3 +273,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "recipe rest-call: slurmctld's PrologSlurmctld posts each job to the site service",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const seen: { id: number; user: string }[] = [];
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 17019, onListen() {} },
+      async (req) => {
+        seen.push(await req.json());
+        return new Response("ok");
+      },
+    );
+    await startCluster({
+      plugin: "prep/deno",
+      prologSlurmctld: join(EXAMPLES, "rest-call", "hook.ts"),
+    });
+    try {
+      const id = await sbatchAsNobody("true");
+      await waitJobState(id, ["COMPLETED"], 60);
+      const posted = seen.find((j) => j.id === id);
+      assert.ok(posted, JSON.stringify(seen));
+      assert.equal(posted.user, "nobody");
+    } finally {
+      await stopCluster();
+      await server.shutdown();
+    }
+  },
+});
