@@ -74,18 +74,27 @@ const PATH_KINDS: ReadonlySet<PermissionKind> = new Set(["read", "write", "ffi"]
  * @throws {PolicyError} naming the policy and why it is refused.
  */
 export function findConfig(dir: string): string | undefined {
-  for (let d = resolve(dir);; d = dirname(d)) {
+  const start = resolve(dir);
+  for (let d = start;; d = dirname(d)) {
     const info = Deno.statSync(d);
-    if ((info.mode ?? 0) & 0o022) return undefined;
+    const open = ((info.mode ?? 0) & 0o022) !== 0;
+    // Above the module's own folder, a folder others can write ends the
+    // walk: a policy there or higher could have been planted.
+    if (open && d !== start) return undefined;
     for (const name of CONFIG_NAMES) {
       const path = join(d, name);
+      let entry: Deno.FileInfo;
       try {
-        Deno.lstatSync(path);
+        entry = Deno.lstatSync(path);
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) continue;
         throw e;
       }
-      const why = untrustedReason(path, { ownerMatters: true, parentStrict: true });
+      // Beside the module, the admin meant it: say why it is not used.
+      const why = untrustedReason(path, { ownerMatters: true, parentStrict: true }) ??
+        (entry.isSymlink
+          ? untrustedReason(Deno.realPathSync(path), { ownerMatters: true, parentStrict: true })
+          : undefined);
       if (why) {
         throw new PolicyError(
           `${path}: policy refused: ${why}; a policy and every folder above it must be owned by root and writable by nobody else (chown root and chmod go-w)`,
@@ -94,6 +103,7 @@ export function findConfig(dir: string): string | undefined {
       if (!Deno.statSync(path).isFile) throw new PolicyError(`${path}: policy refused: not a file`);
       return path;
     }
+    if (open) return undefined;
     if (dirname(d) === d) return undefined;
   }
 }

@@ -191,3 +191,31 @@ Deno.test('policy: "all" is Deno\'s own word; the view then comes from "sandbox"
     assert.deepEqual(p.view.read, []);
   });
 });
+
+Deno.test("policy: beside the module in a folder others can write, it is refused saying why", () => {
+  withTree({ "open/deno.json": `{"permissions": {}}`, "open/p.ts": "" }, (dir) => {
+    Deno.chmodSync(join(dir, "open"), 0o775);
+    assert.throws(
+      () => loadPolicy(join(dir, "open/p.ts"), "prolog"),
+      /policy refused: the folder .*\/open is writable by group or others \(mode 775\)/,
+    );
+  });
+});
+
+Deno.test("policy: a policy that is a symlink is judged by its target too", () => {
+  withTree({ "real/deno.json": `{"permissions": {}}`, "hooks/p.ts": "", "open/": "" }, (dir) => {
+    Deno.chmodSync(join(dir, "open"), 0o777);
+    Deno.writeTextFileSync(
+      join(dir, "open/deno.json"),
+      `{"permissions": {"default": {"read": true}}}`,
+    );
+    Deno.symlinkSync(join(dir, "open/deno.json"), join(dir, "hooks/deno.json"));
+    assert.throws(() => loadPolicy(join(dir, "hooks/p.ts"), "prolog"), /policy refused/);
+    Deno.removeSync(join(dir, "hooks/deno.json"));
+    Deno.symlinkSync(join(dir, "real/deno.json"), join(dir, "hooks/deno.json"));
+    assert.equal(
+      loadPolicy(join(dir, "hooks/p.ts"), "prolog").configPath,
+      join(dir, "hooks/deno.json"),
+    );
+  });
+});
