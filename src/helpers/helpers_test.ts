@@ -116,3 +116,35 @@ Deno.test("syslog: a missing log socket is an error naming logger", async () => 
     /\/usr\/bin\/logger .* exited with status 1/,
   );
 });
+
+Deno.test("syslog: one line with the tag and priority reaches the log socket", async () => {
+  const dir = Deno.makeTempDirSync();
+  const sock = join(dir, "log");
+  const listener = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--unstable-net",
+      `const l = Deno.listenDatagram({ transport: "unixpacket", path: ${JSON.stringify(sock)} });` +
+      `const [b] = await l.receive(); console.log(new TextDecoder().decode(b));`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        Deno.statSync(sock);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await syslog("job 42: scratch\nready", { tag: "prolog", level: "notice", socket: sock });
+    const out = new TextDecoder().decode((await listener.output()).stdout);
+    assert.match(out, /^<13>.* prolog: job 42: scratch ready$/m);
+  } finally {
+    try {
+      listener.kill();
+    } catch { /* ended */ }
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
