@@ -18,3 +18,4 @@
 export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 export { expandHostlist } from "./hostlist.ts";
 export { buildJobContext } from "./context.ts";
+export * from "./helpers/mod.ts";

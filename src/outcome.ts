@@ -109,6 +109,9 @@ export function denial(message: string, from: PolicySource): string {
       `grant it in permission set "${set}" of ${where}`;
   }
   const [, kind, resource] = m;
+  if (kind === "all" && resource) {
+    return `permission denied: Deno 2.9 serves ${resource} (a path under /dev or /proc) only with "all": true; do that work through a command the hook runs (the helpers in src/helpers do), or set "all": true in permission set "${set}" in ${where} and bound the hook with its "sandbox" set`;
+  }
   if (!resource) {
     return `permission denied: all of ${kind} access; to allow it, set "${kind}": true in permission set "${set}" of ${where}`;
   }

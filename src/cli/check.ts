@@ -8,7 +8,7 @@
 
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadPolicy, PERMISSION_KINDS, type Policy } from "../policy.ts";
+import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
@@ -56,11 +56,15 @@ export async function checkCommand(args: string[]): Promise<number> {
       ? "default export"
       : undefined;
     if (via) served++;
-    console.log(
-      `${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${
-        describePolicy(loadPolicy(modulePath, hook))
-      }`,
-    );
+    let permissions: string;
+    try {
+      permissions = describePolicy(loadPolicy(modulePath, hook));
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      permissions = `refused: ${e.message}`;
+      if (via) ok = false;
+    }
+    console.log(`${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${permissions}`);
   }
   if (served === 0) {
     console.error(
@@ -80,7 +84,27 @@ export function describePolicy(p: Policy): string {
     const g = p.permissions[k];
     return g === true ? `${k}=all` : `${k}=${g!.join(",")}`;
   });
-  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}`;
+  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}${
+    describeView(p)
+  }`;
+}
+
+/** The kernel view's widening, as `check` shows it ("" for the default view). */
+function describeView(p: Policy): string {
+  const v = p.view;
+  const parts = [
+    v.readAll ? "read=all" : v.read.length ? `read=${v.read.map((g) => g.real).join(",")}` : "",
+    v.writeAll
+      ? "write=all"
+      : v.write.length
+      ? `write=${v.write.map((g) => g.real).join(",")}`
+      : "",
+    v.devices.length ? `devices=${v.devices.map((g) => g.real).join(",")}` : "",
+    v.capabilities.length ? `capabilities=${v.capabilities.join(",")}` : "",
+    v.hostProcesses ? "processes=host" : "",
+    v.slurm ? `slurm=${v.slurm.confDir}` : "",
+  ].filter((x) => x !== "");
+  return parts.length ? `; view: ${parts.join(" ")}` : "";
 }
 
 async function typeCheck(modulePath: string): Promise<boolean> {

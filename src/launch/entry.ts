@@ -17,7 +17,7 @@
 import { parseEnvEntries } from "../bytes.ts";
 import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
-import { STATUS_PATH } from "./constants.ts";
+import { SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -29,6 +29,15 @@ try {
   status.writeSync(new TextEncoder().encode("started\n"));
   Deno.permissions.revokeSync({ name: "write", path: STATUS_PATH });
 } catch { /* no status file: the launcher then reads the exit code alone */ }
+
+// The runtime's own variables were read at start-up; commands the hook runs
+// must not inherit them (the plan granted `env` of exactly these names).
+for (const name of Object.keys(SANDBOX_RUNTIME_ENV)) {
+  try {
+    Deno.env.delete(name);
+    Deno.permissions.revokeSync({ name: "env", variable: name });
+  } catch { /* the hook has env: true; deleted all the same */ }
+}
 
 let ended = false;
 /** Ends the process with `code`, recording that the hook ended by itself. */

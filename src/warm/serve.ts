@@ -87,7 +87,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
         ...bwrapArgs({
           runtimePaths: self.runtimePaths,
           hookRoot,
-          permissions: policy.permissions,
+          view: policy.view,
           setenv: {
             ...SANDBOX_RUNTIME_ENV,
             DENO_V8_FLAGS: `--max-old-space-size=${opts.heapMb ?? DEFAULT_HEAP_MB}`,
