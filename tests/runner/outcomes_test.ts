@@ -108,8 +108,8 @@ Deno.test("outcome: a report forged with postMessage cannot set a bad status", a
 });
 
 Deno.test("outcome: a missing module is 127, as prep/script's missing script", async () => {
-  const { prepDeno } = await import("../helpers.ts");
+  const { hookOutput, prepDeno } = await import("../helpers.ts");
   const r = await prepDeno(["try", "/nonexistent/prolog.ts"]);
   assert.equal(r.code, 127);
-  assert.match(r.stderr, /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
+  assert.match(hookOutput(r), /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
 });
