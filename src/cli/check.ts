@@ -217,12 +217,14 @@ async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
   }
 }
 
+const ESC = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
+
 /** deno check's diagnostics without its stack backtrace and closing line. */
 export function plainDiagnostics(text: string, tmp: string): string {
   const cut = text.search(/^Stack backtrace:/m);
   return (cut < 0 ? text : text.slice(0, cut))
     .split("\n")
-    .filter((l) => !/^(\x1b\[[0-9;]*m)*error(\x1b\[[0-9;]*m)*: Type checking failed\.$/.test(l))
+    .filter((l) => !l.replaceAll(ESC, "").match(/^error: Type checking failed\.$/))
     .join("\n")
     .replaceAll(pathToFileURL(tmp).href + "/check.ts", "(the check of the module's exports)")
     .trim();
