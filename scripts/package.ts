@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `deno task package`: build/prep-deno_VERSION_ARCH.deb, for the Slurm
+ * installed here (run after `deno task build-plugin`, which the task does).
+ *
+ * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
+ *   /usr/sbin/prep-deno                  the runner (deno compile'd, or the launcher)
+ *   /usr/local/sbin/prep-deno            -> /usr/sbin/prep-deno, the plugin's default runner=
+ *   /usr/lib/prep-deno/deno              the pinned Deno the launcher runs (no denort only)
+ *   /usr/lib/prep-deno/src/              the runner's source: mod.ts (hook types), testing.ts,
+ *                                        what `prep-deno init`'s import map points to
+ *   /usr/lib/prep-deno/VERSION
+ *   SLURM_PLUGIN_DIR/prep_deno.so        the plugin, built for this Slurm (Depends pins it)
+ *   /lib/systemd/system/prep-deno-serve.service
+ *   /usr/share/man/man8/prep-deno.8.gz, prep_deno.8.gz
+ *   /usr/share/doc/prep-deno/README.md, copyright
+ *
+ * Nothing is downloaded at install time: everything is in the package.
+ *
+ * @module
+ */
+
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { DENO_RUN_FLAGS } from "../src/self_command.ts";
+
+const top = join(dirname(fileURLToPath(import.meta.url)), "..");
+const version = Deno.readTextFileSync(join(top, "VERSION")).trim();
+/** Where Debian's Slurm looks for plugins (and where libslurmfull is). */
+const pluginDir = "/usr/lib/x86_64-linux-gnu/slurm-wlm";
+const LIB = "/usr/lib/prep-deno";
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const out = new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" })
+    .outputSync();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return text;
+}
+
+/** The Debian package that holds the Slurm plugins, and its version. */
+function slurmPackage(): { name: string; version: string; upstream: string } {
+  const owner = run("dpkg-query", ["-S", `${pluginDir}/libslurmfull.so`]).split(":")[0].trim();
+  const v = run("dpkg-query", ["-W", "-f", "${Version}", owner]).trim();
+  const upstream = v.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  return { name: owner, version: v, upstream };
+}
+
+/** The Slurm release the plugin was built for, from its plugin_version symbol. */
+async function pluginSlurm(so: string): Promise<string> {
+  const { slurmVersionOf } = await import("../src/cli/version.ts");
+  return slurmVersionOf(Deno.readFileSync(so));
+}
+
+function copyTree(from: string, to: string, keep: (name: string) => boolean) {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const e of Deno.readDirSync(from)) {
+    const src = join(from, e.name);
+    if (e.isDirectory) copyTree(src, join(to, e.name), keep);
+    else if (e.isFile && keep(e.name)) Deno.copyFileSync(src, join(to, e.name));
+  }
+}
+
+function put(root: string, path: string, data: string | Uint8Array, mode = 0o644) {
+  const dest = join(root, path);
+  Deno.mkdirSync(dirname(dest), { recursive: true });
+  if (typeof data === "string") Deno.writeTextFileSync(dest, data);
+  else Deno.writeFileSync(dest, data);
+  Deno.chmodSync(dest, mode);
+}
+
+/** The runner: a single binary where denort is there, else the launcher and the pinned Deno. */
+function buildRunner(root: string): string {
+  const out = join(root, "usr/sbin/prep-deno");
+  Deno.mkdirSync(dirname(out), { recursive: true });
+  const compile = new Deno.Command(Deno.execPath(), {
+    args: [
+      "compile",
+      "--quiet",
+      ...DENO_RUN_FLAGS,
+      "--include",
+      join(top, "src", "worker.ts"),
+      "--output",
+      out,
+      join(top, "src", "main.ts"),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (compile.success) return `single binary (deno compile, Deno ${Deno.version.deno})`;
+  put(root, `${LIB}/deno`, Deno.readFileSync(Deno.execPath()), 0o755);
+  run("cc", [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    `-DPREP_DENO_DENO=${JSON.stringify(`${LIB}/deno`)}`,
+    `-DPREP_DENO_MAIN=${JSON.stringify(`${LIB}/src/main.ts`)}`,
+    `-DPREP_DENO_RUN_FLAGS=${DENO_RUN_FLAGS.map((f) => JSON.stringify(f)).join(",")}`,
+    "-o",
+    out,
+    join(top, "ffi", "prep_deno_launcher.c"),
+  ]);
+  return `launcher and the pinned Deno ${Deno.version.deno} (no denort here)`;
+}
+
+/** Builds the tree under `root`; returns what the control file needs. */
+async function stage(root: string) {
+  const so = join(top, "build", "prep_deno.so");
+  const slurm = slurmPackage();
+  const built = await pluginSlurm(so);
+  if (built !== slurm.upstream) {
+    throw new Error(
+      `build/prep_deno.so is for Slurm ${built} but ${slurm.name} ${slurm.version} is installed: run deno task build-plugin`,
+    );
+  }
+  const runner = buildRunner(root);
+  Deno.mkdirSync(join(root, "usr/local/sbin"), { recursive: true });
+  Deno.symlinkSync("/usr/sbin/prep-deno", join(root, "usr/local/sbin/prep-deno"));
+  copyTree(join(top, "src"), join(root, LIB.slice(1), "src"), (n) => n.endsWith(".ts"));
+  put(root, `${LIB}/VERSION`, `${version}\n`);
+  put(root, `${pluginDir}/prep_deno.so`, Deno.readFileSync(so));
+  put(
+    root,
+    "/lib/systemd/system/prep-deno-serve.service",
+    Deno.readTextFileSync(join(top, "scripts", "prep-deno-serve.service"))
+      .replaceAll("/usr/local/sbin/prep-deno", "/usr/sbin/prep-deno")
+      .replace(/^# Install as .*\n/m, ""),
+  );
+  for (const page of ["prep-deno.8", "prep_deno.8"]) {
+    put(
+      root,
+      `/usr/share/man/man8/${page}.gz`,
+      gzipSync(Deno.readFileSync(join(top, "docs", "man", page)), { level: 9 }),
+    );
+  }
+  put(root, "/usr/share/doc/prep-deno/README.md", Deno.readFileSync(join(top, "README.md")));
+  put(
+    root,
+    "/usr/share/doc/prep-deno/copyright",
+    "prep/deno\nLicense: GPL-2.0-or-later\n See /usr/share/common-licenses/GPL-2\n",
+  );
+  return { slurm, runner };
+}
+
+/** The Debian control file. */
+function control(arch: string, slurm: { name: string; upstream: string }, size: number): string {
+  // Slurm loads a plugin only if it was built for the same release.
+  const [maj, min, micro] = slurm.upstream.split(".").map(Number);
+  const next = `${maj}.${String(min).padStart(2, "0")}.${micro + 1}~`;
+  return [
+    "Package: prep-deno",
+    `Version: ${version}+slurm${slurm.upstream}`,
+    `Architecture: ${arch}`,
+    "Maintainer: prep/deno developers <root@localhost>",
+    `Installed-Size: ${size}`,
+    `Depends: ${slurm.name} (>= ${slurm.upstream}), ${slurm.name} (<< ${next}), bubblewrap, libc6`,
+    "Recommends: slurmd | slurmctld",
+    "Section: admin",
+    "Priority: optional",
+    "Description: Slurm Prolog/Epilog hooks in TypeScript, sandboxed (PrEpPlugins=prep/deno)",
+    " prep/deno is a drop-in replacement for Slurm's prep/script plugin: shell",
+    " scripts keep working as before, and TypeScript hook modules run under the",
+    " prep-deno runner in Deno's permissions inside a bubblewrap sandbox.",
+    ` Built for Slurm ${slurm.upstream}.`,
+    "",
+  ].join("\n");
+}
+
+function du(dir: string): number {
+  let bytes = 0;
+  for (const e of Deno.readDirSync(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) bytes += du(p);
+    else if (e.isFile) bytes += Deno.statSync(p).size;
+  }
+  return bytes;
+}
+
+if (import.meta.main) {
+  const arch = run("dpkg", ["--print-architecture"]).trim();
+  const work = join(top, "build", "package");
+  try {
+    Deno.removeSync(work, { recursive: true });
+  } catch { /* first time */ }
+  const root = join(work, "root");
+  Deno.mkdirSync(join(root, "DEBIAN"), { recursive: true });
+  const { slurm, runner } = await stage(root);
+  put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
+  // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
+  run("chmod", ["-R", "go-w", root]);
+  const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);
+  run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, deb]);
+  console.log(
+    `${
+      relative(top, deb)
+    }: prep-deno ${version} for ${slurm.name} ${slurm.upstream}; runner: ${runner}`,
+  );
+}
