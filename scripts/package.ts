@@ -6,7 +6,9 @@
  * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
  *   /usr/sbin/prep-deno                  the runner (deno compile'd, or the launcher)
  *   /usr/local/sbin/prep-deno            -> /usr/sbin/prep-deno, the plugin's default runner=
- *   /usr/lib/prep-deno/deno              the pinned Deno the launcher runs (no denort only)
+ *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
+ *                                        deno CLI for `deno test`/`check` (/usr/bin/deno
+ *                                        through update-alternatives, never over a site's own)
  *   /usr/lib/prep-deno/src/              the runner's source: mod.ts (hook types), testing.ts,
  *                                        what `prep-deno init`'s import map points to
  *   /usr/lib/prep-deno/VERSION
@@ -90,8 +92,10 @@ function buildRunner(root: string): string {
     stdout: "piped",
     stderr: "piped",
   }).outputSync();
-  if (compile.success) return `single binary (deno compile, Deno ${Deno.version.deno})`;
+  // The pinned Deno ships either way: `deno test` and `prep-deno check` of
+  // hooks need a deno CLI (postinst offers it as /usr/bin/deno).
   put(root, `${LIB}/deno`, Deno.readFileSync(Deno.execPath()), 0o755);
+  if (compile.success) return `single binary (deno compile, Deno ${Deno.version.deno})`;
   run("cc", [
     "-O2",
     "-Wall",
@@ -146,6 +150,24 @@ async function stage(root: string) {
   return { slurm, runner };
 }
 
+/** /usr/bin/deno as an alternative: a site's own deno (a file there, or a higher priority) wins. */
+export const MAINTAINER_SCRIPTS = {
+  postinst: `#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -e
+if [ "$1" = configure ]; then
+  update-alternatives --install /usr/bin/deno deno ${LIB}/deno 10 || true
+fi
+`,
+  prerm: `#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -e
+if [ "$1" = remove ] || [ "$1" = deconfigure ]; then
+  update-alternatives --remove deno ${LIB}/deno || true
+fi
+`,
+};
+
 /** The Debian control file. */
 function control(arch: string, slurm: { name: string; upstream: string }, size: number): string {
   // Slurm loads a plugin only if it was built for the same release.
@@ -190,6 +212,8 @@ if (import.meta.main) {
   Deno.mkdirSync(join(root, "DEBIAN"), { recursive: true });
   const { slurm, runner } = await stage(root);
   put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
+  put(root, "/DEBIAN/postinst", MAINTAINER_SCRIPTS.postinst, 0o755);
+  put(root, "/DEBIAN/prerm", MAINTAINER_SCRIPTS.prerm, 0o755);
   // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
   run("chmod", ["-R", "go-w", root]);
   const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);

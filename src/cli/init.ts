@@ -118,12 +118,12 @@ const POLICY = `// The policy of the hooks in this folder (prep-deno(8), "Sandbo
   // privilege when absent; each key widens it.
   "sandbox": {
     "default": {
-      // "read": ["/etc/slurm"],  host paths bound read-only (default: the permission set's read list)
-      // "write": ["/scratch"],   host paths bound read-write (default: the permission set's write list)
-      // "devices": ["/dev/nvidia*"], device nodes usable by the hook and the commands it runs
-      // "capabilities": ["CAP_CHOWN"], capabilities kept (all are dropped otherwise)
-      // "processes": "host",     the node's processes: list and signal them (e.g. an Epilog cleanup)
-      // "slurm": true            Slurm's commands work: slurm.conf, munge, the controller
+      // "read": ["/etc/slurm/site.d"],  host paths bound read-only (default: the permission set's read list)
+      // "write": ["/scratch"],           host paths bound read-write (default: the permission set's write list)
+      // "devices": ["/dev/nvidia*"],     device nodes the hook and its commands may use
+      // "capabilities": ["CAP_CHOWN"],   capabilities kept (all are dropped otherwise)
+      // "processes": "host",             the node's processes: list and signal them (Epilog cleanup)
+      // "slurm": true                    Slurm's commands work: slurm.conf, munge, the controller
     }
   },
 
