@@ -124,7 +124,11 @@ async function stage(root: string) {
   const runner = buildRunner(root);
   Deno.mkdirSync(join(root, "usr/local/sbin"), { recursive: true });
   Deno.symlinkSync("/usr/sbin/prep-deno", join(root, "usr/local/sbin/prep-deno"));
-  copyTree(join(top, "src"), join(root, LIB.slice(1), "src"), (n) => n.endsWith(".ts"));
+  copyTree(
+    join(top, "src"),
+    join(root, LIB.slice(1), "src"),
+    (n) => n.endsWith(".ts") && !n.endsWith("_test.ts"),
+  );
   put(root, `${LIB}/VERSION`, `${version}\n`);
   put(root, `${pluginDir}/prep_deno.so`, Deno.readFileSync(so));
   put(

@@ -33,7 +33,11 @@ Deno.test("init: a hooks folder where deno test, try and check work out of the b
     const policy = Deno.readTextFileSync(join(dir, "deno.json"));
     // Each key of the kernel view is explained where it is set.
     for (const key of ["read", "write", "devices", "capabilities", "processes", "slurm"]) {
-      assert.match(policy, new RegExp(`// "${key}": [^\\n]*  +[A-Za-z']+ [a-z]`), `sandbox key ${key}`);
+      assert.match(
+        policy,
+        new RegExp(`// "${key}": [^\\n]*  +[A-Za-z']+ [a-z]`),
+        `sandbox key ${key}`,
+      );
     }
     assert.match(policy, new RegExp(`"prep-deno": "file://${TOP}/src/mod\\.ts"`));
     assert.match(policy, new RegExp(`"prep-deno/testing": "file://${TOP}/src/testing\\.ts"`));
