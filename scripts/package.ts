@@ -51,6 +51,15 @@ function slurmPackage(): { name: string; version: string; upstream: string } {
   return { name: owner, version: v, upstream };
 }
 
+function hasDpkg(): boolean {
+  try {
+    run("dpkg-query", ["--version"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The Slurm release the plugin was built for, from its plugin_version symbol. */
 async function pluginSlurm(so: string): Promise<string> {
   const { slurmVersionOf } = await import("../src/cli/version.ts");
@@ -114,8 +123,9 @@ function buildRunner(root: string): string {
 /** Builds the tree under `root`; returns what the control file needs. */
 async function stage(root: string) {
   const so = join(top, "build", "prep_deno.so");
-  const slurm = slurmPackage();
   const built = await pluginSlurm(so);
+  // Without dpkg (an RPM host), the plugin's own release is the pin.
+  const slurm = hasDpkg() ? slurmPackage() : { name: "slurm", version: built, upstream: built };
   if (built !== slurm.upstream) {
     throw new Error(
       `build/prep_deno.so is for Slurm ${built} but ${slurm.name} ${slurm.version} is installed: run deno task build-plugin`,
@@ -206,8 +216,33 @@ function du(dir: string): number {
   return bytes;
 }
 
+/** Builds the RPM from the staged tree with packaging/prep-deno.spec. */
+function rpm(root: string, slurmVersion: string): string {
+  const topdir = join(top, "build", "rpm");
+  run("rpmbuild", [
+    "-bb",
+    "--quiet",
+    "--define",
+    `stage ${root}`,
+    "--define",
+    `slurm_version ${slurmVersion}`,
+    "--define",
+    `prep_deno_version ${version}`,
+    "--define",
+    `_topdir ${topdir}`,
+    "--define",
+    "_unitdir /usr/lib/systemd/system",
+    join(top, "packaging", "prep-deno.spec"),
+  ]);
+  const dir = join(topdir, "RPMS", "x86_64");
+  const name = [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
+    n.startsWith(`prep-deno-${version}-1.slurm${slurmVersion}.`)
+  );
+  return join(dir, name!);
+}
+
 if (import.meta.main) {
-  const arch = run("dpkg", ["--print-architecture"]).trim();
+  const wantRpm = Deno.args.includes("--rpm");
   const work = join(top, "build", "package");
   try {
     Deno.removeSync(work, { recursive: true });
@@ -215,16 +250,24 @@ if (import.meta.main) {
   const root = join(work, "root");
   Deno.mkdirSync(join(root, "DEBIAN"), { recursive: true });
   const { slurm, runner } = await stage(root);
-  put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
-  put(root, "/DEBIAN/postinst", MAINTAINER_SCRIPTS.postinst, 0o755);
-  put(root, "/DEBIAN/prerm", MAINTAINER_SCRIPTS.prerm, 0o755);
   // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
   run("chmod", ["-R", "go-w", root]);
-  const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);
-  run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, deb]);
-  console.log(
-    `${
-      relative(top, deb)
-    }: prep-deno ${version} for ${slurm.name} ${slurm.upstream}; runner: ${runner}`,
-  );
+  if (wantRpm) {
+    const out = rpm(root, slurm.upstream);
+    console.log(
+      `${relative(top, out)}: prep-deno ${version} for Slurm ${slurm.upstream}; runner: ${runner}`,
+    );
+  } else {
+    const arch = run("dpkg", ["--print-architecture"]).trim();
+    put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
+    put(root, "/DEBIAN/postinst", MAINTAINER_SCRIPTS.postinst, 0o755);
+    put(root, "/DEBIAN/prerm", MAINTAINER_SCRIPTS.prerm, 0o755);
+    const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);
+    run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, deb]);
+    console.log(
+      `${
+        relative(top, deb)
+      }: prep-deno ${version} for ${slurm.name} ${slurm.upstream}; runner: ${runner}`,
+    );
+  }
 }

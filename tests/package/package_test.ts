@@ -197,3 +197,40 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, c
     sh(`rm -rf "${root}"`);
   }
 });
+
+Deno.test("package: the RPM spec builds the same layout, pinned to the same Slurm", () => {
+  if (sh("command -v rpmbuild").code !== 0) {
+    mustSh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm");
+  }
+  const out = mustSh(`"${Deno.execPath()}" run --allow-all scripts/package.ts --rpm`);
+  const name = /^(build\/rpm\/\S+\.rpm):/m.exec(out)?.[1];
+  assert.ok(name, out);
+  const path = join(TOP, name);
+  const slurm = installedSlurm().upstream;
+  const requires = mustSh(`rpm -qpR "${path}"`);
+  assert.match(requires, new RegExp(`^slurm = ${slurm.replaceAll(".", "\\.")}$`, "m"));
+  assert.match(requires, /^bubblewrap$/m);
+  const root = Deno.makeTempDirSync({ prefix: "prep-deno-rpm-" });
+  try {
+    // Into an empty root: files only (its Requires are a RHEL host's).
+    mustSh(`rpm --root "${root}" --dbpath /rpmdb -i --nodeps --noscripts "${path}"`);
+    for (
+      const f of [
+        "usr/sbin/prep-deno",
+        "usr/lib/prep-deno/deno",
+        "usr/lib/prep-deno/src/mod.ts",
+        "usr/lib/prep-deno/src/testing.ts",
+        "usr/lib64/slurm/prep_deno.so",
+        "usr/lib/systemd/system/prep-deno-serve.service",
+        "usr/share/man/man8/prep-deno.8.gz",
+      ]
+    ) assert.ok(Deno.statSync(join(root, f)).isFile, f);
+    assert.equal(Deno.readLinkSync(join(root, "usr/local/sbin/prep-deno")), "/usr/sbin/prep-deno");
+    assert.equal(
+      slurmVersionOf(Deno.readFileSync(join(root, "usr/lib64/slurm/prep_deno.so"))),
+      slurm,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
