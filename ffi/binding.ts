@@ -16,7 +16,18 @@
  * @module
  */
 
+import { CRED_VARS, type CredVar } from "../src/contract.ts";
+
+export { CRED_VARS, type CredVar };
+
+/** What the library says about itself, read (and checked) before anything else. */
+const SELF_SYMBOLS = {
+  prep_deno_contract_json: { parameters: [], result: "pointer" },
+  prep_deno_ffi_layout_json: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 const SYMBOLS = {
+  prep_deno_version: { parameters: [], result: "pointer" },
   init: { parameters: [], result: "i32" },
   fini: { parameters: [], result: "void", nonblocking: true },
   prep_p_register_callbacks: { parameters: ["buffer"], result: "void" },
@@ -66,9 +77,8 @@ const SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** `prep_call_type_t`: which hook `required()` is asked about. */
+/** `prep_call_type_t`: which hook `required()` is asked about (checked at open()). */
 export enum PrepCallType {
-  RegisterCallbacks = 0,
   Prolog = 1,
   Epilog = 2,
   PrologSlurmctld = 3,
@@ -121,6 +131,8 @@ export interface SlurmdJob {
   nodeAliases?: string;
   nodeList?: string;
   jobNodelist?: string;
+  /** 25.11+: `SLURM_JOB_SLUID`. */
+  sluid?: string;
   partition?: string;
   context: "prolog_slurmd" | "epilog_slurmd";
   exitCode?: string;
@@ -129,31 +141,6 @@ export interface SlurmdJob {
   cred?: Partial<Record<CredVar, string>>;
   lateUserName?: string;
 }
-
-/** Credential variables, in the core's order (`PDC_CRED_*`). */
-export const CRED_VARS = [
-  "SLURM_JOB_ACCOUNT",
-  "SLURM_JOB_COMMENT",
-  "SLURM_JOB_CORE_SPEC_COUNT",
-  "SLURM_JOB_CORE_SPEC_TYPE",
-  "SLURM_JOB_CONSTRAINTS",
-  "SLURM_JOB_END_TIME",
-  "SLURM_JOB_EXTRA",
-  "SLURM_JOB_CPUS_PER_NODE",
-  "SLURM_JOB_LICENSES",
-  "SLURM_JOB_NTASKS",
-  "SLURM_JOB_NUM_NODES",
-  "SLURM_JOB_OVERSUBSCRIBE",
-  "SLURM_JOB_PARTITION",
-  "SLURM_JOB_RESERVATION",
-  "SLURM_JOB_RESTART_COUNT",
-  "SLURM_JOB_START_TIME",
-  "SLURM_JOB_STDERR",
-  "SLURM_JOB_STDIN",
-  "SLURM_JOB_STDOUT",
-] as const;
-/** One credential variable. */
-export type CredVar = typeof CRED_VARS[number];
 
 /** A job_env_t made for the plugin's Slurm version. */
 export interface JobEnvInput {
@@ -205,13 +192,13 @@ class Arena {
     const v = this.strv(list);
     return v ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(v))) : 0n;
   }
-  config(c: CoreConfig): Uint8Array<ArrayBuffer> {
-    const b = new ArrayBuffer(24);
+  config(c: CoreConfig, layout: Layouts["pdc_config_t"]): Uint8Array<ArrayBuffer> {
+    const b = new ArrayBuffer(layout.size);
     const dv = new DataView(b);
-    dv.setBigUint64(0, this.ptr(c.runner), true);
-    dv.setInt32(8, c.timeoutSeconds ?? -1, true);
-    dv.setInt32(12, c.heapMb ?? 0, true);
-    dv.setBigUint64(16, this.ptr(c.warmSocket), true);
+    dv.setBigUint64(layout.runner, this.ptr(c.runner), true);
+    dv.setInt32(layout.timeout_s, c.timeoutSeconds ?? -1, true);
+    dv.setInt32(layout.heap_mb, c.heapMb ?? 0, true);
+    dv.setBigUint64(layout.warm_socket, this.ptr(c.warmSocket), true);
     const u = new Uint8Array(b);
     this.#keep.push(u);
     return u;
@@ -231,22 +218,145 @@ function readStrv(p: Deno.PointerValue): string[] {
 }
 
 /** Decodes a `pdc_outcome_t`. */
-function readOutcome(p: Deno.PointerObject): Outcome {
+function readOutcome(p: Deno.PointerObject, at: Layouts["pdc_outcome_t"]): Outcome {
   const v = new Deno.UnsafePointerView(p);
-  const status = v.getInt32(0);
-  const out = v.getPointer(8);
-  const failed = v.getPointer(16);
-  const fallback = v.getPointer(24);
+  const status = v.getInt32(at.status);
+  const out = v.getPointer(at.output);
+  const failed = v.getPointer(at.failed_path);
+  const fallback = v.getPointer(at.fallback);
   const low = status & 0x7f;
   return {
     status,
     exitCode: low === 0 ? (status >> 8) & 0xff : undefined,
     signal: low !== 0 && low !== 0x7f ? low : undefined,
-    timedOut: v.getInt32(4) !== 0,
+    timedOut: v.getInt32(at.timed_out) !== 0,
     output: out ? Deno.UnsafePointerView.getCString(out) : "",
     failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
     fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
   };
+}
+
+/** What the library says about itself: its contract and the layouts of its structs. */
+export interface Layouts {
+  pdc_config_t: {
+    size: number;
+    runner: number;
+    timeout_s: number;
+    heap_mb: number;
+    warm_socket: number;
+  };
+  pdc_outcome_t: {
+    size: number;
+    status: number;
+    timed_out: number;
+    output: number;
+    failed_path: number;
+    fallback: number;
+  };
+  pdc_slurmd_job_t: { size: number; cred: number; late_user_name: number; credCount: number };
+  prep_callbacks_t: { size: number; prolog_slurmctld: number; epilog_slurmctld: number };
+  prep_call_type_t: Record<string, number>;
+  job_env_t: { size: number };
+}
+
+/** The library's `prep_deno_contract_json()`, parsed. */
+export interface LibraryContract {
+  exit: Record<string, number>;
+  defaultRunner: string;
+  defaultSocket: string;
+  warmMagic: string;
+  warmMaxFrame: number;
+  maxOutput: number;
+  runnerGraceSeconds: number;
+  causeMarker: string;
+  reasonMax: number;
+  contextVar: string;
+  credVars: string[];
+  layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;
+}
+
+/** The fields of `pdc_slurmd_job_t` before `cred`, in order (all pointers). */
+const SLURMD_JOB_HEAD = [
+  "spankEnv",
+  "gresEnv",
+  "nodeName",
+  "confFile",
+  "clusterName",
+  "jobId",
+  "sluid",
+  "uid",
+  "gid",
+  "workDir",
+  "userName",
+  "hetJobId",
+  "nodeAliases",
+  "nodeList",
+  "jobNodelist",
+  "partition",
+  "context",
+  "exitCode",
+  "derivedEc",
+] as const;
+
+/**
+ * Checks what this binding writes and reads against the library's own
+ * numbers; throws naming the first difference (a plugin built from other
+ * sources than this binding).
+ */
+function checkLayouts(path: string, c: LibraryContract, ffi: Layouts): Layouts {
+  const want: [string, number | undefined, number][] = [
+    ["pdc_config_t.runner", c.layout?.pdc_config_t?.runner, 0],
+    ["pdc_config_t.timeout_s", c.layout?.pdc_config_t?.timeout_s, 8],
+    ["pdc_config_t.heap_mb", c.layout?.pdc_config_t?.heap_mb, 12],
+    ["pdc_config_t.warm_socket", c.layout?.pdc_config_t?.warm_socket, 16],
+    ["pdc_outcome_t.status", c.layout?.pdc_outcome_t?.status, 0],
+    ["pdc_outcome_t.timed_out", c.layout?.pdc_outcome_t?.timed_out, 4],
+    ["pdc_outcome_t.output", c.layout?.pdc_outcome_t?.output, 8],
+    ["pdc_outcome_t.failed_path", c.layout?.pdc_outcome_t?.failed_path, 16],
+    ["pdc_outcome_t.fallback", c.layout?.pdc_outcome_t?.fallback, 24],
+    ["pdc_slurmd_job_t.cred", c.layout?.pdc_slurmd_job_t?.cred, SLURMD_JOB_HEAD.length * 8],
+    ["pdc_slurmd_job_t.credCount", c.layout?.pdc_slurmd_job_t?.credCount, CRED_VARS.length],
+    [
+      "pdc_slurmd_job_t.size",
+      c.layout?.pdc_slurmd_job_t?.size,
+      (SLURMD_JOB_HEAD.length + CRED_VARS.length + 1) * 8,
+    ],
+    ["prep_callbacks_t.size", ffi?.prep_callbacks_t?.size, 16],
+    ["prep_callbacks_t.prolog_slurmctld", ffi?.prep_callbacks_t?.prolog_slurmctld, 0],
+    ["prep_callbacks_t.epilog_slurmctld", ffi?.prep_callbacks_t?.epilog_slurmctld, 8],
+    ["PREP_PROLOG", ffi?.prep_call_type_t?.PREP_PROLOG, PrepCallType.Prolog],
+    ["PREP_EPILOG", ffi?.prep_call_type_t?.PREP_EPILOG, PrepCallType.Epilog],
+    [
+      "PREP_PROLOG_SLURMCTLD",
+      ffi?.prep_call_type_t?.PREP_PROLOG_SLURMCTLD,
+      PrepCallType.PrologSlurmctld,
+    ],
+    [
+      "PREP_EPILOG_SLURMCTLD",
+      ffi?.prep_call_type_t?.PREP_EPILOG_SLURMCTLD,
+      PrepCallType.EpilogSlurmctld,
+    ],
+  ];
+  for (const [name, lib, mine] of want) {
+    if (lib !== mine) {
+      throw new Error(
+        `${path}: ${name} is ${lib} in the library but ${mine} in ffi/binding.ts: ` +
+          "rebuild the plugin from this tree (deno task build-plugin)",
+      );
+    }
+  }
+  if (c.credVars?.join() !== CRED_VARS.join()) {
+    throw new Error(
+      `${path}: credential variables differ from src/contract.ts: rebuild the plugin from this tree`,
+    );
+  }
+  if (!(ffi?.job_env_t?.size > 0)) throw new Error(`${path}: job_env_t has no size`);
+  return { ...ffi, ...c.layout };
+}
+
+function cJson<T>(p: Deno.PointerValue): T {
+  if (!p) throw new Error("the library returned no JSON");
+  return JSON.parse(Deno.UnsafePointerView.getCString(p)) as T;
 }
 
 /** The loaded plugin. Close it (or `using` it) when done. */
@@ -259,11 +369,29 @@ export class PrepPlugin {
   readonly #pending = new Map<number, (o: Outcome) => void>();
   #nextCall = 1;
   #ctldCallbacks: { close(): void }[] = [];
+  /** The library's contract (`prep_deno_contract_json()`), as it reported it at open(). */
+  readonly contract: LibraryContract;
+  /** Struct layouts and enum values of the library's build, checked at open(). */
+  readonly layouts: Layouts;
+  /** prep/deno's version the library was built as (the VERSION file). */
+  readonly version: string;
   /** Completion calls that arrived for a call already completed: must stay 0. */
   duplicateCallbacks = 0;
 
   private constructor(path: string) {
+    const self = Deno.dlopen(path, SELF_SYMBOLS);
+    try {
+      this.contract = cJson<LibraryContract>(self.symbols.prep_deno_contract_json());
+      this.layouts = checkLayouts(
+        path,
+        this.contract,
+        cJson<Layouts>(self.symbols.prep_deno_ffi_layout_json()),
+      );
+    } finally {
+      self.close();
+    }
     this.#lib = Deno.dlopen(path, SYMBOLS);
+    this.version = Deno.UnsafePointerView.getCString(this.#lib.symbols.prep_deno_version()!);
     // Called on the core's threads; Deno runs it on this isolate.
     this.#asyncDone = Deno.UnsafeCallback.threadSafe(
       { parameters: ["pointer", "u32", "pointer"], result: "void" } as const,
@@ -275,7 +403,7 @@ export class PrepPlugin {
           return;
         }
         this.#pending.delete(id);
-        resolve(readOutcome(outcome));
+        resolve(readOutcome(outcome, this.layouts.pdc_outcome_t));
       },
     );
     this.#asyncDone.unref();
@@ -306,7 +434,10 @@ export class PrepPlugin {
       this.#ctldCallbacks.push(c);
       return BigInt(Deno.UnsafePointer.value(c.pointer));
     };
-    const table = new BigUint64Array([make(cb.prologSlurmctld), make(cb.epilogSlurmctld)]);
+    const at = this.layouts.prep_callbacks_t;
+    const table = new BigUint64Array(at.size / 8);
+    table[at.prolog_slurmctld / 8] = make(cb.prologSlurmctld);
+    table[at.epilog_slurmctld / 8] = make(cb.epilogSlurmctld);
     this.#lib.symbols.prep_p_register_callbacks(new Uint8Array(table.buffer));
   }
   /** `prep_p_prolog()`: the slurmd side, for a job_env_t from {@linkcode jobEnv}. */
@@ -396,7 +527,10 @@ export class PrepPlugin {
   /** The argv the core executes for one hook. */
   hookArgv(cfg: CoreConfig, path: string): string[] {
     const a = new Arena();
-    const p = this.#lib.symbols.pdc_hook_argv(a.config(cfg), a.str(path));
+    const p = this.#lib.symbols.pdc_hook_argv(
+      a.config(cfg, this.layouts.pdc_config_t),
+      a.str(path),
+    );
     try {
       return readStrv(p);
     } finally {
@@ -410,22 +544,7 @@ export class PrepPlugin {
       a.strvPtr(job.spankEnv),
       a.strvPtr(job.gresEnv),
       ...[
-        job.nodeName,
-        job.confFile,
-        job.clusterName,
-        job.jobId,
-        job.uid,
-        job.gid,
-        job.workDir,
-        job.userName,
-        job.hetJobId,
-        job.nodeAliases,
-        job.nodeList,
-        job.jobNodelist,
-        job.partition,
-        job.context,
-        job.exitCode,
-        job.derivedEc,
+        ...SLURMD_JOB_HEAD.slice(2).map((k) => job[k as Exclude<typeof k, "spankEnv" | "gresEnv">]),
         ...CRED_VARS.map((v) => job.cred?.[v]),
         job.lateUserName,
       ].map((s) => a.ptr(s)),
@@ -440,9 +559,9 @@ export class PrepPlugin {
   /** Runs hooks synchronously, as the slurmd side does (off this thread). */
   async runHooks(cfg: CoreConfig, paths: string[], env: Record<string, string>): Promise<Outcome> {
     const a = new Arena();
-    const out = new Uint8Array(32);
+    const out = new Uint8Array(this.layouts.pdc_outcome_t.size);
     await this.#lib.symbols.pdc_run_hooks(
-      a.config(cfg),
+      a.config(cfg, this.layouts.pdc_config_t),
       a.strv(paths),
       BigInt(paths.length),
       a.strv(envList(env)),
@@ -450,7 +569,7 @@ export class PrepPlugin {
       null,
       out,
     );
-    const outcome = readOutcome(Deno.UnsafePointer.of(out)!);
+    const outcome = readOutcome(Deno.UnsafePointer.of(out)!, this.layouts.pdc_outcome_t);
     this.#lib.symbols.pdc_outcome_free(out);
     return outcome;
   }
@@ -469,7 +588,7 @@ export class PrepPlugin {
     const done = new Promise<Outcome>((resolve) => this.#pending.set(id, resolve));
     this.#asyncDone.ref();
     this.#lib.symbols.pdc_run_hooks_async(
-      a.config(cfg),
+      a.config(cfg, this.layouts.pdc_config_t),
       a.strv(paths),
       BigInt(paths.length),
       a.strv(envList(env)),

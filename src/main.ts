@@ -48,9 +48,9 @@ export async function main(args: string[]): Promise<number> {
       case "__warmhost":
         // Inside the sandbox: one warm host of the service.
         return await (await import("./warm/host.ts")).warmHost(JSON.parse(rest[0]));
-      case "__host":
-        // Inside the sandbox: the supervisor's half, not for people.
-        return await (await import("./host.ts")).hostHook(JSON.parse(rest[0]));
+      case "__plan":
+        // The native launcher's plan cache missed: not for people.
+        return await (await import("./cli/plan.ts")).planCommand(rest);
       case undefined:
       case "-h":
       case "--help":

@@ -12,10 +12,10 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
-import { bwrapArgs, findBwrap } from "../sandbox.ts";
-import { isCompiled, selfCommand } from "../self_command.ts";
+import { LaunchRefused, planHook } from "../launch/plan.ts";
+import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
-import { hookSandbox, runHook } from "../supervise.ts";
+import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
 import { moduleArg, parseCommand } from "./args.ts";
 
@@ -145,9 +145,13 @@ function importMap(policy: Policy): Record<string, string> {
 
 async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
-  const bwrap = findBwrap();
-  if (!bwrap) {
-    console.log("types: not checked (bubblewrap is not installed: apt-get install bubblewrap)");
+  let view: { bwrap: string; bwrapArgs: readonly string[] };
+  try {
+    // The view run gives the module's Prolog: same binds, namespaces, network.
+    view = planHook(modulePath, "prolog");
+  } catch (e) {
+    if (!(e instanceof LaunchRefused)) throw e;
+    console.log(`types: not checked (${e.message})`);
     return false;
   }
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
@@ -165,24 +169,23 @@ async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
     // Not the site's deno.json as compiler options: it is a policy.
     Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify({ imports: importMap(policy) }));
     const cache = checkCache();
-    const { hookRoot } = hookSandbox(modulePath, policy);
     const tty = Deno.stdout.isTerminal();
     const env: Record<string, string> = {
       DENO_DIR: cache ?? "/tmp/.deno",
       DENO_NO_UPDATE_CHECK: "1",
       RUST_BACKTRACE: "0",
-      ...(tty ? {} : { NO_COLOR: "1" }),
     };
     const denoPath = deno.includes("/") ? deno : whichDeno();
     if (!denoPath) throw new Error("no deno on PATH");
-    const out = await new Deno.Command(bwrap, {
+    const out = await new Deno.Command(view.bwrap, {
       args: [
-        ...bwrapArgs({
-          runtimePaths: [...new Set([denoPath, ...selfCommand().runtimePaths])],
-          hookRoot,
-          permissions: policy.permissions,
-          setenv: env,
-        }),
+        ...view.bwrapArgs,
+        ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
+        // Colours only on a terminal.
+        ...(tty ? ["--unsetenv", "NO_COLOR"] : ["--setenv", "NO_COLOR", "1"]),
+        "--ro-bind-try",
+        denoPath,
+        denoPath,
         "--ro-bind-try",
         libDir(),
         libDir(),

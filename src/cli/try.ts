@@ -8,10 +8,18 @@
 
 import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
-import { selfCommand } from "../self_command.ts";
+import { pipeCapped } from "../launch/output.ts";
+import { LAUNCHER_PATH } from "../launch/spawn.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
-import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
+import {
+  integerFlag,
+  MAX_TIMEOUT_SECONDS,
+  moduleArg,
+  numberFlag,
+  parseCommand,
+  UsageError,
+} from "./args.ts";
 
 /** `try --help`. */
 export const TRY_HELP = `Usage: prep-deno try MODULE [options]
@@ -23,11 +31,12 @@ runs through \`prep-deno run\`, in the same sandbox, with the same policy, as
 under slurmd. The fake job is the one prep-deno/testing gives unit tests.
 
   --context CTX      ${SCRIPT_CONTEXTS.join(" | ")} (default prolog_slurmd)
-  --job-id N         the job id, 1 to 4294967293 (default 1)
+  --job-id N         the job id, 1 to 4294967294 (default 1)
   --user NAME        the job's user, a name or uid in /etc/passwd (default root);
                      its uid, gid and group name come from /etc/passwd and /etc/group
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
+  --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
   --plugin SO        go through the real plugin code (build/prep_deno.so): Prolog and
@@ -89,18 +98,6 @@ export function lookupJobUser(
   return { user: entry[0], uid: Number(entry[2]), gid, group };
 }
 
-/** A Slurm job id: an integer from 1 to 4294967293 (NO_VAL and INFINITE excluded). */
-export function jobIdFlag(value: string | undefined): number {
-  if (value === undefined) return 1;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 0xfffffffd) {
-    throw new UsageError(
-      `try: --job-id takes a Slurm job id, an integer from 1 to 4294967293, not "${value}"`,
-    );
-  }
-  return n;
-}
-
 /** Runs `try`; resolves to the hook's exit status. */
 export async function tryCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("try", args, {
@@ -109,6 +106,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     user: { type: "string" },
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
+    "memory-mb": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
     plugin: { type: "string" },
@@ -124,10 +122,20 @@ export async function tryCommand(args: string[]): Promise<number> {
       `try: --context must be one of ${SCRIPT_CONTEXTS.join(", ")}, not "${context}"`,
     );
   }
-  const id = jobIdFlag(values["job-id"] as string | undefined);
+  const id = integerFlag("try", "job-id", values["job-id"] as string | undefined, 1, 4294967294) ??
+    1;
   const who = lookupJobUser((values.user as string | undefined) ?? "root");
-  const timeoutSeconds = numberFlag("try", "timeout", values.timeout as string | undefined);
-  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined);
+  const timeoutSeconds = numberFlag(
+    "try",
+    "timeout",
+    values.timeout as string | undefined,
+    MAX_TIMEOUT_SECONDS,
+  );
+  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
+  const memoryMb = numberFlag("try", "memory-mb", values["memory-mb"] as string | undefined);
+  if (heapMb === 0 || memoryMb === 0) {
+    throw new UsageError("try: --heap-mb and --memory-mb take at least 1");
+  }
   let overrides: Record<string, string> = {};
   const envFile = values["env-file"] as string | undefined;
   if (envFile) {
@@ -170,7 +178,11 @@ export async function tryCommand(args: string[]): Promise<number> {
       : (r.status >> 8) & 0xff || 1;
     pluginStatus = r.status;
   } else {
-    status = await runAsThePluginDoes(modulePath, env, timeoutSeconds, heapMb);
+    status = await runAsThePluginDoes(modulePath, env, [
+      ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
+      ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
+      ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+    ]);
   }
   const ms = Math.round(performance.now() - started);
   console.log("--- end of hook output ---");
@@ -187,37 +199,43 @@ export async function tryCommand(args: string[]): Promise<number> {
 }
 
 /**
- * Runs `prep-deno run MODULE` with the fake job as its environment and its
- * stdout and stderr on one pipe, as the plugin runs it (and prep/script a
- * script), copying that pipe to stdout as it comes, so the report shows
- * the output in the order the hook wrote it. Resolves to run's status.
+ * Runs `prep-deno run MODULE` (the native launcher, the very command the
+ * plugin executes) with the fake job as its environment and its stdout and
+ * stderr on one pipe, as the plugin runs it (and prep/script a script),
+ * copying that pipe to stdout as it comes, so the report shows the output in
+ * the order the hook wrote it, capped as the daemon's log is. Resolves to
+ * run's status.
  */
 async function runAsThePluginDoes(
   modulePath: string,
   env: Record<string, string>,
-  timeoutSeconds?: number,
-  heapMb?: number,
+  flags: string[],
 ): Promise<number> {
-  const argv = [
-    ...selfCommand().argv,
-    "run",
-    resolve(modulePath),
-    ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
-    ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
-  ];
   // One pipe for both streams is what keeps their order. sh only sets it
   // up; env(1) then gives the runner exactly the job's variables (a shell
   // would add PWD, SHLVL...).
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   const child = new Deno.Command("/bin/sh", {
-    args: ["-c", 'exec "$@" 2>&1', "sh", "env", "-i", "--", ...vars, ...argv],
+    args: [
+      "-c",
+      'exec "$@" 2>&1',
+      "sh",
+      "env",
+      "-i",
+      "--",
+      ...vars,
+      LAUNCHER_PATH,
+      "run",
+      resolve(modulePath),
+      ...flags,
+    ],
     clearEnv: true,
     env: { PATH: "/usr/bin:/bin" },
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  for await (const chunk of child.stdout) await writeAll(Deno.stdout, chunk);
+  await pipeCapped(child.stdout, (c) => writeAll(Deno.stdout, c));
   const s = await child.status;
   return s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code;
 }

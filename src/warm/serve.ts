@@ -18,7 +18,7 @@ import { loadPolicy, type Policy, PolicyError } from "../policy.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
-import { hookSandbox, sandboxRuntimeEnv } from "../supervise.ts";
+import { DEFAULT_HEAP_MB, hookSandbox, SANDBOX_RUNTIME_ENV } from "../launch/mod.ts";
 import type { HookName } from "../types.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { writeAll } from "../bytes.ts";
@@ -88,7 +88,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
           runtimePaths: self.runtimePaths,
           hookRoot,
           permissions: policy.permissions,
-          setenv: sandboxRuntimeEnv(opts.heapMb),
+          setenv: {
+            ...SANDBOX_RUNTIME_ENV,
+            DENO_V8_FLAGS: `--max-old-space-size=${opts.heapMb ?? DEFAULT_HEAP_MB}`,
+          },
           runtimeWritable: [dir],
         }),
         "--",

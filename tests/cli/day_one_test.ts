@@ -100,12 +100,12 @@ Deno.test("try: an unknown --user and a bad --job-id are errors naming them", as
     [["--user", "999999"], /--user 999999: no such user/],
     [
       ["--job-id", "1e23"],
-      /--job-id takes a Slurm job id, an integer from 1 to 4294967293, not "1e23"/,
+      /--job-id takes a whole number from 1 to 4294967294, not "1e23"/,
     ],
     [["--job-id=-5"], /--job-id .* not "-5"/],
     [["--job-id", "1.5"], /--job-id .* not "1\.5"/],
     [["--job-id", "0"], /--job-id .* not "0"/],
-    [["--job-id", "4294967294"], /--job-id .* not "4294967294"/],
+    [["--job-id", "4294967295"], /--job-id .* not "4294967295"/],
   ];
   for (const [args, re] of cases) {
     const r = await prepDeno(["try", "/nonexistent.ts", ...args]);
