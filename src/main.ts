@@ -19,9 +19,11 @@ Commands:
   run MODULE    run a hook for the job in the environment (what prep/deno executes)
   try MODULE    run a hook locally with a fake job, through the same sandbox
   check MODULE  type-check a hook module and show the permissions of each hook
+  init [DIR]    start a hooks folder: policy, a hook module, its unit test
   serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
 
-Run prep-deno <command> --help for a command's options.
+Run prep-deno <command> --help for a command's options; prep-deno --version
+prints this runner's version, its Deno's, and the Slurm its plugin was built for.
 `;
 
 /** Dispatches a command line; resolves to the exit status. */
@@ -35,6 +37,12 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/try.ts")).tryCommand(rest);
       case "check":
         return await (await import("./cli/check.ts")).checkCommand(rest);
+      case "init":
+        return await (await import("./cli/init.ts")).initCommand(rest);
+      case "-V":
+      case "--version":
+      case "version":
+        return (await import("./cli/version.ts")).versionCommand();
       case "serve":
         return await (await import("./cli/serve.ts")).serveCommand(rest);
       case "__warmhost":
@@ -50,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return command === undefined ? EXIT.USAGE : 0;
       default:
-        throw new UsageError(`${command}: unknown command (use run, try or check)`);
+        throw new UsageError(`${command}: unknown command (use run, try, check, init or serve)`);
     }
   } catch (e) {
     if (e instanceof UsageError) return reportUsage(e);
