@@ -9,6 +9,7 @@
 # tests) and --disable-debug; `make -j2`; the log is <prefix>.log.
 #   scripts/slurm-build.sh VERSION          build if needed, print the prefix
 #   scripts/slurm-build.sh --prefix VERSION print the prefix if built, else fail
+#   scripts/slurm-build.sh --tarball VERSION print the checked tarball's path
 # Tarballs: $SLURM_TARBALLS, else <repo>/../shared/slurm, else /work/shared/slurm
 # (slurm-VERSION.tar.xz, checked against SHA256SUMS there when present).
 set -euo pipefail
@@ -16,8 +17,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SLURM_BUILD_CACHE:-/var/cache/prep-deno}
 log() { echo "slurm-build: $*" >&2; }
 
-only_prefix=0
-if [ "${1:-}" = "--prefix" ]; then only_prefix=1; shift; fi
+mode=build
+case "${1:-}" in --prefix | --tarball) mode=${1#--}; shift ;; esac
 version=${1:-}
 [ -n "$version" ] || { log "usage: scripts/slurm-build.sh [--prefix] VERSION (e.g. 25.11.7)"; exit 2; }
 
@@ -42,11 +43,12 @@ if [ -f "$sums" ]; then
     exit 1
   fi
 fi
+if [ "$mode" = tarball ]; then echo "$tarball"; exit 0; fi
 prefix="$cache/slurm-$version-${sha:0:12}"
 stamp="$prefix/.prep-deno-installed"
 
 if [ -f "$stamp" ]; then echo "$prefix"; exit 0; fi
-if [ "$only_prefix" = 1 ]; then log "slurm $version is not built yet (run scripts/slurm-build.sh $version)"; exit 1; fi
+if [ "$mode" = prefix ]; then log "slurm $version is not built yet (run scripts/slurm-build.sh $version)"; exit 1; fi
 
 # One build at a time per prefix.
 mkdir -p "$cache"
