@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `deno task test-slurm VERSION`: the cluster suites (parity, failures,
-# several nodes, PrologFlags) on real daemons of an upstream Slurm release
+# several nodes and PrologFlags) on real daemons of an upstream Slurm release
 # built from source (scripts/slurm-build.sh: once per machine, 9-18 min on
 # 2 cores), prep/script against prep/deno. Without VERSION: on Debian's
 # installed Slurm. When the release's tarball is not on this machine the suites
@@ -10,7 +10,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 version=${1:-}
-suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts tests/slurm/prolog_flags_test.ts)
+suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts)
 if [ -n "$version" ]; then
   if scripts/slurm-build.sh --tarball "$version" >/dev/null; then
     scripts/slurm-build.sh "$version" >/dev/null

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { bashHook, readRecords, type Record, recorders, tsHook } from "./hooks.ts";
 import {
+  atLeast,
   nodeNames,
   nodeState,
   RELEASE,
@@ -105,7 +106,16 @@ async function runUnder(
   return seen(jobs, readRecords(rec.dir));
 }
 
-for (const flags of ["", "Alloc"]) {
+// PrologFlags change where and when slurmd calls the plugin (none is read
+// by prep/script itself): Alloc runs the Prolog on every allocated node at
+// allocation, Contain adds the extern step, Serial serialises the hooks of a
+// node, RunInJob (24.05+) calls the plugin inside the job's extern
+// slurmstepd, so prep/deno must load and work there.
+const FLAGS = ["", "Alloc", "Contain", "Serial", ...(atLeast("24.05") ? ["RunInJob"] : [])];
+/** Flags that run the Prolog on every allocated node at allocation. */
+const ALLOC = new Set(["Alloc", "Contain", "RunInJob"]);
+
+for (const flags of FLAGS) {
   const title = flags ? `PrologFlags=${flags}` : "default PrologFlags";
   let reference: Seen | undefined;
   Deno.test({
@@ -130,7 +140,10 @@ for (const flags of ["", "Alloc"]) {
       }
       assert.deepEqual(nodesOf(s, "steps", "prolog_slurmd"), nodeNames());
       // Without Alloc, a node that never gets a step never runs the Prolog.
-      assert.deepEqual(nodesOf(s, "batch-only", "prolog_slurmd"), flags ? nodeNames() : ["n1"]);
+      assert.deepEqual(
+        nodesOf(s, "batch-only", "prolog_slurmd"),
+        ALLOC.has(flags) ? nodeNames() : ["n1"],
+      );
       assert.equal(nodesOf(s, "two-nodes", "epilog_slurmd").length, 2);
       reference = s;
     },
