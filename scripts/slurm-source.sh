@@ -65,13 +65,16 @@ else
     tarball="$cache/slurm-wlm_$want.orig.tar.gz"
     if [ ! -f "$tarball" ]; then
       mirror=$(apt_mirror)
-      # A release Debian's pool does not carry (25.11.7, 26.05.3) comes only
-      # from the shared tarballs: say where they were looked for.
-      "$top/scripts/slurm-build.sh" --tarball "$want" >/dev/null || true
       [ -n "$mirror" ] || { log "cannot tell which Debian mirror apt uses (no URIs: in /etc/apt/sources.list.d/)"; exit 1; }
       log "downloading slurm-wlm_$want.orig.tar.gz from apt's mirror"
       curl -fsSL -o "$tarball.part" "$mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz" ||
-        { log "download failed: $mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"; exit 1; }
+        {
+          log "download failed: $mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"
+          # A release Debian's pool does not carry (25.11.7, 26.05.3) comes
+          # only from the shared tarballs: say where they were looked for.
+          "$top/scripts/slurm-build.sh" --tarball "$want" >/dev/null || true
+          exit 1
+        }
       mv "$tarball.part" "$tarball"
     fi
     tmp=$(mktemp -d "$cache/get.XXXXXX")
