@@ -13,6 +13,9 @@
 # Tarballs: $SLURM_TARBALLS, else <repo>/../shared/slurm, else /work/shared/slurm
 # (slurm-VERSION.tar.xz, checked against SHA256SUMS there when present).
 set -euo pipefail
+# The whole script is one block, read before it runs: editing the file while
+# a build runs cannot change what that build does.
+{
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SLURM_BUILD_CACHE:-/var/cache/prep-deno}
 log() { echo "slurm-build: $*" >&2; }
@@ -100,3 +103,5 @@ secs=$(($(date +%s) - start))
 echo "slurm $version sha256=$sha built in ${secs}s on $(date -u)" >"$stamp"
 log "slurm $version built in ${secs}s: $prefix"
 echo "$prefix"
+exit 0
+}
