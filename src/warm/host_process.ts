@@ -155,7 +155,9 @@ export class HostProcess {
       clearTimeout(timer);
       listener.close();
       // Nothing started later in the sandbox can connect in the host's place.
-      Deno.removeSync(socketPath);
+      try {
+        Deno.removeSync(socketPath);
+      } catch { /* closing the listener removed it */ }
     }
   }
 

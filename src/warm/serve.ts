@@ -89,15 +89,16 @@ async function handle(
   opts: ServeOptions,
 ) {
   let answered = false;
+  let replying: Promise<void> | undefined;
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
     const req = decodeRequest(payload);
     const label = `${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
-    const reply = async (status: number, message: string) => {
-      if (answered) return;
+    const reply = (status: number, message: string) => {
+      if (answered) return replying;
       answered = true;
-      await writeAll(
+      return replying = writeAll(
         conn,
         encodeReply({ status, output: encoder.encode(`prep-deno: ${label}: ${message}\n`) }),
       ).catch(() => {});
@@ -172,6 +173,7 @@ async function handle(
       if (running) pool.release(running);
     }
   } finally {
+    await replying; // a timeout's answer, written from the timer
     conn.close();
   }
 }
