@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { PLAN_MAGIC } from "./constants.ts";
+import type { Policy } from "../policy.ts";
+import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { denoPermissionFlags, encodePlan, hookSandbox, LaunchRefused, policyDeps } from "./plan.ts";
 
 Deno.test("plan: a policy becomes Deno's permission flags, absent kinds denied", () => {
@@ -26,15 +28,32 @@ Deno.test("plan: a grant with a comma is refused, never split into two", () => {
 });
 
 Deno.test("plan: the hook root is the policy's folder, or the module alone", () => {
-  const withPolicy = hookSandbox("/etc/slurm/hooks/prolog.ts", {
-    configPath: "/etc/slurm/hooks/deno.json",
-    permissions: { read: ["/scratch"] },
-  });
+  // Only the fields hookSandbox reads; loadPolicy makes the real ones.
+  const policy = (p: Partial<Policy>) => p as Policy;
+  const withPolicy = hookSandbox(
+    "/etc/slurm/hooks/prolog.ts",
+    policy({
+      configPath: "/etc/slurm/hooks/deno.json",
+      hookRoot: "/etc/slurm/hooks",
+      permissions: { read: ["/scratch"] },
+    }),
+  );
   assert.equal(withPolicy.hookRoot, "/etc/slurm/hooks");
-  assert.deepEqual(withPolicy.permissions.read, ["/scratch", "/etc/slurm/hooks"]);
-  const alone = hookSandbox("/etc/slurm/prolog.ts", { permissions: {} });
+  assert.deepEqual(withPolicy.permissions.read, [
+    "/scratch",
+    "/etc/slurm/hooks",
+    ...HELPER_MODULE_PATHS,
+  ]);
+  const alone = hookSandbox(
+    "/etc/slurm/prolog.ts",
+    policy({ hookRoot: "/etc/slurm/prolog.ts", permissions: {} }),
+  );
   assert.equal(alone.hookRoot, "/etc/slurm/prolog.ts");
-  assert.deepEqual(hookSandbox("/m.ts", { permissions: { read: true } }).permissions.read, true);
+  assert.deepEqual(
+    hookSandbox("/m.ts", policy({ hookRoot: "/m.ts", permissions: { read: true } })).permissions
+      .read,
+    true,
+  );
 });
 
 Deno.test("plan: the deps are every folder above the module and its config names", () => {
