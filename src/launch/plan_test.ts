@@ -14,6 +14,8 @@ Deno.test("plan: a policy becomes Deno's permission flags, absent kinds denied",
   assert.deepEqual(denoPermissionFlags({ write: true, import: ["jsr.io"] }, ["/status"]), [
     "--allow-write",
     "--allow-import=jsr.io",
+    // npm: only when the import grant names the npm registry.
+    "--no-npm",
   ]);
   // An empty list grants nothing.
   assert.deepEqual(denoPermissionFlags({ net: [] }, []), ["--deny-import", "--no-npm"]);
