@@ -33,7 +33,7 @@ export const HOOK_FOR_CONTEXT: Readonly<Record<ScriptContext, HookName>> = {
 
 /** Whether `value` names a context. */
 export function isScriptContext(value: unknown): value is ScriptContext {
-  return typeof value === "string" && value in HOOK_FOR_CONTEXT;
+  return typeof value === "string" && Object.hasOwn(HOOK_FOR_CONTEXT, value);
 }
 
 /**

@@ -159,6 +159,16 @@ export interface JobContext {
   /** `SLURM_JOB_OVERSUBSCRIBE` (Slurm 23.02+). */
   readonly oversubscribe: string | undefined;
   /**
+   * `SLURM_JOB_GPUS`: the GPU indexes allocated to the job on this node
+   * (`"0,2"` gives `["0", "2"]`); empty when the job has none.
+   */
+  readonly gpus: readonly string[];
+  /**
+   * The job user's home folder, from /etc/passwd, when the hook may read it
+   * (grant `read` of `/etc/passwd`); undefined otherwise or for an unknown user.
+   */
+  readonly home: string | undefined;
+  /**
    * Every variable the hook received, unchanged (GRES variables such as
    * `CUDA_VISIBLE_DEVICES`, SPANK variables, ...). A value that is not valid
    * UTF-8 is decoded with U+FFFD in place of the bad bytes.
