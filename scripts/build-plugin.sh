@@ -43,7 +43,7 @@ done
 mkdir -p "$top/build"
 # Slurm's headers are -isystem: -Werror holds our code to account, not theirs.
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \
-  -DHAVE_CONFIG_H -iquote "$top/ffi" "${includes[@]}" -isystem "$src" \
+  -DHAVE_CONFIG_H -DPREP_DENO_VERSION="\"$(cat "$top/VERSION")\"" -iquote "$top/ffi" "${includes[@]}" -isystem "$src" \
   "${sources[@]}" \
   "${link[@]}" -o "$out"
 version=$(sed -n 's/^#define SLURM_VERSION_STRING "\(.*\)"/\1/p' "$src/config.h")

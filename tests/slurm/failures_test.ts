@@ -176,6 +176,16 @@ for (const c of CASES) {
       if (!c.prepParams) runs.push(["ts (mode=warm)", ts, true]);
       for (const [kind, hook, warm] of runs) {
         const got = await consequences(c, "prep/deno", hook, warm);
+        // drain_reason=yes (the default): a TypeScript hook's drain names it and its cause.
+        const slurmReason = /^(Prolog|Epilog) error$/.exec(ref.snap.nodeReason);
+        if (kind.startsWith("ts") && slurmReason) {
+          const file = hook.split("/").pop()!;
+          assert.ok(
+            got.snap.nodeReason.startsWith(`${slurmReason[1].toLowerCase()} ${file}: `),
+            `${c.name} with a ${kind} hook: node reason "${got.snap.nodeReason}"`,
+          );
+          got.snap.nodeReason = ref.snap.nodeReason;
+        }
         assert.deepEqual(got.snap, ref.snap, `${c.name} with a ${kind} hook`);
         assert.match(got.log, c.log.line, `${c.name} with a ${kind} hook: daemon log`);
         if (kind === "ts" && c.denoLog) assert.match(got.log, c.denoLog);
