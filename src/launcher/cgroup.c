@@ -140,12 +140,15 @@ int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb)
 	return -1;
 }
 
-/* In the child, before exec: everything it starts is then in the cgroup. */
-int pd_cgroup_join(const struct pd_cgroup *cg)
+/* Moves `pid` into the cgroup: everything it starts from then on is in it. */
+int pd_cgroup_add(const struct pd_cgroup *cg, pid_t pid)
 {
+	char text[32];
+
 	if (!cg->path[0])
 		return 0;
-	return write_file(cg->path, "cgroup.procs", "0");
+	snprintf(text, sizeof(text), "%ld", (long)pid);
+	return write_file(cg->path, "cgroup.procs", text);
 }
 
 /* SIGKILLs every process in the cgroup until it is empty (forks included). */
