@@ -24,18 +24,12 @@
 
 import { pathToFileURL } from "node:url";
 import { type HostSpec, statusOf } from "../host.ts";
-import { workerPermissions } from "../policy.ts";
+import { type Permissions, workerPermissions } from "../policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import type { JobReport } from "./job_worker.ts";
 import { CappedOutput } from "./output.ts";
-import {
-  decodeRequest,
-  encodeFrame,
-  readFrame,
-  replyPayload,
-  type WarmReply,
-} from "./protocol.ts";
+import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
 /** What the service passes a warm host (as JSON on its command line). */
 export interface WarmHostSpec
@@ -103,7 +97,7 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
     useEnv(req.env, runtimeEnv);
     const { reply, retire } = await runJob(iso, req.env, spec);
     endOtherProcesses();
-    if (spec.mode === "fresh") emptyTmp();
+    if (spec.mode === "fresh" && tmpIsPrivate(spec.permissions)) emptyTmp();
     useEnv(runtimeEnv, runtimeEnv);
     const body = replyPayload(reply);
     const frame = new Uint8Array(body.length + 1);
@@ -133,7 +127,10 @@ async function runJob(
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
-    return { reply: { status: statusOf(loadFailure, spec, fail), output: out.bytes() }, retire: true };
+    return {
+      reply: { status: statusOf(loadFailure, spec, fail), output: out.bytes() },
+      retire: true,
+    };
   }
   const report = await new Promise<JobReport>((resolve) => {
     iso.onMessage = (m) => {
@@ -143,7 +140,8 @@ async function runJob(
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
   const status = statusOf(report, spec, fail);
-  let retire = !!(report.nested || report.closed || ("errorName" in report && report.errorName === "uncaught error"));
+  let retire = !!(report.nested || report.closed ||
+    ("errorName" in report && report.errorName === "uncaught error"));
   if (!retire && !(await answersPing(iso))) {
     retire = true;
     fail(status, "the hook left its isolate busy after it returned; its warm host is replaced");
@@ -182,6 +180,19 @@ function endOtherProcesses(): void {
       Deno.kill(pid, "SIGKILL");
     } catch { /* already gone */ }
   }
+}
+
+/**
+ * Whether the sandbox's /tmp is its own tmpfs: no grant binds the real /tmp,
+ * a part of it or a folder above it (files there are the admin's grant,
+ * shared in the spawn path too).
+ */
+function tmpIsPrivate(p: Permissions): boolean {
+  return !["read", "write", "ffi"].some((kind) => {
+    const grant = p[kind as "read"];
+    return Array.isArray(grant) &&
+      grant.some((g) => g === "/" || g === "/tmp" || g.startsWith("/tmp/"));
+  });
 }
 
 /** Empties the sandbox's private /tmp, so no file crosses fresh jobs. */

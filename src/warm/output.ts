@@ -45,9 +45,10 @@ export class CappedOutput {
 
   /** What is kept, then the truncation note, then the runner's messages. */
   bytes(): Uint8Array {
-    const tail = (this.#dropped
-      ? `\n[prep/deno: output truncated: ${this.#dropped} more bytes were read and dropped]\n`
-      : "") + this.#notes;
+    const tail =
+      (this.#dropped
+        ? `\n[prep/deno: output truncated: ${this.#dropped} more bytes were read and dropped]\n`
+        : "") + this.#notes;
     const t = new TextEncoder().encode(tail);
     const out = new Uint8Array(this.#kept + t.length);
     let off = 0;
