@@ -16,7 +16,34 @@
  * @module
  */
 
+import { CRED_VARS, type CredVar } from "../src/contract.ts";
+import {
+  checkLayouts,
+  cJson,
+  type Layouts,
+  type LibraryContract,
+  SLURMD_JOB_HEAD,
+} from "./layout.ts";
+import { Arena, envList, INFINITE, readOutcome, readStrv } from "./memory.ts";
+import type {
+  CoreConfig,
+  JobEnvInput,
+  Outcome,
+  PrepCallType,
+  SlurmctldCallbacks,
+  SlurmdJob,
+} from "./types.ts";
+
+export { CRED_VARS, type CredVar };
+
+/** What the library says about itself, read (and checked) before anything else. */
+const SELF_SYMBOLS = {
+  prep_deno_contract_json: { parameters: [], result: "pointer" },
+  prep_deno_ffi_layout_json: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 const SYMBOLS = {
+  prep_deno_version: { parameters: [], result: "pointer" },
   init: { parameters: [], result: "i32" },
   fini: { parameters: [], result: "void", nonblocking: true },
   prep_p_register_callbacks: { parameters: ["buffer"], result: "void" },
@@ -40,6 +67,7 @@ const SYMBOLS = {
   },
   pdc_outcome_free: { parameters: ["buffer"], result: "void" },
   pdc_inflight: { parameters: [], result: "i32" },
+  pdc_kill_tagged: { parameters: ["u32", "u32"], result: "i32" },
   pdc_shutdown: { parameters: ["i32"], result: "i32", nonblocking: true },
   prep_deno_ffi_load_conf: { parameters: ["buffer"], result: "i32" },
   prep_deno_ffi_slurmd_conf: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -65,190 +93,6 @@ const SYMBOLS = {
     nonblocking: true,
   },
 } as const satisfies Deno.ForeignLibraryInterface;
-
-/** `prep_call_type_t`: which hook `required()` is asked about. */
-export enum PrepCallType {
-  RegisterCallbacks = 0,
-  Prolog = 1,
-  Epilog = 2,
-  PrologSlurmctld = 3,
-  EpilogSlurmctld = 4,
-}
-
-/** How the core runs hooks (`pdc_config_t`). */
-export interface CoreConfig {
-  /** The prep-deno runner for .ts/.mts/.js hooks. */
-  runner: string;
-  /** PrologEpilogTimeout; undefined: none. */
-  timeoutSeconds?: number;
-  /** Heap limit passed to the runner; undefined: its default. */
-  heapMb?: number;
-  /** mode=warm: the warm service's socket; undefined: spawn path. */
-  warmSocket?: string;
-}
-
-/** How a hook list ended (`pdc_outcome_t`), decoded. */
-export interface Outcome {
-  /** The raw wait(2) status, or 127 when a hook could not be run. */
-  status: number;
-  /** Exit code when the hook exited. */
-  exitCode?: number;
-  /** Signal when the hook was killed. */
-  signal?: number;
-  /** Killed at the timeout, or the runner's own timeout (124). */
-  timedOut: boolean;
-  /** stdout and stderr of the last hook run. */
-  output: string;
-  /** The hook that failed. */
-  failedPath?: string;
-  /** Why the warm service was passed over for the spawn path, if it was. */
-  fallback?: string;
-}
-
-/** The job data the slurmd side turns into Prolog/Epilog's environment. */
-export interface SlurmdJob {
-  spankEnv?: string[];
-  gresEnv?: string[];
-  nodeName: string;
-  confFile: string;
-  clusterName: string;
-  jobId: string;
-  uid: string;
-  gid: string;
-  workDir: string;
-  userName?: string;
-  hetJobId?: string;
-  nodeAliases?: string;
-  nodeList?: string;
-  jobNodelist?: string;
-  partition?: string;
-  context: "prolog_slurmd" | "epilog_slurmd";
-  exitCode?: string;
-  derivedEc?: string;
-  /** Credential fields, by the variable they set. */
-  cred?: Partial<Record<CredVar, string>>;
-  lateUserName?: string;
-}
-
-/** Credential variables, in the core's order (`PDC_CRED_*`). */
-export const CRED_VARS = [
-  "SLURM_JOB_ACCOUNT",
-  "SLURM_JOB_COMMENT",
-  "SLURM_JOB_CORE_SPEC_COUNT",
-  "SLURM_JOB_CORE_SPEC_TYPE",
-  "SLURM_JOB_CONSTRAINTS",
-  "SLURM_JOB_END_TIME",
-  "SLURM_JOB_EXTRA",
-  "SLURM_JOB_CPUS_PER_NODE",
-  "SLURM_JOB_LICENSES",
-  "SLURM_JOB_NTASKS",
-  "SLURM_JOB_NUM_NODES",
-  "SLURM_JOB_OVERSUBSCRIBE",
-  "SLURM_JOB_PARTITION",
-  "SLURM_JOB_RESERVATION",
-  "SLURM_JOB_RESTART_COUNT",
-  "SLURM_JOB_START_TIME",
-  "SLURM_JOB_STDERR",
-  "SLURM_JOB_STDIN",
-  "SLURM_JOB_STDOUT",
-] as const;
-/** One credential variable. */
-export type CredVar = typeof CRED_VARS[number];
-
-/** A job_env_t made for the plugin's Slurm version. */
-export interface JobEnvInput {
-  jobId: number;
-  uid: number;
-  gid: number;
-  userName: string;
-  workDir: string;
-  nodeList: string;
-  partition: string;
-  /** Epilogs: raw wait status of the job; undefined: not an epilog (INFINITE). */
-  exitCode?: number;
-  derivedEc?: number;
-  /** `K=V` entries of the job's GRES list (merged before Slurm's own). */
-  gresEnv?: string[];
-}
-
-/** Callbacks slurmctld registers for its asynchronous hooks. */
-export interface SlurmctldCallbacks {
-  prologSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
-  epilogSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
-}
-
-const encoder = new TextEncoder();
-const INFINITE = 0xffffffff;
-
-/** Keeps the buffers behind C strings and arrays alive while C uses them. */
-class Arena {
-  #keep: ArrayBufferView[] = [];
-  str(s: string | undefined): Uint8Array<ArrayBuffer> | null {
-    if (s === undefined) return null;
-    const b = encoder.encode(s + "\0") as Uint8Array<ArrayBuffer>;
-    this.#keep.push(b);
-    return b;
-  }
-  ptr(s: string | undefined): bigint {
-    const b = this.str(s);
-    return b ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))) : 0n;
-  }
-  /** A NULL-terminated char* array. */
-  strv(list: string[] | undefined): BigUint64Array<ArrayBuffer> | null {
-    if (!list) return null;
-    const v = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => v[i] = this.ptr(s));
-    this.#keep.push(v);
-    return v;
-  }
-  strvPtr(list: string[] | undefined): bigint {
-    const v = this.strv(list);
-    return v ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(v))) : 0n;
-  }
-  config(c: CoreConfig): Uint8Array<ArrayBuffer> {
-    const b = new ArrayBuffer(24);
-    const dv = new DataView(b);
-    dv.setBigUint64(0, this.ptr(c.runner), true);
-    dv.setInt32(8, c.timeoutSeconds ?? -1, true);
-    dv.setInt32(12, c.heapMb ?? 0, true);
-    dv.setBigUint64(16, this.ptr(c.warmSocket), true);
-    const u = new Uint8Array(b);
-    this.#keep.push(u);
-    return u;
-  }
-}
-
-/** Reads a NULL-terminated char* array. */
-function readStrv(p: Deno.PointerValue): string[] {
-  if (!p) return [];
-  const view = new Deno.UnsafePointerView(p);
-  const out: string[] = [];
-  for (let i = 0;; i++) {
-    const s = view.getPointer(i * 8);
-    if (!s) return out;
-    out.push(Deno.UnsafePointerView.getCString(s));
-  }
-}
-
-/** Decodes a `pdc_outcome_t`. */
-function readOutcome(p: Deno.PointerObject): Outcome {
-  const v = new Deno.UnsafePointerView(p);
-  const status = v.getInt32(0);
-  const out = v.getPointer(8);
-  const failed = v.getPointer(16);
-  const fallback = v.getPointer(24);
-  const low = status & 0x7f;
-  return {
-    status,
-    exitCode: low === 0 ? (status >> 8) & 0xff : undefined,
-    signal: low !== 0 && low !== 0x7f ? low : undefined,
-    timedOut: v.getInt32(4) !== 0,
-    output: out ? Deno.UnsafePointerView.getCString(out) : "",
-    failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
-    fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
-  };
-}
-
 /** The loaded plugin. Close it (or `using` it) when done. */
 export class PrepPlugin {
   readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -259,11 +103,29 @@ export class PrepPlugin {
   readonly #pending = new Map<number, (o: Outcome) => void>();
   #nextCall = 1;
   #ctldCallbacks: { close(): void }[] = [];
+  /** The library's contract (`prep_deno_contract_json()`), as it reported it at open(). */
+  readonly contract: LibraryContract;
+  /** Struct layouts and enum values of the library's build, checked at open(). */
+  readonly layouts: Layouts;
+  /** prep/deno's version the library was built as (the VERSION file). */
+  readonly version: string;
   /** Completion calls that arrived for a call already completed: must stay 0. */
   duplicateCallbacks = 0;
 
   private constructor(path: string) {
+    const self = Deno.dlopen(path, SELF_SYMBOLS);
+    try {
+      this.contract = cJson<LibraryContract>(self.symbols.prep_deno_contract_json());
+      this.layouts = checkLayouts(
+        path,
+        this.contract,
+        cJson<Layouts>(self.symbols.prep_deno_ffi_layout_json()),
+      );
+    } finally {
+      self.close();
+    }
     this.#lib = Deno.dlopen(path, SYMBOLS);
+    this.version = Deno.UnsafePointerView.getCString(this.#lib.symbols.prep_deno_version()!);
     // Called on the core's threads; Deno runs it on this isolate.
     this.#asyncDone = Deno.UnsafeCallback.threadSafe(
       { parameters: ["pointer", "u32", "pointer"], result: "void" } as const,
@@ -275,7 +137,7 @@ export class PrepPlugin {
           return;
         }
         this.#pending.delete(id);
-        resolve(readOutcome(outcome));
+        resolve(readOutcome(outcome, this.layouts.pdc_outcome_t));
       },
     );
     this.#asyncDone.unref();
@@ -306,7 +168,10 @@ export class PrepPlugin {
       this.#ctldCallbacks.push(c);
       return BigInt(Deno.UnsafePointer.value(c.pointer));
     };
-    const table = new BigUint64Array([make(cb.prologSlurmctld), make(cb.epilogSlurmctld)]);
+    const at = this.layouts.prep_callbacks_t;
+    const table = new BigUint64Array(at.size / 8);
+    table[at.prolog_slurmctld / 8] = make(cb.prologSlurmctld);
+    table[at.epilog_slurmctld / 8] = make(cb.epilogSlurmctld);
     this.#lib.symbols.prep_p_register_callbacks(new Uint8Array(table.buffer));
   }
   /** `prep_p_prolog()`: the slurmd side, for a job_env_t from {@linkcode jobEnv}. */
@@ -396,7 +261,10 @@ export class PrepPlugin {
   /** The argv the core executes for one hook. */
   hookArgv(cfg: CoreConfig, path: string): string[] {
     const a = new Arena();
-    const p = this.#lib.symbols.pdc_hook_argv(a.config(cfg), a.str(path));
+    const p = this.#lib.symbols.pdc_hook_argv(
+      a.config(cfg, this.layouts.pdc_config_t),
+      a.str(path),
+    );
     try {
       return readStrv(p);
     } finally {
@@ -410,22 +278,7 @@ export class PrepPlugin {
       a.strvPtr(job.spankEnv),
       a.strvPtr(job.gresEnv),
       ...[
-        job.nodeName,
-        job.confFile,
-        job.clusterName,
-        job.jobId,
-        job.uid,
-        job.gid,
-        job.workDir,
-        job.userName,
-        job.hetJobId,
-        job.nodeAliases,
-        job.nodeList,
-        job.jobNodelist,
-        job.partition,
-        job.context,
-        job.exitCode,
-        job.derivedEc,
+        ...SLURMD_JOB_HEAD.slice(2).map((k) => job[k as Exclude<typeof k, "spankEnv" | "gresEnv">]),
         ...CRED_VARS.map((v) => job.cred?.[v]),
         job.lateUserName,
       ].map((s) => a.ptr(s)),
@@ -440,9 +293,9 @@ export class PrepPlugin {
   /** Runs hooks synchronously, as the slurmd side does (off this thread). */
   async runHooks(cfg: CoreConfig, paths: string[], env: Record<string, string>): Promise<Outcome> {
     const a = new Arena();
-    const out = new Uint8Array(32);
+    const out = new Uint8Array(this.layouts.pdc_outcome_t.size);
     await this.#lib.symbols.pdc_run_hooks(
-      a.config(cfg),
+      a.config(cfg, this.layouts.pdc_config_t),
       a.strv(paths),
       BigInt(paths.length),
       a.strv(envList(env)),
@@ -450,7 +303,7 @@ export class PrepPlugin {
       null,
       out,
     );
-    const outcome = readOutcome(Deno.UnsafePointer.of(out)!);
+    const outcome = readOutcome(Deno.UnsafePointer.of(out)!, this.layouts.pdc_outcome_t);
     this.#lib.symbols.pdc_outcome_free(out);
     return outcome;
   }
@@ -469,7 +322,7 @@ export class PrepPlugin {
     const done = new Promise<Outcome>((resolve) => this.#pending.set(id, resolve));
     this.#asyncDone.ref();
     this.#lib.symbols.pdc_run_hooks_async(
-      a.config(cfg),
+      a.config(cfg, this.layouts.pdc_config_t),
       a.strv(paths),
       BigInt(paths.length),
       a.strv(envList(env)),
@@ -478,6 +331,10 @@ export class PrepPlugin {
       Deno.UnsafePointer.create(BigInt(id)),
     );
     return done.finally(() => this.#asyncDone.unref());
+  }
+  /** SIGKILLs the running hooks of lists started with this job id and `killTag`; how many. */
+  killTagged(jobId: number, killTag: number): number {
+    return this.#lib.symbols.pdc_kill_tagged(jobId, killTag);
   }
   /** Hook lists on core threads now. */
   inflight(): number {
@@ -502,8 +359,4 @@ export class PrepPlugin {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function envList(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }

@@ -11,13 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How hooks run. */
-typedef struct {
-	const char *runner; /* prep-deno, for .ts/.mts/.js hooks */
-	int timeout_s;      /* PrologEpilogTimeout; < 0: none */
-	int heap_mb;        /* runner --heap-mb; 0: the runner's default */
-	const char *warm_socket; /* mode=warm: the service; NULL: spawn */
-} pdc_config_t;
+#include "prep_deno_contract.h"
 
 /* How a hook list ended: the first failure, or the last success. */
 typedef struct {
@@ -28,18 +22,29 @@ typedef struct {
 	char *fallback;    /* why the warm service was passed over, or NULL */
 } pdc_outcome_t;
 
+/* Called after each hook of a list with its own outcome (e.g. to log it). */
+typedef void (*pdc_each_fn)(void *arg, uint32_t job_id, const char *path,
+			    const pdc_outcome_t *one);
+
+/* How hooks run. */
+typedef struct {
+	const char *runner; /* prep-deno, for .ts/.mts/.js hooks */
+	int timeout_s;      /* PrologEpilogTimeout; < 0: none */
+	int heap_mb;        /* runner --heap-mb; 0: the runner's default */
+	const char *warm_socket; /* mode=warm: the service; NULL: spawn */
+	pdc_each_fn each;   /* or NULL */
+	void *each_arg;
+	int concurrent;     /* async lists: all hooks at once (24.05+ ctld) */
+	uint32_t job_id;    /* for `each`; set by pdc_run_hooks_async */
+	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
+} pdc_config_t;
+
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */
 typedef void (*pdc_child_fn)(void *arg);
 
 /* Called exactly once per pdc_run_hooks_async(), from the core's thread. */
 typedef void (*pdc_done_fn)(void *arg, uint32_t job_id,
 			    const pdc_outcome_t *outcome);
-
-/* Output kept per hook; the rest is read and dropped, with a note. */
-#define PDC_MAX_OUTPUT (1024 * 1024)
-/* Extra seconds before the core kills a TypeScript hook, so the runner's
- * own "timed out after N s" message wins. */
-#define PDC_RUNNER_GRACE_S 5
 
 /* 1 when `path` is run through the runner (.ts, .mts, .js), else 0. */
 extern int pdc_is_module(const char *path);
@@ -77,28 +82,9 @@ extern void pdc_outcome_free(pdc_outcome_t *out);
  * decides, per version, what is set (and passes "(null)" where prep/script
  * would print a NULL with %s).
  */
-enum {
-	PDC_CRED_ACCOUNT,
-	PDC_CRED_COMMENT,
-	PDC_CRED_CORE_SPEC_COUNT,
-	PDC_CRED_CORE_SPEC_TYPE,
-	PDC_CRED_CONSTRAINTS,
-	PDC_CRED_END_TIME,
-	PDC_CRED_EXTRA,
-	PDC_CRED_CPUS_PER_NODE,
-	PDC_CRED_LICENSES,
-	PDC_CRED_NTASKS,
-	PDC_CRED_NUM_NODES,
-	PDC_CRED_OVERSUBSCRIBE,
-	PDC_CRED_PARTITION,
-	PDC_CRED_RESERVATION,
-	PDC_CRED_RESTART_COUNT,
-	PDC_CRED_START_TIME,
-	PDC_CRED_STDERR,
-	PDC_CRED_STDIN,
-	PDC_CRED_STDOUT,
-	PDC_CRED_N
-};
+#define PDC_CRED_ENUM(suffix, name) PDC_CRED_##suffix,
+enum { PD_CRED_VARS(PDC_CRED_ENUM) PDC_CRED_N };
+#undef PDC_CRED_ENUM
 
 typedef struct {
 	const char *const *spank_env; /* "K=V" list merged first, or NULL */
@@ -107,12 +93,13 @@ typedef struct {
 	const char *conf_file;
 	const char *cluster_name;
 	const char *job_id;
+	const char *sluid;        /* 25.11+: SLURM_JOB_SLUID, if the job has one */
 	const char *uid;
 	const char *gid;
 	const char *work_dir;
 	const char *user_name;    /* up to 23.11: set right after work_dir */
 	const char *het_job_id;
-	const char *node_aliases;
+	const char *node_aliases; /* up to 23.02, when set */
 	const char *node_list;
 	const char *job_nodelist; /* 24.05+: also SLURM_JOB_NODELIST */
 	const char *partition;
@@ -135,6 +122,10 @@ extern char **pdc_slurmd_env(const pdc_slurmd_job_t *job);
 extern int pdc_warm_run(const char *socket_path, const char *path,
 			int timeout_s, char *const *envp, int *status,
 			char **output, char **why);
+
+/* SIGKILLs the running hooks of lists with this job id and kill_tag.
+ * Returns how many process groups it signalled. */
+extern int pdc_kill_tagged(uint32_t job_id, uint32_t kill_tag);
 
 /* Hook lists running on core threads right now. */
 extern int pdc_inflight(void);

@@ -13,27 +13,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#define PDC_CRED_NAME(suffix, name) [PDC_CRED_##suffix] = name,
 static const char *const cred_names[PDC_CRED_N] = {
-	[PDC_CRED_ACCOUNT] = "SLURM_JOB_ACCOUNT",
-	[PDC_CRED_COMMENT] = "SLURM_JOB_COMMENT",
-	[PDC_CRED_CORE_SPEC_COUNT] = "SLURM_JOB_CORE_SPEC_COUNT",
-	[PDC_CRED_CORE_SPEC_TYPE] = "SLURM_JOB_CORE_SPEC_TYPE",
-	[PDC_CRED_CONSTRAINTS] = "SLURM_JOB_CONSTRAINTS",
-	[PDC_CRED_END_TIME] = "SLURM_JOB_END_TIME",
-	[PDC_CRED_EXTRA] = "SLURM_JOB_EXTRA",
-	[PDC_CRED_CPUS_PER_NODE] = "SLURM_JOB_CPUS_PER_NODE",
-	[PDC_CRED_LICENSES] = "SLURM_JOB_LICENSES",
-	[PDC_CRED_NTASKS] = "SLURM_JOB_NTASKS",
-	[PDC_CRED_NUM_NODES] = "SLURM_JOB_NUM_NODES",
-	[PDC_CRED_OVERSUBSCRIBE] = "SLURM_JOB_OVERSUBSCRIBE",
-	[PDC_CRED_PARTITION] = "SLURM_JOB_PARTITION",
-	[PDC_CRED_RESERVATION] = "SLURM_JOB_RESERVATION",
-	[PDC_CRED_RESTART_COUNT] = "SLURM_JOB_RESTART_COUNT",
-	[PDC_CRED_START_TIME] = "SLURM_JOB_START_TIME",
-	[PDC_CRED_STDERR] = "SLURM_JOB_STDERR",
-	[PDC_CRED_STDIN] = "SLURM_JOB_STDIN",
-	[PDC_CRED_STDOUT] = "SLURM_JOB_STDOUT",
+	PD_CRED_VARS(PDC_CRED_NAME)
 };
+#undef PDC_CRED_NAME
 
 typedef struct {
 	char **v;
@@ -95,6 +79,7 @@ char **pdc_slurmd_env(const pdc_slurmd_job_t *j)
 	env_set(&e, "SLURM_JOB_WORK_DIR", j->work_dir);
 	env_set(&e, "SLURM_JOB_USER", j->user_name);
 	env_set(&e, "SLURM_JOBID", j->job_id);
+	env_set(&e, "SLURM_JOB_SLUID", j->sluid);
 	/* Old hetjob terminology too, as Slurm still sets it. */
 	env_set(&e, "SLURM_PACK_JOB_ID", j->het_job_id);
 	env_set(&e, "SLURM_HET_JOB_ID", j->het_job_id);
@@ -104,7 +89,7 @@ char **pdc_slurmd_env(const pdc_slurmd_job_t *j)
 	if (j->job_nodelist)
 		env_set(&e, "SLURM_JOB_NODELIST", j->node_list);
 	env_set(&e, "SLURM_JOB_PARTITION", j->partition);
-	env_set(&e, "SLURM_SCRIPT_CONTEXT", j->context);
+	env_set(&e, PD_CONTEXT_VAR, j->context);
 	if (j->exit_code) {
 		int status = (int)strtol(j->exit_code, NULL, 10);
 		char pair[32];

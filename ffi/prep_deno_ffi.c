@@ -5,8 +5,10 @@
  * each built here because their layout is the Slurm version's this file is
  * compiled against. Inside slurmd or slurmctld they refuse to do anything.
  */
-#include "prep_deno.h"
+#include "prep_deno_conf.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "src/common/env.h"
@@ -58,12 +60,8 @@ extern job_env_t *prep_deno_ffi_job_env(uint32_t job_id, uint32_t uid,
 	if (gres_env)
 		je->gres_job_env = env_array_copy((const char **)gres_env);
 
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 11, 0)
-	je->step_id.job_id = job_id;
-#else
-	je->jobid = job_id;
-#endif
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+	PD_JOB_ENV_JOB_ID(je) = job_id;
+#if PD_HAVE_JOB_ENV_USER_NAME
 	je->user_name = xstrdup(user_name);
 #else
 	(void)user_name;
@@ -82,7 +80,7 @@ extern void prep_deno_ffi_job_env_free(job_env_t *je)
 {
 	if (!je)
 		return;
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+#if PD_HAVE_JOB_ENV_USER_NAME
 	xfree(je->user_name);
 #endif
 	env_array_free(je->gres_job_env);
@@ -114,4 +112,29 @@ extern int prep_deno_ffi_run_command(const char *path, char **env,
 
 	xfree(resp);
 	return status;
+}
+
+/*
+ * The layouts the binding relies on, from this build: the core's structs,
+ * prep_callbacks_t and prep_call_type_t, and job_env_t (made here, opaque
+ * to the binding, reported for its size check). JSON; static.
+ */
+extern const char *prep_deno_ffi_layout_json(void)
+{
+	static char json[1024];
+
+	if (!json[0])
+		snprintf(json, sizeof(json),
+			 "{\"slurm\":\"%s\",\"prep_callbacks_t\":{\"size\":%zu,"
+			 "\"prolog_slurmctld\":%zu,\"epilog_slurmctld\":%zu},"
+			 "\"prep_call_type_t\":{\"PREP_PROLOG\":%d,"
+			 "\"PREP_EPILOG\":%d,\"PREP_PROLOG_SLURMCTLD\":%d,"
+			 "\"PREP_EPILOG_SLURMCTLD\":%d},"
+			 "\"job_env_t\":{\"size\":%zu}}",
+			 SLURM_VERSION_STRING, sizeof(prep_callbacks_t),
+			 offsetof(prep_callbacks_t, prolog_slurmctld),
+			 offsetof(prep_callbacks_t, epilog_slurmctld),
+			 PREP_PROLOG, PREP_EPILOG, PREP_PROLOG_SLURMCTLD,
+			 PREP_EPILOG_SLURMCTLD, sizeof(job_env_t));
+	return json;
 }

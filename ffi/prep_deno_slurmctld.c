@@ -4,19 +4,40 @@
  * with the job write lock held, so it only copies what the hooks need (the
  * environment Slurm's job_common_env_vars() builds, as prep/script uses)
  * and hands it to a core thread; the completion callback comes from that
- * thread, exactly once, whatever happens to the hooks.
+ * thread, exactly once per call, whatever happens to the hooks.
+ *
+ * Several entries (24.05+) run at once, as slurmscriptd runs them. Where
+ * prep/script then calls back once per entry (spec §5.3: the first one to
+ * end lets the job start, later ones re-run the "all done" branch), this
+ * calls back once, when all have ended, with the first failure in
+ * configured order: slurmctld counts one callback per async call.
+ *
+ * A cancelled job's running PrologSlurmctld: slurmctld tells slurmscriptd
+ * to kill it (slurmscriptd_flush_job), which no plugin can hook. It calls
+ * the epilog of the job next (deallocate_nodes), so that call SIGKILLs the
+ * job's PrologSlurmctld first; its callback then carries a signal without
+ * timed_out, which slurmctld counts as "prolog completed", as under
+ * prep/script.
  */
-#include "prep_deno.h"
+#include "prep_deno_slurmctld.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "src/common/env.h"
-#include "src/common/log.h"
 #include "src/common/xmalloc.h"
 #include "src/slurmctld/slurmctld.h"
 
 static bool have_prolog_ctld;
 static bool have_epilog_ctld;
+static pd_ctld_cb_t prolog_cb;
+static pd_ctld_cb_t epilog_cb;
+
+void prep_deno_slurmctld_callbacks(pd_ctld_cb_t prolog, pd_ctld_cb_t epilog)
+{
+	prolog_cb = prolog;
+	epilog_cb = epilog;
+}
 
 /* As prep/script's init: a hook that cannot be used is an error and is not
  * run at all (it checks X_OK on scripts; modules need R_OK). */
@@ -46,9 +67,12 @@ void prep_deno_slurmctld_init(void)
 
 bool prep_deno_slurmctld_have(bool is_epilog)
 {
-	return is_epilog ? (have_epilog_ctld && prep_deno_epilog_slurmctld_cb) :
-			   (have_prolog_ctld && prep_deno_prolog_slurmctld_cb);
+	return is_epilog ? (have_epilog_ctld && epilog_cb) :
+			   (have_prolog_ctld && prolog_cb);
 }
+
+/* The kill tag of PrologSlurmctld lists (pdc_kill_tagged()). */
+#define PROLOG_CTLD_TAG 1
 
 typedef struct {
 	bool is_epilog;
@@ -57,25 +81,35 @@ typedef struct {
 static const ctld_call_t prolog_call = { false };
 static const ctld_call_t epilog_call = { true };
 
+/* After each hook: slurmscriptd's words (its lines have no other prefix). */
+static void each_hook(void *arg, uint32_t job_id, const char *path,
+		      const pdc_outcome_t *one)
+{
+	const ctld_call_t *call = arg;
+	const char *key = pd_hook_key(call->is_epilog ? PD_EPILOG_SLURMCTLD :
+							PD_PROLOG_SLURMCTLD);
+	pd_log_fallback(job_id, one);
+	if (one->timed_out)
+		error("run_command: %s poll timeout @ %d msec", key,
+		      pd_conf_timeout(call->is_epilog ? PD_EPILOG_SLURMCTLD :
+							PD_PROLOG_SLURMCTLD) *
+			      1000);
+	if (one->status) {
+		error("_run_script: JobId=%u %s exit status %u:%u", job_id, key,
+		      WEXITSTATUS(one->status), WTERMSIG(one->status));
+		verbose("prep/deno: JobId=%u %s %s output:%s", job_id, key,
+			path, one->output);
+	} else {
+		debug2("SCRIPT: _run_script JobId=%u %s completed", job_id, key);
+	}
+}
+
 /* From the core's thread, exactly once per prep_deno_slurmctld() call. */
 static void hook_done(void *arg, uint32_t job_id, const pdc_outcome_t *out)
 {
 	const ctld_call_t *call = arg;
-	pd_hook_t hook = call->is_epilog ? PD_EPILOG_SLURMCTLD :
-					   PD_PROLOG_SLURMCTLD;
-	void (*cb)(int, uint32_t, bool) = call->is_epilog ?
-		prep_deno_epilog_slurmctld_cb : prep_deno_prolog_slurmctld_cb;
+	pd_ctld_cb_t cb = call->is_epilog ? epilog_cb : prolog_cb;
 
-	pd_log_fallback(job_id, out);
-	if (out->status)
-		error("prep/deno: JobId=%u %s %s exit status %u:%u%s output:%s",
-		      job_id, pd_hook_key(hook),
-		      out->failed_path ? out->failed_path : "",
-		      WEXITSTATUS(out->status), WTERMSIG(out->status),
-		      out->timed_out ? " (timed out)" : "", out->output);
-	else
-		debug2("prep/deno: JobId=%u %s completed", job_id,
-		       pd_hook_key(hook));
 	if (cb)
 		cb(out->status, job_id, out->timed_out);
 }
@@ -89,16 +123,27 @@ bool prep_deno_slurmctld(void *job, bool is_epilog)
 	int n;
 	char **env;
 
+	/* A job ending while its PrologSlurmctld runs: kill that first. */
+	if (is_epilog && have_prolog_ctld) {
+		int killed = pdc_kill_tagged(job_ptr->job_id, PROLOG_CTLD_TAG);
+
+		if (killed)
+			info("prep/deno: JobId=%u ended: killed its running "
+			     "PrologSlurmctld", job_ptr->job_id);
+	}
 	if (!prep_deno_slurmctld_have(is_epilog))
 		return false;
 	n = pd_conf_values(hook, &values);
 	env = job_common_env_vars(job_ptr, is_epilog);
-	setenvf(&env, "SLURM_SCRIPT_CONTEXT", "%s_slurmctld",
+	setenvf(&env, PD_CONTEXT_VAR, "%s_slurmctld",
 		is_epilog ? "epilog" : "prolog");
+	cfg.each = each_hook;
+	cfg.each_arg = (void *)(is_epilog ? &epilog_call : &prolog_call);
+	cfg.concurrent = 1;
+	cfg.kill_tag = is_epilog ? 0 : PROLOG_CTLD_TAG;
 	/* The core deep-copies everything before this returns. */
 	pdc_run_hooks_async(&cfg, (const char *const *)values, (size_t)n, env,
-			    job_ptr->job_id, hook_done,
-			    (void *)(is_epilog ? &epilog_call : &prolog_call));
+			    job_ptr->job_id, hook_done, cfg.each_arg);
 	for (int i = 0; env[i]; i++)
 		xfree(env[i]);
 	xfree(env);

@@ -1,226 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * prep/deno, slurmd side: Prolog and Epilog. Builds the environment from
- * the same job data and in the same order as prep/script's slurmd side for
- * the Slurm version in use, expands each configured value as a glob, runs
- * SPANK job prologs/epilogs first, then each hook in order.
+ * prep/deno, slurmd side: Prolog and Epilog, as prep/script's slurmd side
+ * runs them: SPANK job prolog/epilog first, then each configured pattern
+ * expanded as a glob and run in REVERSE glob order (prep/script pushes each
+ * match onto the front of its list; several lines, 24.05+, are joined in
+ * line order, each reversed on its own), stopping at the first failure. A
+ * pattern that matches nothing fails the call.
  */
-#include "prep_deno.h"
+#include "prep_deno_slurmd.h"
 
 #include <glob.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "src/common/env.h"
-#include "src/common/log.h"
-#include "src/common/uid.h"
 #include "src/common/xmalloc.h"
 #include "src/common/xstring.h"
 #include "src/slurmd/slurmd/req.h"
 #include "src/slurmd/slurmd/slurmd.h"
 
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+#if PD_HAVE_INTERFACES_DIR
 #include "src/common/spank.h"
-#include "src/interfaces/cred.h"
 #else
 #include "src/common/plugstack.h"
-#include "src/common/slurm_cred.h"
 #endif
 
 /* slurmd's own `conf` wins over this definition when loaded into slurmd;
  * outside slurmd (the FFI binding) it stays NULL. */
 slurmd_conf_t *conf = NULL;
 
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 11, 0)
-#define PD_JOB_ID(je) ((je)->step_id.job_id)
-#else
-#define PD_JOB_ID(je) ((je)->jobid)
-#endif
-
-/* Decimal strings for the job's numbers, alive as long as the env build. */
-typedef struct {
-	char job_id[16], uid[16], gid[16], het[16], exit_code[16],
-		derived_ec[16], ntasks[16], nhosts[16], restart[16],
-		core_count[16], start[24], end[24];
-	char *user, *late_user, *cpus;
-} job_strings_t;
-
-static const char *or_null(const char *s)
-{
-	return s ? s : "(null)"; /* what prep/script's %s prints */
-}
-
-static void cred_fields(pdc_slurmd_job_t *j, job_strings_t *s,
-			slurm_cred_t *cred)
-{
-	slurm_cred_arg_t *arg = slurm_cred_get_args(cred);
-
-	j->cred[PDC_CRED_ACCOUNT] = arg->job_account;
-	j->cred[PDC_CRED_COMMENT] = arg->job_comment;
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (arg->job_core_spec == NO_VAL16) {
-		j->cred[PDC_CRED_CORE_SPEC_COUNT] = "0";
-		j->cred[PDC_CRED_CORE_SPEC_TYPE] = "cores";
-	} else {
-		bool threads = arg->job_core_spec & CORE_SPEC_THREAD;
-
-		snprintf(s->core_count, sizeof(s->core_count), "%u",
-			 arg->job_core_spec & ~CORE_SPEC_THREAD);
-		j->cred[PDC_CRED_CORE_SPEC_COUNT] = s->core_count;
-		j->cred[PDC_CRED_CORE_SPEC_TYPE] = threads ? "threads" : "cores";
-	}
-	if (arg->job_end_time) {
-		snprintf(s->end, sizeof(s->end), "%lu", (unsigned long)arg->job_end_time);
-		j->cred[PDC_CRED_END_TIME] = s->end;
-	}
-	j->cred[PDC_CRED_EXTRA] = arg->job_extra;
-	j->cred[PDC_CRED_LICENSES] = arg->job_licenses;
-	j->cred[PDC_CRED_OVERSUBSCRIBE] =
-		job_share_string(arg->job_oversubscribe);
-	if (arg->job_start_time) {
-		snprintf(s->start, sizeof(s->start), "%lu", (unsigned long)arg->job_start_time);
-		j->cred[PDC_CRED_START_TIME] = s->start;
-	}
-	if (arg->id && arg->id->pw_name)
-		s->late_user = xstrdup(arg->id->pw_name);
-#endif
-	j->cred[PDC_CRED_CONSTRAINTS] = arg->job_constraints;
-	if (arg->cpu_array_count) {
-		s->cpus = uint32_compressed_to_str(arg->cpu_array_count,
-						   arg->cpu_array,
-						   arg->cpu_array_reps);
-		j->cred[PDC_CRED_CPUS_PER_NODE] = s->cpus;
-	}
-	if (arg->job_ntasks) {
-		snprintf(s->ntasks, sizeof(s->ntasks), "%u", arg->job_ntasks);
-		j->cred[PDC_CRED_NTASKS] = s->ntasks;
-	}
-	if (arg->job_nhosts) {
-		snprintf(s->nhosts, sizeof(s->nhosts), "%u", arg->job_nhosts);
-		j->cred[PDC_CRED_NUM_NODES] = s->nhosts;
-	}
-	j->cred[PDC_CRED_PARTITION] = arg->job_partition;
-	j->cred[PDC_CRED_RESERVATION] = arg->job_reservation;
-	if (arg->job_restart_cnt != INFINITE16) {
-		snprintf(s->restart, sizeof(s->restart), "%u",
-			 arg->job_restart_cnt);
-		j->cred[PDC_CRED_RESTART_COUNT] = s->restart;
-	}
-	j->cred[PDC_CRED_STDERR] = arg->job_std_err;
-	j->cred[PDC_CRED_STDIN] = arg->job_std_in;
-	j->cred[PDC_CRED_STDOUT] = arg->job_std_out;
-	/* The strings stay the credential's: the env is built before unlock. */
-}
-
-/* The environment prep/script gives Prolog/Epilog; env_array_free() it. */
-static char **build_env(job_env_t *je, slurm_cred_t *cred, bool is_epilog)
-{
-	pdc_slurmd_job_t j = { 0 };
-	job_strings_t s = { 0 };
-	char **env, **core_env;
-
-	/* SPANK variables only if they pass Slurm's own check. */
-	if (!valid_spank_job_env(je->spank_job_env, je->spank_job_env_size,
-				 je->uid)) {
-		je->spank_job_env_size = 0;
-		je->spank_job_env = NULL;
-	}
-	if (je->spank_job_env_size)
-		j.spank_env = (const char *const *)je->spank_job_env;
-	j.gres_env = (const char *const *)je->gres_job_env;
-	j.node_name = or_null(conf->node_name);
-	j.conf_file = or_null(conf->conffile);
-	j.cluster_name = or_null(slurm_conf.cluster_name);
-	snprintf(s.job_id, sizeof(s.job_id), "%u", PD_JOB_ID(je));
-	snprintf(s.uid, sizeof(s.uid), "%u", je->uid);
-	snprintf(s.gid, sizeof(s.gid), "%u", je->gid);
-	j.job_id = s.job_id;
-	j.uid = s.uid;
-	j.gid = s.gid;
-	j.work_dir = or_null(je->work_dir);
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
-	s.user = je->user_name ? xstrdup(je->user_name) : uid_to_string(je->uid);
-	j.user_name = s.user;
-#endif
-	if (je->het_job_id && (je->het_job_id != NO_VAL)) {
-		snprintf(s.het, sizeof(s.het), "%u", je->het_job_id);
-		j.het_job_id = s.het;
-	}
-	j.node_aliases = je->node_aliases;
-	j.node_list = je->node_list;
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	j.job_nodelist = je->node_list;
-#endif
-	j.partition = je->partition;
-	j.context = is_epilog ? "epilog_slurmd" : "prolog_slurmd";
-	if (is_epilog && (je->exit_code != INFINITE)) {
-		snprintf(s.exit_code, sizeof(s.exit_code), "%u", je->exit_code);
-		snprintf(s.derived_ec, sizeof(s.derived_ec), "%u", je->derived_ec);
-		j.exit_code = s.exit_code;
-		j.derived_ec = s.derived_ec;
-	}
-	if (cred)
-		cred_fields(&j, &s, cred);
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(24, 5, 0)
-	if (!s.late_user)
-		s.late_user = uid_to_string(je->uid);
-	j.late_user_name = s.late_user;
-#endif
-	core_env = pdc_slurmd_env(&j);
-	if (cred)
-		slurm_cred_unlock_args(cred);
-	/* Slurm-allocated from here on: SPANK's clean-up xfree()s entries. */
-	env = env_array_copy((const char **)core_env);
-	pdc_free_argv(core_env);
-	xfree(s.user);
-	xfree(s.late_user);
-	xfree(s.cpus);
-	return env;
-}
-
 /*
- * Each configured value expanded as a glob, in order; xfree each. A value
- * that matches nothing fails the hook, as in prep/script (a missing Prolog
- * drains the node): *ok is set false.
+ * 23.02.5+: a relative value is relative to slurm.conf's folder. slurmd
+ * resolves it itself before the plugin sees it; this does the same for
+ * the plugin outside slurmd. Earlier releases glob it as given.
  */
+static char *resolve_value(const char *value)
+{
+#if PD_HAVE_RELATIVE_HOOK_PATHS
+	if (value[0] != '/' && conf && conf->conffile) {
+		char *copy = xstrdup(conf->conffile), *path = NULL;
+
+		xstrfmtcat(path, "%s/%s", dirname(copy), value);
+		xfree(copy);
+		return path;
+	}
+#endif
+	return xstrdup(value);
+}
+
+/* As prep/script's glob error function: say which folder, go on. */
+static int glob_error(const char *epath, int eerrno)
+{
+	error("prep_deno_slurmd: glob: %s: %s", epath, strerror(eerrno));
+	return 0;
+}
+
+/* Each configured value expanded as a glob, in prep/script's order; xfree
+ * each. A value matching nothing sets *ok false, as in prep/script. */
 static char **expand_paths(pd_hook_t hook, size_t *n_out, bool *ok)
 {
+	const char *name = hook == PD_EPILOG ? "epilog" : "prolog";
 	char *const *values;
 	int n = pd_conf_values(hook, &values);
 	char **paths = NULL;
 	size_t n_paths = 0;
 
 	for (int i = 0; i < n; i++) {
+		char *pattern = resolve_value(values[i]);
 		glob_t gl;
-		int rc = glob(values[i], GLOB_ERR, NULL, &gl);
+		int rc = glob(pattern, GLOB_ERR, glob_error, &gl);
 
 		if (rc == 0) {
-			for (size_t j = 0; j < gl.gl_pathc; j++) {
-				xrealloc(paths, (n_paths + 1) * sizeof(char *));
-				paths[n_paths++] = xstrdup(gl.gl_pathv[j]);
-			}
+			xrealloc(paths, (n_paths + gl.gl_pathc) * sizeof(char *));
+			for (size_t j = gl.gl_pathc; j > 0; j--)
+				paths[n_paths++] = xstrdup(gl.gl_pathv[j - 1]);
 		} else {
-			error("%s: Unable to create list of paths [%s]",
-			      hook == PD_EPILOG ? "epilog" : "prolog",
-			      values[i]);
+			error("%s: Unable to create list of paths [%s]", name,
+			      pattern);
 			*ok = false;
 		}
 		globfree(&gl);
+		xfree(pattern);
+		if (!*ok)
+			break;
 	}
 	*n_out = n_paths;
 	return paths;
 }
 
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+#if PD_HAVE_CONTAINER_JOIN
 /* In the child, before exec: the job's container, as run_command did. */
 static void join_container(void *arg)
 {
 	job_env_t *je = arg;
 
 	if (je->container_join)
-		(void)je->container_join(PD_JOB_ID(je), getuid());
+		(void)je->container_join(PD_JOB_ENV_JOB_ID(je), getuid());
 }
 #endif
 
@@ -271,12 +149,30 @@ static int run_spank(const char *mode, char **env, uint32_t job_id,
 	return status;
 }
 
+/* What each_hook needs to log a hook in prep/script's words. */
+typedef struct {
+	const char *what;
+	uint32_t job_id;
+	int timeout_s;
+} log_ctx_t;
+
+static void each_hook(void *arg, uint32_t job_id, const char *path,
+		      const pdc_outcome_t *one)
+{
+	const log_ctx_t *ctx = arg;
+
+	(void)path;
+	(void)job_id;
+	pd_log_outcome(ctx->what, ctx->job_id, ctx->timeout_s, one);
+}
+
 int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
 {
 	job_env_t *je = job_env;
 	pd_hook_t hook = is_epilog ? PD_EPILOG : PD_PROLOG;
 	const char *name = is_epilog ? "epilog" : "prolog";
 	pdc_config_t cfg = pd_core_config(hook);
+	log_ctx_t log_ctx = { name, PD_JOB_ENV_JOB_ID(je), cfg.timeout_s };
 	char **env = NULL, **paths;
 	size_t n_paths = 0;
 	int rc = SLURM_SUCCESS;
@@ -284,27 +180,30 @@ int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
 
 	/* As prep/script: both SPANK and the hooks run, the hooks' status wins. */
 	if (is_epilog ? spank_has_epilog() : spank_has_prolog()) {
-		env = build_env(je, cred, is_epilog);
-		rc = run_spank(name, env, PD_JOB_ID(je), cfg.timeout_s);
+		env = pd_slurmd_build_env(je, cred, is_epilog);
+		rc = run_spank(name, env, PD_JOB_ENV_JOB_ID(je), cfg.timeout_s);
 	}
 	paths = expand_paths(hook, &n_paths, &paths_ok);
+	cfg.each = each_hook;
+	cfg.each_arg = &log_ctx;
 	if (!paths_ok) {
 		rc = SLURM_ERROR;
 	} else if (n_paths) {
 		pdc_outcome_t out;
 
 		if (!env)
-			env = build_env(je, cred, is_epilog);
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(24, 5, 0)
+			env = pd_slurmd_build_env(je, cred, is_epilog);
+#if PD_HAVE_CONTAINER_JOIN
 		pdc_run_hooks(&cfg, (const char *const *)paths, n_paths, env,
 			      join_container, je, &out);
 #else
 		pdc_run_hooks(&cfg, (const char *const *)paths, n_paths, env,
 			      NULL, NULL, &out);
 #endif
-		pd_log_outcome(name, PD_JOB_ID(je), cfg.timeout_s, &out);
-		if (out.status)
+		if (out.status) {
 			rc = out.status;
+			pd_drain_with_reason(name, PD_JOB_ENV_JOB_ID(je), &out);
+		}
 		pdc_outcome_free(&out);
 	}
 	for (size_t i = 0; i < n_paths; i++)

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WARM_MAGIC "prep-deno-warm/1"
-#define WARM_MAX_REPLY (16 * 1024 * 1024)
 /* How long the service may take to accept and read a request. */
 #define WARM_CONNECT_MS 1000
 
@@ -74,8 +72,9 @@ static int transfer(int fd, void *buf, size_t len, int64_t deadline,
 static const char *context_of(char *const *envp)
 {
 	for (size_t i = 0; envp && envp[i]; i++)
-		if (!strncmp(envp[i], "SLURM_SCRIPT_CONTEXT=", 21))
-			return envp[i] + 21;
+		if (!strncmp(envp[i], PD_CONTEXT_VAR "=",
+			     sizeof(PD_CONTEXT_VAR)))
+			return envp[i] + sizeof(PD_CONTEXT_VAR);
 	return "";
 }
 
@@ -84,7 +83,7 @@ static char *build_request(const char *path, const char *context,
 {
 	char timeout[16] = "";
 	size_t total = 0, off = 4;
-	const char *head[] = { WARM_MAGIC, path, context, timeout };
+	const char *head[] = { PD_WARM_MAGIC, path, context, timeout };
 	char *req;
 
 	if (timeout_s >= 0)
@@ -115,7 +114,7 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 	int64_t start = mono_ms();
 	/* The hook's own time, the runner's grace, and the service's share. */
 	int64_t deadline = timeout_s < 0 ? -1 :
-		start + (int64_t)(timeout_s + PDC_RUNNER_GRACE_S) * 1000;
+		start + (int64_t)(timeout_s + PD_RUNNER_GRACE_S) * 1000;
 	uint32_t len = 0, reply_len;
 	char *req = NULL, *reply = NULL, *nul;
 	int fd = -1, rc = -1;
@@ -142,7 +141,7 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		goto out;
 	}
 	if (transfer(fd, &reply_len, 4, deadline, 0) < 0 ||
-	    reply_len > WARM_MAX_REPLY || !(reply = malloc(reply_len + 1)) ||
+	    reply_len > PD_WARM_MAX_FRAME || !(reply = malloc(reply_len + 1)) ||
 	    transfer(fd, reply, reply_len, deadline, 0) < 0) {
 		*why = why_text("no answer: %s", errno ? strerror(errno) :
 				"malformed reply");
@@ -154,7 +153,8 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		goto out;
 	}
 	*status = (atoi(reply) & 0xff) << 8; /* an exit status, as wait(2) */
-	*output = strdup(nul + 1);
+	/* The same cap as the spawn path's (PD_MAX_OUTPUT). */
+	*output = strndup(nul + 1, PD_MAX_OUTPUT);
 	rc = 0;
 out:
 	free(req);

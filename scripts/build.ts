@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * `deno task build`: makes `build/prep-deno`.
+ * `deno task build`: makes the runner.
  *
- * With the denort base binary (DENORT_BIN, or Deno's own download) it is a
- * real `deno compile`d single binary that embeds src/ and, by --include, the
- * worker entry (workers are not found by graph analysis). Where denort cannot
- * be had, it is a launcher that runs the identical src/main.ts with the
- * pinned Deno, and this says so in one line.
+ * - build/entry.js: the in-sandbox entry (src/launch/entry.ts) bundled, so
+ *   no hook ever transpiles the runner's own code.
+ * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
+ *   `run` starts exactly one Deno process; every other command runs
+ *   src/main.ts on the pinned Deno. The values C and TypeScript share are
+ *   handed to the compiler from the TypeScript sources.
  *
  * @module
  */
@@ -14,58 +15,77 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
+import { EXIT } from "../src/outcome.ts";
+import {
+  DEFAULT_HEAP_MB,
+  DEFAULT_MEMORY_HEADROOM_MB,
+  MAX_TIMEOUT_SECONDS,
+  PLAN_MAGIC,
+  RUN_DIR,
+  STATUS_PATH,
+} from "../src/launch/constants.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(top, "build", "prep-deno");
+const build = join(top, "build");
+const out = join(build, "prep-deno");
 const main = join(top, "src", "main.ts");
-Deno.mkdirSync(join(top, "build"), { recursive: true });
-// deno compile refuses to overwrite a file it did not make (our launcher).
+Deno.mkdirSync(build, { recursive: true });
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!r.success) {
+    console.error(`${cmd} ${args.join(" ")}:\n${new TextDecoder().decode(r.stderr)}`);
+    Deno.exit(1);
+  }
+}
+
+await run(Deno.execPath(), [
+  "bundle",
+  "--quiet",
+  "--no-config",
+  "--no-lock",
+  "--output",
+  join(build, "entry.js"),
+  join(top, "src", "launch", "entry.ts"),
+]);
+
+const str = (s: string) => JSON.stringify(s);
+const launcherDir = join(top, "src", "launcher");
+const sources = [...Deno.readDirSync(launcherDir)]
+  .filter((e) => e.name.endsWith(".c"))
+  .map((e) => join(launcherDir, e.name))
+  .sort();
+const defines: Record<string, string> = {
+  PREP_DENO_DENO: str(Deno.execPath()),
+  PREP_DENO_MAIN: str(main),
+  PREP_DENO_RUN_FLAGS: DENO_RUN_FLAGS.map(str).join(","),
+  // A new build never trusts plans an older one cached.
+  PREP_DENO_BUILD_ID: str(`${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`),
+  PREP_DENO_RUN_DIR: str(RUN_DIR),
+  PD_STATUS_PATH: str(STATUS_PATH),
+  PD_PLAN_MAGIC: str(PLAN_MAGIC),
+  PD_DEFAULT_HEAP_MB: String(DEFAULT_HEAP_MB),
+  PD_DEFAULT_MEMORY_HEADROOM_MB: String(DEFAULT_MEMORY_HEADROOM_MB),
+  PD_MAX_TIMEOUT_SECONDS: String(MAX_TIMEOUT_SECONDS),
+  PD_EXIT_USAGE: String(EXIT.USAGE),
+  PD_EXIT_TIMEOUT: String(EXIT.TIMEOUT),
+  PD_EXIT_OUT_OF_MEMORY: String(EXIT.OUT_OF_MEMORY),
+  PD_EXIT_SANDBOX: String(EXIT.SANDBOX),
+};
+// Replace, never write through: a running launcher keeps its own inode.
 try {
   Deno.removeSync(out);
 } catch { /* not there yet */ }
-
-const compile = await new Deno.Command(Deno.execPath(), {
-  args: [
-    "compile",
-    "--quiet",
-    // The flags the runner re-executes itself with are the ones baked in.
-    ...DENO_RUN_FLAGS,
-    "--include",
-    join(top, "src", "worker.ts"),
-    "--output",
-    out,
-    main,
-  ],
-  stdout: "piped",
-  stderr: "piped",
-}).output();
-
-if (compile.success) {
-  console.log(`build/prep-deno: single binary (deno compile, Deno ${Deno.version.deno})`);
-} else {
-  const stderr = new TextDecoder().decode(compile.stderr);
-  const why = /request for url \((\S+)\)/.exec(stderr)?.[1]
-    ? `cannot download ${/request for url \((\S+)\)/.exec(stderr)![1]}`
-    : stderr.trim().split("\n").find((l) => /error/i.test(l)) ?? "deno compile failed";
-  const cc = await new Deno.Command("cc", {
-    args: [
-      "-O2",
-      "-Wall",
-      "-Wextra",
-      "-Werror",
-      `-DPREP_DENO_DENO=${JSON.stringify(Deno.execPath())}`,
-      `-DPREP_DENO_MAIN=${JSON.stringify(main)}`,
-      `-DPREP_DENO_RUN_FLAGS=${DENO_RUN_FLAGS.map((f) => JSON.stringify(f)).join(",")}`,
-      "-o",
-      out,
-      join(top, "ffi", "prep_deno_launcher.c"),
-    ],
-  }).output();
-  if (!cc.success) {
-    console.error(new TextDecoder().decode(cc.stderr));
-    Deno.exit(1);
-  }
-  console.log(
-    `build/prep-deno: launcher running src/main.ts on Deno ${Deno.version.deno} (no denort: ${why})`,
-  );
-}
+await run("cc", [
+  "-O2",
+  "-Wall",
+  "-Wextra",
+  "-Werror",
+  ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
+  "-o",
+  out,
+  ...sources,
+]);
+console.log(
+  `build/prep-deno: native launcher + build/entry.js, src/main.ts on Deno ${Deno.version.deno}`,
+);

@@ -2,13 +2,13 @@
 /**
  * `prep-deno`: runs Slurm Prolog/Epilog/PrologSlurmctld/EpilogSlurmctld
  * hooks written in TypeScript, each in a Deno sandbox inside a kernel
- * sandbox. Entry point of the runner and of `deno compile`.
+ * sandbox. Entry point of the runner's TypeScript; the native launcher
+ * (src/launcher/) runs the hot path of `run` itself and everything else here.
  *
  * @module
  */
 
-// Commands load lazily (literal imports, so deno compile still finds them):
-// the sandboxed host, started for every hook, loads only what it runs.
+// Commands load lazily: each command loads only what it runs.
 import { reportUsage, UsageError } from "./cli/args.ts";
 import { EXIT } from "./outcome.ts";
 
@@ -19,9 +19,11 @@ Commands:
   run MODULE    run a hook for the job in the environment (what prep/deno executes)
   try MODULE    run a hook locally with a fake job, through the same sandbox
   check MODULE  type-check a hook module and show the permissions of each hook
+  init [DIR]    start a hooks folder: policy, a hook module, its unit test
   serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
 
-Run prep-deno <command> --help for a command's options.
+Run prep-deno <command> --help for a command's options; prep-deno --version
+prints this runner's version, its Deno's, and the Slurm its plugin was built for.
 `;
 
 /** Dispatches a command line; resolves to the exit status. */
@@ -35,14 +37,20 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/try.ts")).tryCommand(rest);
       case "check":
         return await (await import("./cli/check.ts")).checkCommand(rest);
+      case "init":
+        return await (await import("./cli/init.ts")).initCommand(rest);
+      case "-V":
+      case "--version":
+      case "version":
+        return (await import("./cli/version.ts")).versionCommand();
       case "serve":
         return await (await import("./cli/serve.ts")).serveCommand(rest);
       case "__warmhost":
         // Inside the sandbox: one warm host of the service.
         return await (await import("./warm/host.ts")).warmHost(JSON.parse(rest[0]));
-      case "__host":
-        // Inside the sandbox: the supervisor's half, not for people.
-        return await (await import("./host.ts")).hostHook(JSON.parse(rest[0]));
+      case "__plan":
+        // The native launcher's plan cache missed: not for people.
+        return await (await import("./cli/plan.ts")).planCommand(rest);
       case undefined:
       case "-h":
       case "--help":
@@ -50,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return command === undefined ? EXIT.USAGE : 0;
       default:
-        throw new UsageError(`${command}: unknown command (use run, try or check)`);
+        throw new UsageError(`${command}: unknown command (use run, try, check, init or serve)`);
     }
   } catch (e) {
     if (e instanceof UsageError) return reportUsage(e);

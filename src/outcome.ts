@@ -14,30 +14,30 @@ export const EXIT = {
   USAGE: 2,
   /** The hook ran past `--timeout`. */
   TIMEOUT: 124,
-  /** The hook hit the heap limit. */
+  /** The hook passed its heap limit or its whole-hook memory limit. */
   OUT_OF_MEMORY: 125,
   /** The sandbox could not be set up (no bwrap, bad policy). */
   SANDBOX: 126,
   /** The module file does not exist, as prep/script's 127 for a missing script. */
   NOT_FOUND: 127,
+  /** 128 + N: the hook's process was killed by signal N (not by the runner). */
+  SIGNAL_BASE: 128,
 } as const;
 
-/** What the worker posts back, exactly once. */
+/** What a warm host's worker posts back, exactly once. */
 export type WorkerReport =
   | { kind: "returned"; status: number }
   | { kind: "bad-return"; value: string }
   | { kind: "threw"; errorName: string; message: string; stack?: string }
   | { kind: "exited"; status: number }
   | { kind: "no-export"; exports: string[] }
-  | { kind: "exports"; names: string[] }
   | { kind: "ready" }
   | { kind: "output"; data: Uint8Array }
   | { kind: "load-failed"; message: string };
 
 /**
- * What the runner sends the worker. The spawn path sends one request with
- * `moduleUrl`; the warm path first `preload`s the module, then sends the job
- * without `moduleUrl`, with `captureOutput`.
+ * What a warm host sends its worker: first `preload` with `moduleUrl`, then
+ * the job without `moduleUrl`, with `captureOutput`.
  */
 export interface WorkerRequest {
   /** `file:` URL of the module to import now (absent: use the preloaded one). */
@@ -50,8 +50,6 @@ export interface WorkerRequest {
   hook: string;
   /** The hook's environment. */
   env: Record<string, string>;
-  /** Only import the module and report its exports (for `check`). */
-  listExports?: boolean;
 }
 
 /** Whether `v` is an exit status a hook may return. */
@@ -71,4 +69,51 @@ export function describeThrown(e: unknown): { errorName: string; message: string
     text = String(e);
   }
   return { errorName: "non-Error value", message: text };
+}
+
+/** A value a hook returned, shown in one short line. */
+export function showValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  if (typeof v === "bigint") return `${v}n`;
+  return `a value of type ${typeof v}`;
+}
+
+/** Where a hook's permissions came from, for messages. */
+export interface PolicySource {
+  /** The hook (the set used when no `setName`). */
+  hook: string;
+  /** The policy file, if any. */
+  configPath?: string;
+  /** The permission set used. */
+  setName?: string;
+}
+
+/**
+ * Rewrites Deno's "Requires X access to R, run again with --allow-X" into
+ * the policy fix: which list of which set of which file.
+ *
+ * @example
+ * ```ts
+ * denial('Requires read access to "/scratch", run again with the --allow-read flag',
+ *   { hook: "prolog", configPath: "/etc/slurm/hooks/deno.json", setName: "prolog" });
+ * // 'permission denied: read access to "/scratch"; to allow it, add it to the "read" list ...'
+ * ```
+ */
+export function denial(message: string, from: PolicySource): string {
+  const set = from.setName ?? from.hook;
+  const where = from.configPath ?? "a deno.json next to the module";
+  const m = /Requires (\w+) access(?: to (.+?))?(?:, run again| at |$)/.exec(message);
+  if (!m) {
+    return `permission denied: ${message.replace(/, run again with .*$/, "")}; ` +
+      `grant it in permission set "${set}" of ${where}`;
+  }
+  const [, kind, resource] = m;
+  if (kind === "all" && resource) {
+    return `permission denied: Deno 2.9 serves ${resource} (a path under /dev or /proc) only with "all": true; do that work through a command the hook runs (the helpers in src/helpers do), or set "all": true in permission set "${set}" in ${where} and bound the hook with its "sandbox" set`;
+  }
+  if (!resource) {
+    return `permission denied: all of ${kind} access; to allow it, set "${kind}": true in permission set "${set}" of ${where}`;
+  }
+  return `permission denied: ${kind} access to ${resource}; to allow it, add it to the "${kind}" list of permission set "${set}" in ${where}`;
 }

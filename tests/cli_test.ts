@@ -20,6 +20,10 @@ Deno.test("cli: bad flags and arguments are usage errors (status 2) with a hint"
     [["try", "x.ts", "--context", "prolog"], /--context must be one of prolog_slurmctld/],
     [["try", "x.ts", "--env", "NOEQUALS"], /--env takes KEY=VALUE/],
     [["try"], /expected one MODULE, got 0/],
+    [["try", "x.ts", "--job-id", "1e23"], /--job-id takes a whole number from 1 to 4294967294/],
+    [["try", "x.ts", "--job-id", "99999999999999999999999"], /--job-id takes a whole number/],
+    [["try", "x.ts", "--timeout", "2147484"], /--timeout is at most 2147483, not 2147484/],
+    [["run", "x.ts", "--heap-mb", "0"], /--heap-mb and --memory-mb take at least 1/],
     [["frobnicate"], /frobnicate: unknown command/],
   ];
   for (const [args, re] of cases) {
@@ -55,6 +59,34 @@ Deno.test("cli: check type-checks, lists exports and each hook's permissions", a
     const bad = await prepDeno(["check", `${dir}/bad.ts`]);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /types: errors/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: run refuses a context that is not one of Slurm's, inherited names included", async () => {
+  for (const context of ["__proto__", "toString", "constructor", "prolog"]) {
+    const r = await prepDeno(["run", "/nonexistent.ts"], { SLURM_SCRIPT_CONTEXT: context });
+    assert.equal(r.code, 2, context);
+    assert.match(r.stderr, new RegExp(`run: SLURM_SCRIPT_CONTEXT is "${context}"`));
+  }
+});
+
+Deno.test("cli: a 200 KiB job environment reaches the hook whole", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts":
+        `export default (job) => { console.log(Object.keys(job.env).filter((k) => k.startsWith("BIG_")).length, job.env.BIG_199.length); };`,
+    });
+    const env: Record<string, string> = {
+      SLURM_SCRIPT_CONTEXT: "prolog_slurmd",
+      SLURM_JOB_ID: "9",
+    };
+    for (let i = 0; i < 200; i++) env[`BIG_${i}`] = "v".repeat(1024);
+    const r = await prepDeno(["run", hook], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "200 1024");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -52,10 +52,19 @@ export async function tryHook(
   if (opts.policy !== undefined) files["deno.json"] = JSON.stringify({ permissions: opts.policy });
   const path = writeFiles(dir, files);
   try {
-    return await prepDeno(["try", path, ...(opts.args ?? [])]);
+    const r = await prepDeno(["try", path, ...(opts.args ?? [])]);
+    // try reports the hook's stdout and stderr together, inside its report on
+    // stdout; tests that look for the runner's messages look in `stderr`.
+    return { ...r, stderr: hookOutput(r) + r.stderr };
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+}
+
+/** The hook's output (stdout and stderr, in order) from a `try` report. */
+export function hookOutput(r: Ran): string {
+  const m = /^--- hook output[^\n]*\n([\s\S]*?)^--- end of hook output ---$/m.exec(r.stdout);
+  return m ? m[1] : "";
 }
 
 /** The hook's exit status from a `try` report. */

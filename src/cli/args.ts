@@ -32,19 +32,57 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig["options"]>>(
   }
 }
 
-/** A non-negative number flag, or undefined when absent. */
+/**
+ * A non-negative decimal number flag (no exponent, no sign), at most `max`,
+ * or undefined when absent.
+ *
+ * @example
+ * ```ts
+ * numberFlag("run", "timeout", "1.5", 2147483); // 1.5
+ * ```
+ */
 export function numberFlag(
   command: string,
   name: string,
   value: string | undefined,
+  max: number = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
     throw new UsageError(`${command}: --${name} takes a non-negative number, not "${value}"`);
   }
+  if (n > max) throw new UsageError(`${command}: --${name} is at most ${max}, not ${value}`);
   return n;
 }
+
+/**
+ * An integer flag within [min, max], or undefined when absent.
+ *
+ * @example
+ * ```ts
+ * integerFlag("try", "job-id", "42", 1, 4294967294); // 42
+ * ```
+ */
+export function integerFlag(
+  command: string,
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(
+      `${command}: --${name} takes a whole number from ${min} to ${max}, not "${value}"`,
+    );
+  }
+  return n;
+}
+
+/** Longest `--timeout`: past it a millisecond timer overflows (Deno's and the kernel's). */
+export { MAX_TIMEOUT_SECONDS } from "../launch/constants.ts";
 
 /** Exactly one positional argument: the module. */
 export function moduleArg(command: string, positionals: string[]): string {

@@ -2,17 +2,21 @@
 /**
  * `prep-deno check MODULE`: type-checks a hook module against the published
  * types and shows, per hook, the export that serves it and its permissions.
+ * Both steps run inside the hook's own kernel view (the one `run` gives
+ * it), so check reads nothing the hook could not: a `.ts` symlink to a
+ * secret outside the hook's folder is "not found", never quoted.
  *
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadPolicy, PERMISSION_KINDS, type Policy } from "../policy.ts";
+import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
+import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
-import typesSource from "../types.ts" with { type: "text" };
+import { libDir } from "./init.ts";
 import { moduleArg, parseCommand } from "./args.ts";
 
 /** `check --help`. */
@@ -20,8 +24,11 @@ export const CHECK_HELP = `Usage: prep-deno check MODULE
 
 Type-checks MODULE against prep/deno's types (needs a deno CLI: the one this
 runner runs on, or \`deno\` on PATH), then lists which export serves each hook
-and the permissions each hook would get from the policy. The module is loaded
-inside the sandbox, as under slurmd.
+and the permissions each hook would get from the policy. Both run inside the
+hook's sandbox, as under slurmd: check reads only what the hook may read.
+"prep-deno" and "prep-deno/testing" resolve to this runner's types unless the
+imports of the policy's deno.json say otherwise. Type-check results are cached
+in ~/.cache/prep-deno/check.
 `;
 
 /** Runs `check`; 0 when the module type-checks and serves at least one hook. */
@@ -32,18 +39,37 @@ export async function checkCommand(args: string[]): Promise<number> {
     return 0;
   }
   const modulePath = resolve(moduleArg("check", positionals));
-  let ok = await typeCheck(modulePath);
-
-  const listing = await captureStdout((onStdout) =>
-    runHook({
-      modulePath,
-      hook: "prolog",
-      env: fakeJobEnv("prolog_slurmd"),
-      listExports: true,
-      timeoutSeconds: 30,
-      onStdout,
-    })
-  );
+  let policy: Policy;
+  try {
+    policy = loadPolicy(modulePath, "prolog");
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    console.error(`prep-deno check: ${e.message}`);
+    return 126;
+  }
+  const outside = outsideItsFolder(modulePath, policy);
+  if (outside) {
+    console.error(
+      `prep-deno check: ${modulePath} is a link to ${outside}, outside the hook's folder; ` +
+        "not read (put the module itself in the folder of its deno.json)",
+    );
+    return 1;
+  }
+  // The two halves are independent: run them side by side.
+  const [typesOk, listing] = await Promise.all([
+    typeCheck(modulePath, policy),
+    captureStdout((onStdout) =>
+      runHook({
+        modulePath,
+        hook: "prolog",
+        env: fakeJobEnv("prolog_slurmd"),
+        listExports: true,
+        timeoutSeconds: 30,
+        onStdout,
+      })
+    ),
+  ]);
+  let ok = typesOk;
   if (listing.status !== 0) return listing.status;
   const exports: string[] = JSON.parse(listing.stdout.trim().split("\n").pop() ?? "[]");
   console.log(`exports: ${exports.join(", ") || "(none)"}`);
@@ -56,11 +82,15 @@ export async function checkCommand(args: string[]): Promise<number> {
       ? "default export"
       : undefined;
     if (via) served++;
-    console.log(
-      `${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${
-        describePolicy(loadPolicy(modulePath, hook))
-      }`,
-    );
+    let permissions: string;
+    try {
+      permissions = describePolicy(loadPolicy(modulePath, hook));
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      permissions = `refused: ${e.message}`;
+      if (via) ok = false;
+    }
+    console.log(`${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${permissions}`);
   }
   if (served === 0) {
     console.error(
@@ -80,46 +110,173 @@ export function describePolicy(p: Policy): string {
     const g = p.permissions[k];
     return g === true ? `${k}=all` : `${k}=${g!.join(",")}`;
   });
-  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}`;
+  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}${
+    describeView(p)
+  }`;
 }
 
-async function typeCheck(modulePath: string): Promise<boolean> {
-  const deno = isCompiled() ? "deno" : Deno.execPath();
-  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+/** The kernel view's widening, as `check` shows it ("" for the default view). */
+function describeView(p: Policy): string {
+  const v = p.view;
+  const parts = [
+    v.readAll ? "read=all" : v.read.length ? `read=${v.read.map((g) => g.real).join(",")}` : "",
+    v.writeAll
+      ? "write=all"
+      : v.write.length
+      ? `write=${v.write.map((g) => g.real).join(",")}`
+      : "",
+    v.devices.length ? `devices=${v.devices.map((g) => g.real).join(",")}` : "",
+    v.capabilities.length ? `capabilities=${v.capabilities.join(",")}` : "",
+    v.hostProcesses ? "processes=host" : "",
+    v.slurm ? `slurm=${v.slurm.confDir}` : "",
+  ].filter((x) => x !== "");
+  return parts.length ? `; view: ${parts.join(" ")}` : "";
+}
+
+/**
+ * The module's real path when it is a link leading out of its hook's
+ * folder (the policy's folder, else the module's own), else undefined.
+ */
+function outsideItsFolder(modulePath: string, policy: Policy): string | undefined {
+  let real: string, root: string;
   try {
-    Deno.writeTextFileSync(join(dir, "types.ts"), typesSource);
+    real = Deno.realPathSync(modulePath);
+    root = Deno.realPathSync(policy.configPath ? dirname(policy.configPath) : dirname(modulePath));
+  } catch {
+    return undefined; // missing: the listing step says so, with run's words
+  }
+  const rel = relative(root, real);
+  return rel.startsWith("..") || isAbsolute(rel) ? real : undefined;
+}
+
+/** The imports the check resolves with: ours for "prep-deno", then the policy's own. */
+function importMap(policy: Policy): Record<string, string> {
+  const lib = libDir();
+  const map: Record<string, string> = {
+    "prep-deno": pathToFileURL(join(lib, "mod.ts")).href,
+    "prep-deno/testing": pathToFileURL(join(lib, "testing.ts")).href,
+  };
+  if (!policy.configPath) return map;
+  try {
+    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(policy.configPath)));
+    const base = pathToFileURL(policy.configPath);
+    for (const [k, v] of Object.entries(config?.imports ?? {})) {
+      if (typeof v === "string") map[k] = /^[.\/]/.test(v) ? new URL(v, base).href : v;
+    }
+  } catch { /* loadPolicy already read it; a bad imports object is deno check's to report */ }
+  return map;
+}
+
+async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
+  const deno = isCompiled() ? "deno" : Deno.execPath();
+  let view: { bwrap: string; bwrapArgs: readonly string[] };
+  try {
+    // The view run gives the module's Prolog: same binds, namespaces, network.
+    view = planHook(modulePath, "prolog");
+  } catch (e) {
+    if (!(e instanceof LaunchRefused)) throw e;
+    console.log(`types: not checked (${e.message})`);
+    return false;
+  }
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+  // Seen at a fixed path inside the sandbox, so the type-check cache hits
+  // when nothing changed.
+  const inside = "/tmp/prep-deno-check";
+  try {
+    const types = pathToFileURL(join(libDir(), "types.ts")).href;
     Deno.writeTextFileSync(
       join(dir, "check.ts"),
-      `import type { HookModule } from "./types.ts";\n` +
+      `import type { HookModule } from ${JSON.stringify(types)};\n` +
         `import * as hooks from ${JSON.stringify(pathToFileURL(modulePath).href)};\n` +
         `export const served: HookModule = hooks;\n`,
     );
-    const out = await new Deno.Command(deno, {
+    // Not the site's deno.json as compiler options: it is a policy.
+    Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify({ imports: importMap(policy) }));
+    const cache = checkCache();
+    const tty = Deno.stdout.isTerminal();
+    const env: Record<string, string> = {
+      DENO_DIR: cache ?? "/tmp/.deno",
+      DENO_NO_UPDATE_CHECK: "1",
+      RUST_BACKTRACE: "0",
+    };
+    const denoPath = deno.includes("/") ? deno : whichDeno();
+    if (!denoPath) throw new Error("no deno on PATH");
+    const out = await new Deno.Command(view.bwrap, {
       args: [
+        ...view.bwrapArgs,
+        ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
+        // Colours only on a terminal.
+        ...(tty ? ["--unsetenv", "NO_COLOR"] : ["--setenv", "NO_COLOR", "1"]),
+        "--ro-bind-try",
+        denoPath,
+        denoPath,
+        "--ro-bind-try",
+        libDir(),
+        libDir(),
+        "--ro-bind",
+        dir,
+        inside,
+        ...(cache ? ["--bind", cache, cache] : []),
+        "--",
+        denoPath,
         "check",
         "--quiet",
         "--no-lock",
-        `--config=${emptyConfig(dir)}`,
-        join(dir, "check.ts"),
+        `--config=${inside}/deno.json`,
+        `${inside}/check.ts`,
       ],
-      stdout: "inherit",
-      stderr: "inherit",
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
     }).output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    const shown = plainDiagnostics(text, inside);
+    if (shown) console.log(shown);
     console.log(out.success ? "types: ok" : "types: errors (see above)");
     return out.success;
   } catch (e) {
     console.log(`types: not checked (${(e as Error).message}; install the deno CLI to type-check)`);
-    return true;
+    return false;
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 }
 
-/** An empty config in `dir`, so the site's deno.json (a policy) is not read as compiler options. */
-function emptyConfig(dir: string): string {
-  const path = join(dir, "deno.json");
-  Deno.writeTextFileSync(path, "{}\n");
-  return path;
+const ESC = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
+
+/** deno check's diagnostics without its stack backtrace and closing line. */
+export function plainDiagnostics(text: string, tmp: string): string {
+  const cut = text.search(/^Stack backtrace:/m);
+  return (cut < 0 ? text : text.slice(0, cut))
+    .split("\n")
+    .filter((l) => !l.replaceAll(ESC, "").match(/^error: Type checking failed\.$/))
+    .join("\n")
+    .replaceAll(pathToFileURL(tmp).href + "/check.ts", "(the check of the module's exports)")
+    .trim();
+}
+
+/** The type-check cache of this user (a folder of their own), or undefined. */
+function checkCache(): string | undefined {
+  const home = Deno.env.get("HOME");
+  if (!home) return undefined;
+  const path = join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "prep-deno", "check");
+  try {
+    Deno.mkdirSync(path, { recursive: true, mode: 0o700 });
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+function whichDeno(): string | undefined {
+  for (const d of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (d && Deno.statSync(join(d, "deno")).isFile) return join(d, "deno");
+    } catch { /* next */ }
+  }
+  return undefined;
 }
 
 async function captureStdout(

@@ -1,23 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * `prep-deno run MODULE [--timeout S] [--heap-mb N]`: what the plugin
- * executes. The job is this process's environment, exactly as Slurm built it.
+ * `prep-deno run MODULE [--timeout S] [--heap-mb N] [--memory-mb N]`: what the
+ * plugin executes. The job is this process's environment, exactly as Slurm
+ * built it. The native launcher runs the usual line itself (src/launcher/);
+ * it hands this module the lines that need a message or a path to resolve.
  *
  * @module
  */
 
+import { DEFAULT_HEAP_MB, DEFAULT_MEMORY_HEADROOM_MB } from "../launch/constants.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
-import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
+import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `run --help`. */
-export const RUN_HELP = `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB]
+export const RUN_HELP =
+  `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
 
 Runs the hook of MODULE that serves SLURM_SCRIPT_CONTEXT, in the sandbox, with
 the job taken from the environment. This is what the prep/deno plugin executes.
 
-  --timeout SECONDS  stop the hook after this long (the plugin passes PrologEpilogTimeout)
-  --heap-mb MIB      the hook's heap limit (default 512)
+  --timeout SECONDS  stop every process of the hook after this long, exit status 124
+                     (the plugin passes PrologEpilogTimeout; at most ${MAX_TIMEOUT_SECONDS})
+  --heap-mb MIB      the hook's JavaScript heap limit (default ${DEFAULT_HEAP_MB})
+  --memory-mb MIB    the whole hook's memory limit: all its processes, off-heap memory
+                     included (default: heap + ${DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
+                     memory cgroup, else only the heap limit holds
 `;
 
 /** Runs `run`; resolves to the exit status. */
@@ -25,12 +33,19 @@ export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("run", args, {
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
+    "memory-mb": { type: "string" },
+    "list-exports": { type: "boolean" },
   });
   if (values.help) {
     console.log(RUN_HELP);
     return 0;
   }
   const modulePath = moduleArg("run", positionals);
+  const heapMb = numberFlag("run", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
+  const memoryMb = numberFlag("run", "memory-mb", values["memory-mb"] as string | undefined);
+  if (heapMb === 0 || memoryMb === 0) {
+    throw new UsageError("run: --heap-mb and --memory-mb take at least 1");
+  }
   const context = Deno.env.get("SLURM_SCRIPT_CONTEXT");
   if (!isScriptContext(context)) {
     throw new UsageError(
@@ -41,7 +56,14 @@ export async function runCommand(args: string[]): Promise<number> {
   return await runHook({
     modulePath,
     hook: HOOK_FOR_CONTEXT[context],
-    timeoutSeconds: numberFlag("run", "timeout", values.timeout as string | undefined),
-    heapMb: numberFlag("run", "heap-mb", values["heap-mb"] as string | undefined),
+    timeoutSeconds: numberFlag(
+      "run",
+      "timeout",
+      values.timeout as string | undefined,
+      MAX_TIMEOUT_SECONDS,
+    ),
+    heapMb,
+    memoryMb,
+    listExports: values["list-exports"] === true,
   });
 }

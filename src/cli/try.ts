@@ -6,22 +6,37 @@
  * @module
  */
 
-import { fakeJobEnv, HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
-import { runHook } from "../supervise.ts";
-import { moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
+import { pipeCapped } from "../launch/output.ts";
+import { LAUNCHER_PATH } from "../launch/spawn.ts";
+import { HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { fakeJobEnv } from "../testing.ts";
+import {
+  integerFlag,
+  MAX_TIMEOUT_SECONDS,
+  moduleArg,
+  numberFlag,
+  parseCommand,
+  UsageError,
+} from "./args.ts";
 
 /** `try --help`. */
 export const TRY_HELP = `Usage: prep-deno try MODULE [options]
 
-Runs MODULE as Slurm would, with a fake job, and prints a short report.
-The hook runs in the same sandbox, with the same policy, as under slurmd.
+Runs MODULE as Slurm would, with a fake job, and prints a report: the hook's
+output (stdout and stderr on one pipe, in order, as the daemon logs it), its
+exit status and what Slurm would do with it, and how long it took. The hook
+runs through \`prep-deno run\`, in the same sandbox, with the same policy, as
+under slurmd. The fake job is the one prep-deno/testing gives unit tests.
 
   --context CTX      ${SCRIPT_CONTEXTS.join(" | ")} (default prolog_slurmd)
-  --job-id N         the job id (default 1)
-  --user NAME        the job's user (default root); uid and gid from /etc/passwd
+  --job-id N         the job id, 1 to 4294967294 (default 1)
+  --user NAME        the job's user, a name or uid in /etc/passwd (default root);
+                     its uid, gid and group name come from /etc/passwd and /etc/group
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
+  --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
   --plugin SO        go through the real plugin code (build/prep_deno.so): Prolog and
@@ -42,15 +57,45 @@ export function parseEnvFile(text: string, file: string): Record<string, string>
   return env;
 }
 
-/** The uid and gid of `user` from /etc/passwd, if it is there. */
-function lookupUser(user: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const f = line.split(":");
-      if (f[0] === user) return { uid: Number(f[2]), gid: Number(f[3]) };
+/** A job's user as /etc/passwd and /etc/group name it. */
+export interface JobUser {
+  user: string;
+  uid: number;
+  gid: number;
+  group: string;
+}
+
+/**
+ * Looks up `user` (a name, or a uid) in /etc/passwd, and its primary
+ * group's name in /etc/group, as slurmctld does for SLURM_JOB_GROUP
+ * (a gid with no name there keeps the number, as gid_to_string does).
+ *
+ * @throws {UsageError} naming the user when it is not in /etc/passwd.
+ */
+export function lookupJobUser(
+  user: string,
+  passwd = "/etc/passwd",
+  groups = "/etc/group",
+): JobUser {
+  const read = (file: string) => {
+    try {
+      return Deno.readTextFileSync(file).split("\n").map((l) => l.split(":"));
+    } catch (e) {
+      throw new UsageError(`try: --user ${user}: cannot read ${file}: ${(e as Error).message}`);
     }
-  } catch { /* no passwd: keep defaults */ }
-  return undefined;
+  };
+  const numeric = /^\d+$/.test(user);
+  const entry = read(passwd).find((f) =>
+    f.length >= 4 && (f[0] === user || (numeric && f[2] === user))
+  );
+  if (!entry) {
+    throw new UsageError(
+      `try: --user ${user}: no such user in ${passwd} (give a user this host knows, or leave --user out for root)`,
+    );
+  }
+  const gid = Number(entry[3]);
+  const group = read(groups).find((f) => f.length >= 3 && f[2] === entry[3])?.[0] ?? `${gid}`;
+  return { user: entry[0], uid: Number(entry[2]), gid, group };
 }
 
 /** Runs `try`; resolves to the hook's exit status. */
@@ -61,6 +106,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     user: { type: "string" },
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
+    "memory-mb": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
     plugin: { type: "string" },
@@ -76,9 +122,20 @@ export async function tryCommand(args: string[]): Promise<number> {
       `try: --context must be one of ${SCRIPT_CONTEXTS.join(", ")}, not "${context}"`,
     );
   }
-  const id = numberFlag("try", "job-id", values["job-id"] as string | undefined) ?? 1;
-  const user = (values.user as string | undefined) ?? "root";
-  const ids = lookupUser(user) ?? { uid: 0, gid: 0 };
+  const id = integerFlag("try", "job-id", values["job-id"] as string | undefined, 1, 4294967294) ??
+    1;
+  const who = lookupJobUser((values.user as string | undefined) ?? "root");
+  const timeoutSeconds = numberFlag(
+    "try",
+    "timeout",
+    values.timeout as string | undefined,
+    MAX_TIMEOUT_SECONDS,
+  );
+  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
+  const memoryMb = numberFlag("try", "memory-mb", values["memory-mb"] as string | undefined);
+  if (heapMb === 0 || memoryMb === 0) {
+    throw new UsageError("try: --heap-mb and --memory-mb take at least 1");
+  }
   let overrides: Record<string, string> = {};
   const envFile = values["env-file"] as string | undefined;
   if (envFile) {
@@ -95,14 +152,19 @@ export async function tryCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`try: --env takes KEY=VALUE, not "${kv}"`);
     overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const env = fakeJobEnv(context, { id, user, ...ids, node: Deno.hostname() }, overrides);
+  const env = fakeJobEnv(context, { id, ...who, node: Deno.hostname(), env: overrides });
   const hook = HOOK_FOR_CONTEXT[context];
-  console.log(`prep-deno try: ${hook} (${context}) of ${modulePath}, job ${env.SLURM_JOB_ID}`);
-  console.log("--- hook output ---");
-  const started = performance.now();
-  const timeoutSeconds = numberFlag("try", "timeout", values.timeout as string | undefined);
-  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined);
   const plugin = values.plugin as string | undefined;
+  console.log(
+    `prep-deno try: ${hook} (${context}) of ${modulePath}, job ${env.SLURM_JOB_ID} of ` +
+      `${who.user} (uid ${who.uid}, gid ${who.gid})`,
+  );
+  console.log(
+    plugin
+      ? "--- hook output ---"
+      : "--- hook output (stdout and stderr, in order, as the daemon logs them) ---",
+  );
+  const started = performance.now();
   let status: number;
   let pluginStatus = 0;
   if (plugin) {
@@ -116,7 +178,11 @@ export async function tryCommand(args: string[]): Promise<number> {
       : (r.status >> 8) & 0xff || 1;
     pluginStatus = r.status;
   } else {
-    status = await runHook({ modulePath, hook, env, timeoutSeconds, heapMb });
+    status = await runAsThePluginDoes(modulePath, env, [
+      ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
+      ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
+      ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+    ]);
   }
   const ms = Math.round(performance.now() - started);
   console.log("--- end of hook output ---");
@@ -131,6 +197,50 @@ export async function tryCommand(args: string[]): Promise<number> {
   );
   return status;
 }
+
+/**
+ * Runs `prep-deno run MODULE` (the native launcher, the very command the
+ * plugin executes) with the fake job as its environment and its stdout and
+ * stderr on one pipe, as the plugin runs it (and prep/script a script),
+ * copying that pipe to stdout as it comes, so the report shows the output in
+ * the order the hook wrote it, capped as the daemon's log is. Resolves to
+ * run's status.
+ */
+async function runAsThePluginDoes(
+  modulePath: string,
+  env: Record<string, string>,
+  flags: string[],
+): Promise<number> {
+  // One pipe for both streams is what keeps their order. sh only sets it
+  // up; env(1) then gives the runner exactly the job's variables (a shell
+  // would add PWD, SHLVL...).
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const child = new Deno.Command("/bin/sh", {
+    args: [
+      "-c",
+      'exec "$@" 2>&1',
+      "sh",
+      "env",
+      "-i",
+      "--",
+      ...vars,
+      LAUNCHER_PATH,
+      "run",
+      resolve(modulePath),
+      ...flags,
+    ],
+    clearEnv: true,
+    env: { PATH: "/usr/bin:/bin" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  await pipeCapped(child.stdout, (c) => writeAll(Deno.stdout, c));
+  const s = await child.status;
+  return s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code;
+}
+
+const SIGNALS: Partial<Record<Deno.Signal, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
 
 /** A wait status as Slurm logs it. */
 function describeStatus(status: number): string {

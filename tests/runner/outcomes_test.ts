@@ -90,26 +90,74 @@ Deno.test("outcome: Deno.exit(n) inside the hook is exit status n", async () => 
   assert.equal(tryStatus(zero), 0);
 });
 
-Deno.test("outcome: a worker closed by the hook without a result is a failure, never success", async () => {
-  const r = await tryHook(
-    `export function prolog() { self.close(); return new Promise(() => {}); }`,
-  );
-  assert.equal(tryStatus(r), 1);
-  assert.match(r.stderr, /ended its worker without a result/);
+Deno.test("outcome: a hook whose promise can never settle fails, never succeeds", async () => {
+  for (
+    const body of ["return new Promise(() => {});", "self.close(); return new Promise(() => {});"]
+  ) {
+    const r = await tryHook(`export function prolog() { ${body} }`);
+    assert.equal(tryStatus(r), 1, body);
+    assert.match(r.stderr, /hook\.ts job 1: the hook's promise never settled and nothing was left/);
+  }
 });
 
-Deno.test("outcome: a report forged with postMessage cannot set a bad status", async () => {
+Deno.test("outcome: a rejection the hook left floating fails it with 1 and names the error", async () => {
+  const r = await tryHook(`export function prolog() { Promise.reject(new Error("lost")); }`);
+  assert.equal(tryStatus(r), 1);
+  assert.match(
+    r.stderr,
+    /hook\.ts job 1: a promise was rejected and nothing handled it: Error: lost/,
+  );
+  assert.doesNotMatch(r.stderr, /Uncaught/);
+});
+
+Deno.test("outcome: Deno.exitCode set by a hook that returns nothing is its status", async () => {
+  const r = await tryHook(`export function prolog() { Deno.exitCode = 6; }`);
+  assert.equal(tryStatus(r), 6);
+  const bad = await tryHook(`export function prolog() { Deno.exitCode = 300; }`);
+  assert.equal(tryStatus(bad), 1);
+  assert.match(bad.stderr, /set Deno\.exitCode to 300, which is not an exit status/);
+});
+
+Deno.test("outcome: an error thrown later from a timer fails the hook with its message", async () => {
   const r = await tryHook(
-    `export async function prolog() { self.postMessage({ kind: "returned", status: 99999 }); await new Promise(() => {}); }`,
-    { args: ["--timeout", "10"] },
+    `export function prolog() { setTimeout(() => { throw new RangeError("later"); }, 1); return new Promise((r) => setTimeout(r, 200)); }`,
   );
   assert.equal(tryStatus(r), 1);
-  assert.match(r.stderr, /reported 99999, which is not an exit status/);
+  assert.match(r.stderr, /hook\.ts job 1: uncaught error: RangeError: later/);
+});
+
+Deno.test("outcome: a hook killed by a signal says so, with 128 + the signal", async () => {
+  const r = await tryHook(`export function prolog() { Deno.kill(Deno.pid, "SIGKILL"); }`, {
+    policy: { prolog: { run: true } },
+  });
+  assert.equal(tryStatus(r), 137);
+  assert.match(
+    r.stderr,
+    /hook\.ts job 1: the hook's process was killed by signal 9 \(Killed\), not by the runner/,
+  );
+  const term = await tryHook(
+    `export function prolog() { Deno.kill(Deno.pid, "SIGTERM"); return new Promise(() => setInterval(() => {}, 1000)); }`,
+    {
+      policy: { prolog: { run: true } },
+    },
+  );
+  assert.equal(tryStatus(term), 143);
+  assert.match(term.stderr, /killed by signal 15 \(Terminated\), not by the runner/);
+});
+
+Deno.test("outcome: an import denial names the policy fix, not Deno's --allow flag", async () => {
+  const r = await tryHook(`import "file:///etc/shadow";\nexport function prolog() {}`);
+  assert.equal(tryStatus(r), 1);
+  assert.match(
+    r.stderr,
+    /cannot load the module: permission denied: read access to "\/etc\/shadow"; to allow it, add it to the "read" list of permission set "prolog"/,
+  );
+  assert.doesNotMatch(r.stderr, /run again with/);
 });
 
 Deno.test("outcome: a missing module is 127, as prep/script's missing script", async () => {
-  const { prepDeno } = await import("../helpers.ts");
+  const { hookOutput, prepDeno } = await import("../helpers.ts");
   const r = await prepDeno(["try", "/nonexistent/prolog.ts"]);
   assert.equal(r.code, 127);
-  assert.match(r.stderr, /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
+  assert.match(hookOutput(r), /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
 });

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Shared between the prep/deno ABI glue (prep_deno.c), its slurmd side
- * (prep_deno_slurmd.c) and its slurmctld side (prep_deno_slurmctld.c);
- * also the one place that knows how Slurm versions differ.
+ * What the slurmd and slurmctld sides share: Slurm's headers (by release),
+ * PrEpParameters, the hook lists and timeouts of slurm.conf, and the log
+ * lines. Below the two sides, above the Slurm-free core; it calls neither
+ * side nor the glue.
  */
-#ifndef PREP_DENO_H
-#define PREP_DENO_H
+#ifndef PREP_DENO_CONF_H
+#define PREP_DENO_CONF_H
 
-#include "config.h"
+#include "prep_deno_version.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "slurm/slurm.h"
 #include "slurm/slurm_errno.h"
 #include "src/common/log.h"
 #include "src/common/slurm_protocol_defs.h"
@@ -25,8 +25,7 @@
 extern int slurm_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 #define error slurm_error
 
-/* Headers that moved to src/interfaces/ in 23.02. */
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+#if PD_HAVE_INTERFACES_DIR
 #include "src/interfaces/prep.h"
 #else
 #include "src/common/prep.h"
@@ -34,26 +33,26 @@ extern int slurm_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #include "prep_deno_core.h"
 
-/* Where the runner is unless PrEpParameters=runner=... says otherwise. */
-#define PREP_DENO_DEFAULT_RUNNER "/usr/local/sbin/prep-deno"
-/* Where the warm service listens (mode=warm) unless socket=... says otherwise. */
-#define PREP_DENO_DEFAULT_SOCKET "/run/prep-deno/serve.sock"
-
-/* PrEpParameters, parsed once by init(). */
+/* PrEpParameters, parsed once by pd_conf_parse(). */
 typedef struct {
-	char *runner;
-	int heap_mb;
-	bool warm;
-	char *socket;
+	char *runner;      /* runner=PATH */
+	int heap_mb;       /* heap_mb=MIB */
+	bool warm;         /* mode=warm */
+	char *socket;      /* socket=PATH */
+	int drain_reason;  /* drain_reason=yes|no|all: PD_DRAIN_* */
 } prep_deno_params_t;
+
+enum {
+	PD_DRAIN_NO,      /* Slurm's own "Prolog error" / "Epilog error" */
+	PD_DRAIN_MODULES, /* yes (default): TypeScript hooks name their cause */
+	PD_DRAIN_ALL,     /* all: shell hooks too (last line of their output) */
+};
 
 extern prep_deno_params_t prep_deno_params;
 
-/* The slurmctld callbacks Slurm registered; NULL until it does. */
-extern void (*prep_deno_prolog_slurmctld_cb)(int rc, uint32_t job_id,
-					     bool timed_out);
-extern void (*prep_deno_epilog_slurmctld_cb)(int rc, uint32_t job_id,
-					     bool timed_out);
+/* Parses slurm_conf.prep_params into prep_deno_params; logs unknown keys. */
+extern void pd_conf_parse(void);
+extern void pd_conf_free(void);
 
 /* Hook kinds, in slurm.conf terms. */
 typedef enum {
@@ -79,19 +78,17 @@ extern int pd_conf_timeout(pd_hook_t hook);
 /* The core's configuration for `hook`. */
 extern pdc_config_t pd_core_config(pd_hook_t hook);
 
+/* Logs what init() found for `hook`: each value, module or script. */
+extern void pd_conf_report(pd_hook_t hook);
+
 /* One line when the warm service was passed over for the spawn path. */
 extern void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out);
 
-/* Logs the outcome of a hook list the way prep/script words it. */
+/*
+ * Logs the outcome of a slurmd hook list in prep/script's words:
+ * `what` is "prolog" or "epilog".
+ */
 extern void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 			   const pdc_outcome_t *out);
-
-/* slurmd side. */
-extern int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog);
-
-/* slurmctld side; returns true when a hook runs (async). */
-extern bool prep_deno_slurmctld(void *job_ptr, bool is_epilog);
-extern bool prep_deno_slurmctld_have(bool is_epilog);
-extern void prep_deno_slurmctld_init(void);
 
 #endif

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Shared by both sides: PrEpParameters, the hook values and timeouts of
+ * slurm.conf (the release differences of their shape), and the log lines.
+ */
+#include "prep_deno_conf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+
+prep_deno_params_t prep_deno_params;
+
+const char *pd_hook_key(pd_hook_t hook)
+{
+	static const char *const keys[] = { "Prolog", "Epilog",
+					    "PrologSlurmctld",
+					    "EpilogSlurmctld" };
+	return keys[hook];
+}
+
+static bool yes_no_all(const char *v, int *out)
+{
+	if (!xstrcasecmp(v, "yes") || !xstrcasecmp(v, "modules"))
+		*out = PD_DRAIN_MODULES;
+	else if (!xstrcasecmp(v, "no"))
+		*out = PD_DRAIN_NO;
+	else if (!xstrcasecmp(v, "all"))
+		*out = PD_DRAIN_ALL;
+	else
+		return false;
+	return true;
+}
+
+/* PrEpParameters=runner=/path,heap_mb=N,mode=spawn|warm,socket=/path,
+ * drain_reason=yes|no|all */
+void pd_conf_parse(void)
+{
+	char *copy, *tok, *save = NULL;
+
+	pd_conf_free();
+	prep_deno_params.runner = xstrdup(PD_DEFAULT_RUNNER);
+	prep_deno_params.socket = xstrdup(PD_DEFAULT_SOCKET);
+	prep_deno_params.heap_mb = 0;
+	prep_deno_params.warm = false;
+	prep_deno_params.drain_reason = PD_DRAIN_MODULES;
+	if (!slurm_conf.prep_params)
+		return;
+	copy = xstrdup(slurm_conf.prep_params);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!xstrncasecmp(tok, "runner=", 7)) {
+			xfree(prep_deno_params.runner);
+			prep_deno_params.runner = xstrdup(tok + 7);
+		} else if (!xstrncasecmp(tok, "heap_mb=", 8)) {
+			prep_deno_params.heap_mb = atoi(tok + 8);
+		} else if (!xstrcasecmp(tok, "mode=warm")) {
+			prep_deno_params.warm = true;
+		} else if (!xstrcasecmp(tok, "mode=spawn")) {
+			prep_deno_params.warm = false;
+		} else if (!xstrncasecmp(tok, "socket=", 7)) {
+			xfree(prep_deno_params.socket);
+			prep_deno_params.socket = xstrdup(tok + 7);
+		} else if (!xstrncasecmp(tok, "drain_reason=", 13) &&
+			   yes_no_all(tok + 13, &prep_deno_params.drain_reason)) {
+			continue;
+		} else {
+			error("prep/deno: PrEpParameters: unknown \"%s\" (known: "
+			      "runner=PATH, heap_mb=MIB, mode=spawn|warm, "
+			      "socket=PATH, drain_reason=yes|no|all)", tok);
+		}
+	}
+	xfree(copy);
+}
+
+void pd_conf_free(void)
+{
+	xfree(prep_deno_params.runner);
+	xfree(prep_deno_params.socket);
+}
+
+int pd_conf_values(pd_hook_t hook, char *const **values)
+{
+#if PD_HAVE_HOOK_ARRAYS
+	switch (hook) {
+	case PD_PROLOG:
+		*values = slurm_conf.prolog;
+		return slurm_conf.prolog_cnt;
+	case PD_EPILOG:
+		*values = slurm_conf.epilog;
+		return slurm_conf.epilog_cnt;
+	case PD_PROLOG_SLURMCTLD:
+		*values = slurm_conf.prolog_slurmctld;
+		return slurm_conf.prolog_slurmctld_cnt;
+	default:
+		*values = slurm_conf.epilog_slurmctld;
+		return slurm_conf.epilog_slurmctld_cnt;
+	}
+#else
+	char *const *one;
+
+	switch (hook) {
+	case PD_PROLOG:
+		one = &slurm_conf.prolog;
+		break;
+	case PD_EPILOG:
+		one = &slurm_conf.epilog;
+		break;
+	case PD_PROLOG_SLURMCTLD:
+		one = &slurm_conf.prolog_slurmctld;
+		break;
+	default:
+		one = &slurm_conf.epilog_slurmctld;
+		break;
+	}
+	*values = one;
+	return *one ? 1 : 0;
+#endif
+}
+
+int pd_conf_timeout(pd_hook_t hook)
+{
+#if PD_HAVE_SPLIT_TIMEOUTS
+	uint16_t t = (hook == PD_PROLOG || hook == PD_PROLOG_SLURMCTLD) ?
+		slurm_conf.prolog_timeout : slurm_conf.epilog_timeout;
+#else
+	uint16_t t = slurm_conf.prolog_epilog_timeout;
+
+	(void)hook;
+#endif
+	return (t == NO_VAL16 || t == 0) ? -1 : (int)t;
+}
+
+pdc_config_t pd_core_config(pd_hook_t hook)
+{
+	pdc_config_t cfg = {
+		.runner = prep_deno_params.runner,
+		.timeout_s = pd_conf_timeout(hook),
+		.heap_mb = prep_deno_params.heap_mb,
+		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
+						       NULL,
+	};
+	return cfg;
+}
+
+void pd_conf_report(pd_hook_t hook)
+{
+	char *const *values;
+	int n = pd_conf_values(hook, &values);
+
+	for (int i = 0; i < n; i++) {
+		const char *v = values[i];
+
+		if (!v)
+			continue;
+		if (!pdc_is_module(v)) {
+			verbose("prep/deno: %s=%s runs as a script", pd_hook_key(hook), v);
+			continue;
+		}
+		if (access(v, R_OK) < 0)
+			error("prep/deno: %s=%s: cannot read the module: %m; "
+			      "the hook will fail until it exists",
+			      pd_hook_key(hook), v);
+		else
+			info("prep/deno: %s=%s runs through %s", pd_hook_key(hook),
+			     v, prep_deno_params.runner);
+	}
+}
+
+void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out)
+{
+	if (out->fallback)
+		error("prep/deno: [job %u] warm service at %s not answering (%s); "
+		      "the hook ran through the spawn path",
+		      job_id, prep_deno_params.socket, out->fallback);
+}
+
+/*
+ * As prep/script's _run_subpath_command and run_command: the timeout line
+ * first (also when the hook had exited 0 and only a child held its
+ * output), then one line for the status.
+ */
+void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
+		    const pdc_outcome_t *out)
+{
+	pd_log_fallback(job_id, out);
+	if (out->timed_out)
+		error("run_command: %s poll timeout @ %d msec", what,
+		      timeout_s * 1000);
+	if (!out->status)
+		debug2("prep/deno: %s success rc:0 output:%s", what, out->output);
+	else if (WIFEXITED(out->status))
+		error("%s failed: rc:%u output:%s", what,
+		      WEXITSTATUS(out->status), out->output);
+	else if (WIFSIGNALED(out->status))
+		error("%s killed by signal %u output:%s", what,
+		      WTERMSIG(out->status), out->output);
+	else
+		error("%s didn't run: status:%d reason:%s", what, out->status,
+		      out->output);
+}

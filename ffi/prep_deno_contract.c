@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The contract of prep_deno_contract.h as JSON, so TypeScript can check its
+ * mirror (src/contract.ts) and its struct layouts against the very library
+ * it loads, instead of trusting numbers written twice.
+ */
+#include "prep_deno_contract.h"
+
+#include <stddef.h>
+
+#include "prep_deno_core.h"
+
+#include <stdio.h>
+
+#define PD_CRED_JSON(suffix, name) "\"" name "\","
+
+/* Built on first use: offsetof() is no preprocessor number. */
+static char contract[4096];
+
+const char *prep_deno_contract_json(void)
+{
+	/* The names as a JSON list; the last comma is cut by the %.*s. */
+	static const char cred_vars[] = PD_CRED_VARS(PD_CRED_JSON);
+
+	if (contract[0])
+		return contract;
+	snprintf(contract, sizeof(contract),
+		 "{\"exit\":{\"FAILED\":%d,\"USAGE\":%d,\"TIMEOUT\":%d,"
+		 "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
+		 "\"defaultRunner\":\"%s\",\"defaultSocket\":\"%s\","
+		 "\"warmMagic\":\"%s\",\"warmMaxFrame\":%d,"
+		 "\"maxOutput\":%d,\"runnerGraceSeconds\":%d,"
+		 "\"causeMarker\":\"%s\",\"reasonMax\":%d,"
+		 "\"contextVar\":\"%s\",\"credVars\":[%.*s],"
+		 "\"layout\":{"
+		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
+		 "\"heap_mb\":%zu,\"warm_socket\":%zu,\"concurrent\":%zu,"
+		 "\"kill_tag\":%zu},"
+		 "\"pdc_outcome_t\":{\"size\":%zu,\"status\":%zu,\"timed_out\":%zu,"
+		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu},"
+		 "\"pdc_slurmd_job_t\":{\"size\":%zu,\"cred\":%zu,"
+		 "\"late_user_name\":%zu,\"credCount\":%d}}}",
+		 PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT,
+		 PD_EXIT_OUT_OF_MEMORY, PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND,
+		 PD_DEFAULT_RUNNER, PD_DEFAULT_SOCKET, PD_WARM_MAGIC,
+		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT, PD_RUNNER_GRACE_S,
+		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_CONTEXT_VAR,
+		 (int)(sizeof(cred_vars) - 2), cred_vars,
+		 sizeof(pdc_config_t), offsetof(pdc_config_t, runner),
+		 offsetof(pdc_config_t, timeout_s),
+		 offsetof(pdc_config_t, heap_mb),
+		 offsetof(pdc_config_t, warm_socket),
+		 offsetof(pdc_config_t, concurrent),
+		 offsetof(pdc_config_t, kill_tag),
+		 sizeof(pdc_outcome_t), offsetof(pdc_outcome_t, status),
+		 offsetof(pdc_outcome_t, timed_out),
+		 offsetof(pdc_outcome_t, output),
+		 offsetof(pdc_outcome_t, failed_path),
+		 offsetof(pdc_outcome_t, fallback),
+		 sizeof(pdc_slurmd_job_t), offsetof(pdc_slurmd_job_t, cred),
+		 offsetof(pdc_slurmd_job_t, late_user_name), PDC_CRED_N);
+	return contract;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * What the C plugin and the TypeScript runner must agree on, written once.
+ * src/contract.ts mirrors every value; tests/ffi/contract_test.ts loads the
+ * plugin and compares the two through prep_deno_contract_json(). Change a
+ * value here and that test tells you which TypeScript line to change.
+ *
+ * No Slurm header: the core includes this too.
+ *
+ * THE TIMEOUT STORY (PrologEpilogTimeout, from 25.05 PrologTimeout and
+ * EpilogTimeout; T seconds, "forever" when unset):
+ *   1. The glue (prep_deno_conf.c) reads T once per call; each hook of a
+ *      list gets the whole T, as prep/script gives each script.
+ *   2. Shell hook: the core (prep_deno_run.c) arms T and reads the output
+ *      pipe until EOF, not merely until the script exits. At T it kills
+ *      the script's process group: SIGTERM, 10 ms, SIGKILL (run_command's
+ *      order). After a normal EOF it also kills stragglers of the group.
+ *   3. TypeScript hook, spawn path: the runner gets `--timeout T` and arms
+ *      it itself (src/supervise.ts): at T it kills its sandbox and exits
+ *      PD_EXIT_TIMEOUT (124) with a "timed out" line. The core arms
+ *      T + PD_RUNNER_GRACE_S as a backstop and, past it, kills the
+ *      runner's group as in 2. A 124 from the runner counts as timed out.
+ *   4. TypeScript hook, warm path: the core sends T in the request; the
+ *      service arms T for the hook's worker (src/warm/host.ts) and answers
+ *      124; the core waits T + PD_RUNNER_GRACE_S for the answer and, when
+ *      none comes, runs the hook through the spawn path instead.
+ *   5. SPANK job prolog/epilog (slurmstepd spank): the slurmd side arms T
+ *      and kills its group with SIGKILL.
+ *   6. slurmctld hooks: the same as 2-4, on a core thread; nothing else in
+ *      slurmctld times them out. fini() (daemon shutdown) SIGKILLs every
+ *      running group and waits for the threads, which still call back.
+ */
+#ifndef PREP_DENO_CONTRACT_H
+#define PREP_DENO_CONTRACT_H
+
+/* Exit statuses of the runner for its own failures (src/outcome.ts EXIT). */
+#define PD_EXIT_FAILED 1        /* the hook threw or returned a bad value */
+#define PD_EXIT_USAGE 2         /* bad command line */
+#define PD_EXIT_TIMEOUT 124     /* ran past --timeout */
+#define PD_EXIT_OUT_OF_MEMORY 125 /* hit --heap-mb */
+#define PD_EXIT_SANDBOX 126     /* bad policy, no bwrap */
+#define PD_EXIT_NOT_FOUND 127   /* no such module; prep/script's 127 */
+
+/* Where the runner is unless PrEpParameters=runner=... says otherwise. */
+#define PD_DEFAULT_RUNNER "/usr/local/sbin/prep-deno"
+/* Where the warm service listens unless socket=... says otherwise. */
+#define PD_DEFAULT_SOCKET "/run/prep-deno/serve.sock"
+
+/* The warm protocol (src/warm/protocol.ts): first field, largest frame. */
+#define PD_WARM_MAGIC "prep-deno-warm/1"
+#define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
+
+/* Output kept per hook, spawn and warm alike; the rest is dropped. */
+#define PD_MAX_OUTPUT (1024 * 1024)
+
+/* Extra seconds the core gives a TypeScript hook past T (story, 3-4). */
+#define PD_RUNNER_GRACE_S 5
+
+/*
+ * The drain reason (PrEpParameters drain_reason=): a failing TypeScript
+ * hook's runner prints one line starting with this marker, then the cause
+ * (the first line of the error). The plugin takes the last such line of
+ * the output and sets the node's reason to "<prolog|epilog> <file>: <cause>",
+ * at most PD_REASON_MAX bytes.
+ */
+#define PD_CAUSE_MARKER "prep-deno: cause: "
+#define PD_REASON_MAX 120
+
+/* SLURM_SCRIPT_CONTEXT, and the variable that names it. */
+#define PD_CONTEXT_VAR "SLURM_SCRIPT_CONTEXT"
+
+/*
+ * Variables the slurmd side takes from the job's credential, in the order
+ * prep/script sets them (X(enum suffix, name)). From the newest release
+ * each exists in; the glue leaves the others unset on older releases.
+ */
+#define PD_CRED_VARS(X)                                          \
+	X(ACCOUNT, "SLURM_JOB_ACCOUNT")                          \
+	X(COMMENT, "SLURM_JOB_COMMENT")                          \
+	X(CORE_SPEC_COUNT, "SLURM_JOB_CORE_SPEC_COUNT")          \
+	X(CORE_SPEC_TYPE, "SLURM_JOB_CORE_SPEC_TYPE")            \
+	X(CONSTRAINTS, "SLURM_JOB_CONSTRAINTS")                  \
+	X(END_TIME, "SLURM_JOB_END_TIME")                        \
+	X(EXTRA, "SLURM_JOB_EXTRA")                              \
+	X(CPUS_PER_NODE, "SLURM_JOB_CPUS_PER_NODE")              \
+	X(LICENSES, "SLURM_JOB_LICENSES")                        \
+	X(NTASKS, "SLURM_JOB_NTASKS")                            \
+	X(NUM_NODES, "SLURM_JOB_NUM_NODES")                      \
+	X(OVERSUBSCRIBE, "SLURM_JOB_OVERSUBSCRIBE")              \
+	X(EXCLUSIVE, "SLURM_JOB_EXCLUSIVE")                      \
+	X(PARTITION, "SLURM_JOB_PARTITION")                      \
+	X(QOS, "SLURM_JOB_QOS")                                  \
+	X(RESERVATION, "SLURM_JOB_RESERVATION")                  \
+	X(RESTART_COUNT, "SLURM_JOB_RESTART_COUNT")              \
+	X(SELINUX_CONTEXT, "SLURM_JOB_SELINUX_CONTEXT")          \
+	X(START_TIME, "SLURM_JOB_START_TIME")                    \
+	X(STDERR, "SLURM_JOB_STDERR")                            \
+	X(STDIN, "SLURM_JOB_STDIN")                              \
+	X(STDOUT, "SLURM_JOB_STDOUT")
+
+/* The contract above as one JSON object (static; do not free). */
+extern const char *prep_deno_contract_json(void);
+
+#endif

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * prep/deno, slurmd side: why was my node drained. When a Prolog or Epilog
+ * fails, slurmctld drains the node with "Prolog error" / "Epilog error",
+ * unless the node is draining already: then it keeps the reason it has
+ * (node_mgr.c _drain_node). So this drains the node first, with
+ * "<prolog|epilog> <file>: <cause>", before the plugin returns the failure.
+ *
+ * The cause: the last PD_CAUSE_MARKER line of the hook's output (the
+ * runner prints it for TypeScript hooks), else, with drain_reason=all, the
+ * last line of a shell hook's output, else how it ended.
+ *
+ * Cost: one RPC to slurmctld per failing hook call (none on success). It
+ * runs on a thread of its own and the hook call waits for it at most
+ * DRAIN_WAIT_MS: a dead or slow controller never holds slurmd longer; the
+ * node then gets Slurm's own reason.
+ */
+#include "prep_deno_slurmd.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/common/run_in_daemon.h"
+#include "src/common/xmalloc.h"
+#include "src/common/xstring.h"
+#include "src/slurmd/slurmd/slurmd.h"
+
+#define DRAIN_WAIT_MS 3000
+
+extern slurmd_conf_t *conf;
+
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drain_cond = PTHREAD_COND_INITIALIZER;
+static int drains_running;
+
+typedef struct {
+	char *node;
+	char *reason;
+	int done;
+	int refs; /* the waiter and the thread */
+	int rc;
+} drain_req_t;
+
+static void drain_req_put(drain_req_t *req)
+{
+	/* drain_lock held */
+	if (--req->refs == 0) {
+		xfree(req->node);
+		xfree(req->reason);
+		xfree(req);
+	}
+}
+
+static void *drain_main(void *arg)
+{
+	drain_req_t *req = arg;
+	update_node_msg_t msg;
+	int rc;
+
+	slurm_init_update_node_msg(&msg);
+	msg.node_names = req->node;
+	msg.node_state = NODE_STATE_DRAIN;
+	msg.reason = req->reason;
+	rc = slurm_update_node(&msg) ? errno : 0;
+
+	pthread_mutex_lock(&drain_lock);
+	req->rc = rc;
+	req->done = 1;
+	drains_running--;
+	pthread_cond_broadcast(&drain_cond);
+	drain_req_put(req);
+	pthread_mutex_unlock(&drain_lock);
+	return NULL;
+}
+
+/* The last line of `text` starting with `marker` (marker skipped), or with
+ * marker NULL the last non-empty line; NULL if none. xfree it. */
+static char *last_line(const char *text, const char *marker)
+{
+	const char *found = NULL, *end = NULL;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		const char *stop = nl ? nl : line + strlen(line);
+
+		if (marker ? !strncmp(line, marker, strlen(marker)) :
+			     stop > line) {
+			found = marker ? line + strlen(marker) : line;
+			end = stop;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!found)
+		return NULL;
+	return xstrndup(found, (size_t)(end - found));
+}
+
+/* "<what> <file>: <cause>", bounded, printable. */
+static char *make_reason(const char *what, const pdc_outcome_t *out)
+{
+	bool module = out->failed_path && pdc_is_module(out->failed_path);
+	char *cause = NULL, *reason = NULL, *copy;
+
+	if (module)
+		cause = last_line(out->output, PD_CAUSE_MARKER);
+	else if (prep_deno_params.drain_reason == PD_DRAIN_ALL)
+		cause = last_line(out->output, NULL);
+	if (!cause && !module && prep_deno_params.drain_reason != PD_DRAIN_ALL)
+		return NULL;
+	if (!cause) {
+		if (out->timed_out)
+			cause = xstrdup("timed out");
+		else if (WIFEXITED(out->status))
+			cause = xstrdup_printf("exit status %d",
+					       WEXITSTATUS(out->status));
+		else if (WIFSIGNALED(out->status))
+			cause = xstrdup_printf("killed by signal %d",
+					       WTERMSIG(out->status));
+		else if ((cause = last_line(out->output, "prep/deno: ")))
+			; /* the core's "cannot execute PATH: why" */
+		else
+			cause = xstrdup("could not run");
+	}
+	copy = xstrdup(out->failed_path ? out->failed_path : "");
+	xstrfmtcat(reason, "%s %s: %s", what, basename(copy), cause);
+	xfree(copy);
+	xfree(cause);
+	if (strlen(reason) > PD_REASON_MAX)
+		reason[PD_REASON_MAX] = '\0';
+	for (char *p = reason; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	return reason;
+}
+
+void pd_drain_with_reason(const char *what, uint32_t job_id,
+			  const pdc_outcome_t *out)
+{
+	drain_req_t *req;
+	pthread_t tid;
+	struct timespec until;
+	char *reason;
+
+	/* Only a daemon of the cluster may drain a node of it. */
+	if (prep_deno_params.drain_reason == PD_DRAIN_NO ||
+	    !running_in_daemon() || !conf ||
+	    !conf->node_name || !(reason = make_reason(what, out)))
+		return;
+	req = xmalloc(sizeof(*req));
+	req->node = xstrdup(conf->node_name);
+	req->reason = reason;
+	req->refs = 2;
+	pthread_mutex_lock(&drain_lock);
+	drains_running++;
+	if (pthread_create(&tid, NULL, drain_main, req)) {
+		drains_running--;
+		req->refs = 1;
+		drain_req_put(req);
+		pthread_mutex_unlock(&drain_lock);
+		error("prep/deno: [job %u] cannot start the drain request", job_id);
+		return;
+	}
+	pthread_detach(tid);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DRAIN_WAIT_MS / 1000;
+	while (!req->done &&
+	       pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == 0)
+		;
+	if (!req->done)
+		error("prep/deno: [job %u] slurmctld did not answer the drain "
+		      "request in %d ms; the node gets Slurm's own reason",
+		      job_id, DRAIN_WAIT_MS);
+	else if (req->rc)
+		error("prep/deno: [job %u] cannot set the node's reason \"%s\": %s",
+		      job_id, req->reason, slurm_strerror(req->rc));
+	else
+		info("prep/deno: [job %u] node %s drained: %s", job_id,
+		     req->node, req->reason);
+	drain_req_put(req);
+	pthread_mutex_unlock(&drain_lock);
+}
+
+int pd_drain_shutdown(int wait_ms)
+{
+	struct timespec until;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&drain_lock);
+	while (drains_running &&
+	       pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == 0)
+		;
+	left = drains_running;
+	pthread_mutex_unlock(&drain_lock);
+	return left;
+}

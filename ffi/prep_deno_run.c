@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * prep/deno core: one command, the way Slurm's run_command() runs a script
+ * for prep/script (stdin /dev/null, stdout and stderr on one pipe, own
+ * process group, real ids following the effective ones, 127 for a command
+ * that cannot be executed). It is done when the output pipe reaches EOF,
+ * not when the command exits: a background child that keeps stdout keeps
+ * the hook running, until it ends or the timeout kills the group (SIGTERM,
+ * 10 ms, SIGKILL). See the timeout story in prep_deno_contract.h.
+ */
+#define _GNU_SOURCE
+#include "prep_deno_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_TRACKED 8192
+
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Process groups of running hooks, so shutdown (all) and a job's end
+ * (by tag: job id and kind) can stop them. */
+static struct {
+	pid_t pg;
+	uint64_t tag;
+} running[MAX_TRACKED];
+
+static void track(pid_t pg, uint64_t tag, int add)
+{
+	pthread_mutex_lock(&track_lock);
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		if (add ? running[i].pg == 0 : running[i].pg == pg) {
+			running[i].pg = add ? pg : 0;
+			running[i].tag = tag;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&track_lock);
+}
+
+void pdc_kill_all(void)
+{
+	pthread_mutex_lock(&track_lock);
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (running[i].pg)
+			killpg(running[i].pg, SIGKILL);
+	pthread_mutex_unlock(&track_lock);
+}
+
+int pdc_kill_tagged(uint32_t job_id, uint32_t kill_tag)
+{
+	uint64_t tag = ((uint64_t)kill_tag << 32) | job_id;
+	int n = 0;
+
+	if (!kill_tag)
+		return 0;
+	pthread_mutex_lock(&track_lock);
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (running[i].pg && running[i].tag == tag &&
+		    !killpg(running[i].pg, SIGKILL))
+			n++;
+	pthread_mutex_unlock(&track_lock);
+	return n;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Output of one hook, capped at PD_MAX_OUTPUT. */
+typedef struct {
+	char *data;
+	size_t len, cap;
+	int truncated;
+} outbuf_t;
+
+static void out_append(outbuf_t *b, const char *p, size_t n)
+{
+	if (b->len + n > PD_MAX_OUTPUT) {
+		b->truncated = 1;
+		n = PD_MAX_OUTPUT - b->len;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *grown;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(grown = realloc(b->data, cap)))
+			return;
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (int fd = lowfd; fd < 65536; fd++)
+		close(fd);
+}
+
+/* As run_command's _kill_pg: SIGTERM, a moment, then SIGKILL. */
+static void kill_group(pid_t pg)
+{
+	killpg(pg, SIGTERM);
+	usleep(10000);
+	killpg(pg, SIGKILL);
+}
+
+/* A descriptor that polls readable when `pid` exits; -1 if unsupported. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	return -1;
+#endif
+}
+
+static char *fail_text(const char *exe, const char *why)
+{
+	char *text = NULL;
+
+	if (asprintf(&text, "prep/deno: cannot execute %s: %s "
+		     "(Run command failed - configuration error)\n",
+		     exe, why) < 0)
+		return NULL;
+	return text;
+}
+
+/* Runs one command; returns its wait status, or 127 if it cannot run. */
+int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
+		   pdc_child_fn child, void *child_arg, uint64_t tag,
+		   int *timed_out, char **output)
+{
+	static char *const no_env[] = { NULL };
+	const char *exe = argv[0];
+	outbuf_t buf = { 0 };
+	int pfd[2], pidfd, status = 0, eof = 0, exited = 0;
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	pid_t pid;
+
+	*timed_out = 0;
+	if (exe[0] != '/') {
+		*output = fail_text(exe, "not a fully qualified path");
+		return 127;
+	}
+	if (access(exe, R_OK | X_OK) < 0) {
+		*output = fail_text(exe, strerror(errno));
+		return 127;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		*output = fail_text(exe, strerror(errno));
+		return 127;
+	}
+	if ((pid = fork()) == 0) {
+		int devnull;
+
+		if (child)
+			child(child_arg);
+		if ((devnull = open("/dev/null", O_RDWR)) < 0)
+			_exit(127);
+		dup2(devnull, STDIN_FILENO);
+		dup2(pfd[1], STDOUT_FILENO);
+		dup2(pfd[1], STDERR_FILENO);
+		close_from(3);
+		setpgid(0, 0);
+		/* As run_command: real ids follow the effective ones. */
+		if (setresgid(getegid(), getegid(), -1) ||
+		    setresuid(geteuid(), geteuid(), -1))
+			_exit(127);
+		execve(exe, argv, envp ? envp : no_env);
+		dprintf(STDERR_FILENO, "prep/deno: execve(%s): %s\n", exe,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		*output = fail_text(exe, strerror(errno));
+		return 127;
+	}
+	setpgid(pid, pid); /* also here: no window before the child does */
+	track(pid, tag, 1);
+	pidfd = open_pidfd(pid);
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pfd[0], .events = POLLIN },
+				       { .fd = pidfd, .events = POLLIN } };
+		int wait_ms = 100, r;
+
+		if (!exited) {
+			siginfo_t si = { 0 };
+
+			/* WNOWAIT: the leader stays a zombie, so its pgid
+			 * cannot be reused before we kill the group. */
+			if (!waitid(P_PID, pid, &si,
+				    WEXITED | WNOHANG | WNOWAIT) &&
+			    si.si_pid == pid)
+				exited = 1;
+		}
+		if (exited && eof)
+			break;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0) {
+				*timed_out = 1;
+				break;
+			}
+			if (left < wait_ms)
+				wait_ms = (int)left;
+		}
+		if (eof) {
+			/* Output done; wait for the exit itself. */
+			if (pidfd >= 0)
+				poll(&p[1], 1, wait_ms);
+			else
+				poll(NULL, 0, wait_ms < 2 ? wait_ms : 2);
+			continue;
+		}
+		/* Until EOF, as run_command: a child holding the pipe keeps
+		 * the hook running even after the script itself exited. */
+		r = poll(p, 1, wait_ms);
+		if (r > 0) {
+			char chunk[65536];
+			ssize_t n = read(pfd[0], chunk, sizeof(chunk));
+
+			if (n > 0)
+				out_append(&buf, chunk, (size_t)n);
+			else if (n == 0 || errno != EINTR)
+				eof = 1;
+		}
+	}
+	if (*timed_out)
+		kill_group(pid);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* Stragglers too, as run_command does after waitpid; skip its 10 ms
+	 * pause when the group is already empty. */
+	if (!*timed_out && killpg(pid, 0) == 0)
+		kill_group(pid);
+	track(pid, 0, 0);
+	close(pfd[0]);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (buf.truncated)
+		out_append(&buf, "\n[prep/deno: output truncated]\n", 31);
+	*output = buf.data ? buf.data : strdup("");
+	return status;
+}
+

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `deno task package`: build/prep-deno_VERSION_ARCH.deb, for the Slurm
+ * installed here (run after `deno task build-plugin`, which the task does).
+ *
+ * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
+ *   /usr/sbin/prep-deno                  the runner (deno compile'd, or the launcher)
+ *   /usr/local/sbin/prep-deno            -> /usr/sbin/prep-deno, the plugin's default runner=
+ *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
+ *                                        deno CLI for `deno test`/`check` (/usr/bin/deno
+ *                                        through update-alternatives, never over a site's own)
+ *   /usr/lib/prep-deno/src/              the runner's source: mod.ts (hook types), testing.ts,
+ *                                        what `prep-deno init`'s import map points to
+ *   /usr/lib/prep-deno/VERSION
+ *   SLURM_PLUGIN_DIR/prep_deno.so        the plugin, built for this Slurm (Depends pins it)
+ *   /lib/systemd/system/prep-deno-serve.service
+ *   /usr/share/man/man8/prep-deno.8.gz, prep_deno.8.gz
+ *   /usr/share/doc/prep-deno/README.md, copyright
+ *
+ * Nothing is downloaded at install time: everything is in the package.
+ *
+ * @module
+ */
+
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { DENO_RUN_FLAGS } from "../src/self_command.ts";
+
+const top = join(dirname(fileURLToPath(import.meta.url)), "..");
+const version = Deno.readTextFileSync(join(top, "VERSION")).trim();
+/** Where Debian's Slurm looks for plugins (and where libslurmfull is). */
+const pluginDir = "/usr/lib/x86_64-linux-gnu/slurm-wlm";
+const LIB = "/usr/lib/prep-deno";
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const out = new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" })
+    .outputSync();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return text;
+}
+
+/** The Debian package that holds the Slurm plugins, and its version. */
+function slurmPackage(): { name: string; version: string; upstream: string } {
+  const owner = run("dpkg-query", ["-S", `${pluginDir}/libslurmfull.so`]).split(":")[0].trim();
+  const v = run("dpkg-query", ["-W", "-f", "${Version}", owner]).trim();
+  const upstream = v.replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  return { name: owner, version: v, upstream };
+}
+
+function hasDpkg(): boolean {
+  try {
+    run("dpkg-query", ["--version"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Slurm release the plugin was built for, from its plugin_version symbol. */
+async function pluginSlurm(so: string): Promise<string> {
+  const { slurmVersionOf } = await import("../src/cli/version.ts");
+  return slurmVersionOf(Deno.readFileSync(so));
+}
+
+function copyTree(from: string, to: string, keep: (name: string) => boolean) {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const e of Deno.readDirSync(from)) {
+    const src = join(from, e.name);
+    if (e.isDirectory) copyTree(src, join(to, e.name), keep);
+    else if (e.isFile && keep(e.name)) Deno.copyFileSync(src, join(to, e.name));
+  }
+}
+
+function put(root: string, path: string, data: string | Uint8Array, mode = 0o644) {
+  const dest = join(root, path);
+  Deno.mkdirSync(dirname(dest), { recursive: true });
+  if (typeof data === "string") Deno.writeTextFileSync(dest, data);
+  else Deno.writeFileSync(dest, data);
+  Deno.chmodSync(dest, mode);
+}
+
+/** The runner: a single binary where denort is there, else the launcher and the pinned Deno. */
+function buildRunner(root: string): string {
+  const out = join(root, "usr/sbin/prep-deno");
+  Deno.mkdirSync(dirname(out), { recursive: true });
+  const compile = new Deno.Command(Deno.execPath(), {
+    args: [
+      "compile",
+      "--quiet",
+      ...DENO_RUN_FLAGS,
+      "--include",
+      join(top, "src", "worker.ts"),
+      "--output",
+      out,
+      join(top, "src", "main.ts"),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  // The pinned Deno ships either way: `deno test` and `prep-deno check` of
+  // hooks need a deno CLI (postinst offers it as /usr/bin/deno).
+  put(root, `${LIB}/deno`, Deno.readFileSync(Deno.execPath()), 0o755);
+  if (compile.success) return `single binary (deno compile, Deno ${Deno.version.deno})`;
+  run("cc", [
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    `-DPREP_DENO_DENO=${JSON.stringify(`${LIB}/deno`)}`,
+    `-DPREP_DENO_MAIN=${JSON.stringify(`${LIB}/src/main.ts`)}`,
+    `-DPREP_DENO_RUN_FLAGS=${DENO_RUN_FLAGS.map((f) => JSON.stringify(f)).join(",")}`,
+    "-o",
+    out,
+    join(top, "ffi", "prep_deno_launcher.c"),
+  ]);
+  return `launcher and the pinned Deno ${Deno.version.deno} (no denort here)`;
+}
+
+/** Builds the tree under `root`; returns what the control file needs. */
+async function stage(root: string) {
+  const so = join(top, "build", "prep_deno.so");
+  const built = await pluginSlurm(so);
+  // Without dpkg (an RPM host), the plugin's own release is the pin.
+  const slurm = hasDpkg() ? slurmPackage() : { name: "slurm", version: built, upstream: built };
+  if (built !== slurm.upstream) {
+    throw new Error(
+      `build/prep_deno.so is for Slurm ${built} but ${slurm.name} ${slurm.version} is installed: run deno task build-plugin`,
+    );
+  }
+  const runner = buildRunner(root);
+  Deno.mkdirSync(join(root, "usr/local/sbin"), { recursive: true });
+  Deno.symlinkSync("/usr/sbin/prep-deno", join(root, "usr/local/sbin/prep-deno"));
+  copyTree(
+    join(top, "src"),
+    join(root, LIB.slice(1), "src"),
+    (n) => n.endsWith(".ts") && !n.endsWith("_test.ts"),
+  );
+  put(root, `${LIB}/VERSION`, `${version}\n`);
+  put(root, `${pluginDir}/prep_deno.so`, Deno.readFileSync(so));
+  put(
+    root,
+    "/lib/systemd/system/prep-deno-serve.service",
+    Deno.readTextFileSync(join(top, "scripts", "prep-deno-serve.service"))
+      .replaceAll("/usr/local/sbin/prep-deno", "/usr/sbin/prep-deno")
+      .replace(/^# Install as .*\n/m, ""),
+  );
+  for (const page of ["prep-deno.8", "prep_deno.8"]) {
+    put(
+      root,
+      `/usr/share/man/man8/${page}.gz`,
+      gzipSync(Deno.readFileSync(join(top, "docs", "man", page)), { level: 9 }),
+    );
+  }
+  put(root, "/usr/share/doc/prep-deno/README.md", Deno.readFileSync(join(top, "README.md")));
+  put(
+    root,
+    "/usr/share/doc/prep-deno/copyright",
+    "prep/deno\nLicense: GPL-2.0-or-later\n See /usr/share/common-licenses/GPL-2\n",
+  );
+  return { slurm, runner };
+}
+
+/** /usr/bin/deno as an alternative: a site's own deno (a file there, or a higher priority) wins. */
+export const MAINTAINER_SCRIPTS = {
+  postinst: `#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -e
+if [ "$1" = configure ]; then
+  update-alternatives --install /usr/bin/deno deno ${LIB}/deno 10 || true
+fi
+`,
+  prerm: `#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -e
+if [ "$1" = remove ] || [ "$1" = deconfigure ]; then
+  update-alternatives --remove deno ${LIB}/deno || true
+fi
+`,
+};
+
+/** The Debian control file. */
+function control(arch: string, slurm: { name: string; upstream: string }, size: number): string {
+  // Slurm loads a plugin only if it was built for the same release.
+  const [maj, min, micro] = slurm.upstream.split(".").map(Number);
+  const next = `${maj}.${String(min).padStart(2, "0")}.${micro + 1}~`;
+  return [
+    "Package: prep-deno",
+    `Version: ${version}+slurm${slurm.upstream}`,
+    `Architecture: ${arch}`,
+    "Maintainer: prep/deno developers <root@localhost>",
+    `Installed-Size: ${size}`,
+    `Depends: ${slurm.name} (>= ${slurm.upstream}), ${slurm.name} (<< ${next}), bubblewrap, libc6`,
+    "Recommends: slurmd | slurmctld",
+    "Section: admin",
+    "Priority: optional",
+    "Description: Slurm Prolog/Epilog hooks in TypeScript, sandboxed (PrEpPlugins=prep/deno)",
+    " prep/deno is a drop-in replacement for Slurm's prep/script plugin: shell",
+    " scripts keep working as before, and TypeScript hook modules run under the",
+    " prep-deno runner in Deno's permissions inside a bubblewrap sandbox.",
+    ` Built for Slurm ${slurm.upstream}.`,
+    "",
+  ].join("\n");
+}
+
+function du(dir: string): number {
+  let bytes = 0;
+  for (const e of Deno.readDirSync(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) bytes += du(p);
+    else if (e.isFile) bytes += Deno.statSync(p).size;
+  }
+  return bytes;
+}
+
+/** Builds the RPM from the staged tree with packaging/prep-deno.spec. */
+function rpm(root: string, slurmVersion: string): string {
+  const topdir = join(top, "build", "rpm");
+  run("rpmbuild", [
+    "-bb",
+    "--quiet",
+    "--define",
+    `stage ${root}`,
+    "--define",
+    `slurm_version ${slurmVersion}`,
+    "--define",
+    `prep_deno_version ${version}`,
+    "--define",
+    `_topdir ${topdir}`,
+    "--define",
+    "_unitdir /usr/lib/systemd/system",
+    join(top, "packaging", "prep-deno.spec"),
+  ]);
+  const dir = join(topdir, "RPMS", "x86_64");
+  const name = [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
+    n.startsWith(`prep-deno-${version}-1.slurm${slurmVersion}.`)
+  );
+  return join(dir, name!);
+}
+
+if (import.meta.main) {
+  const wantRpm = Deno.args.includes("--rpm");
+  const work = join(top, "build", "package");
+  try {
+    Deno.removeSync(work, { recursive: true });
+  } catch { /* first time */ }
+  const root = join(work, "root");
+  Deno.mkdirSync(join(root, "DEBIAN"), { recursive: true });
+  const { slurm, runner } = await stage(root);
+  // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
+  run("chmod", ["-R", "go-w", root]);
+  if (wantRpm) {
+    const out = rpm(root, slurm.upstream);
+    console.log(
+      `${relative(top, out)}: prep-deno ${version} for Slurm ${slurm.upstream}; runner: ${runner}`,
+    );
+  } else {
+    const arch = run("dpkg", ["--print-architecture"]).trim();
+    put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
+    put(root, "/DEBIAN/postinst", MAINTAINER_SCRIPTS.postinst, 0o755);
+    put(root, "/DEBIAN/prerm", MAINTAINER_SCRIPTS.prerm, 0o755);
+    const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);
+    run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, deb]);
+    console.log(
+      `${
+        relative(top, deb)
+      }: prep-deno ${version} for ${slurm.name} ${slurm.upstream}; runner: ${runner}`,
+    );
+  }
+}

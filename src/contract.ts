@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * What the runner and the C plugin must agree on. The values are defined in
+ * `ffi/prep_deno_contract.h`; this file mirrors them, and
+ * `tests/ffi/contract_test.ts` loads the plugin and checks every value here
+ * against the library's own `prep_deno_contract_json()`.
+ *
+ * The timeout story (who arms what, who kills what) is written down once, in
+ * the header comment of `ffi/prep_deno_contract.h`.
+ *
+ * @example
+ * ```ts
+ * import { EXIT, causeLine } from "./contract.ts";
+ * if (timedOut) {
+ *   console.error(causeLine("timed out after 5 s"));
+ *   Deno.exit(EXIT.TIMEOUT);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/** Exit statuses the runner uses for its own failures (`PD_EXIT_*`). */
+export const EXIT = {
+  /** The hook threw, returned a bad value, or could not be loaded. */
+  FAILED: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** The hook ran past `--timeout`; the plugin counts it as timed out. */
+  TIMEOUT: 124,
+  /** The hook hit the heap limit. */
+  OUT_OF_MEMORY: 125,
+  /** The sandbox could not be set up (no bwrap, bad policy). */
+  SANDBOX: 126,
+  /** The module file does not exist, as prep/script's 127 for a missing script. */
+  NOT_FOUND: 127,
+} as const;
+
+/** Where the plugin looks for the runner unless `PrEpParameters=runner=` says otherwise. */
+export const DEFAULT_RUNNER = "/usr/local/sbin/prep-deno";
+
+/** Where the warm service listens unless `PrEpParameters=socket=` says otherwise. */
+export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
+
+/** The first field of every warm request (`PD_WARM_MAGIC`). */
+export const WARM_MAGIC = "prep-deno-warm/1";
+
+/** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
+export const WARM_MAX_FRAME = 16 * 1024 * 1024;
+
+/** Output kept per hook, spawn and warm alike, in bytes (`PD_MAX_OUTPUT`). */
+export const MAX_OUTPUT = 1024 * 1024;
+
+/**
+ * Seconds the plugin waits past a TypeScript hook's timeout before it kills
+ * the runner itself, so the runner's own "timed out" message (and 124) wins.
+ */
+export const RUNNER_GRACE_SECONDS = 5;
+
+/**
+ * Start of the line a failing hook's runner prints with the cause of the
+ * failure (the first line of the error). The plugin takes the last such line
+ * and, with `PrEpParameters=drain_reason=yes` (the default), makes the
+ * node's reason `<prolog|epilog> <file>: <cause>`.
+ */
+export const CAUSE_MARKER = "prep-deno: cause: ";
+
+/** Longest node reason the plugin sets, in bytes (`PD_REASON_MAX`). */
+export const REASON_MAX = 120;
+
+/** The variable that names the hook's context (`prolog_slurmd`, ...). */
+export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";
+
+/**
+ * Variables the slurmd side takes from the job's credential, in the order
+ * prep/script sets them (on each release only those it has).
+ */
+export const CRED_VARS = [
+  "SLURM_JOB_ACCOUNT",
+  "SLURM_JOB_COMMENT",
+  "SLURM_JOB_CORE_SPEC_COUNT",
+  "SLURM_JOB_CORE_SPEC_TYPE",
+  "SLURM_JOB_CONSTRAINTS",
+  "SLURM_JOB_END_TIME",
+  "SLURM_JOB_EXTRA",
+  "SLURM_JOB_CPUS_PER_NODE",
+  "SLURM_JOB_LICENSES",
+  "SLURM_JOB_NTASKS",
+  "SLURM_JOB_NUM_NODES",
+  "SLURM_JOB_OVERSUBSCRIBE",
+  "SLURM_JOB_EXCLUSIVE",
+  "SLURM_JOB_PARTITION",
+  "SLURM_JOB_QOS",
+  "SLURM_JOB_RESERVATION",
+  "SLURM_JOB_RESTART_COUNT",
+  "SLURM_JOB_SELINUX_CONTEXT",
+  "SLURM_JOB_START_TIME",
+  "SLURM_JOB_STDERR",
+  "SLURM_JOB_STDIN",
+  "SLURM_JOB_STDOUT",
+] as const;
+
+/** One credential variable. */
+export type CredVar = typeof CRED_VARS[number];
+
+/**
+ * The cause line for a failure: one line, the first line of `message`,
+ * bounded so the node's reason stays readable.
+ *
+ * @example
+ * ```ts
+ * causeLine("gpu 1 lost\n  at check (site.ts:3)"); // "prep-deno: cause: gpu 1 lost"
+ * ```
+ */
+export function causeLine(message: string): string {
+  const first = message.split("\n").find((l) => l.trim() !== "")?.trim() ?? "failed";
+  return CAUSE_MARKER + first.slice(0, REASON_MAX);
+}

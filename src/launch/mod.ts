@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The one sandboxed launch of a hook, for the spawn path (`run`, `try`,
+ * `check`) and the warm service alike.
+ *
+ * - {@linkcode planHook}(modulePath, hook): the policy turned into a bwrap
+ *   view and one `deno run` command line with Deno's permission flags and
+ *   the prebuilt entry (throws {@linkcode LaunchRefused} with the status and
+ *   the message when the hook cannot be launched). For a different entry
+ *   (a warm host) build a plan from {@linkcode hookSandbox},
+ *   {@linkcode denoPermissionFlags}, `bwrapArgs` and {@linkcode SANDBOX_RUNTIME_ENV}.
+ * - {@linkcode spawnPlan}(plan, options): runs it through the native
+ *   launcher, which owns the hook's processes: memory cgroup, timeout,
+ *   killing every process, exit status and message. Kill the returned child
+ *   with SIGTERM to stop the whole hook.
+ * - {@linkcode CappedOutput}: the 1 MiB output cap both modes apply.
+ *
+ * @example
+ * ```ts
+ * import { planHook, spawnPlan } from "./mod.ts";
+ * const child = spawnPlan(planHook("/etc/slurm/prolog.ts", "prolog"),
+ *   { hook: "prolog", modulePath: "/etc/slurm/prolog.ts", timeoutSeconds: 30 });
+ * (await child.status).code; // the hook's exit status
+ * ```
+ *
+ * @module
+ */
+
+export * from "./constants.ts";
+export * from "./output.ts";
+export * from "./plan.ts";
+export * from "./spawn.ts";

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * A hook's launch plan: the bwrap view and the one `deno run` command line
+ * that carries the policy as Deno's own permission flags. Computed by Deno
+ * only when the policy changed (the native launcher caches it, keyed by the
+ * stat of every file and folder in {@linkcode LaunchPlan.deps}); executed by
+ * the native launcher, never by a second Deno process.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
+import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { viewDeps } from "../view.ts";
+import type { HookName } from "../types.ts";
+import { EXIT } from "../outcome.ts";
+import { PLAN_MAGIC, RUN_DIR, SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
+
+export { SANDBOX_RUNTIME_ENV };
+
+/** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
+export const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
+
+/**
+ * What launches one hook.
+ *
+ * @example
+ * ```ts
+ * const plan = planHook("/etc/slurm/hooks/prolog.ts", "prolog");
+ * // bwrap ...plan.bwrapArgs --bind STATUS STATUS_PATH -- ...plan.command
+ * ```
+ */
+export interface LaunchPlan {
+  /** The bwrap binary. */
+  readonly bwrap: string;
+  /** bwrap's arguments, without the status bind and `--`. */
+  readonly bwrapArgs: readonly string[];
+  /** `deno run ...flags entry.js ...entryArgs`, starting with the deno path. */
+  readonly command: readonly string[];
+  /** Every file or folder whose change may change this plan (policy lookup). */
+  readonly deps: readonly string[];
+}
+
+/** A hook the runner refuses to launch: its exit status and why. */
+export class LaunchRefused extends Error {
+  override name = "LaunchRefused";
+  /** The exit status to end with. */
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Flags every hook's `deno run` gets before its permission flags. No V8
+ * code cache: each hook's Deno cache is new and private (the view's /tmp),
+ * so creating one costs ~10 ms and never pays back. (A read-only cache made
+ * at build time was tried: Deno's cache databases are SQLite in WAL mode,
+ * and opening them read-only is far slower than making new ones.)
+ */
+export const DENO_HOOK_FLAGS = [
+  "run",
+  "--no-config",
+  "--no-lock",
+  "--no-prompt",
+  "--no-code-cache",
+];
+
+/**
+ * What a hook's sandbox is made of: its hook root (what its own imports may
+ * reach: the policy's folder, or the module file alone) and its Deno
+ * permissions (the policy's, plus `read` of the hook root: Deno gates a
+ * dynamic import of local code behind `read`).
+ */
+export function hookSandbox(
+  modulePath: string,
+  policy: Policy,
+): { hookRoot: string; permissions: Permissions } {
+  const hookRoot = policy.hookRoot ?? (policy.configPath ? dirname(policy.configPath) : modulePath);
+  const p = policy.permissions;
+  // The runner's helpers (src/helpers, src/mod.ts) are importable by any hook.
+  const permissions = p.read === true || p.all === true
+    ? p
+    : { ...p, read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS] };
+  return { hookRoot, permissions };
+}
+
+/**
+ * Deno's permission flags for `p`; `extraWrite` are paths of the runner's own
+ * added to a write list. Absent kinds are denied (no flag); with no `import`
+ * grant, remote modules and npm are off.
+ *
+ * @example
+ * ```ts
+ * denoPermissionFlags({ read: ["/etc/slurm"], env: true }, []);
+ * // ["--allow-read=/etc/slurm", "--allow-env", "--deny-import", "--no-npm"]
+ * ```
+ */
+export function denoPermissionFlags(
+  p: Permissions,
+  extraWrite: readonly string[],
+  extraEnv: readonly string[] = [],
+): string[] {
+  // `npm:` is not gated by Deno's import check: off unless `import` names the registry.
+  const npm = p.all === true || p.import === true ||
+    (p.import ?? []).some((h) => h === NPM_REGISTRY_HOST || h.startsWith(`${NPM_REGISTRY_HOST}:`));
+  if (p.all === true) return ["--allow-all"];
+  const flags: string[] = [];
+  const list = (kind: string, items: readonly string[]) => {
+    const bad = items.find((i) => i.includes(","));
+    if (bad !== undefined) {
+      throw new LaunchRefused(
+        EXIT.SANDBOX,
+        `the "${kind}" grant "${bad}" contains a comma, which Deno's permission flags cannot carry; rename the path or grant its folder`,
+      );
+    }
+    return items.join(",");
+  };
+  for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
+    const grant = p[kind];
+    const extra = kind === "write" ? extraWrite : kind === "env" ? extraEnv : [];
+    if (grant === true) flags.push(`--allow-${kind}`);
+    else if ((grant?.length ?? 0) + extra.length > 0) {
+      flags.push(`--allow-${kind}=${list(kind, [...(grant ?? []), ...extra])}`);
+    }
+  }
+  // No runtime downloads unless `import` grants them.
+  if (!p.import) flags.push("--deny-import");
+  if (!npm) flags.push("--no-npm");
+  return flags;
+}
+
+/** The npm registry Deno downloads `npm:` packages from. */
+export const NPM_REGISTRY_HOST = "registry.npmjs.org";
+
+/** The folders and config names the policy lookup of `modulePath` reads. */
+export function policyDeps(modulePath: string): string[] {
+  const deps: string[] = [];
+  for (let d = dirname(modulePath);; d = dirname(d)) {
+    deps.push(d, join(d, "deno.json"), join(d, "deno.jsonc"));
+    if (dirname(d) === d) return deps;
+  }
+}
+
+/**
+ * The plan for `hook` of the module at `modulePath` (absolute).
+ *
+ * @throws {LaunchRefused} when the module is missing, the policy unusable or
+ * bwrap not installed; the message names the file and the fix.
+ */
+export function planHook(
+  modulePath: string,
+  hook: HookName,
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): LaunchPlan {
+  try {
+    if (!Deno.statSync(modulePath).isFile) {
+      throw new LaunchRefused(
+        EXIT.NOT_FOUND,
+        "the module is not a file; check Prolog=/Epilog= in slurm.conf",
+      );
+    }
+  } catch (e) {
+    if (e instanceof LaunchRefused) throw e;
+    throw new LaunchRefused(
+      EXIT.NOT_FOUND,
+      "the module does not exist or cannot be read; check Prolog=/Epilog= in slurm.conf",
+    );
+  }
+  let policy: Policy;
+  try {
+    policy = loadPolicy(modulePath, hook, env);
+  } catch (e) {
+    if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
+    throw e;
+  }
+  const bwrap = findBwrap();
+  if (!bwrap) {
+    throw new LaunchRefused(
+      EXIT.SANDBOX,
+      "bubblewrap (bwrap) is not installed; hooks never run without the kernel sandbox: apt-get install bubblewrap",
+    );
+  }
+  const { hookRoot, permissions } = hookSandbox(modulePath, policy);
+  const deno = Deno.execPath();
+  return {
+    bwrap,
+    bwrapArgs: [
+      ...bwrapArgs({
+        runtimePaths: [deno, ENTRY_PATH, ...HELPER_MODULE_PATHS],
+        hookRoot,
+        view: policy.view,
+        setenv: SANDBOX_RUNTIME_ENV,
+      }),
+      // The runner's own state (every hook's launch plan, status files, the
+      // warm service's socket) is out of every hook's view, whatever its
+      // grants: a hook that could write a plan could grant the next hook
+      // anything.
+      "--tmpfs",
+      RUN_DIR,
+    ],
+    command: [
+      deno,
+      ...DENO_HOOK_FLAGS,
+      // The entry takes the runtime's own variables out of the process
+      // (commands the hook runs must not inherit them), then revokes them.
+      ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
+      ENTRY_PATH,
+      pathToFileURL(modulePath).href,
+      hook,
+      policy.configPath ?? "",
+      policy.setName ?? "",
+    ],
+    deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
+  };
+}
+
+/**
+ * The plan as the native launcher reads it: NUL-terminated strings, each
+ * list preceded by its length: deps, bwrap and its arguments, command.
+ */
+export function encodePlan(plan: LaunchPlan): Uint8Array {
+  const parts: string[] = [PLAN_MAGIC];
+  for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command]) {
+    parts.push(String(list.length), ...list);
+  }
+  for (const p of parts) {
+    if (p.includes("\0")) {
+      throw new LaunchRefused(
+        EXIT.SANDBOX,
+        `a path or value contains a NUL byte: ${JSON.stringify(p)}`,
+      );
+    }
+  }
+  return new TextEncoder().encode(parts.map((p) => p + "\0").join(""));
+}

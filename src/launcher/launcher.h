@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The native front of the runner (build/prep-deno). The hot path, `run`
+ * with a cached plan, starts exactly one Deno process: bwrap -> deno with
+ * the policy's permission flags and the prebuilt entry. Everything else
+ * (help, usage errors, try, check, serve, a plan cache miss) runs
+ * src/main.ts on the pinned Deno.
+ *
+ * Build-time values (-D from scripts/build.ts, taken from the TypeScript
+ * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
+ * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
+ * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
+ * PD_MAX_TIMEOUT_SECONDS.
+ */
+#ifndef PREP_DENO_LAUNCHER_H
+#define PREP_DENO_LAUNCHER_H
+
+#include <stddef.h>
+
+/* A NUL-separated list of strings, as the plan encodes them. */
+struct pd_list {
+	size_t n;
+	char **items; /* n items, then NULL */
+};
+
+/* A decoded launch plan (src/launch/plan.ts encodePlan). */
+struct pd_plan {
+	struct pd_list deps;
+	struct pd_list bwrap;	/* bwrap path, then its arguments */
+	struct pd_list command; /* deno path, "run", flags, entry, entry args */
+	char *bytes;		/* the encoded plan the lists point into */
+	size_t len;
+};
+
+/* One hook to run: its plan and its limits. */
+struct pd_hook {
+	const struct pd_plan *plan;
+	const char *hook;   /* for messages */
+	const char *module; /* for messages */
+	const char *job_id; /* for messages */
+	double timeout_s;   /* 0: none */
+	long heap_mb;
+	long memory_mb;
+	int list_exports;
+	int no_status; /* not an entry.js launch: no status file, exit code as is */
+};
+
+/* plan.c */
+int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan);
+void pd_plan_free(struct pd_plan *plan);
+int pd_plan_lookup(const char *module, const char *hook, struct pd_plan *plan);
+int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status);
+
+/* cgroup.c: one memory cgroup per hook; all return -1 when unavailable. */
+struct pd_cgroup {
+	char path[4096]; /* empty: no cgroup (the documented fallback) */
+	int v2;
+};
+int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb);
+int pd_cgroup_join(const struct pd_cgroup *cg);
+void pd_cgroup_kill_all(const struct pd_cgroup *cg);
+int pd_cgroup_oom_killed(const struct pd_cgroup *cg);
+void pd_cgroup_remove(struct pd_cgroup *cg);
+
+/* supervise.c: runs the hook; returns its exit status, says why on failure. */
+int pd_supervise(const struct pd_hook *h);
+
+/* main.c */
+void pd_message(const struct pd_hook *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *pd_read_all(int fd, size_t *len);
+
+#endif

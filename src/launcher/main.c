@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * build/prep-deno: the runner's native front (see launcher.h).
+ *
+ *   run MODULE [--timeout S] [--heap-mb N] [--memory-mb N] [--list-exports]
+ *       with SLURM_SCRIPT_CONTEXT set and an absolute MODULE: the hot path.
+ *       The plan comes from the cache (Deno computes it on a miss); then
+ *       pd_supervise runs bwrap -> deno, the hook's one Deno process.
+ *   __exec [same flags] [--hook H] [--module M] [--no-status]
+ *       runs a plan read from stdin the same way (src/launch/spawn.ts: try,
+ *       check, the warm service); the environment is the job's.
+ *   anything else (and a run line this parser does not take: help, usage
+ *       errors, relative paths) runs src/main.ts on the pinned Deno, which
+ *       gives the messages.
+ *
+ * A shell script would add PWD and friends to the hook's environment; this
+ * passes the environment on byte for byte.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+static const char *const run_flags[] = { "run", PREP_DENO_RUN_FLAGS };
+#define N_FLAGS (sizeof(run_flags) / sizeof(run_flags[0]))
+
+void pd_message(const struct pd_hook *h, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	dprintf(2, "prep-deno: %s %s job %s: %s\n", h->hook ? h->hook : "hook",
+		h->module ? h->module : "?", h->job_id ? h->job_id : "?", text);
+}
+
+char *pd_read_all(int fd, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		ssize_t got;
+
+		if (n == cap) {
+			char *bigger = realloc(buf, cap *= 2);
+			if (!bigger)
+				break;
+			buf = bigger;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		if (got == 0) {
+			*len = n;
+			return buf;
+		}
+		n += (size_t)got;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void exec_deno_main(int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + N_FLAGS + 2, sizeof(char *));
+	size_t n = 0;
+
+	if (!args)
+		exit(PD_EXIT_SANDBOX);
+	args[n++] = (char *)PREP_DENO_DENO;
+	for (size_t i = 0; i < N_FLAGS; i++)
+		args[n++] = (char *)run_flags[i];
+	args[n++] = (char *)PREP_DENO_MAIN;
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execv(PREP_DENO_DENO, args);
+	fprintf(stderr, "prep-deno: cannot execute %s: %s\n", PREP_DENO_DENO, strerror(errno));
+	exit(PD_EXIT_SANDBOX);
+}
+
+/* A non-negative decimal, as src/cli/args.ts takes it; -1 otherwise. */
+static double number(const char *s, double max)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || strspn(s, "0123456789.") != strlen(s))
+		return -1;
+	v = strtod(s, &end);
+	return *end || v > max ? -1 : v;
+}
+
+static const char *hook_for_context(const char *context)
+{
+	static const char *const map[][2] = {
+		{ "prolog_slurmd", "prolog" },
+		{ "epilog_slurmd", "epilog" },
+		{ "prolog_slurmctld", "prologSlurmctld" },
+		{ "epilog_slurmctld", "epilogSlurmctld" },
+	};
+
+	for (size_t i = 0; context && i < 4; i++)
+		if (!strcmp(context, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+/* Parses run/__exec flags into h; 0, or -1 for a line Deno should explain. */
+static int parse(int argc, char **argv, struct pd_hook *h, const char **module, int exec_mode)
+{
+	long heap = PD_DEFAULT_HEAP_MB, memory = -1;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		double d;
+
+		if (!strcmp(a, "--timeout") && (d = number(v, PD_MAX_TIMEOUT_SECONDS)) >= 0)
+			h->timeout_s = d, i++;
+		else if (!strcmp(a, "--heap-mb") && (d = number(v, 1 << 20)) >= 1)
+			heap = (long)d, i++;
+		else if (!strcmp(a, "--memory-mb") && (d = number(v, 1 << 24)) >= 1)
+			memory = (long)d, i++;
+		else if (!strcmp(a, "--list-exports"))
+			h->list_exports = 1;
+		else if (exec_mode && !strcmp(a, "--no-status"))
+			h->no_status = 1;
+		else if (exec_mode && !strcmp(a, "--hook") && v)
+			h->hook = v, i++;
+		else if (exec_mode && !strcmp(a, "--module") && v)
+			h->module = v, i++;
+		else if (a[0] == '-' || (module && *module) || exec_mode)
+			return -1;
+		else if (module)
+			*module = a;
+	}
+	h->heap_mb = heap;
+	h->memory_mb = memory > 0 ? memory : heap + PD_DEFAULT_MEMORY_HEADROOM_MB;
+	return 0;
+}
+
+/* The hot path; -1 when this line is for src/main.ts. */
+static int run_fast(int argc, char **argv)
+{
+	struct pd_hook h = { 0 };
+	struct pd_plan plan;
+	const char *module = NULL;
+	int status, rc;
+
+	h.hook = hook_for_context(getenv("SLURM_SCRIPT_CONTEXT"));
+	h.job_id = getenv("SLURM_JOB_ID");
+	if (!h.hook || parse(argc, argv, &h, &module, 0) < 0 || !module || module[0] != '/' ||
+	    strstr(module, "/./") || strstr(module, "/../") || strstr(module, "//") ||
+	    access(module, R_OK) < 0)
+		return -1;
+	h.module = module;
+	if (pd_plan_lookup(module, h.hook, &plan) < 0 &&
+	    pd_plan_make(module, h.hook, &plan, &status) < 0)
+		return status ? status : PD_EXIT_SANDBOX;
+	h.plan = &plan;
+	rc = pd_supervise(&h);
+	pd_plan_free(&plan);
+	return rc;
+}
+
+static int exec_plan(int argc, char **argv)
+{
+	struct pd_hook h = { 0 };
+	struct pd_plan plan;
+	size_t len;
+	char *bytes;
+	int rc;
+
+	h.job_id = getenv("SLURM_JOB_ID");
+	if (parse(argc, argv, &h, NULL, 1) < 0) {
+		fprintf(stderr, "prep-deno __exec: bad arguments (this is the runner's own)\n");
+		return PD_EXIT_USAGE;
+	}
+	bytes = pd_read_all(0, &len);
+	if (!bytes || pd_plan_decode(bytes, len, &plan) < 0) {
+		pd_message(&h, "the launch plan on stdin cannot be read");
+		return PD_EXIT_SANDBOX;
+	}
+	h.plan = &plan;
+	rc = pd_supervise(&h);
+	pd_plan_free(&plan);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run")) {
+		int rc = run_fast(argc - 2, argv + 2);
+		if (rc >= 0)
+			return rc;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "__exec"))
+		return exec_plan(argc - 2, argv + 2);
+	exec_deno_main(argc, argv);
+	return PD_EXIT_SANDBOX;
+}

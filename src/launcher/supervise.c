@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Runs one hook: its own memory cgroup, the job's environment on stdin (a
+ * memfd the entry reads), a status file the entry writes, bwrap -> deno,
+ * then the timeout.
+ *
+ * THE RUNNER'S TIMEOUT STORY (the plugin's half is in ffi/, see README
+ * "Timeouts"): the plugin passes `--timeout` (PrologEpilogTimeout, or the
+ * slurmctld hooks' own); this process is the one that arms it, when it
+ * starts the hook. At the deadline it SIGKILLs every process in the hook's
+ * cgroup (without a cgroup: bwrap, whose death ends the hook's pid
+ * namespace), waits for bwrap, removes the cgroup and ends with 124 and one
+ * message. A SIGTERM/SIGINT/SIGHUP to this process (the plugin's own,
+ * later, deadline) does the same at once and ends with 128+signal. Nothing
+ * inside the sandbox arms a timer: import-time hangs are covered the same
+ * way as hooks that never return. When the hook ends by itself, whatever it
+ * left running (background children) is killed too before the status is
+ * returned.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+extern char **environ;
+
+/* The job's environment, NUL-separated, in a sealed-off memfd at offset 0. */
+static int env_memfd(void)
+{
+	int fd = memfd_create("prep-deno-job", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	for (char **e = environ; *e; e++) {
+		size_t n = strlen(*e) + 1;
+
+		if (write(fd, *e, n) != (ssize_t)n) {
+			close(fd);
+			return -1;
+		}
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* A root-only file the entry writes "started" and "exit N" to. */
+static int status_file(char *path, size_t size)
+{
+	char dir[4096];
+	struct stat st;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", PREP_DENO_RUN_DIR);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof(dir), "%s/status", PREP_DENO_RUN_DIR);
+	mkdir(dir, 0700);
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return -1;
+	snprintf(path, size, "%s/XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	return fd;
+}
+
+static const char *recorded(int fd, int *code)
+{
+	char buf[128] = { 0 };
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *exit_line;
+
+	if (n <= 0 || strncmp(buf, "started\n", 8))
+		return "none";
+	exit_line = strstr(buf, "exit ");
+	if (!exit_line)
+		return "started";
+	*code = atoi(exit_line + 5);
+	return "ended";
+}
+
+static char **final_argv(const struct pd_hook *h, const char *status_path)
+{
+	const struct pd_plan *p = h->plan;
+	size_t n = 0;
+	char **argv = calloc(p->bwrap.n + p->command.n + 8, sizeof(char *));
+	static char v8[64];
+
+	if (!argv || p->command.n < 2)
+		return NULL;
+	for (size_t i = 0; i < p->bwrap.n; i++)
+		argv[n++] = p->bwrap.items[i];
+	if (status_path) {
+		argv[n++] = "--bind";
+		argv[n++] = (char *)status_path;
+		argv[n++] = PD_STATUS_PATH;
+	}
+	argv[n++] = "--";
+	argv[n++] = p->command.items[0]; /* deno */
+	argv[n++] = p->command.items[1]; /* run */
+	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
+	argv[n++] = v8;
+	for (size_t i = 2; i < p->command.n; i++)
+		argv[n++] = p->command.items[i];
+	if (h->list_exports)
+		argv[n++] = "--list-exports";
+	argv[n] = NULL;
+	return argv;
+}
+
+/* Kills the whole hook and reaps bwrap. */
+static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
+{
+	kill(pid, SIGKILL);
+	pd_cgroup_kill_all(cg);
+	while (waitpid(pid, ws, 0) < 0 && errno == EINTR)
+		;
+}
+
+int pd_supervise(const struct pd_hook *h)
+{
+	char status_path[4200];
+	int status_fd = h->no_status ? -1 : status_file(status_path, sizeof(status_path));
+	int env_fd = env_memfd();
+	struct pd_cgroup cg;
+	sigset_t set, old;
+	char **argv;
+	pid_t pid;
+	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
+	const char *rec;
+	struct timespec deadline;
+
+	argv = final_argv(h, status_fd >= 0 ? status_path : NULL);
+	if (!argv || env_fd < 0) {
+		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
+		return PD_EXIT_SANDBOX;
+	}
+	pd_cgroup_create(&cg, h->memory_mb);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)h->timeout_s;
+	deadline.tv_nsec += (long)((h->timeout_s - (double)(time_t)h->timeout_s) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+
+	pid = fork();
+	if (pid < 0) {
+		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
+		pd_cgroup_remove(&cg);
+		return PD_EXIT_SANDBOX;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (pd_cgroup_join(&cg) < 0) {
+			pd_message(h, "cannot enter the hook's cgroup %s: %s", cg.path,
+				   strerror(errno));
+			_exit(PD_EXIT_SANDBOX);
+		}
+		dup2(env_fd, 0);
+		execv(argv[0], argv);
+		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
+		_exit(PD_EXIT_SANDBOX);
+	}
+	close(env_fd);
+
+	for (;;) {
+		siginfo_t info;
+		struct timespec now, left;
+		int sig;
+
+		if (h->timeout_s > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = deadline.tv_sec - now.tv_sec;
+			left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000L;
+			}
+			if (left.tv_sec < 0) {
+				timed_out = 1;
+				stop_hook(&cg, pid, &ws);
+				break;
+			}
+		}
+		sig = sigtimedwait(&set, &info, h->timeout_s > 0 ? &left : NULL);
+		if (sig == SIGCHLD) {
+			if (waitpid(pid, &ws, WNOHANG) == pid)
+				break;
+		} else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			stopped_by = sig;
+			stop_hook(&cg, pid, &ws);
+			break;
+		}
+		/* EAGAIN: the deadline; EINTR: look again. */
+	}
+	oom = pd_cgroup_oom_killed(&cg);
+	pd_cgroup_remove(&cg); /* kills what the hook left running */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(argv);
+
+	rec = status_fd >= 0 ? recorded(status_fd, &code) : "unknown";
+	if (status_fd >= 0) {
+		close(status_fd);
+		unlink(status_path);
+	}
+	rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+
+	if (timed_out) {
+		pd_message(h, "timed out after %g s; the hook was killed (every process of it)",
+			   h->timeout_s);
+		return PD_EXIT_TIMEOUT;
+	}
+	if (stopped_by) {
+		pd_message(h, "the runner got %s; the hook was killed (every process of it)",
+			   strsignal(stopped_by));
+		return 128 + stopped_by;
+	}
+	if (!strcmp(rec, "ended") && rc == code)
+		return rc; /* the entry said why, if it failed */
+	if (oom) {
+		pd_message(h,
+			   "out of memory: the hook passed its memory limit of %ld MiB (all its "
+			   "processes, off-heap memory included); raise it with --memory-mb, or "
+			   "PrEpParameters=memory_mb=N",
+			   h->memory_mb);
+		return PD_EXIT_OUT_OF_MEMORY;
+	}
+	if (rc == 128 + SIGTRAP && strcmp(rec, "ended")) {
+		/* V8 ends a process past its heap limit with a breakpoint trap. */
+		pd_message(h,
+			   "out of memory: the hook passed its heap limit of %ld MiB (raise it "
+			   "with --heap-mb, or PrEpParameters=heap_mb=N)",
+			   h->heap_mb);
+		return PD_EXIT_OUT_OF_MEMORY;
+	}
+	if (!strcmp(rec, "none") && rc == PD_EXIT_SANDBOX)
+		return rc; /* the launcher's child said why */
+	if (!strcmp(rec, "none")) {
+		pd_message(h,
+			   "the kernel sandbox (bwrap) or Deno could not start the hook (status %d); "
+			   "see the message above",
+			   rc);
+		return PD_EXIT_SANDBOX;
+	}
+	if (rc > 128) {
+		pd_message(h, "the hook's process was killed by signal %d (%s), not by the runner",
+			   rc - 128, strsignal(rc - 128));
+		return rc;
+	}
+	if (!strcmp(rec, "started") && rc == 0) {
+		pd_message(h, "the hook's process ended without a result (window.close(), or an "
+			      "exit past the runner); a hook that does not finish fails");
+		return 1;
+	}
+	if (!strcmp(rec, "started"))
+		pd_message(h, "the hook's Deno process ended with status %d before the hook "
+			      "finished; see Deno's message above", rc);
+	return rc;
+}

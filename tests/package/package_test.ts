@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `deno task package`: the .deb's layout and Slurm pin, then the package on
+// a clean Debian root (debootstrap): dpkg -i, prep-deno init, deno test,
+// try and check from the installed files only, then dpkg -r.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { TOP } from "../helpers.ts";
+import { slurmVersionOf } from "../../src/cli/version.ts";
+
+const decoder = new TextDecoder();
+
+function sh(script: string, opts: { cwd?: string } = {}) {
+  const out = new Deno.Command("/bin/sh", {
+    args: ["-c", script],
+    cwd: opts.cwd ?? TOP,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+function mustSh(script: string, opts: { cwd?: string } = {}): string {
+  const r = sh(script, opts);
+  assert.equal(r.code, 0, `${script}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** The Slurm installed here, as Debian names it: package and upstream version. */
+function installedSlurm(): { name: string; upstream: string } {
+  const name = mustSh(
+    "dpkg-query -S /usr/lib/x86_64-linux-gnu/slurm-wlm/libslurmfull.so | cut -d: -f1",
+  ).trim();
+  const upstream = mustSh(`dpkg-query -W -f '\${Version}' ${name}`).trim()
+    .replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  return { name, upstream };
+}
+
+let built: string | undefined;
+/** Builds the package once per run of this file (build/prep_deno.so comes from the test task). */
+function deb(): string {
+  if (built) return built;
+  const out = mustSh(`"${Deno.execPath()}" run --allow-all scripts/package.ts`);
+  const name = /^(build\/prep-deno_\S+\.deb):/m.exec(out)?.[1];
+  assert.ok(name, out);
+  return built = join(TOP, name);
+}
+
+Deno.test("package: the .deb holds the runner, types, testing module, plugin, unit and man pages", () => {
+  const path = deb();
+  const slurm = installedSlurm();
+  const info = mustSh(`dpkg-deb -I "${path}"`);
+  const version = Deno.readTextFileSync(join(TOP, "VERSION")).trim();
+  assert.match(info, new RegExp(`^ Version: ${version}\\+slurm${slurm.upstream}$`, "m"));
+  // Slurm loads a plugin only for its own release: the package says so.
+  const [maj, min, micro] = slurm.upstream.split(".");
+  assert.match(
+    info,
+    new RegExp(
+      `^ Depends: ${slurm.name} \\(>= ${slurm.upstream}\\), ${slurm.name} \\(<< ${maj}\\.${min}\\.${
+        Number(micro) + 1
+      }~\\), bubblewrap`,
+      "m",
+    ),
+  );
+  const files = mustSh(`dpkg-deb -c "${path}"`);
+  for (
+    const f of [
+      "./usr/sbin/prep-deno",
+      "./usr/local/sbin/prep-deno -> /usr/sbin/prep-deno",
+      "./usr/lib/prep-deno/deno",
+      "./usr/lib/prep-deno/VERSION",
+      "./usr/lib/prep-deno/src/main.ts",
+      "./usr/lib/prep-deno/src/mod.ts",
+      "./usr/lib/prep-deno/src/testing.ts",
+      "./usr/lib/prep-deno/src/worker.ts",
+      "./usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so",
+      "./lib/systemd/system/prep-deno-serve.service",
+      "./usr/share/man/man8/prep-deno.8.gz",
+      "./usr/share/man/man8/prep_deno.8.gz",
+      "./usr/share/doc/prep-deno/README.md",
+    ]
+  ) assert.ok(files.includes(f), `${f} missing from\n${files}`);
+  assert.doesNotMatch(files, /_test\.ts/, "no tests in the package");
+  assert.doesNotMatch(files, /^\S+ (?!root\/root)/m, "every file is root's");
+  assert.doesNotMatch(files, /^[^l]....w|^[^l].......w/m, "nothing group- or other-writable");
+
+  const x = Deno.makeTempDirSync({ prefix: "prep-deno-deb-" });
+  try {
+    mustSh(`dpkg-deb -x "${path}" "${x}"`);
+    const so = Deno.readFileSync(join(x, "usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so"));
+    assert.equal(slurmVersionOf(so), slurm.upstream);
+    const unit = Deno.readTextFileSync(join(x, "lib/systemd/system/prep-deno-serve.service"));
+    assert.match(unit, /^ExecStart=\/usr\/sbin\/prep-deno serve /m);
+    for (const page of ["prep-deno.8", "prep_deno.8"]) {
+      const roff = decoder.decode(
+        gunzipSync(Deno.readFileSync(join(x, "usr/share/man/man8", `${page}.gz`))),
+      );
+      assert.match(roff, /^\.TH PREP[-_]DENO 8 /m);
+    }
+    // The launcher runs the packaged source on the packaged Deno, nothing of this tree.
+    const launcher = decoder.decode(Deno.readFileSync(join(x, "usr/sbin/prep-deno")));
+    if (launcher.includes("/usr/lib/prep-deno/src/main.ts")) {
+      assert.ok(launcher.includes("/usr/lib/prep-deno/deno"));
+      assert.ok(!launcher.includes(TOP), "no path of the build tree in the runner");
+    }
+  } finally {
+    Deno.removeSync(x, { recursive: true });
+  }
+});
+
+/** A pristine minimal Debian root, made once and kept in build/ (it is only ever copied). */
+function cleanRootBase(): string {
+  const base = join(TOP, "build", "clean-root-base");
+  try {
+    Deno.statSync(join(base, ".complete"));
+    return base;
+  } catch { /* make it */ }
+  if (sh("command -v debootstrap").code !== 0) {
+    mustSh(
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap",
+    );
+  }
+  const suite = mustSh(". /etc/os-release && echo $VERSION_CODENAME").trim();
+  sh(`rm -rf "${base}"`);
+  mustSh(`debootstrap --variant=minbase ${suite} "${base}" http://deb.debian.org/debian`);
+  Deno.writeTextFileSync(
+    join(base, "etc/apt/sources.list"),
+    `deb http://deb.debian.org/debian ${suite} main\n` +
+      `deb http://deb.debian.org/debian ${suite}-updates main\n` +
+      `deb http://deb.debian.org/debian-security ${suite}-security main\n`,
+  );
+  Deno.writeTextFileSync(join(base, ".complete"), "");
+  return base;
+}
+
+/** Runs `script` as root inside `root` (its own mount namespace: /proc, /dev, / a mount point, as bwrap needs). */
+function inRoot(root: string, script: string) {
+  const env = "export HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 NO_COLOR=1";
+  return sh(
+    `unshare -m sh -c 'mount --make-rprivate / && mount --bind "$0" "$0" && ` +
+      `mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" && ` +
+      `exec chroot "$0" /bin/sh -c "$1"' "${root}" '${env}; ${script.replaceAll("'", "'\\''")}'`,
+  );
+}
+
+Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, check; dpkg -r", () => {
+  const path = deb();
+  const root = join(TOP, "build", "clean-root-run");
+  sh(`rm -rf "${root}"`);
+  mustSh(`cp -a "${cleanRootBase()}" "${root}"`);
+  try {
+    mustSh(`cp "${path}" "${root}/tmp/prep-deno.deb"`);
+    // apt-get fetches the Depends (Slurm's plugins, bubblewrap); the package itself
+    // downloads nothing when it is installed.
+    const install = inRoot(
+      root,
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/prep-deno.deb",
+    );
+    assert.equal(install.code, 0, install.stdout + install.stderr);
+
+    const version = inRoot(root, "prep-deno --version");
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(
+      version.stdout,
+      new RegExp(
+        `^plugin: /usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno\\.so, built for Slurm ${installedSlurm().upstream}$`,
+        "m",
+      ),
+    );
+    const day = inRoot(
+      root,
+      [
+        "prep-deno init /etc/slurm/hooks >/dev/null",
+        "cd /etc/slurm/hooks",
+        'grep -F \'"prep-deno": "file:///usr/lib/prep-deno/src/mod.ts"\' deno.json',
+        'deno test 2>&1 | grep -E "passed|failed"',
+        "prep-deno try site.ts --user nobody --job-id 77",
+        "prep-deno check site.ts",
+        "man -w prep-deno >/dev/null 2>&1 || zcat /usr/share/man/man8/prep-deno.8.gz | head -2",
+      ].join(" && "),
+    );
+    assert.equal(day.code, 0, day.stdout + day.stderr);
+    assert.match(day.stdout, /ok \| 4 passed \| 0 failed/);
+    assert.match(day.stdout, /^prolog: job 77 of nobody on \S+ \(1 nodes\)$/m);
+    assert.match(day.stdout, /^exit status: 0 \(success\)$/m);
+    assert.match(day.stdout, /^types: ok$/m);
+
+    const removed = inRoot(
+      root,
+      "dpkg -r prep-deno >/dev/null && ! test -e /usr/sbin/prep-deno && ! test -e /usr/lib/prep-deno " +
+        "&& ! test -e /usr/bin/deno && ! test -e /usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so && echo gone",
+    );
+    assert.equal(removed.stdout.trim(), "gone", removed.stdout + removed.stderr);
+  } finally {
+    sh(`rm -rf "${root}"`);
+  }
+});
+
+Deno.test("package: the RPM spec builds the same layout, pinned to the same Slurm", () => {
+  if (sh("command -v rpmbuild").code !== 0) {
+    mustSh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm");
+  }
+  const out = mustSh(`"${Deno.execPath()}" run --allow-all scripts/package.ts --rpm`);
+  const name = /^(build\/rpm\/\S+\.rpm):/m.exec(out)?.[1];
+  assert.ok(name, out);
+  const path = join(TOP, name);
+  const slurm = installedSlurm().upstream;
+  const requires = mustSh(`rpm -qpR "${path}"`);
+  assert.match(requires, new RegExp(`^slurm = ${slurm.replaceAll(".", "\\.")}$`, "m"));
+  assert.match(requires, /^bubblewrap$/m);
+  const root = Deno.makeTempDirSync({ prefix: "prep-deno-rpm-" });
+  try {
+    // Into an empty root: files only (its Requires are a RHEL host's).
+    mustSh(`rpm --root "${root}" --dbpath /rpmdb -i --nodeps --noscripts "${path}"`);
+    for (
+      const f of [
+        "usr/sbin/prep-deno",
+        "usr/lib/prep-deno/deno",
+        "usr/lib/prep-deno/src/mod.ts",
+        "usr/lib/prep-deno/src/testing.ts",
+        "usr/lib64/slurm/prep_deno.so",
+        "usr/lib/systemd/system/prep-deno-serve.service",
+        "usr/share/man/man8/prep-deno.8.gz",
+      ]
+    ) assert.ok(Deno.statSync(join(root, f)).isFile, f);
+    assert.equal(Deno.readLinkSync(join(root, "usr/local/sbin/prep-deno")), "/usr/sbin/prep-deno");
+    assert.equal(
+      slurmVersionOf(Deno.readFileSync(join(root, "usr/lib64/slurm/prep_deno.so"))),
+      slurm,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
