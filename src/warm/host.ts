@@ -24,7 +24,7 @@
 
 import { pathToFileURL } from "node:url";
 import { type HostSpec, statusOf } from "../host.ts";
-import { type Permissions, workerPermissions } from "../policy.ts";
+import { workerPermissions } from "../policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import type { JobReport } from "./job_worker.ts";
@@ -38,6 +38,10 @@ export interface WarmHostSpec
   socketPath: string;
   /** How jobs share isolates. */
   mode: WarmMode;
+  /** The sandbox has a PID namespace of its own (not the node's processes). */
+  ownPidNamespace: boolean;
+  /** The sandbox's /tmp is its own tmpfs (no grant brings the host's in). */
+  privateTmp: boolean;
 }
 
 const ACK = new Uint8Array([0x41]); // "A"
@@ -96,8 +100,8 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
     await writeAll(conn, encodeFrame(ACK)); // from now on the hook may have started
     useEnv(req.env, runtimeEnv);
     const { reply, retire } = await runJob(iso, req.env, spec);
-    endOtherProcesses();
-    if (spec.mode === "fresh" && tmpIsPrivate(spec.permissions)) emptyTmp();
+    endJobProcesses(spec.ownPidNamespace);
+    if (spec.mode === "fresh" && spec.privateTmp) emptyTmp();
     useEnv(runtimeEnv, runtimeEnv);
     const body = replyPayload(reply);
     const frame = new Uint8Array(body.length + 1);
@@ -171,28 +175,34 @@ function useEnv(env: Record<string, string>, runtimeEnv: Record<string, string>)
   }
 }
 
-/** Kills every process of the sandbox but its init (pid 1) and this host. */
-function endOtherProcesses(): void {
+/**
+ * Kills what the job left running: in a PID namespace of the sandbox's
+ * own, every process but its init (pid 1) and this host; with the node's
+ * processes in view, this host's descendants only.
+ */
+function endJobProcesses(ownPidNamespace: boolean): void {
+  const parents = new Map<number, number>();
   for (const e of Deno.readDirSync("/proc")) {
     const pid = Number(e.name);
-    if (!Number.isInteger(pid) || pid === 1 || pid === Deno.pid) continue;
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      parents.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
+      if (p === Deno.pid) return true;
+    }
+    return false;
+  };
+  for (const pid of parents.keys()) {
+    if (pid === 1 || pid === Deno.pid) continue;
+    if (!ownPidNamespace && !mine(pid)) continue;
     try {
       Deno.kill(pid, "SIGKILL");
     } catch { /* already gone */ }
   }
-}
-
-/**
- * Whether the sandbox's /tmp is its own tmpfs: no grant binds the real /tmp,
- * a part of it or a folder above it (files there are the admin's grant,
- * shared in the spawn path too).
- */
-function tmpIsPrivate(p: Permissions): boolean {
-  return !["read", "write", "ffi"].some((kind) => {
-    const grant = p[kind as "read"];
-    return Array.isArray(grant) &&
-      grant.some((g) => g === "/" || g === "/tmp" || g.startsWith("/tmp/"));
-  });
 }
 
 /** Empties the sandbox's private /tmp, so no file crosses fresh jobs. */

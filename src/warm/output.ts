@@ -7,8 +7,13 @@
  * @module
  */
 
-/** Bytes of a hook's output kept for the log. */
-export const OUTPUT_CAP_BYTES = 1024 * 1024;
+import { MAX_OUTPUT } from "../contract.ts";
+
+/**
+ * Bytes of a hook's output kept for the log: the plugin keeps MAX_OUTPUT
+ * (1 MiB) of a reply, and the notes must fit in it.
+ */
+export const OUTPUT_CAP_BYTES = MAX_OUTPUT - 4096;
 
 /**
  * Collects output up to the cap.

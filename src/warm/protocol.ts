@@ -11,11 +11,12 @@
  */
 
 import { parseEnvEntries } from "../bytes.ts";
+import { WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
 
-/** The first field of every request. */
-export const MAGIC = "prep-deno-warm/1";
-/** Largest frame accepted: environments are small, outputs are capped. */
-export const MAX_FRAME = 16 * 1024 * 1024;
+/** The first field of every request (ffi/prep_deno_contract.h's PD_WARM_MAGIC). */
+export const MAGIC = WARM_MAGIC;
+/** Largest frame accepted (PD_WARM_MAX_FRAME): environments are small, outputs are capped. */
+export const MAX_FRAME = WARM_MAX_FRAME;
 
 /** One hook to run, as the plugin sends it. */
 export interface WarmRequest {

@@ -24,18 +24,21 @@ import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
-import { DEFAULT_HEAP_MB, type HostProcess, HostStartError } from "./host_process.ts";
+import { type HostProcess, HostStartError } from "./host_process.ts";
 import { Pool } from "./pool.ts";
 import { decodeRequest, encodeFrame, encodeReply, readFrame } from "./protocol.ts";
 import { claimSocket } from "./socket.ts";
 
 /** Where the plugin looks for the service unless PrEpParameters says otherwise. */
-export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
+export { DEFAULT_SOCKET } from "../contract.ts";
 
 /** The service's options. */
 export interface ServeOptions {
   socketPath: string;
+  /** The JavaScript heap limit of each warm host, in MiB. */
   heapMb?: number;
+  /** The memory limit of each warm host (all its processes), in MiB. */
+  memoryMb?: number;
 }
 
 const encoder = new TextEncoder();
@@ -61,7 +64,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     const known = pools.get(key);
     if (known?.version === version) return known.pool;
     known?.pool.drain(); // the module or its policy changed: a new wall
-    const pool = new Pool({ modulePath, hook, policy, warm, hostsDir, heapMb: opts.heapMb });
+    const pool = new Pool({
+      modulePath,
+      hook,
+      policy,
+      warm,
+      hostsDir,
+      heapMb: opts.heapMb,
+      memoryMb: opts.memoryMb,
+    });
     pools.set(key, { version, pool });
     return pool;
   };
@@ -158,9 +169,7 @@ async function handle(
       } else if (result.outOfMemory) {
         await reply(
           EXIT.OUT_OF_MEMORY,
-          `out of memory: the hook passed its heap limit of ${
-            opts.heapMb ?? DEFAULT_HEAP_MB
-          } MiB; its warm host process ended, and the hook was not run again`,
+          `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
         );
       } else {
         await reply(

@@ -113,14 +113,15 @@ for (const mode of ["fresh", "reuse"]) {
     ...opts,
     async fn() {
       await using s = await startService();
-      const marker = join(s.dir, `ran-${mode}`);
+      Deno.mkdirSync(join(s.dir, "marks"));
+      const marker = join(s.dir, "marks", `ran-${mode}`);
       const path = s.hook(
         "crash",
         `export default async () => {
           Deno.writeTextFileSync("${marker}", "x", { append: true });
           await new Promise((r) => setTimeout(r, 60000));
         };`,
-        { warm: { mode }, permissions: { default: { write: [s.dir] } } },
+        { warm: { mode }, permissions: { default: { write: [join(s.dir, "marks")] } } },
       );
       const run = s.run(path, 4, 30);
       await new Promise((r) => setTimeout(r, 2500));
@@ -136,7 +137,7 @@ for (const mode of ["fresh", "reuse"]) {
       }
       const o = await run;
       assert.equal(o.fallback, undefined);
-      assert.equal(o.exitCode, 1);
+      assert.equal(o.exitCode, 1, o.output);
       assert.match(o.output, /the warm host process ended during the hook .*not run again/);
       assert.equal(Deno.readTextFileSync(marker), "x", "the hook ran twice");
     },
