@@ -181,8 +181,11 @@ export class HostProcess {
     }
   }
 
-  /** Runs one job (the plugin's request payload) on this host. */
-  async run(payload: Uint8Array): Promise<JobResult> {
+  /**
+   * Runs one job (the plugin's request payload) on this host; `onStarted`
+   * is called once the host has the job (the hook may run from then on).
+   */
+  async run(payload: Uint8Array, onStarted: () => void): Promise<JobResult> {
     try {
       await writeAll(this.conn, encodeFrame(payload));
     } catch (e) {
@@ -195,10 +198,14 @@ export class HostProcess {
       ]);
     const ack = await next();
     if (!ack) return { kind: "not-started", why: "the warm host ended before it took the job" };
+    onStarted();
     const answer = await next();
     if (!answer || answer.length < 1) {
-      kill(this.child);
+      // The launcher says why the host ended (a memory limit, say) once its
+      // sandbox is gone: give it a moment before stopping it.
+      const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
+      clearTimeout(grace);
       // The launcher names a memory or heap limit hit, and ends with 125.
       const last = this.#tailOf().trim().split("\n").pop() ?? "";
       return {

@@ -3,9 +3,11 @@
  * The warm service's wire format, simple enough for the plugin's C client:
  * a frame is a 4-byte little-endian length and that many bytes.
  *
- * Request: NUL-separated fields `prep-deno-warm/1`, module path, context,
+ * Request: NUL-separated fields `prep-deno-warm/2`, module path, context,
  * timeout seconds (or empty), then one `KEY=VALUE` per variable, raw bytes.
- * Reply: the exit status in decimal, a NUL, then the hook's output.
+ * Then an empty frame once the hook started (the plugin never runs it again
+ * from then on), and the reply: the exit status in decimal, a NUL, then the
+ * hook's output.
  *
  * @module
  */

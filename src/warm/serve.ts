@@ -7,6 +7,9 @@
  * permissions the spawn path would give that hook, running one job at a
  * time (see pool.ts, host.ts).
  *
+ * A SIGTERM stops taking hooks (the socket goes, the plugin runs new hooks
+ * through the spawn path) and ends once the running ones have answered.
+ *
  * Who stops what: the service arms each job's timeout when the request
  * arrives (so waiting for a host and the module's import count); when it
  * fires the job's host process is killed with its whole sandbox, and the
@@ -54,12 +57,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const poolFor = (modulePath: string, hook: HookName): Pool => {
     const policy = loadPolicy(modulePath, hook);
     const warm = warmConfig(policy.configPath);
-    const version = [
-      signature(modulePath),
-      policy.configPath ? `${policy.configPath}:${signature(policy.configPath)}` : "",
-      warm.mode,
-      warm.hosts,
-    ].join("\0");
+    // The policy as resolved (grants, kernel view) and the module file: any
+    // change means new hosts.
+    const version = JSON.stringify([signature(modulePath), policy, warm]);
     const key = `${modulePath}\0${hook}`;
     const known = pools.get(key);
     if (known?.version === version) return known.pool;
@@ -77,10 +77,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return pool;
   };
 
-  const stop = () => {
-    for (const { pool } of pools.values()) pool.drain();
+  // A stop (systemctl stop/restart) takes no new hook (the plugin runs those
+  // through the spawn path) and lets the running ones finish.
+  let inflight = 0;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    listener.close();
     try {
       Deno.removeSync(socketPath);
+    } catch { /* gone */ }
+    console.error(`prep-deno serve: stopping; waiting for ${inflight} running hook(s)`);
+    while (inflight > 0) await new Promise((r) => setTimeout(r, 50));
+    for (const { pool } of pools.values()) pool.drain();
+    try {
       Deno.removeSync(hostsDir, { recursive: true });
     } catch { /* gone */ }
     Deno.exit(0);
@@ -88,9 +99,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
 
-  for await (const conn of listener) {
-    handle(conn, poolFor, opts).catch((e) => console.error(`prep-deno serve: ${e}`));
+  try {
+    for await (const conn of listener) {
+      inflight++;
+      handle(conn, poolFor, opts).catch((e) => console.error(`prep-deno serve: ${e}`))
+        .finally(() => inflight--);
+    }
+  } catch (e) {
+    if (!stopping) throw e;
   }
+  await new Promise(() => {}); // stop() ends the process
   return 0;
 }
 
@@ -101,6 +119,10 @@ async function handle(
 ) {
   let answered = false;
   let replying: Promise<void> | undefined;
+  // Writes to the plugin, in order: the "started" frame, then the reply.
+  let written: Promise<void> = Promise.resolve();
+  const write = (bytes: Uint8Array) =>
+    written = written.then(() => writeAll(conn, bytes)).catch(() => {});
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
@@ -109,10 +131,9 @@ async function handle(
     const reply = (status: number, message: string) => {
       if (answered) return replying;
       answered = true;
-      return replying = writeAll(
-        conn,
+      return replying = write(
         encodeReply({ status, output: encoder.encode(`prep-deno: ${label}: ${message}\n`) }),
-      ).catch(() => {});
+      );
     };
     if (!isScriptContext(req.context)) {
       return await reply(EXIT.USAGE, `bad context "${req.context}"`);
@@ -157,11 +178,14 @@ async function handle(
         throw e;
       }
       if (answered) return; // timed out in line
-      const result = await running.run(payload);
+      // The plugin learns the hook started: from then on it never runs it again.
+      const result = await running.run(payload, () => {
+        if (!answered) write(encodeFrame(new Uint8Array()));
+      });
       if (answered) return; // timed out: the timer answered
       if (result.kind === "reply") {
         answered = true;
-        await writeAll(conn, encodeFrame(result.payload));
+        await (replying = write(encodeFrame(result.payload)));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
         answered = true;

@@ -163,21 +163,68 @@ Deno.test({
 });
 
 Deno.test({
-  name: "warm: the service killed mid-run, every hook still completes through the fallback",
+  name:
+    "warm: the service killed mid-run: started hooks fail precisely, the rest fall back, none runs twice",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const marks = join(s.dir, "marks");
+    Deno.mkdirSync(marks);
+    const path = s.hook(
+      "midrun",
+      `export default async (job) => {
+        Deno.writeTextFileSync("${marks}/" + job.id, "x", { append: true });
+        await new Promise((r) => setTimeout(r, 1500));
+        return job.id % 5;
+      };`,
+      { permissions: { default: { write: [marks] } }, warm: { hosts: 4 } },
+    );
+    const calls = Array.from({ length: 8 }, (_, i) => s.run(path, i + 1));
+    // Four hooks start in the four hosts; four wait for one.
+    for (let i = 0; i < 200 && [...Deno.readDirSync(marks)].length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    s.child.kill("SIGKILL");
+    const outcomes = await Promise.all(calls);
+    let started = 0;
+    outcomes.forEach((o, i) => {
+      if (o.fallback) {
+        assert.equal(o.exitCode, (i + 1) % 5, `call ${i}: ${o.output}`);
+      } else {
+        started++;
+        assert.equal(o.exitCode, 1, o.output);
+        assert.match(o.output, /gave no result after the hook started .*not run again/);
+      }
+    });
+    assert.equal(started, 4);
+    await new Promise((r) => setTimeout(r, 2000)); // the orphaned hosts end their hooks
+    for (let id = 1; id <= 8; id++) {
+      assert.equal(Deno.readTextFileSync(join(marks, String(id))), "x", `job ${id} ran twice`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "warm: a stopped service (SIGTERM) lets running hooks finish; new ones go to the spawn path",
   ...opts,
   async fn() {
     await using s = await startService();
     const path = s.hook(
-      "midrun",
-      `export default async (job) => { await new Promise((r) => setTimeout(r, 1500)); return job.id % 5; };`,
+      "stop",
+      `export default async (job) => { await new Promise((r) => setTimeout(r, 1500)); return job.id; };`,
     );
-    const calls = Array.from({ length: 8 }, (_, i) => s.run(path, i + 1));
-    await new Promise((r) => setTimeout(r, 500));
-    s.child.kill("SIGKILL");
-    const outcomes = await Promise.all(calls);
-    outcomes.forEach((o, i) => {
-      assert.equal(o.exitCode, (i + 1) % 5, `call ${i}: ${o.output}`);
-      assert.ok(o.fallback, `call ${i} did not fall back`);
-    });
+    const calls = [1, 2, 3].map((id) => s.run(path, id));
+    await new Promise((r) => setTimeout(r, 800));
+    s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    const late = await s.run(path, 9);
+    assert.match(late.fallback!, /cannot connect/);
+    assert.equal(late.exitCode, 9);
+    for (const [i, o] of (await Promise.all(calls)).entries()) {
+      assert.equal(o.fallback, undefined, o.output);
+      assert.equal(o.exitCode, i + 1, o.output);
+    }
+    assert.equal((await s.child.status).code, 0);
   },
 });

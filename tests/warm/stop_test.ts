@@ -143,3 +143,27 @@ for (const mode of ["fresh", "reuse"]) {
     },
   });
 }
+
+Deno.test({
+  name: "warm: the whole-host memory limit (off-heap too) ends the job with 125 and says so",
+  ...opts,
+  async fn() {
+    await using s = await startService(["--memory-mb", "300"]);
+    const path = s.hook(
+      "hog",
+      `export default () => {
+        const keep = [];
+        for (let i = 0; i < 64; i++) keep.push(new Uint8Array(32 << 20).fill(1));
+        console.log("survived", keep.length);
+      };`,
+    );
+    const o = await s.run(path, 6, 60);
+    assert.equal(o.fallback, undefined);
+    assert.equal(o.exitCode, 125, o.output);
+    assert.match(o.output, /out of memory: the hook passed its memory limit of 300 MiB/);
+    assert.match(o.output, /warm host process was killed, and the hook not run again/);
+    // The next job gets a new host.
+    Deno.writeTextFileSync(path, `export default () => console.log("small");`);
+    assert.equal(text(await s.run(path, 7, 30)), "small");
+  },
+});
