@@ -102,7 +102,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       inflight++;
-      handle(conn, poolFor, opts).catch((e) => console.error(`prep-deno serve: ${e}`))
+      handle(conn, poolFor).catch((e) => console.error(`prep-deno serve: ${e}`))
         .finally(() => inflight--);
     }
   } catch (e) {
@@ -112,11 +112,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return 0;
 }
 
-async function handle(
-  conn: Deno.Conn,
-  poolFor: (m: string, h: HookName) => Pool,
-  opts: ServeOptions,
-) {
+async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool) {
   let answered = false;
   let replying: Promise<void> | undefined;
   // Writes to the plugin, in order: the "started" frame, then the reply.
