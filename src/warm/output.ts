@@ -7,8 +7,13 @@
  * @module
  */
 
-/** Bytes of a hook's output kept for the log. */
-export const OUTPUT_CAP_BYTES = 1024 * 1024;
+import { MAX_OUTPUT } from "../contract.ts";
+
+/**
+ * Bytes of a hook's output kept for the log: the plugin keeps MAX_OUTPUT
+ * (1 MiB) of a reply, and the notes must fit in it.
+ */
+export const OUTPUT_CAP_BYTES = MAX_OUTPUT - 4096;
 
 /**
  * Collects output up to the cap.
@@ -45,9 +50,10 @@ export class CappedOutput {
 
   /** What is kept, then the truncation note, then the runner's messages. */
   bytes(): Uint8Array {
-    const tail = (this.#dropped
-      ? `\n[prep/deno: output truncated: ${this.#dropped} more bytes were read and dropped]\n`
-      : "") + this.#notes;
+    const tail =
+      (this.#dropped
+        ? `\n[prep/deno: output truncated: ${this.#dropped} more bytes were read and dropped]\n`
+        : "") + this.#notes;
     const t = new TextEncoder().encode(tail);
     const out = new Uint8Array(this.#kept + t.length);
     let off = 0;
