@@ -67,8 +67,10 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
   const files = mustSh(`dpkg-deb -c "${path}"`);
   for (
     const f of [
-      "./usr/sbin/prep-deno",
+      "./usr/sbin/prep-deno -> /usr/lib/prep-deno/build/prep-deno",
       "./usr/local/sbin/prep-deno -> /usr/sbin/prep-deno",
+      "./usr/lib/prep-deno/build/prep-deno",
+      "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
       "./usr/lib/prep-deno/VERSION",
       "./usr/lib/prep-deno/src/main.ts",
@@ -100,11 +102,14 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
       assert.match(roff, /^\.TH PREP[-_]DENO 8 /m);
     }
     // The launcher runs the packaged source on the packaged Deno, nothing of this tree.
-    const launcher = decoder.decode(Deno.readFileSync(join(x, "usr/sbin/prep-deno")));
-    if (launcher.includes("/usr/lib/prep-deno/src/main.ts")) {
-      assert.ok(launcher.includes("/usr/lib/prep-deno/deno"));
-      assert.ok(!launcher.includes(TOP), "no path of the build tree in the runner");
-    }
+    const launcher = decoder.decode(
+      Deno.readFileSync(join(x, "usr/lib/prep-deno/build/prep-deno")),
+    );
+    assert.ok(launcher.includes("/usr/lib/prep-deno/src/main.ts"));
+    assert.ok(launcher.includes("/usr/lib/prep-deno/deno"));
+    assert.ok(!launcher.includes(TOP), "no path of the build tree in the runner");
+    const entry = Deno.readTextFileSync(join(x, "usr/lib/prep-deno/build/entry.js"));
+    assert.ok(!entry.includes(TOP), "no path of the build tree in the entry");
   } finally {
     Deno.removeSync(x, { recursive: true });
   }
@@ -216,7 +221,7 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
     mustSh(`rpm --root "${root}" --dbpath /rpmdb -i --nodeps --noscripts "${path}"`);
     for (
       const f of [
-        "usr/sbin/prep-deno",
+        "usr/lib/prep-deno/build/prep-deno",
         "usr/lib/prep-deno/deno",
         "usr/lib/prep-deno/src/mod.ts",
         "usr/lib/prep-deno/src/testing.ts",
@@ -226,6 +231,10 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
       ]
     ) assert.ok(Deno.statSync(join(root, f)).isFile, f);
     assert.equal(Deno.readLinkSync(join(root, "usr/local/sbin/prep-deno")), "/usr/sbin/prep-deno");
+    assert.equal(
+      Deno.readLinkSync(join(root, "usr/sbin/prep-deno")),
+      "/usr/lib/prep-deno/build/prep-deno",
+    );
     assert.equal(
       slurmVersionOf(Deno.readFileSync(join(root, "usr/lib64/slurm/prep_deno.so"))),
       slurm,
