@@ -42,9 +42,21 @@ Deno.test("init: a hooks folder where deno test, try and check work out of the b
     assert.match(policy, new RegExp(`"prep-deno": "file://${TOP}/src/mod\\.ts"`));
     assert.match(policy, new RegExp(`"prep-deno/testing": "file://${TOP}/src/testing\\.ts"`));
 
+    // With the runner's helpers (src/helpers/), the Epilog uses one at run time.
+    let helpers = true;
+    try {
+      Deno.statSync(join(TOP, "src/helpers/mod.ts"));
+    } catch {
+      helpers = false;
+    }
     const test = await denoIn(dir, ["test"]);
     assert.equal(test.code, 0, test.stdout + test.stderr);
-    assert.match(test.stdout, /ok \| 4 passed \| 0 failed/);
+    assert.match(test.stdout, new RegExp(`ok \\| ${helpers ? 5 : 4} passed \\| 0 failed`));
+    if (helpers) {
+      const epilog = await prepDeno(["try", join(dir, "site.ts"), "--context", "epilog_slurmd"]);
+      assert.equal(tryStatus(epilog), 0, epilog.stdout + epilog.stderr);
+      assert.match(hookOutput(epilog), /^epilog: job 1 wrote its output to \/tmp\/slurm-1\.out$/m);
+    }
 
     const tried = await prepDeno(["try", join(dir, "site.ts"), "--job-id", "5"]);
     assert.equal(tryStatus(tried), 0, tried.stdout + tried.stderr);
