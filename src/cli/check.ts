@@ -12,6 +12,8 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
+
+export type { Policy };
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
