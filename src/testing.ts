@@ -29,9 +29,9 @@
 import { buildJobContext } from "./context.ts";
 import { isExitStatus } from "./outcome.ts";
 import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
-import type { Hook, HookModule, HookName, JobContext, ScriptContext } from "./types.ts";
+import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 
-export type { Hook, HookModule, HookName, JobContext, ScriptContext };
+export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext };
 
 /**
  * The fake job's identity and any variables to set. Every field is

@@ -12,8 +12,6 @@
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
-
-export type { Policy };
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -100,7 +98,7 @@ export async function checkCommand(args: string[]): Promise<number> {
 }
 
 /** One line describing a policy. */
-export function describePolicy(p: Policy): string {
+function describePolicy(p: Policy): string {
   if (!p.setName) {
     return `none (no permission set${p.configPath ? ` in ${p.configPath}` : ", no deno.json"})`;
   }
