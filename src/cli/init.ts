@@ -61,9 +61,14 @@ export function initCommand(args: string[]): number {
       `init: ${dir} already has ${clashes.join(", ")}; nothing was written (pick another DIR)`,
     );
   }
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  for (const [name, text] of Object.entries(files)) {
-    Deno.writeTextFileSync(join(dir, name), text, { mode: 0o644, createNew: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const [name, text] of Object.entries(files)) {
+      Deno.writeTextFileSync(join(dir, name), text, { mode: 0o644, createNew: true });
+    }
+  } catch (e) {
+    console.error(`prep-deno init: cannot write in ${dir}: ${(e as Error).message}`);
+    return 1;
   }
   console.log(`prep-deno init: wrote ${Object.keys(files).join(", ")} in ${dir}
 
