@@ -17,6 +17,22 @@
  */
 
 import { CRED_VARS, type CredVar } from "../src/contract.ts";
+import {
+  checkLayouts,
+  cJson,
+  type Layouts,
+  type LibraryContract,
+  SLURMD_JOB_HEAD,
+} from "./layout.ts";
+import { Arena, envList, INFINITE, readOutcome, readStrv } from "./memory.ts";
+import type {
+  CoreConfig,
+  JobEnvInput,
+  Outcome,
+  PrepCallType,
+  SlurmctldCallbacks,
+  SlurmdJob,
+} from "./types.ts";
 
 export { CRED_VARS, type CredVar };
 
@@ -51,6 +67,7 @@ const SYMBOLS = {
   },
   pdc_outcome_free: { parameters: ["buffer"], result: "void" },
   pdc_inflight: { parameters: [], result: "i32" },
+  pdc_kill_tagged: { parameters: ["u32", "u32"], result: "i32" },
   pdc_shutdown: { parameters: ["i32"], result: "i32", nonblocking: true },
   prep_deno_ffi_load_conf: { parameters: ["buffer"], result: "i32" },
   prep_deno_ffi_slurmd_conf: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -76,289 +93,6 @@ const SYMBOLS = {
     nonblocking: true,
   },
 } as const satisfies Deno.ForeignLibraryInterface;
-
-/** `prep_call_type_t`: which hook `required()` is asked about (checked at open()). */
-export enum PrepCallType {
-  Prolog = 1,
-  Epilog = 2,
-  PrologSlurmctld = 3,
-  EpilogSlurmctld = 4,
-}
-
-/** How the core runs hooks (`pdc_config_t`). */
-export interface CoreConfig {
-  /** The prep-deno runner for .ts/.mts/.js hooks. */
-  runner: string;
-  /** PrologEpilogTimeout; undefined: none. */
-  timeoutSeconds?: number;
-  /** Heap limit passed to the runner; undefined: its default. */
-  heapMb?: number;
-  /** mode=warm: the warm service's socket; undefined: spawn path. */
-  warmSocket?: string;
-}
-
-/** How a hook list ended (`pdc_outcome_t`), decoded. */
-export interface Outcome {
-  /** The raw wait(2) status, or 127 when a hook could not be run. */
-  status: number;
-  /** Exit code when the hook exited. */
-  exitCode?: number;
-  /** Signal when the hook was killed. */
-  signal?: number;
-  /** Killed at the timeout, or the runner's own timeout (124). */
-  timedOut: boolean;
-  /** stdout and stderr of the last hook run. */
-  output: string;
-  /** The hook that failed. */
-  failedPath?: string;
-  /** Why the warm service was passed over for the spawn path, if it was. */
-  fallback?: string;
-}
-
-/** The job data the slurmd side turns into Prolog/Epilog's environment. */
-export interface SlurmdJob {
-  spankEnv?: string[];
-  gresEnv?: string[];
-  nodeName: string;
-  confFile: string;
-  clusterName: string;
-  jobId: string;
-  uid: string;
-  gid: string;
-  workDir: string;
-  userName?: string;
-  hetJobId?: string;
-  nodeAliases?: string;
-  nodeList?: string;
-  jobNodelist?: string;
-  /** 25.11+: `SLURM_JOB_SLUID`. */
-  sluid?: string;
-  partition?: string;
-  context: "prolog_slurmd" | "epilog_slurmd";
-  exitCode?: string;
-  derivedEc?: string;
-  /** Credential fields, by the variable they set. */
-  cred?: Partial<Record<CredVar, string>>;
-  lateUserName?: string;
-}
-
-/** A job_env_t made for the plugin's Slurm version. */
-export interface JobEnvInput {
-  jobId: number;
-  uid: number;
-  gid: number;
-  userName: string;
-  workDir: string;
-  nodeList: string;
-  partition: string;
-  /** Epilogs: raw wait status of the job; undefined: not an epilog (INFINITE). */
-  exitCode?: number;
-  derivedEc?: number;
-  /** `K=V` entries of the job's GRES list (merged before Slurm's own). */
-  gresEnv?: string[];
-}
-
-/** Callbacks slurmctld registers for its asynchronous hooks. */
-export interface SlurmctldCallbacks {
-  prologSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
-  epilogSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
-}
-
-const encoder = new TextEncoder();
-const INFINITE = 0xffffffff;
-
-/** Keeps the buffers behind C strings and arrays alive while C uses them. */
-class Arena {
-  #keep: ArrayBufferView[] = [];
-  str(s: string | undefined): Uint8Array<ArrayBuffer> | null {
-    if (s === undefined) return null;
-    const b = encoder.encode(s + "\0") as Uint8Array<ArrayBuffer>;
-    this.#keep.push(b);
-    return b;
-  }
-  ptr(s: string | undefined): bigint {
-    const b = this.str(s);
-    return b ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b))) : 0n;
-  }
-  /** A NULL-terminated char* array. */
-  strv(list: string[] | undefined): BigUint64Array<ArrayBuffer> | null {
-    if (!list) return null;
-    const v = new BigUint64Array(list.length + 1);
-    list.forEach((s, i) => v[i] = this.ptr(s));
-    this.#keep.push(v);
-    return v;
-  }
-  strvPtr(list: string[] | undefined): bigint {
-    const v = this.strv(list);
-    return v ? BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(v))) : 0n;
-  }
-  config(c: CoreConfig, layout: Layouts["pdc_config_t"]): Uint8Array<ArrayBuffer> {
-    const b = new ArrayBuffer(layout.size);
-    const dv = new DataView(b);
-    dv.setBigUint64(layout.runner, this.ptr(c.runner), true);
-    dv.setInt32(layout.timeout_s, c.timeoutSeconds ?? -1, true);
-    dv.setInt32(layout.heap_mb, c.heapMb ?? 0, true);
-    dv.setBigUint64(layout.warm_socket, this.ptr(c.warmSocket), true);
-    const u = new Uint8Array(b);
-    this.#keep.push(u);
-    return u;
-  }
-}
-
-/** Reads a NULL-terminated char* array. */
-function readStrv(p: Deno.PointerValue): string[] {
-  if (!p) return [];
-  const view = new Deno.UnsafePointerView(p);
-  const out: string[] = [];
-  for (let i = 0;; i++) {
-    const s = view.getPointer(i * 8);
-    if (!s) return out;
-    out.push(Deno.UnsafePointerView.getCString(s));
-  }
-}
-
-/** Decodes a `pdc_outcome_t`. */
-function readOutcome(p: Deno.PointerObject, at: Layouts["pdc_outcome_t"]): Outcome {
-  const v = new Deno.UnsafePointerView(p);
-  const status = v.getInt32(at.status);
-  const out = v.getPointer(at.output);
-  const failed = v.getPointer(at.failed_path);
-  const fallback = v.getPointer(at.fallback);
-  const low = status & 0x7f;
-  return {
-    status,
-    exitCode: low === 0 ? (status >> 8) & 0xff : undefined,
-    signal: low !== 0 && low !== 0x7f ? low : undefined,
-    timedOut: v.getInt32(at.timed_out) !== 0,
-    output: out ? Deno.UnsafePointerView.getCString(out) : "",
-    failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
-    fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
-  };
-}
-
-/** What the library says about itself: its contract and the layouts of its structs. */
-export interface Layouts {
-  pdc_config_t: {
-    size: number;
-    runner: number;
-    timeout_s: number;
-    heap_mb: number;
-    warm_socket: number;
-  };
-  pdc_outcome_t: {
-    size: number;
-    status: number;
-    timed_out: number;
-    output: number;
-    failed_path: number;
-    fallback: number;
-  };
-  pdc_slurmd_job_t: { size: number; cred: number; late_user_name: number; credCount: number };
-  prep_callbacks_t: { size: number; prolog_slurmctld: number; epilog_slurmctld: number };
-  prep_call_type_t: Record<string, number>;
-  job_env_t: { size: number };
-}
-
-/** The library's `prep_deno_contract_json()`, parsed. */
-export interface LibraryContract {
-  exit: Record<string, number>;
-  defaultRunner: string;
-  defaultSocket: string;
-  warmMagic: string;
-  warmMaxFrame: number;
-  maxOutput: number;
-  runnerGraceSeconds: number;
-  causeMarker: string;
-  reasonMax: number;
-  contextVar: string;
-  credVars: string[];
-  layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;
-}
-
-/** The fields of `pdc_slurmd_job_t` before `cred`, in order (all pointers). */
-const SLURMD_JOB_HEAD = [
-  "spankEnv",
-  "gresEnv",
-  "nodeName",
-  "confFile",
-  "clusterName",
-  "jobId",
-  "sluid",
-  "uid",
-  "gid",
-  "workDir",
-  "userName",
-  "hetJobId",
-  "nodeAliases",
-  "nodeList",
-  "jobNodelist",
-  "partition",
-  "context",
-  "exitCode",
-  "derivedEc",
-] as const;
-
-/**
- * Checks what this binding writes and reads against the library's own
- * numbers; throws naming the first difference (a plugin built from other
- * sources than this binding).
- */
-function checkLayouts(path: string, c: LibraryContract, ffi: Layouts): Layouts {
-  const want: [string, number | undefined, number][] = [
-    ["pdc_config_t.runner", c.layout?.pdc_config_t?.runner, 0],
-    ["pdc_config_t.timeout_s", c.layout?.pdc_config_t?.timeout_s, 8],
-    ["pdc_config_t.heap_mb", c.layout?.pdc_config_t?.heap_mb, 12],
-    ["pdc_config_t.warm_socket", c.layout?.pdc_config_t?.warm_socket, 16],
-    ["pdc_outcome_t.status", c.layout?.pdc_outcome_t?.status, 0],
-    ["pdc_outcome_t.timed_out", c.layout?.pdc_outcome_t?.timed_out, 4],
-    ["pdc_outcome_t.output", c.layout?.pdc_outcome_t?.output, 8],
-    ["pdc_outcome_t.failed_path", c.layout?.pdc_outcome_t?.failed_path, 16],
-    ["pdc_outcome_t.fallback", c.layout?.pdc_outcome_t?.fallback, 24],
-    ["pdc_slurmd_job_t.cred", c.layout?.pdc_slurmd_job_t?.cred, SLURMD_JOB_HEAD.length * 8],
-    ["pdc_slurmd_job_t.credCount", c.layout?.pdc_slurmd_job_t?.credCount, CRED_VARS.length],
-    [
-      "pdc_slurmd_job_t.size",
-      c.layout?.pdc_slurmd_job_t?.size,
-      (SLURMD_JOB_HEAD.length + CRED_VARS.length + 1) * 8,
-    ],
-    ["prep_callbacks_t.size", ffi?.prep_callbacks_t?.size, 16],
-    ["prep_callbacks_t.prolog_slurmctld", ffi?.prep_callbacks_t?.prolog_slurmctld, 0],
-    ["prep_callbacks_t.epilog_slurmctld", ffi?.prep_callbacks_t?.epilog_slurmctld, 8],
-    ["PREP_PROLOG", ffi?.prep_call_type_t?.PREP_PROLOG, PrepCallType.Prolog],
-    ["PREP_EPILOG", ffi?.prep_call_type_t?.PREP_EPILOG, PrepCallType.Epilog],
-    [
-      "PREP_PROLOG_SLURMCTLD",
-      ffi?.prep_call_type_t?.PREP_PROLOG_SLURMCTLD,
-      PrepCallType.PrologSlurmctld,
-    ],
-    [
-      "PREP_EPILOG_SLURMCTLD",
-      ffi?.prep_call_type_t?.PREP_EPILOG_SLURMCTLD,
-      PrepCallType.EpilogSlurmctld,
-    ],
-  ];
-  for (const [name, lib, mine] of want) {
-    if (lib !== mine) {
-      throw new Error(
-        `${path}: ${name} is ${lib} in the library but ${mine} in ffi/binding.ts: ` +
-          "rebuild the plugin from this tree (deno task build-plugin)",
-      );
-    }
-  }
-  if (c.credVars?.join() !== CRED_VARS.join()) {
-    throw new Error(
-      `${path}: credential variables differ from src/contract.ts: rebuild the plugin from this tree`,
-    );
-  }
-  if (!(ffi?.job_env_t?.size > 0)) throw new Error(`${path}: job_env_t has no size`);
-  return { ...ffi, ...c.layout };
-}
-
-function cJson<T>(p: Deno.PointerValue): T {
-  if (!p) throw new Error("the library returned no JSON");
-  return JSON.parse(Deno.UnsafePointerView.getCString(p)) as T;
-}
-
 /** The loaded plugin. Close it (or `using` it) when done. */
 export class PrepPlugin {
   readonly #lib: Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -598,6 +332,10 @@ export class PrepPlugin {
     );
     return done.finally(() => this.#asyncDone.unref());
   }
+  /** SIGKILLs the running hooks of lists started with this job id and `killTag`; how many. */
+  killTagged(jobId: number, killTag: number): number {
+    return this.#lib.symbols.pdc_kill_tagged(jobId, killTag);
+  }
   /** Hook lists on core threads now. */
   inflight(): number {
     return this.#lib.symbols.pdc_inflight();
@@ -621,8 +359,4 @@ export class PrepPlugin {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function envList(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }

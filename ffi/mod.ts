@@ -6,3 +6,5 @@
  * @module
  */
 export * from "./binding.ts";
+export * from "./types.ts";
+export type { Layouts, LibraryContract } from "./layout.ts";

@@ -34,7 +34,8 @@ const char *prep_deno_contract_json(void)
 		 "\"contextVar\":\"%s\",\"credVars\":[%.*s],"
 		 "\"layout\":{"
 		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
-		 "\"heap_mb\":%zu,\"warm_socket\":%zu},"
+		 "\"heap_mb\":%zu,\"warm_socket\":%zu,\"concurrent\":%zu,"
+		 "\"kill_tag\":%zu},"
 		 "\"pdc_outcome_t\":{\"size\":%zu,\"status\":%zu,\"timed_out\":%zu,"
 		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu},"
 		 "\"pdc_slurmd_job_t\":{\"size\":%zu,\"cred\":%zu,"
@@ -49,6 +50,8 @@ const char *prep_deno_contract_json(void)
 		 offsetof(pdc_config_t, timeout_s),
 		 offsetof(pdc_config_t, heap_mb),
 		 offsetof(pdc_config_t, warm_socket),
+		 offsetof(pdc_config_t, concurrent),
+		 offsetof(pdc_config_t, kill_tag),
 		 sizeof(pdc_outcome_t), offsetof(pdc_outcome_t, status),
 		 offsetof(pdc_outcome_t, timed_out),
 		 offsetof(pdc_outcome_t, output),

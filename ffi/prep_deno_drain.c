@@ -121,6 +121,8 @@ static char *make_reason(const char *what, const pdc_outcome_t *out)
 		else if (WIFSIGNALED(out->status))
 			cause = xstrdup_printf("killed by signal %d",
 					       WTERMSIG(out->status));
+		else if ((cause = last_line(out->output, "prep/deno: ")))
+			; /* the core's "cannot execute PATH: why" */
 		else
 			cause = xstrdup("could not run");
 	}

@@ -153,7 +153,8 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		goto out;
 	}
 	*status = (atoi(reply) & 0xff) << 8; /* an exit status, as wait(2) */
-	*output = strdup(nul + 1);
+	/* The same cap as the spawn path's (PD_MAX_OUTPUT). */
+	*output = strndup(nul + 1, PD_MAX_OUTPUT);
 	rc = 0;
 out:
 	free(req);

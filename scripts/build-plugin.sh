@@ -1,28 +1,50 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# `deno task build-plugin [VERSION]`: builds build/prep_deno.so for the
-# installed Slurm, or with a VERSION (e.g. 24.11.5) a compile check against
-# that upstream source: build/prep_deno-VERSION.so, not linked.
+# `deno task build-plugin [VERSION]`: builds the plugin.
+#   (no VERSION)  build/prep_deno.so for the installed (Debian) Slurm, linked
+#                 against its libslurmfull.
+#   VERSION       build/prep_deno-VERSION.so against that release's source
+#                 (scripts/slurm-source.sh: 24.11.5 from Debian's pool, 25.11.7
+#                 and 26.05.3 from the shared tarballs). When that release is
+#                 also installed from source (scripts/slurm-build.sh VERSION, or
+#                 SLURM_PREFIX=/its/prefix), the plugin is built with that
+#                 install's config.h and linked against its libslurmfull, so its
+#                 daemons load it; otherwise it is a compile check, not linked.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$("$top/scripts/slurm-source.sh" "$@")
-libdir=/usr/lib/x86_64-linux-gnu/slurm-wlm
+includes=()
 if [ $# -eq 0 ]; then
   out="$top/build/prep_deno.so"
+  libdir=/usr/lib/x86_64-linux-gnu/slurm-wlm
   link=(-L"$libdir" -lslurmfull -Wl,-rpath,"$libdir")
+  what="linked against $libdir"
 else
   out="$top/build/prep_deno-$1.so"
-  link=()
+  prefix=${SLURM_PREFIX:-$("$top/scripts/slurm-build.sh" --prefix "$1" 2>/dev/null || true)}
+  if [ -n "$prefix" ]; then
+    [ -f "$prefix/share/prep-deno/config.h" ] && [ -f "$prefix/lib/slurm/libslurmfull.so" ] ||
+      { echo "build-plugin: $prefix is not a Slurm install of scripts/slurm-build.sh (no share/prep-deno/config.h or lib/slurm/libslurmfull.so)" >&2; exit 1; }
+    # The install's own config.h comes first (-isystem order), the release's
+    # headers after it.
+    includes=(-isystem "$prefix/share/prep-deno")
+    link=(-L"$prefix/lib/slurm" -lslurmfull -Wl,-rpath,"$prefix/lib/slurm")
+    what="linked against $prefix"
+  else
+    link=()
+    what="compile check, not linked (no install of $1)"
+  fi
 fi
 # Every C file of ffi/ is the plugin (the runner's launcher is not in ffi/).
 sources=()
 for f in "$top"/ffi/*.c; do
   [ "$(basename "$f")" = prep_deno_launcher.c ] || sources+=("$f")
 done
+mkdir -p "$top/build"
 # Slurm's headers are -isystem: -Werror holds our code to account, not theirs.
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \
-  -DHAVE_CONFIG_H -DPREP_DENO_VERSION="\"$(cat "$top/VERSION")\"" -iquote "$top/ffi" -isystem "$src" \
+  -DHAVE_CONFIG_H -DPREP_DENO_VERSION="\"$(cat "$top/VERSION")\"" -iquote "$top/ffi" "${includes[@]}" -isystem "$src" \
   "${sources[@]}" \
   "${link[@]}" -o "$out"
 version=$(sed -n 's/^#define SLURM_VERSION_STRING "\(.*\)"/\1/p' "$src/config.h")
-echo "build/$(basename "$out"): prep/deno for Slurm $version (from $src)"
+echo "build/$(basename "$out"): prep/deno for Slurm $version (from $src; $what)"

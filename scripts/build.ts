@@ -72,7 +72,7 @@ const defines: Record<string, string> = {
   PD_EXIT_OUT_OF_MEMORY: String(EXIT.OUT_OF_MEMORY),
   PD_EXIT_SANDBOX: String(EXIT.SANDBOX),
 };
-// deno compile's output, from older builds, is not ours to overwrite in place.
+// Replace, never write through: a running launcher keeps its own inode.
 try {
   Deno.removeSync(out);
 } catch { /* not there yet */ }

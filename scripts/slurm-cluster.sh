@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# A throwaway single-node Slurm cluster from Debian's packages, for tests and
-# the demo: its own slurm.conf, state and logs under build/cluster/, loopback
-# only, ports $CLUSTER_PORT and $CLUSTER_PORT+1 (default 16817/16818, no clash
-# with a system Slurm; set CLUSTER_PORT to run several clusters side by side,
-# each with its own CLUSTER_DIR). Runs as root.
+# A throwaway Slurm cluster for tests and the demo: its own slurm.conf, state
+# and logs under build/cluster/, loopback only, ports $CLUSTER_PORT and
+# $CLUSTER_PORT+1 (default 16817/16818, no clash with a system Slurm; set
+# CLUSTER_PORT to run several clusters side by side, each with its own
+# CLUSTER_DIR). Runs as root. Never stops munged (shared by every cluster).
 #   scripts/slurm-cluster.sh install | start | stop | status
+# Which Slurm: Debian's packages (default, 22.05.8 on bookworm), or a release
+# built from source by scripts/slurm-build.sh: SLURM_VERSION=25.11.7 (its
+# cached install) or SLURM_PREFIX=/that/prefix; the plugin is then
+# build/prep_deno-VERSION.so (deno task build-plugin VERSION).
+# NODES=N (default 1): N slurmd nodes n1..nN on this machine, slurmd ports
+# $SLURMD_PORT_BASE.. (default $CLUSTER_PORT+13); needs a Slurm built with
+# --enable-multiple-slurmd (scripts/slurm-build.sh does, Debian's is not).
+# Per node: slurmd-nX.pid, log/slurmd-nX.log, spool/nX.
 # start reads the hook set-up from the environment:
 #   PREP_PLUGINS (default prep/deno), PREP_PARAMS, PROLOG, EPILOG,
 #   PROLOG_SLURMCTLD, EPILOG_SLURMCTLD, PROLOG_EPILOG_TIMEOUT (default 30),
+#   PROLOG_FLAGS (PrologFlags=, e.g. Alloc,Contain), several lines of one
+#   hook key: separate them with a newline,
 #   CLUSTER_DIR (default build/cluster),
 #   WARM=1: also start `prep-deno serve` on $CLUSTER_DIR/run/serve.sock and
 #           add mode=warm,socket=... to PrEpParameters
@@ -19,7 +29,32 @@ dir=${CLUSTER_DIR:-$top/build/cluster}
 libdir=/usr/lib/x86_64-linux-gnu/slurm-wlm
 node=$(hostname -s)
 port=${CLUSTER_PORT:-16817}
+nodes=${NODES:-1}
 log() { echo "slurm-cluster: $*" >&2; }
+
+# Where the daemons and commands come from, and which plugin build they load.
+prefix=${SLURM_PREFIX:-}
+if [ -z "$prefix" ] && [ -n "${SLURM_VERSION:-}" ]; then
+  prefix=$("$top/scripts/slurm-build.sh" --prefix "$SLURM_VERSION") || exit 1
+fi
+if [ -n "$prefix" ]; then
+  [ -x "$prefix/sbin/slurmd" ] || { log "$prefix has no sbin/slurmd (build it: scripts/slurm-build.sh VERSION)"; exit 1; }
+  libdir="$prefix/lib/slurm"
+  export PATH="$prefix/bin:$prefix/sbin:$PATH"
+  version=$("$prefix/sbin/slurmd" -V | awk '{print $2}')
+  plugin="$top/build/prep_deno-$version.so"
+else
+  plugin="$top/build/prep_deno.so"
+fi
+if [ "$nodes" -gt 1 ] && [ -z "$prefix" ]; then
+  log "NODES=$nodes needs a Slurm built with --enable-multiple-slurmd (Debian's is not): set SLURM_VERSION=25.11.7 (scripts/slurm-build.sh)"
+  exit 2
+fi
+slurmd_base=${SLURMD_PORT_BASE:-$((port + 13))}
+# The node names: the host itself for one node, n1..nN for several.
+node_names() { if [ "$nodes" -gt 1 ]; then seq -f 'n%g' 1 "$nodes"; else echo "$node"; fi; }
+# pid file of the slurmd of node $1.
+slurmd_pid() { if [ "$nodes" -gt 1 ]; then echo "$dir/slurmd-$1.pid"; else echo "$dir/slurmd.pid"; fi; }
 
 install_packages() {
   local need=()
@@ -50,26 +85,39 @@ start_munge() {
   exit 1
 }
 
+# One Key=value line per newline-separated value (24.05+ takes several).
+hook_lines() { # key values
+  local v
+  [ -n "$2" ] || return 0
+  while IFS= read -r v; do [ -z "$v" ] || echo "$1=$v"; done <<<"$2"
+}
+
 write_conf() {
   mkdir -p "$dir"/{state,spool,log,plugins}
-  ln -sf "$top/build/prep_deno.so" "$dir/plugins/prep_deno.so"
+  ln -sf "$plugin" "$dir/plugins/prep_deno.so"
   local mem
   mem=$(awk '/MemTotal/{print int($2/1024/2)}' /proc/meminfo)
   {
     echo "ClusterName=prepdeno"
     echo "SlurmctldHost=$node(127.0.0.1)"
     echo "SlurmctldPort=$port"
-    echo "SlurmdPort=$((port + 1))"
+    [ "$nodes" -gt 1 ] || echo "SlurmdPort=$((port + 1))"
     echo "SlurmUser=root"
     echo "SlurmdUser=root"
     echo "AuthType=auth/munge"
     echo "PluginDir=$dir/plugins:$libdir"
     echo "StateSaveLocation=$dir/state"
-    echo "SlurmdSpoolDir=$dir/spool"
     echo "SlurmctldPidFile=$dir/slurmctld.pid"
-    echo "SlurmdPidFile=$dir/slurmd.pid"
     echo "SlurmctldLogFile=$dir/log/slurmctld.log"
-    echo "SlurmdLogFile=$dir/log/slurmd.log"
+    if [ "$nodes" -gt 1 ]; then
+      echo "SlurmdSpoolDir=$dir/spool/%n"
+      echo "SlurmdPidFile=$dir/slurmd-%n.pid"
+      echo "SlurmdLogFile=$dir/log/slurmd-%n.log"
+    else
+      echo "SlurmdSpoolDir=$dir/spool"
+      echo "SlurmdPidFile=$dir/slurmd.pid"
+      echo "SlurmdLogFile=$dir/log/slurmd.log"
+    fi
     echo "SlurmctldDebug=debug2"
     echo "SlurmdDebug=debug2"
     echo "ProctrackType=proctrack/pgid"
@@ -90,36 +138,54 @@ write_conf() {
     local params=${PREP_PARAMS:-}
     if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$dir/run/serve.sock"; fi
     [ -z "$params" ] || echo "PrEpParameters=$params"
-    [ -z "${PROLOG:-}" ] || echo "Prolog=$PROLOG"
-    [ -z "${EPILOG:-}" ] || echo "Epilog=$EPILOG"
-    [ -z "${PROLOG_SLURMCTLD:-}" ] || echo "PrologSlurmctld=$PROLOG_SLURMCTLD"
-    [ -z "${EPILOG_SLURMCTLD:-}" ] || echo "EpilogSlurmctld=$EPILOG_SLURMCTLD"
+    hook_lines Prolog "${PROLOG:-}"
+    hook_lines Epilog "${EPILOG:-}"
+    hook_lines PrologSlurmctld "${PROLOG_SLURMCTLD:-}"
+    hook_lines EpilogSlurmctld "${EPILOG_SLURMCTLD:-}"
+    [ -z "${PROLOG_FLAGS:-}" ] || echo "PrologFlags=$PROLOG_FLAGS"
     echo "PrologEpilogTimeout=${PROLOG_EPILOG_TIMEOUT:-30}"
-    echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
+    if [ "$nodes" -gt 1 ]; then
+      local i=0 n
+      for n in $(node_names); do
+        echo "NodeName=$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((slurmd_base + i)) CPUs=8 RealMemory=$((mem / nodes)) Gres=gpu:2 State=UNKNOWN"
+        i=$((i + 1))
+      done
+    else
+      echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
+    fi
     echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
   } > "$dir/slurm.conf"
-  printf 'NodeName=%s Name=gpu File=/dev/null\nNodeName=%s Name=gpu File=/dev/zero\n' "$node" "$node" > "$dir/gres.conf"
+  local n
+  for n in $(node_names); do
+    printf 'NodeName=%s Name=gpu File=/dev/null\nNodeName=%s Name=gpu File=/dev/zero\n' "$n" "$n"
+  done > "$dir/gres.conf"
 }
 
+stop_pidfile() { # pid file
+  if pid_alive "$1"; then
+    local pid
+    pid=$(cat "$1")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$1"
+}
+
+# Every daemon this cluster folder started, whatever NODES it ran with.
 stop() {
-  for d in slurmd slurmctld serve; do
-    if pid_alive "$dir/$d.pid"; then
-      local pid
-      pid=$(cat "$dir/$d.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$dir/$d.pid"
-  done
+  local f
+  for f in "$dir"/slurmd.pid "$dir"/slurmd-*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
+  stop_pidfile "$dir/slurmctld.pid"
+  stop_pidfile "$dir/serve.pid"
 }
 
 wait_idle() {
   for _ in $(seq 150); do
-    if SLURM_CONF="$dir/slurm.conf" sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then return 0; fi
+    if [ "$(SLURM_CONF="$dir/slurm.conf" sinfo -h -N -o %T 2>/dev/null | grep -cE '^(idle|mixed|allocated)$')" -ge "$nodes" ]; then return 0; fi
     sleep 0.2
   done
-  log "the node did not come up; see $dir/log/"
+  log "the nodes did not come up; see $dir/log/"
   SLURM_CONF="$dir/slurm.conf" sinfo -R >&2 || true
   return 1
 }
@@ -142,25 +208,25 @@ case "${1:-}" in
       for _ in $(seq 100); do [ -S "$dir/run/serve.sock" ] && break; sleep 0.05; done
     fi
     : > "$dir/log/slurmctld.log"
-    : > "$dir/log/slurmd.log"
+    rm -f "$dir"/log/slurmd*.log
     (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmctld -i -f "$dir/slurm.conf")
-    (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmd -N "$node" -f "$dir/slurm.conf")
+    for n in $(node_names); do
+      [ "$nodes" -gt 1 ] && mkdir -p "$dir/spool/$n"
+      (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmd -N "$n" -f "$dir/slurm.conf")
+    done
     wait_idle
-    log "up: SLURM_CONF=$dir/slurm.conf (${PREP_PLUGINS:-prep/deno})"
+    log "up: SLURM_CONF=$dir/slurm.conf (${PREP_PLUGINS:-prep/deno}; Slurm $("$(command -v slurmctld)" -V | awk '{print $2}'); $nodes node(s))"
     ;;
   stop)
+    # munged stays: other clusters on this machine share it.
     stop
-    if [ -f "$dir/munged.pid" ]; then
-      pid=$(cat "$dir/munged.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      rm -f "$dir/munged.pid"
-    fi
     log "stopped"
     ;;
   status)
-    for d in slurmctld slurmd serve; do
-      if pid_alive "$dir/$d.pid"; then echo "$d: running (pid $(cat "$dir/$d.pid"))"; else echo "$d: stopped"; fi
+    for f in "$dir"/slurmctld.pid "$dir"/slurmd.pid "$dir"/slurmd-*.pid "$dir"/serve.pid; do
+      d=$(basename "$f" .pid)
+      [ "$d" != "slurmd-*" ] || continue
+      if pid_alive "$f"; then echo "$d: running (pid $(cat "$f"))"; else echo "$d: stopped"; fi
     done
     SLURM_CONF="$dir/slurm.conf" sinfo 2>/dev/null || true
     ;;

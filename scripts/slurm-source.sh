@@ -3,7 +3,9 @@
 # Prints the folder of a configured Slurm source tree (with config.h),
 # getting and configuring it once, cached under build/slurm-src/.
 #   scripts/slurm-source.sh            the installed Slurm (Debian source package)
-#   scripts/slurm-source.sh 24.11.5    an upstream tarball from Debian's pool
+#   scripts/slurm-source.sh 25.11.7    an upstream release: its tarball from the
+#                                      shared folder (scripts/slurm-build.sh
+#                                      --tarball), else Debian's pool (24.11.5)
 # SLURM_SRC=/path overrides both (configured there if it has no config.h).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +55,12 @@ if [ -z "$want" ]; then
   configure "$dir"
 else
   dir="$cache/upstream-$want"
+  if [ ! -d "$dir" ] && shared=$("$top/scripts/slurm-build.sh" --tarball "$want" 2>/dev/null); then
+    tmp=$(mktemp -d "$cache/get.XXXXXX")
+    tar -xJf "$shared" -C "$tmp"
+    mv "$tmp"/*/ "$dir"
+    rm -rf "$tmp"
+  fi
   if [ ! -d "$dir" ]; then
     tarball="$cache/slurm-wlm_$want.orig.tar.gz"
     if [ ! -f "$tarball" ]; then
@@ -60,7 +68,13 @@ else
       [ -n "$mirror" ] || { log "cannot tell which Debian mirror apt uses (no URIs: in /etc/apt/sources.list.d/)"; exit 1; }
       log "downloading slurm-wlm_$want.orig.tar.gz from apt's mirror"
       curl -fsSL -o "$tarball.part" "$mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz" ||
-        { log "download failed: $mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"; exit 1; }
+        {
+          log "download failed: $mirror/pool/main/s/slurm-wlm/slurm-wlm_$want.orig.tar.gz"
+          # A release Debian's pool does not carry (25.11.7, 26.05.3) comes
+          # only from the shared tarballs: say where they were looked for.
+          "$top/scripts/slurm-build.sh" --tarball "$want" >/dev/null || true
+          exit 1
+        }
       mv "$tarball.part" "$tarball"
     fi
     tmp=$(mktemp -d "$cache/get.XXXXXX")

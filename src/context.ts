@@ -88,8 +88,44 @@ export function buildJobContext(env: Record<string, string>): JobContext {
     hetJobId: int("SLURM_HET_JOB_ID") ?? int("SLURM_PACK_JOB_ID"),
     hetJobOffset: int("SLURM_HET_JOB_OFFSET") ?? int("SLURM_PACK_JOB_OFFSET"),
     restartCount: int("SLURM_JOB_RESTART_COUNT"),
+    qos: str("SLURM_JOB_QOS"),
+    sluid: str("SLURM_JOB_SLUID"),
+    exclusive: str("SLURM_JOB_EXCLUSIVE"),
+    oversubscribe: str("SLURM_JOB_OVERSUBSCRIBE"),
+    gpus: Object.freeze(
+      (str("SLURM_JOB_GPUS") ?? "").split(",").map((g) => g.trim()).filter((g) => g !== ""),
+    ),
+    home: homeOf(str("SLURM_JOB_USER"), int("SLURM_JOB_UID")),
     env: Object.freeze({ ...env }),
   });
+}
+
+/** The home folder of a user from /etc/passwd, when readable (no prompt, no throw). */
+export function homeOf(
+  user: string | undefined,
+  uid: number | undefined,
+  passwd?: string,
+): string | undefined {
+  if (user === undefined && uid === undefined) return undefined;
+  let text = passwd;
+  if (text === undefined) {
+    try {
+      if (Deno.permissions.querySync({ name: "read", path: "/etc/passwd" }).state !== "granted") {
+        return undefined;
+      }
+      text = Deno.readTextFileSync("/etc/passwd");
+    } catch {
+      return undefined;
+    }
+  }
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 7) continue;
+    if ((user !== undefined && f[0] === user) || (user === undefined && Number(f[2]) === uid)) {
+      return f[5] || undefined;
+    }
+  }
+  return undefined;
 }
 
 function exitPair(v: string | undefined): [number?, number?] {

@@ -2,13 +2,13 @@
 /**
  * `prep-deno`: runs Slurm Prolog/Epilog/PrologSlurmctld/EpilogSlurmctld
  * hooks written in TypeScript, each in a Deno sandbox inside a kernel
- * sandbox. Entry point of the runner and of `deno compile`.
+ * sandbox. Entry point of the runner's TypeScript; the native launcher
+ * (src/launcher/) runs the hot path of `run` itself and everything else here.
  *
  * @module
  */
 
-// Commands load lazily (literal imports, so deno compile still finds them):
-// the sandboxed host, started for every hook, loads only what it runs.
+// Commands load lazily: each command loads only what it runs.
 import { reportUsage, UsageError } from "./cli/args.ts";
 import { EXIT } from "./outcome.ts";
 

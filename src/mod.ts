@@ -21,3 +21,4 @@
 export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 export { expandHostlist } from "./hostlist.ts";
 export { buildJobContext } from "./context.ts";
+export * from "./helpers/mod.ts";

@@ -24,22 +24,20 @@ export const EXIT = {
   SIGNAL_BASE: 128,
 } as const;
 
-/** What the worker posts back, exactly once. */
+/** What a warm host's worker posts back, exactly once. */
 export type WorkerReport =
   | { kind: "returned"; status: number }
   | { kind: "bad-return"; value: string }
   | { kind: "threw"; errorName: string; message: string; stack?: string }
   | { kind: "exited"; status: number }
   | { kind: "no-export"; exports: string[] }
-  | { kind: "exports"; names: string[] }
   | { kind: "ready" }
   | { kind: "output"; data: Uint8Array }
   | { kind: "load-failed"; message: string };
 
 /**
- * What the runner sends the worker. The spawn path sends one request with
- * `moduleUrl`; the warm path first `preload`s the module, then sends the job
- * without `moduleUrl`, with `captureOutput`.
+ * What a warm host sends its worker: first `preload` with `moduleUrl`, then
+ * the job without `moduleUrl`, with `captureOutput`.
  */
 export interface WorkerRequest {
   /** `file:` URL of the module to import now (absent: use the preloaded one). */
@@ -52,8 +50,6 @@ export interface WorkerRequest {
   hook: string;
   /** The hook's environment. */
   env: Record<string, string>;
-  /** Only import the module and report its exports (for `check`). */
-  listExports?: boolean;
 }
 
 /** Whether `v` is an exit status a hook may return. */
@@ -113,6 +109,9 @@ export function denial(message: string, from: PolicySource): string {
       `grant it in permission set "${set}" of ${where}`;
   }
   const [, kind, resource] = m;
+  if (kind === "all" && resource) {
+    return `permission denied: Deno 2.9 serves ${resource} (a path under /dev or /proc) only with "all": true; do that work through a command the hook runs (the helpers in src/helpers do), or set "all": true in permission set "${set}" in ${where} and bound the hook with its "sandbox" set`;
+  }
   if (!resource) {
     return `permission denied: all of ${kind} access; to allow it, set "${kind}": true in permission set "${set}" of ${where}`;
   }

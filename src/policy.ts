@@ -2,16 +2,25 @@
 /**
  * The site's permission policy for a hook: Deno's own permission sets, in
  * the `permissions` field of the nearest `deno.json`/`deno.jsonc` above the
- * module. The set named after the hook wins, else `default`, else nothing.
+ * module, and the kernel view in its `sandbox` field (see `view.ts`). The
+ * set named after the hook wins, else `default`, else nothing.
+ *
+ * The lookup cannot be planted: it stops at the first folder others could
+ * write, and takes a policy only when it and every folder above it up to /
+ * are owned by root (or the runner's own user) and writable by nobody else
+ * (sshd's StrictModes; see `trust.ts`).
  *
  * @module
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { covers, GrantError, untrustedReason } from "./trust.ts";
 import type { HookName } from "./types.ts";
+import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
 
 /** Permission kinds a set may grant, as Deno names them. */
 export const PERMISSION_KINDS = [
+  "all",
   "read",
   "write",
   "net",
@@ -39,6 +48,13 @@ export interface Policy {
   readonly setName?: string;
   /** What the hook may do. Empty: nothing. */
   readonly permissions: Permissions;
+  /** The kernel view: host paths, devices, capabilities, processes, Slurm. */
+  readonly view: KernelView;
+  /**
+   * The hook's own code, bound read-only and never writable: the policy's
+   * folder, or the module file alone when there is no policy.
+   */
+  readonly hookRoot: string;
 }
 
 /** A policy file that cannot be used; names the file and the fix. */
@@ -49,17 +65,45 @@ export class PolicyError extends Error {
 const CONFIG_NAMES = ["deno.json", "deno.jsonc"];
 const PATH_KINDS: ReadonlySet<PermissionKind> = new Set(["read", "write", "ffi"]);
 
-/** Finds the nearest deno.json/deno.jsonc walking up from `dir`. */
+/**
+ * Finds the nearest deno.json/deno.jsonc walking up from `dir`. The walk
+ * stops at a folder others could write (a policy there or above could be
+ * planted), and a policy found is refused unless nobody but root could have
+ * written it.
+ *
+ * @throws {PolicyError} naming the policy and why it is refused.
+ */
 export function findConfig(dir: string): string | undefined {
-  for (let d = resolve(dir);; d = dirname(d)) {
+  const start = resolve(dir);
+  for (let d = start;; d = dirname(d)) {
+    const info = Deno.statSync(d);
+    const open = ((info.mode ?? 0) & 0o022) !== 0;
+    // Above the module's own folder, a folder others can write ends the
+    // walk: a policy there or higher could have been planted.
+    if (open && d !== start) return undefined;
     for (const name of CONFIG_NAMES) {
       const path = join(d, name);
+      let entry: Deno.FileInfo;
       try {
-        if (Deno.statSync(path).isFile) return path;
+        entry = Deno.lstatSync(path);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
       }
+      // Beside the module, the admin meant it: say why it is not used.
+      const why = untrustedReason(path, { ownerMatters: true, parentStrict: true }) ??
+        (entry.isSymlink
+          ? untrustedReason(Deno.realPathSync(path), { ownerMatters: true, parentStrict: true })
+          : undefined);
+      if (why) {
+        throw new PolicyError(
+          `${path}: policy refused: ${why}; a policy and every folder above it must be owned by root and writable by nobody else (chown root and chmod go-w)`,
+        );
+      }
+      if (!Deno.statSync(path).isFile) throw new PolicyError(`${path}: policy refused: not a file`);
+      return path;
     }
+    if (open) return undefined;
     if (dirname(d) === d) return undefined;
   }
 }
@@ -74,31 +118,62 @@ export function findConfig(dir: string): string | undefined {
  * ```
  * @throws {PolicyError} when the config cannot be parsed or a set is malformed.
  */
-export function loadPolicy(modulePath: string, hook: HookName): Policy {
+export function loadPolicy(
+  modulePath: string,
+  hook: HookName,
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): Policy {
   const configPath = findConfig(dirname(modulePath));
-  if (!configPath) return { permissions: {} };
+  const hookRoot = configPath ? dirname(configPath) : modulePath;
+  if (!configPath) return { permissions: {}, hookRoot, view: resolveView(undefined, {}, env) };
   let config: unknown;
   try {
-    config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
+    config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath).replace(/^\uFEFF/, "")));
   } catch (e) {
     throw new PolicyError(
       `${configPath}: cannot read the permission policy: ${(e as Error).message}`,
     );
   }
   const sets = (config as { permissions?: unknown })?.permissions;
-  if (sets === undefined) return { configPath, permissions: {} };
-  if (!isRecord(sets)) {
+  if (sets !== undefined && !isRecord(sets)) {
     throw new PolicyError(
       `${configPath}: "permissions" must be an object of named permission sets`,
     );
   }
-  const setName = hook in sets ? hook : "default" in sets ? "default" : undefined;
-  if (!setName) return { configPath, permissions: {} };
-  return {
-    configPath,
-    setName,
-    permissions: normalizeSet(sets[setName], configPath, setName),
-  };
+  const setName = sets && hook in sets ? hook : sets && "default" in sets ? "default" : undefined;
+  const permissions = setName ? normalizeSet(sets![setName], configPath, setName) : {};
+  try {
+    const chosen = parseViewSet((config as { sandbox?: unknown })?.sandbox, hook, configPath);
+    const view = resolveView(chosen?.set, permissions, env, chosen?.name);
+    refuseSelfWrite(configPath, hookRoot, permissions, view);
+    return { configPath, setName, permissions, view, hookRoot };
+  } catch (e) {
+    if (e instanceof ViewError) throw new PolicyError(e.message);
+    if (e instanceof GrantError) {
+      throw new PolicyError(`${configPath}: grant refused: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** A hook that could rewrite its own policy would raise its own permissions next run. */
+function refuseSelfWrite(
+  configPath: string,
+  hookRoot: string,
+  permissions: Permissions,
+  view: KernelView,
+): void {
+  const lists = [
+    ...(Array.isArray(permissions.write) ? permissions.write : []),
+    ...view.write.flatMap((g) => [g.path, g.real]),
+  ];
+  for (const w of lists) {
+    if (covers(w, hookRoot) || covers(w, configPath)) {
+      throw new PolicyError(
+        `${configPath}: write grant "${w}" refused: it covers the hook's own code and policy (${hookRoot}), so the hook could raise its own permissions; grant a narrower path`,
+      );
+    }
+  }
 }
 
 function normalizeSet(set: unknown, configPath: string, setName: string): Permissions {
@@ -116,7 +191,15 @@ function normalizeSet(set: unknown, configPath: string, setName: string): Permis
     if (value === false) continue;
     if (value === true) {
       out[kind] = true;
+    } else if (kind === "all") {
+      throw new PolicyError(`${where}: "all" must be true or false`);
     } else if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
+      const bad = value.find((v) => v.includes("\0"));
+      if (bad !== undefined) {
+        throw new PolicyError(
+          `${where}: "${key}" has an entry with a NUL byte: ${JSON.stringify(bad)}`,
+        );
+      }
       out[kind] = PATH_KINDS.has(kind)
         ? value.map((p) => (isAbsolute(p) ? p : resolve(base, p)))
         : [...value];
@@ -178,6 +261,8 @@ export function stripJsonc(text: string): string {
 /** The permission object a Worker takes: every kind explicit, absent ones denied. */
 export function workerPermissions(p: Permissions): Deno.PermissionOptionsObject {
   const out: Record<string, boolean | string[]> = {};
-  for (const kind of PERMISSION_KINDS) out[kind] = p[kind] ?? false;
+  for (const kind of PERMISSION_KINDS) {
+    if (kind !== "all") out[kind] = p.all === true ? true : p[kind] ?? false;
+  }
   return out as Deno.PermissionOptionsObject;
 }

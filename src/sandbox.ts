@@ -9,6 +9,8 @@
  */
 
 import type { Permissions } from "./policy.ts";
+import { covers, type ResolvedGrant } from "./trust.ts";
+import { type KernelView, RUNTIME_DIR } from "./view.ts";
 
 /** What the sandbox must contain besides the policy's paths. */
 export interface SandboxSpec {
@@ -16,8 +18,10 @@ export interface SandboxSpec {
   readonly runtimePaths: readonly string[];
   /** The hook's code: its policy folder, or the module file alone. */
   readonly hookRoot: string;
-  /** The hook's permissions; `read`/`write` paths become binds, `net` a network. */
-  readonly permissions: Permissions;
+  /** The hook's permissions (kept for callers; the view below decides the binds). */
+  readonly permissions?: Permissions;
+  /** The kernel view the policy asks for, resolved (`Policy.view`). */
+  readonly view: KernelView;
   /** Environment set inside the sandbox only (for the runtime, not the hook). */
   readonly setenv: Readonly<Record<string, string>>;
   /** Folders of the runner's own, bound read-write (the warm host's socket). */
@@ -33,6 +37,26 @@ const ETC_FOR_LOOKUPS = [
   "/etc/host.conf",
   "/etc/localtime",
   "/etc/ld.so.cache",
+];
+/**
+ * What commands a hook runs need to start on Debian and RHEL: the
+ * alternatives (`/usr/bin/awk` is a link into /etc/alternatives), the
+ * loader's config, locale and SELinux settings, service names.
+ */
+const ETC_FOR_COMMANDS = [
+  "/etc/alternatives",
+  "/etc/ld.so.conf",
+  "/etc/ld.so.conf.d",
+  "/etc/ld.so.preload",
+  "/etc/locale.conf",
+  "/etc/default/locale",
+  "/etc/selinux/config",
+  "/etc/os-release",
+  "/etc/services",
+  "/etc/protocols",
+  "/etc/terminfo",
+  "/etc/login.defs",
+  "/etc/shells",
 ];
 /** Added only when the hook may use the network. */
 const ETC_FOR_NET = ["/etc/resolv.conf", "/etc/ssl", "/etc/ca-certificates", "/etc/gai.conf"];
@@ -56,32 +80,47 @@ export function findBwrap(): string | undefined {
 
 /**
  * The bwrap arguments (without the bwrap path itself and without the command
- * to run after `--`).
+ * to run after `--`). Pure: every path in `spec.view` was resolved and
+ * checked by the policy.
  *
  * @example
  * ```ts
- * const args = bwrapArgs({ runtimePaths: ["/usr/local/bin/prep-deno"], hookRoot: "/etc/slurm/hooks",
- *   permissions: { read: ["/scratch"] }, setenv: {} });
+ * const policy = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
+ * const args = bwrapArgs({ runtimePaths: ["/usr/local/bin/prep-deno"], hookRoot: policy.hookRoot,
+ *   view: policy.view, setenv: {} });
  * ```
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
-  const { permissions: p } = spec;
+  const v = spec.view;
   const a: string[] = [];
+  const rootBound = v.writeAll || v.readAll;
   // Whole-root grants first: every later bind and tmpfs lands on top.
-  if (p.write === true) a.push("--bind", "/", "/");
-  else if (p.read === true) a.push("--ro-bind", "/", "/");
-  a.push(...systemDirs());
+  if (v.writeAll) a.push("--bind", "/", "/");
+  else if (v.readAll) a.push("--ro-bind", "/", "/");
+  else a.push(...systemDirs());
   a.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
-  for (const f of ETC_FOR_LOOKUPS) a.push("--ro-bind-try", f, f);
-  if (p.net || p.import) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
+  if (!rootBound) {
+    for (const f of [...ETC_FOR_LOOKUPS, ...ETC_FOR_COMMANDS]) a.push("--ro-bind-try", f, f);
+    if (v.network) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
+  }
+  if (v.slurm) {
+    a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
+    // connect() needs no write access to the socket's mount: read-only is enough.
+    if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
+  }
+  for (const g of v.read) a.push(...bind("--ro-bind", g));
+  for (const g of v.write) a.push(...bind("--bind", g));
+  for (const g of v.devices) a.push(...bind("--dev-bind", g));
+  // The runtime's cache stays private even when the host's /tmp is granted.
+  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) {
+    a.push("--tmpfs", RUNTIME_DIR);
+  }
+  // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
   for (const w of spec.runtimeWritable ?? []) a.push("--bind", w, w);
-  if (Array.isArray(p.read)) { for (const r of p.read) a.push("--ro-bind-try", r, r); }
-  if (Array.isArray(p.write)) { for (const w of p.write) a.push("--bind-try", w, w); }
-  if (Array.isArray(p.ffi)) { for (const f of p.ffi) a.push("--ro-bind-try", f, f); }
+  if (!v.hostProcesses) a.push("--unshare-pid");
   a.push(
-    "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
@@ -90,9 +129,19 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     "--cap-drop",
     "ALL",
   );
-  // Remote imports need the network as much as `net` does.
-  if (!p.net && !p.import) a.push("--unshare-net");
-  for (const [k, v] of Object.entries(spec.setenv)) a.push("--setenv", k, v);
+  for (const c of v.capabilities) a.push("--cap-add", c);
+  if (!v.network) a.push("--unshare-net");
+  // Slurm gives hooks no PATH; without one, Deno would give the hook's
+  // commands its node shim's folder as their whole PATH.
+  a.push("--setenv", "PATH", CHILD_PATH);
+  for (const [k, val] of Object.entries(spec.setenv)) a.push("--setenv", k, val);
+  return a;
+}
+
+/** A resolved grant bound at its real path, and at the name the policy used when that was a symlink. */
+function bind(how: string, g: ResolvedGrant): string[] {
+  const a = [how, g.real, g.real];
+  if (g.isLink) a.push("--symlink", g.real, g.path);
   return a;
 }
 
@@ -113,3 +162,6 @@ function systemDirs(): string[] {
   }
   return a;
 }
+
+/** The PATH a hook's commands get when the job gives none, as a shell prolog's. */
+export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

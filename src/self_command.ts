@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * How the runner starts itself again inside the sandbox: the compiled
- * binary runs itself; under `deno run` it runs the same entry point with the
- * same Deno. Either way the sandbox needs exactly these files.
+ * How the runner's TypeScript starts itself again (the warm service's
+ * hosts, the native launcher's fallback to src/main.ts): the same entry
+ * point with the same Deno, and the files a sandbox must bind for that.
  *
  * @module
  */
@@ -10,7 +10,7 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Flags the host half needs under `deno run` (the compiled binary has them baked in). */
+/** Flags src/main.ts runs with (the native launcher is built with the same list). */
 export const DENO_RUN_FLAGS = [
   "--no-config",
   "--no-lock",
@@ -28,8 +28,9 @@ export interface SelfCommand {
 }
 
 /**
- * Whether this process is a `deno compile`d binary: its modules live in the
- * binary's virtual `deno-compile-<name>` root instead of on disk.
+ * Whether this process is a `deno compile`d binary (its modules live in the
+ * binary's virtual `deno-compile-<name>` root). The build no longer makes
+ * one; kept for a site that compiles the runner itself.
  */
 export function isCompiled(): boolean {
   return Deno.mainModule.includes("/deno-compile-");

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * The variables prep/script hands each hook, as Slurm 22.05 builds them:
- * slurmd side in `src/plugins/prep/script/prep_script_slurmd.c`
+ * The variables prep/script hands each hook, per Slurm release (22.05 to
+ * 26.05): slurmd side in `src/plugins/prep/script/prep_script_slurmd.c`
  * (`_build_env`), slurmctld side in `src/slurmctld/job_mgr.c`
- * (`job_common_env_vars`) plus `SLURM_SCRIPT_CONTEXT`. The plugin builds the
- * same set in C (ffi/prep_deno_env_*.c); `prep-deno try` fakes it from this
+ * (`job_common_env_vars`) plus `SLURM_SCRIPT_CONTEXT`; the version table of
+ * `prep-script-spec.md` §3. The plugin builds the slurmd set in C
+ * (`ffi/prep_deno_env.c`, `ffi/prep_deno_slurmd_env.c`, with the release
+ * differences in `ffi/prep_deno_version.h`; the credential variables are
+ * `CRED_VARS` of `src/contract.ts`); `prep-deno try` fakes it from this
  * table, and the integration suite compares both with a live prep/script.
  *
  * @module
@@ -51,6 +54,29 @@ export interface SlurmVar {
   readonly epilogOnly?: boolean;
   /** The value `prep-deno try` uses. */
   readonly fake: (job: FakeJob) => string;
+  /** First release setting it on the slurmd side, when later than 22.05. */
+  readonly slurmdSince?: Release;
+  /** First release setting it on the slurmctld side, when later than 22.05. */
+  readonly slurmctldSince?: Release;
+  /** Last release setting it at all, when it was dropped. */
+  readonly until?: Release;
+}
+
+/** A Slurm release, `major.minor[.micro]`. */
+export type Release = `${number}.${number}` | `${number}.${number}.${number}`;
+
+/** The release `try` and the table's defaults describe unless told otherwise. */
+export const DEFAULT_RELEASE: Release = "22.05";
+
+/** Compares two releases: negative, zero or positive. */
+export function compareRelease(a: Release, b: Release): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
 }
 
 /** What `prep-deno try` knows of its fake job. */
@@ -80,6 +106,14 @@ export const SLURM_VARS: readonly SlurmVar[] = [
     fake: () => "cluster",
   },
   { name: "SLURM_JOB_ID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.id}` },
+  {
+    name: "SLURM_JOB_SLUID",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    slurmdSince: "25.11",
+    slurmctldSince: "25.11",
+    fake: () => "",
+  },
   { name: "SLURM_JOBID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.id}` },
   { name: "SLURM_JOB_UID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.uid}` },
   { name: "SLURM_JOB_GID", slurmd: "always", slurmctld: "always", fake: (j) => `${j.gid}` },
@@ -94,8 +128,14 @@ export const SLURM_VARS: readonly SlurmVar[] = [
     fake: () => "/tmp",
   },
   { name: "SLURM_NODELIST", slurmd: "always", fake: (j) => j.node },
-  { name: "SLURM_JOB_NODELIST", slurmctld: "always", fake: (j) => j.node },
-  { name: "SLURM_NODE_ALIASES", slurmd: "when-set", fake: () => "" },
+  {
+    name: "SLURM_JOB_NODELIST",
+    slurmd: "always",
+    slurmctld: "always",
+    slurmdSince: "23.02.6",
+    fake: (j) => j.node,
+  },
+  { name: "SLURM_NODE_ALIASES", slurmd: "when-set", until: "23.02", fake: () => "" },
   {
     name: "SLURM_JOB_PARTITION",
     slurmd: "always",
@@ -130,6 +170,74 @@ export const SLURM_VARS: readonly SlurmVar[] = [
   },
   { name: "SLURM_JOB_NTASKS", slurmd: "when-set", fake: () => "1" },
   {
+    name: "SLURM_JOB_CORE_SPEC_COUNT",
+    slurmd: "always",
+    slurmdSince: "23.02",
+    fake: () => "0",
+  },
+  {
+    name: "SLURM_JOB_CORE_SPEC_TYPE",
+    slurmd: "always",
+    slurmdSince: "23.02",
+    fake: () => "cores",
+  },
+  {
+    name: "SLURM_JOB_START_TIME",
+    slurmd: "when-set",
+    slurmctld: "always",
+    slurmdSince: "23.02",
+    slurmctldSince: "23.02",
+    fake: () => `${Math.floor(Date.now() / 1000)}`,
+  },
+  {
+    name: "SLURM_JOB_END_TIME",
+    slurmd: "when-set",
+    slurmctld: "always",
+    slurmdSince: "23.02",
+    slurmctldSince: "23.02",
+    fake: () => `${Math.floor(Date.now() / 1000) + 3600}`,
+  },
+  {
+    name: "SLURM_JOB_EXTRA",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    slurmdSince: "23.02",
+    slurmctldSince: "23.02",
+    fake: () => "",
+  },
+  {
+    name: "SLURM_JOB_OVERSUBSCRIBE",
+    slurmd: "always",
+    slurmctld: "always",
+    slurmdSince: "23.02",
+    slurmctldSince: "23.02",
+    fake: () => "OK",
+  },
+  {
+    name: "SLURM_JOB_EXCLUSIVE",
+    slurmd: "always",
+    slurmctld: "always",
+    slurmdSince: "26.05",
+    slurmctldSince: "26.05",
+    fake: () => "NO",
+  },
+  {
+    name: "SLURM_JOB_QOS",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    slurmdSince: "26.05",
+    slurmctldSince: "25.11",
+    fake: () => "normal",
+  },
+  {
+    name: "SLURM_JOB_SELINUX_CONTEXT",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    slurmdSince: "25.11",
+    slurmctldSince: "25.11",
+    fake: () => "",
+  },
+  {
     name: "SLURM_JOB_NUM_NODES",
     slurmd: "always",
     slurmctld: "always",
@@ -147,7 +255,13 @@ export const SLURM_VARS: readonly SlurmVar[] = [
     slurmctld: "always",
     fake: () => "0",
   },
-  { name: "SLURM_JOB_LICENSES", slurmctld: "when-set", fake: () => "" },
+  {
+    name: "SLURM_JOB_LICENSES",
+    slurmd: "when-set",
+    slurmctld: "when-set",
+    slurmdSince: "23.02",
+    fake: () => "",
+  },
   { name: "SLURM_WCKEY", slurmctld: "when-set", fake: () => "" },
   {
     name: "SLURM_JOB_STDERR",
@@ -190,6 +304,10 @@ export const SLURM_VARS: readonly SlurmVar[] = [
   },
   { name: "SLURM_ARRAY_JOB_ID", slurmctld: "when-set", fake: () => "" },
   { name: "SLURM_ARRAY_TASK_ID", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_ARRAY_TASK_COUNT", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_ARRAY_TASK_MIN", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_ARRAY_TASK_MAX", slurmctld: "when-set", fake: () => "" },
+  { name: "SLURM_ARRAY_TASK_STEP", slurmctld: "when-set", fake: () => "" },
   { name: "SLURM_HET_JOB_ID", slurmd: "when-set", slurmctld: "when-set", fake: () => "" },
   { name: "SLURM_PACK_JOB_ID", slurmd: "when-set", slurmctld: "when-set", fake: () => "" },
   { name: "SLURM_HET_JOB_OFFSET", slurmctld: "when-set", fake: () => "" },
@@ -203,13 +321,27 @@ export function sideOf(context: ScriptContext): "slurmd" | "slurmctld" {
   return context.endsWith("_slurmd") ? "slurmd" : "slurmctld";
 }
 
-/** The variables Slurm may set in `context`, with their presence. */
-export function varsFor(context: ScriptContext): Map<string, Presence> {
+/**
+ * The variables Slurm `release` may set in `context`, with their presence.
+ *
+ * @example
+ * ```ts
+ * varsFor("prolog_slurmd", "25.11").has("SLURM_JOB_SLUID"); // true
+ * varsFor("prolog_slurmd", "22.05").has("SLURM_JOB_SLUID"); // false
+ * ```
+ */
+export function varsFor(
+  context: ScriptContext,
+  release: Release = DEFAULT_RELEASE,
+): Map<string, Presence> {
   const side = sideOf(context);
   const epilog = context.startsWith("epilog");
   const out = new Map<string, Presence>();
   for (const v of SLURM_VARS) {
     const presence = v[side];
+    const since = side === "slurmd" ? v.slurmdSince : v.slurmctldSince;
+    if (since && compareRelease(release, since) < 0) continue;
+    if (v.until && compareRelease(release, v.until) > 0) continue;
     if (presence && (epilog || !v.epilogOnly)) out.set(v.name, presence);
   }
   return out;
@@ -229,6 +361,7 @@ export function fakeJobEnv(
   context: ScriptContext,
   job: Partial<FakeJob> = {},
   overrides: Record<string, string> = {},
+  release: Release = DEFAULT_RELEASE,
 ): Record<string, string> {
   const full: FakeJob = {
     id: 1,
@@ -240,7 +373,7 @@ export function fakeJobEnv(
     ...job,
   };
   const env: Record<string, string> = {};
-  const presence = varsFor(context);
+  const presence = varsFor(context, release);
   for (const v of SLURM_VARS) {
     if (presence.get(v.name) === "always") env[v.name] = v.fake(full);
   }

@@ -150,6 +150,24 @@ export interface JobContext {
   readonly hetJobOffset: number | undefined;
   /** `SLURM_JOB_RESTART_COUNT`: how many times the job was requeued. */
   readonly restartCount: number | undefined;
+  /** `SLURM_JOB_QOS` (slurmctld contexts from Slurm 25.11, slurmd from 26.05). */
+  readonly qos: string | undefined;
+  /** `SLURM_JOB_SLUID`, the job's cluster-unique id (Slurm 25.11+, when it has one). */
+  readonly sluid: string | undefined;
+  /** `SLURM_JOB_EXCLUSIVE`: `NO`, `NODE`, `USER`, `MCS` or `TOPO` (Slurm 26.05+). */
+  readonly exclusive: string | undefined;
+  /** `SLURM_JOB_OVERSUBSCRIBE` (Slurm 23.02+). */
+  readonly oversubscribe: string | undefined;
+  /**
+   * `SLURM_JOB_GPUS`: the GPU indexes allocated to the job on this node
+   * (`"0,2"` gives `["0", "2"]`); empty when the job has none.
+   */
+  readonly gpus: readonly string[];
+  /**
+   * The job user's home folder, from /etc/passwd, when the hook may read it
+   * (grant `read` of `/etc/passwd`); undefined otherwise or for an unknown user.
+   */
+  readonly home: string | undefined;
   /**
    * Every variable the hook received, unchanged (GRES variables such as
    * `CUDA_VISIBLE_DEVICES`, SPANK variables, ...). A value that is not valid

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Worker entry: loads the admin's module with only the permissions the
- * policy grants, calls the hook once and reports the outcome once. Must be
- * given to `deno compile --include`, as workers are not found by analysis.
+ * Worker entry of the warm hosts: loads the admin's module with only the
+ * permissions the policy grants, calls the hook once and reports the
+ * outcome once. (A spawned hook runs src/launch/entry.ts in its own
+ * process instead.)
  *
  * @module
  */
@@ -10,7 +11,13 @@
 /// <reference lib="deno.worker" />
 
 import { buildJobContext } from "./context.ts";
-import { describeThrown, isExitStatus, type WorkerReport, type WorkerRequest } from "./outcome.ts";
+import {
+  describeThrown,
+  isExitStatus,
+  showValue,
+  type WorkerReport,
+  type WorkerRequest,
+} from "./outcome.ts";
 
 let reported = false;
 function report(r: WorkerReport): void {
@@ -36,7 +43,7 @@ Object.defineProperty(Deno, "exit", { value: exitAsResult });
 let loaded: Record<string, unknown> | undefined;
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
-  const { moduleUrl, hook, env, listExports, preload, captureOutput } = e.data;
+  const { moduleUrl, hook, env, preload, captureOutput } = e.data;
   try {
     if (moduleUrl) {
       try {
@@ -51,10 +58,6 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       return;
     }
     const mod = loaded ?? {};
-    if (listExports) {
-      report({ kind: "exports", names: Object.keys(mod) });
-      return;
-    }
     const job = buildJobContext(env);
     if (captureOutput) captureIntoMessages(env);
     const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
@@ -104,10 +107,4 @@ function captureIntoMessages(jobEnv: Record<string, string>): void {
       delete: (k: string) => (real.get(k), delete env[k], undefined),
     },
   });
-}
-
-function showValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
-  return `a value of type ${typeof v}`;
 }

@@ -93,11 +93,15 @@ async function check(args: string[]): Promise<number> {
       ? "default export"
       : undefined;
     if (via) served++;
-    console.log(
-      `${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${
-        describePolicy(loadPolicy(modulePath, hook))
-      }`,
-    );
+    let permissions: string;
+    try {
+      permissions = describePolicy(loadPolicy(modulePath, hook));
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      permissions = `refused: ${e.message}`;
+      if (via) ok = false;
+    }
+    console.log(`${hook.padEnd(16)} ${via ?? "not served"}; permissions: ${permissions}`);
   }
   if (served === 0) {
     console.error(
@@ -117,7 +121,27 @@ function describePolicy(p: Policy): string {
     const g = p.permissions[k];
     return g === true ? `${k}=all` : `${k}=${g!.join(",")}`;
   });
-  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}`;
+  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}${
+    describeView(p)
+  }`;
+}
+
+/** The kernel view's widening, as `check` shows it ("" for the default view). */
+function describeView(p: Policy): string {
+  const v = p.view;
+  const parts = [
+    v.readAll ? "read=all" : v.read.length ? `read=${v.read.map((g) => g.real).join(",")}` : "",
+    v.writeAll
+      ? "write=all"
+      : v.write.length
+      ? `write=${v.write.map((g) => g.real).join(",")}`
+      : "",
+    v.devices.length ? `devices=${v.devices.map((g) => g.real).join(",")}` : "",
+    v.capabilities.length ? `capabilities=${v.capabilities.join(",")}` : "",
+    v.hostProcesses ? "processes=host" : "",
+    v.slurm ? `slurm=${v.slurm.confDir}` : "",
+  ].filter((x) => x !== "");
+  return parts.length ? `; view: ${parts.join(" ")}` : "";
 }
 
 /**

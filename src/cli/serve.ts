@@ -6,15 +6,20 @@
  */
 
 import { DEFAULT_SOCKET, serve } from "../warm/serve.ts";
+import { SocketRefused } from "../warm/socket.ts";
 import { numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `serve --help`. */
 export const SERVE_HELP = `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB]
 
 The warm service for PrEpParameters=mode=warm: listens on a root-only unix
-socket (default ${DEFAULT_SOCKET}) and runs each hook in a Worker pre-started
-in a warm host that has the same kernel sandbox and Deno permissions as the
-spawn path. Run it as root, one per daemon host (scripts/prep-deno-serve.service).
+socket (default ${DEFAULT_SOCKET}) and runs each hook in a warm host process
+that has the same kernel sandbox and Deno permissions as the spawn path, one
+job at a time per host. A hook's deno.json chooses "warm": {"mode": "fresh"}
+(a new isolate per job, the default) or {"mode": "reuse"} (the module
+imported once per host), and "hosts" (most hosts per hook, default 4).
+Refuses a PATH that is not a socket or that a running service holds.
+Run it as root, one per daemon host (scripts/prep-deno-serve.service).
 `;
 
 /** Runs `serve`; returns only if the listener closes. */
@@ -28,8 +33,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
-  return await serve({
-    socketPath: (values.socket as string | undefined) ?? DEFAULT_SOCKET,
-    heapMb: numberFlag("serve", "heap-mb", values["heap-mb"] as string | undefined),
-  });
+  try {
+    return await serve({
+      socketPath: (values.socket as string | undefined) ?? DEFAULT_SOCKET,
+      heapMb: numberFlag("serve", "heap-mb", values["heap-mb"] as string | undefined),
+    });
+  } catch (e) {
+    if (e instanceof SocketRefused) throw new UsageError(`serve: ${e.message}`);
+    throw e;
+  }
 }

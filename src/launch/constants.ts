@@ -14,6 +14,16 @@
  */
 export const STATUS_PATH = "/tmp/.prep-deno-status";
 
+/**
+ * The variables the Deno runtime needs in the view at start-up (cache,
+ * colours); the entry takes them out again before the hook runs.
+ */
+export const SANDBOX_RUNTIME_ENV: Readonly<Record<string, string>> = {
+  DENO_DIR: "/tmp/.deno",
+  DENO_NO_UPDATE_CHECK: "1",
+  NO_COLOR: "1",
+};
+
 /** First string of an encoded plan (bumped when the format changes). */
 export const PLAN_MAGIC = "prep-deno-plan-1";
 

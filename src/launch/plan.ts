@@ -12,10 +12,14 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
+import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { viewDeps } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
-import { PLAN_MAGIC, STATUS_PATH } from "./constants.ts";
+import { PLAN_MAGIC, RUN_DIR, SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
+
+export { SANDBOX_RUNTIME_ENV };
 
 /** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
 export const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
@@ -51,18 +55,20 @@ export class LaunchRefused extends Error {
   }
 }
 
-/** Flags every hook's `deno run` gets before its permission flags. */
-export const DENO_HOOK_FLAGS = ["run", "--no-config", "--no-lock", "--no-prompt"];
-
 /**
- * What the Deno runtime inside the view needs in its environment: a private
- * cache (the view's /tmp) and no colours in daemon logs.
+ * Flags every hook's `deno run` gets before its permission flags. No V8
+ * code cache: each hook's Deno cache is new and private (the view's /tmp),
+ * so creating one costs ~10 ms and never pays back. (A read-only cache made
+ * at build time was tried: Deno's cache databases are SQLite in WAL mode,
+ * and opening them read-only is far slower than making new ones.)
  */
-export const SANDBOX_RUNTIME_ENV: Readonly<Record<string, string>> = {
-  DENO_DIR: "/tmp/.deno",
-  DENO_NO_UPDATE_CHECK: "1",
-  NO_COLOR: "1",
-};
+export const DENO_HOOK_FLAGS = [
+  "run",
+  "--no-config",
+  "--no-lock",
+  "--no-prompt",
+  "--no-code-cache",
+];
 
 /**
  * What a hook's sandbox is made of: its hook root (what its own imports may
@@ -74,9 +80,12 @@ export function hookSandbox(
   modulePath: string,
   policy: Policy,
 ): { hookRoot: string; permissions: Permissions } {
-  const hookRoot = policy.configPath ? dirname(policy.configPath) : modulePath;
+  const hookRoot = policy.hookRoot ?? (policy.configPath ? dirname(policy.configPath) : modulePath);
   const p = policy.permissions;
-  const permissions = p.read === true ? p : { ...p, read: [...(p.read ?? []), hookRoot] };
+  // The runner's helpers (src/helpers, src/mod.ts) are importable by any hook.
+  const permissions = p.read === true || p.all === true
+    ? p
+    : { ...p, read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS] };
   return { hookRoot, permissions };
 }
 
@@ -91,7 +100,15 @@ export function hookSandbox(
  * // ["--allow-read=/etc/slurm", "--allow-env", "--deny-import", "--no-npm"]
  * ```
  */
-export function denoPermissionFlags(p: Permissions, extraWrite: readonly string[]): string[] {
+export function denoPermissionFlags(
+  p: Permissions,
+  extraWrite: readonly string[],
+  extraEnv: readonly string[] = [],
+): string[] {
+  // `npm:` is not gated by Deno's import check: off unless `import` names the registry.
+  const npm = p.all === true || p.import === true ||
+    (p.import ?? []).some((h) => h === NPM_REGISTRY_HOST || h.startsWith(`${NPM_REGISTRY_HOST}:`));
+  if (p.all === true) return ["--allow-all"];
   const flags: string[] = [];
   const list = (kind: string, items: readonly string[]) => {
     const bad = items.find((i) => i.includes(","));
@@ -105,16 +122,20 @@ export function denoPermissionFlags(p: Permissions, extraWrite: readonly string[
   };
   for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
     const grant = p[kind];
-    const extra = kind === "write" ? extraWrite : [];
+    const extra = kind === "write" ? extraWrite : kind === "env" ? extraEnv : [];
     if (grant === true) flags.push(`--allow-${kind}`);
     else if ((grant?.length ?? 0) + extra.length > 0) {
       flags.push(`--allow-${kind}=${list(kind, [...(grant ?? []), ...extra])}`);
     }
   }
   // No runtime downloads unless `import` grants them.
-  if (!p.import) flags.push("--deny-import", "--no-npm");
+  if (!p.import) flags.push("--deny-import");
+  if (!npm) flags.push("--no-npm");
   return flags;
 }
+
+/** The npm registry Deno downloads `npm:` packages from. */
+export const NPM_REGISTRY_HOST = "registry.npmjs.org";
 
 /** The folders and config names the policy lookup of `modulePath` reads. */
 export function policyDeps(modulePath: string): string[] {
@@ -131,7 +152,11 @@ export function policyDeps(modulePath: string): string[] {
  * @throws {LaunchRefused} when the module is missing, the policy unusable or
  * bwrap not installed; the message names the file and the fix.
  */
-export function planHook(modulePath: string, hook: HookName): LaunchPlan {
+export function planHook(
+  modulePath: string,
+  hook: HookName,
+  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): LaunchPlan {
   try {
     if (!Deno.statSync(modulePath).isFile) {
       throw new LaunchRefused(
@@ -148,7 +173,7 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
   }
   let policy: Policy;
   try {
-    policy = loadPolicy(modulePath, hook);
+    policy = loadPolicy(modulePath, hook, env);
   } catch (e) {
     if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
     throw e;
@@ -164,23 +189,33 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
   const deno = Deno.execPath();
   return {
     bwrap,
-    bwrapArgs: bwrapArgs({
-      runtimePaths: [deno, ENTRY_PATH],
-      hookRoot,
-      permissions: policy.permissions,
-      setenv: SANDBOX_RUNTIME_ENV,
-    }),
+    bwrapArgs: [
+      ...bwrapArgs({
+        runtimePaths: [deno, ENTRY_PATH, ...HELPER_MODULE_PATHS],
+        hookRoot,
+        view: policy.view,
+        setenv: SANDBOX_RUNTIME_ENV,
+      }),
+      // The runner's own state (every hook's launch plan, status files, the
+      // warm service's socket) is out of every hook's view, whatever its
+      // grants: a hook that could write a plan could grant the next hook
+      // anything.
+      "--tmpfs",
+      RUN_DIR,
+    ],
     command: [
       deno,
       ...DENO_HOOK_FLAGS,
-      ...denoPermissionFlags(permissions, [STATUS_PATH]),
+      // The entry takes the runtime's own variables out of the process
+      // (commands the hook runs must not inherit them), then revokes them.
+      ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
       ENTRY_PATH,
       pathToFileURL(modulePath).href,
       hook,
       policy.configPath ?? "",
       policy.setName ?? "",
     ],
-    deps: policyDeps(modulePath),
+    deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
   };
 }
 

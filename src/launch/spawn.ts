@@ -39,6 +39,11 @@ export interface SpawnOptions {
   memoryMb?: number;
   /** Only print the module's exports as JSON on stdout (for `check`). */
   listExports?: boolean;
+  /**
+   * The command is not build/entry.js (a warm host, say): no status file,
+   * the exit code passed on as is (signals still named).
+   */
+  noStatus?: boolean;
   /** Where the hook's stdout goes (default: inherit). */
   stdout?: "inherit" | "piped" | "null";
   /** Where the hook's stderr and the runner's messages go (default: inherit). */
@@ -48,7 +53,8 @@ export interface SpawnOptions {
 /**
  * Starts the launch; the child's exit status is the hook's (see the README's
  * exit status table). `child.kill("SIGTERM")` kills every process of the
- * hook, then the launcher ends with 143.
+ * hook, then the launcher ends with 143. The plan's command must start
+ * `[deno, "run", ...]`: the launcher puts the heap limit right after "run".
  */
 export function spawnPlan(plan: LaunchPlan, opts: SpawnOptions): Deno.ChildProcess {
   const args = ["__exec", "--hook", opts.hook, "--module", opts.modulePath];
@@ -56,6 +62,7 @@ export function spawnPlan(plan: LaunchPlan, opts: SpawnOptions): Deno.ChildProce
   if (opts.heapMb) args.push("--heap-mb", String(opts.heapMb));
   if (opts.memoryMb) args.push("--memory-mb", String(opts.memoryMb));
   if (opts.listExports) args.push("--list-exports");
+  if (opts.noStatus) args.push("--no-status");
   const child = new Deno.Command(LAUNCHER_PATH, {
     args,
     stdin: "piped",

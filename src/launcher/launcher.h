@@ -42,6 +42,7 @@ struct pd_hook {
 	long heap_mb;
 	long memory_mb;
 	int list_exports;
+	int no_status; /* not an entry.js launch: no status file, exit code as is */
 };
 
 /* plan.c */

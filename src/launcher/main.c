@@ -6,7 +6,7 @@
  *       with SLURM_SCRIPT_CONTEXT set and an absolute MODULE: the hot path.
  *       The plan comes from the cache (Deno computes it on a miss); then
  *       pd_supervise runs bwrap -> deno, the hook's one Deno process.
- *   __exec [same flags] [--hook H] [--module M]
+ *   __exec [same flags] [--hook H] [--module M] [--no-status]
  *       runs a plan read from stdin the same way (src/launch/spawn.ts: try,
  *       check, the warm service); the environment is the job's.
  *   anything else (and a run line this parser does not take: help, usage
@@ -133,6 +133,8 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 			memory = (long)d, i++;
 		else if (!strcmp(a, "--list-exports"))
 			h->list_exports = 1;
+		else if (exec_mode && !strcmp(a, "--no-status"))
+			h->no_status = 1;
 		else if (exec_mode && !strcmp(a, "--hook") && v)
 			h->hook = v, i++;
 		else if (exec_mode && !strcmp(a, "--module") && v)

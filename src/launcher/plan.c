@@ -3,8 +3,9 @@
  * Launch plans: computed by Deno (`prep-deno __plan MODULE HOOK`, see
  * src/launch/plan.ts) only when the policy may have changed, kept in a
  * root-only cache. A cached plan is used only if every file and folder the
- * policy lookup depends on has the same stat (device, inode, mode, owner,
- * size, mtime, ctime to the nanosecond) as when the plan was made, and only
+ * policy lookup depends on has the same stat (files: device, inode, mode,
+ * owner, size, mtime, ctime to the nanosecond; folders: device, inode,
+ * mode, owner) as when the plan was made, and only
  * if the cache folder and file are owned by us and writable by nobody else.
  *
  * Cache file: "KEY\0" (module, hook, build id), a count of deps, each as
@@ -87,6 +88,16 @@ static int stat_text(const char *path, char *out, size_t size)
 		if (errno != ENOENT && errno != ENOTDIR)
 			return -1;
 		snprintf(out, size, "-");
+		return 0;
+	}
+	/*
+	 * A folder counts by identity, owner and mode only: its mtime moves
+	 * with every file made in it (think /tmp), and what the lookup reads
+	 * in it, its deno.json, is a dep of its own.
+	 */
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(out, size, "%llu:%llu:%o:%u:%u", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid);
 		return 0;
 	}
 	snprintf(out, size, "%llu:%llu:%o:%u:%u:%lld:%lld.%09ld:%lld.%09ld",

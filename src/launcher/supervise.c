@@ -128,7 +128,7 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
 int pd_supervise(const struct pd_hook *h)
 {
 	char status_path[4200];
-	int status_fd = status_file(status_path, sizeof(status_path));
+	int status_fd = h->no_status ? -1 : status_file(status_path, sizeof(status_path));
 	int env_fd = env_memfd();
 	struct pd_cgroup cg;
 	sigset_t set, old;

@@ -1,158 +1,196 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * A warm host: one per (module, hook), inside the same kernel sandbox as the
- * spawn path's host, with the same Deno permissions for its Workers. It
- * keeps a Worker pre-started with the module imported; each job takes one
- * and the Worker ends with the job (no state crosses jobs), while the next
- * one warms up. A module changed on disk since a Worker imported it is
- * imported afresh for the job.
+ * A warm host: a process inside the hook's kernel sandbox that runs the jobs
+ * of one (module, hook), ONE AT A TIME, each in a Worker with the policy's
+ * permissions. The service kills the process when a job times out, so a
+ * kill never touches another job.
+ *
+ * - `fresh`: a new Worker per job (pre-started, module imported, before the
+ *   job comes); between jobs every other process of the sandbox is killed
+ *   and its /tmp emptied.
+ * - `reuse`: one Worker imports the module once and is called per job;
+ *   between jobs every other process of the sandbox is killed.
+ *
+ * The host retires (ends after its reply, and the service starts another)
+ * when its isolate may still be running something: a job that started
+ * Workers of its own, called Deno.exit, or left its isolate busy.
+ *
+ * It talks to the service over one connection it opens at start; the
+ * service then removes the socket file, so nothing started later in the
+ * sandbox can connect in its place.
  *
  * @module
  */
 
 import { pathToFileURL } from "node:url";
 import { type HostSpec, statusOf } from "../host.ts";
-import { EXIT, type WorkerReport } from "../outcome.ts";
 import { workerPermissions } from "../policy.ts";
 import { writeAll } from "../bytes.ts";
-import { decodeRequest, encodeReply, readFrame } from "./protocol.ts";
+import type { WarmMode } from "./config.ts";
+import type { JobReport } from "./job_worker.ts";
+import { CappedOutput } from "./output.ts";
+import {
+  decodeRequest,
+  encodeFrame,
+  readFrame,
+  replyPayload,
+  type WarmReply,
+} from "./protocol.ts";
 
-/** What serve passes a warm host. */
+/** What the service passes a warm host (as JSON on its command line). */
 export interface WarmHostSpec
   extends Pick<HostSpec, "modulePath" | "hook" | "permissions" | "configPath" | "setName"> {
-  /** The unix socket to listen on (in a folder bound into the sandbox). */
+  /** The service's socket for this host (connected once, then removed). */
   socketPath: string;
+  /** How jobs share isolates. */
+  mode: WarmMode;
 }
 
-/** Pre-started Workers kept ready per host. */
-const READY_WORKERS = 2;
+const ACK = new Uint8Array([0x41]); // "A"
+const KEEP = 0x4b; // "K"
+const RETIRE = 0x52; // "R"
 
-interface Prepared {
+/** How long an isolate may take to answer a ping after its job before it counts as busy. */
+const IDLE_CHECK_MS = 250;
+
+interface Isolate {
   worker: Worker;
-  /** The module file as it was when the Worker imported it. */
-  signature: string;
-  /** Settles once the import is done (or failed: the job then reports it). */
-  ready: Promise<void>;
-  /** A load failure or early report, delivered to the job. */
-  early?: WorkerReport;
+  port: MessagePort;
+  /** Settles with undefined once imported, or with the load failure. */
+  ready: Promise<JobReport | undefined>;
+  /** Receives the port's messages for the job running. */
+  onMessage?: (m: JobReport | { kind: "pong" }) => void;
 }
 
-function signature(path: string): string {
-  try {
-    const s = Deno.statSync(path);
-    return `${s.ino}:${s.size}:${s.mtime?.getTime()}`;
-  } catch {
-    return "missing";
-  }
-}
-
-/** Listens on the spec's socket and runs one job per connection. */
-export async function warmHost(spec: WarmHostSpec): Promise<number> {
-  const pool: Prepared[] = [];
-  let warming = 0;
-  const prepare = (): Prepared => {
-    const worker = new Worker(new URL("../worker.ts", import.meta.url), {
-      type: "module",
-      name: spec.hook,
-      deno: { permissions: workerPermissions(spec.permissions) },
-    });
-    const p: Prepared = { worker, signature: signature(spec.modulePath), ready: Promise.resolve() };
-    p.ready = new Promise((resolve) => {
-      worker.onmessage = (e: MessageEvent<WorkerReport>) => {
-        if (e.data.kind !== "ready") p.early = e.data;
-        resolve();
-      };
-      worker.onerror = (e) => {
-        e.preventDefault();
-        p.early = { kind: "load-failed", message: e.message };
-        resolve();
-      };
-    });
-    worker.postMessage({ moduleUrl: pathToFileURL(spec.modulePath).href, preload: true });
-    return p;
-  };
-  const topUp = () => {
-    while (pool.length + warming < READY_WORKERS) {
-      warming++;
-      const p = prepare();
-      p.ready.then(() => {
-        warming--;
-        pool.push(p);
-      });
-    }
-  };
-  const take = async (): Promise<Prepared> => {
-    let p = pool.shift() ?? prepare();
-    await p.ready;
-    if (p.signature !== signature(spec.modulePath)) {
-      p.worker.terminate();
-      p = prepare();
-      await p.ready;
-    }
-    return p;
-  };
-
-  const listener = Deno.listen({ transport: "unix", path: spec.socketPath });
-  topUp();
-  for await (const conn of listener) {
-    // The replacement Worker starts once the reply is out, not before the
-    // job: its start-up would otherwise delay the job on this thread.
-    serveJob(conn, take, spec).catch((e) => console.error(`prep-deno warm host: ${e}`))
-      .finally(topUp);
-  }
-  return 0;
-}
-
-async function serveJob(conn: Deno.Conn, take: () => Promise<Prepared>, spec: WarmHostSpec) {
-  let p: Prepared | undefined;
-  try {
-    const payload = await readFrame(conn);
-    if (!payload) return;
-    const req = decodeRequest(payload);
-    p = await take();
-    const worker = p.worker;
-    const early = p.early;
-    const chunks: Uint8Array[] = [];
-    const label = `${spec.hook} ${spec.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
-    const fail = (status: number, message: string) => {
-      chunks.push(new TextEncoder().encode(`prep-deno: ${label}: ${message}\n`));
-      return status;
+function startIsolate(spec: WarmHostSpec): Isolate {
+  const worker = new Worker(new URL("./job_worker.ts", import.meta.url), {
+    type: "module",
+    name: spec.hook,
+    deno: { permissions: workerPermissions(spec.permissions) },
+  });
+  // Messages the hook posts on its global scope: heard by nobody.
+  worker.onmessage = null;
+  const { port1, port2 } = new MessageChannel();
+  const iso: Isolate = { worker, port: port1, ready: Promise.resolve(undefined) };
+  iso.ready = new Promise((resolve) => {
+    port1.onmessage = (e: MessageEvent) => {
+      if (e.data.kind === "ready") resolve(undefined);
+      else if (e.data.kind === "load-failed") resolve(e.data);
+      else iso.onMessage?.(e.data);
     };
-    const status = await new Promise<number>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const settle = (s: number) => {
-        clearTimeout(timer);
-        // Stop the hook now (a timeout must), but tear the isolate down only
-        // after the reply is out.
-        worker.onmessage = null;
-        resolve(s);
-      };
-      if (early) return settle(statusOf(early, spec, fail));
-      if (req.timeoutSeconds) {
-        timer = setTimeout(
-          () =>
-            settle(
-              fail(EXIT.TIMEOUT, `timed out after ${req.timeoutSeconds} s; the hook was killed`),
-            ),
-          req.timeoutSeconds * 1000,
-        );
-      }
-      worker.onmessage = (e: MessageEvent<WorkerReport>) => {
-        if (e.data.kind === "output") chunks.push(e.data.data);
-        else settle(statusOf(e.data, spec, fail));
-      };
-      worker.onerror = (e) => {
-        e.preventDefault();
-        settle(fail(EXIT.FAILED, `uncaught error: ${e.message}`));
-      };
-      worker.postMessage({ hook: spec.hook, env: req.env, captureOutput: true });
-    });
-    const output = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let off = 0;
-    for (const c of chunks) output.set(c, off), off += c.length;
-    await writeAll(conn, encodeReply({ status, output }));
-  } finally {
-    p?.worker.terminate();
-    conn.close();
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const failure: JobReport = { kind: "load-failed", message: e.message, closed: true };
+      resolve(failure);
+      iso.onMessage?.({ kind: "threw", errorName: "uncaught error", message: e.message });
+    };
+  });
+  worker.postMessage({}, [port2]);
+  port1.postMessage({ kind: "import", moduleUrl: pathToFileURL(spec.modulePath).href });
+  return iso;
+}
+
+/** Listens to the service and runs its jobs until told to stop or retiring. */
+export async function warmHost(spec: WarmHostSpec): Promise<number> {
+  const conn = await Deno.connect({ transport: "unix", path: spec.socketPath });
+  const runtimeEnv = Deno.env.toObject();
+  let iso = startIsolate(spec);
+  for (;;) {
+    const payload = await readFrame(conn);
+    if (!payload) return 0;
+    const req = decodeRequest(payload);
+    await writeAll(conn, encodeFrame(ACK)); // from now on the hook may have started
+    useEnv(req.env, runtimeEnv);
+    const { reply, retire } = await runJob(iso, req.env, spec);
+    endOtherProcesses();
+    if (spec.mode === "fresh") emptyTmp();
+    useEnv(runtimeEnv, runtimeEnv);
+    const body = replyPayload(reply);
+    const frame = new Uint8Array(body.length + 1);
+    frame[0] = retire ? RETIRE : KEEP;
+    frame.set(body, 1);
+    await writeAll(conn, encodeFrame(frame));
+    if (spec.mode === "fresh" || retire) iso.worker.terminate();
+    if (retire) {
+      conn.close();
+      return 0;
+    }
+    if (spec.mode === "fresh") iso = startIsolate(spec);
+  }
+}
+
+async function runJob(
+  iso: Isolate,
+  env: Record<string, string>,
+  spec: WarmHostSpec,
+): Promise<{ reply: WarmReply; retire: boolean }> {
+  const out = new CappedOutput();
+  const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
+  const fail = (status: number, message: string) => {
+    out.note(`prep-deno: ${label}: ${message}\n`);
+    return status;
+  };
+  const loadFailure = await iso.ready;
+  if (loadFailure) {
+    // Reuse: the next job retries the import in a new host.
+    return { reply: { status: statusOf(loadFailure, spec, fail), output: out.bytes() }, retire: true };
+  }
+  const report = await new Promise<JobReport>((resolve) => {
+    iso.onMessage = (m) => {
+      if (m.kind === "output") out.push(m.data);
+      else if (m.kind !== "pong") resolve(m);
+    };
+    iso.port.postMessage({ kind: "job", hook: spec.hook, env });
+  });
+  const status = statusOf(report, spec, fail);
+  let retire = !!(report.nested || report.closed || ("errorName" in report && report.errorName === "uncaught error"));
+  if (!retire && !(await answersPing(iso))) {
+    retire = true;
+    fail(status, "the hook left its isolate busy after it returned; its warm host is replaced");
+  }
+  iso.onMessage = undefined;
+  return { reply: { status, output: out.bytes() }, retire };
+}
+
+function answersPing(iso: Isolate): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), IDLE_CHECK_MS);
+    iso.onMessage = (m) => {
+      if (m.kind === "pong") clearTimeout(timer), resolve(true);
+    };
+    iso.port.postMessage({ kind: "ping" });
+  });
+}
+
+/**
+ * The process environment for `run` children of the job: the job's (one job
+ * at a time, so the process's own environment can be the job's).
+ */
+function useEnv(env: Record<string, string>, runtimeEnv: Record<string, string>): void {
+  for (const k of Object.keys(Deno.env.toObject())) Deno.env.delete(k);
+  for (const [k, v] of Object.entries({ ...env, ...runtimeEnv })) {
+    if (k && !k.includes("=") && !k.includes("\0") && !v.includes("\0")) Deno.env.set(k, v);
+  }
+}
+
+/** Kills every process of the sandbox but its init (pid 1) and this host. */
+function endOtherProcesses(): void {
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (!Number.isInteger(pid) || pid === 1 || pid === Deno.pid) continue;
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+}
+
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs. */
+function emptyTmp(): void {
+  try {
+    for (const e of Deno.readDirSync("/tmp")) {
+      Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
+    }
+  } catch (e) {
+    console.error(`prep-deno warm host: cannot empty /tmp: ${e}`);
   }
 }

@@ -48,18 +48,6 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Encodes a request frame. */
-export function encodeRequest(r: WarmRequest): Uint8Array {
-  const fields = [
-    MAGIC,
-    r.modulePath,
-    r.context,
-    r.timeoutSeconds === undefined ? "" : String(r.timeoutSeconds),
-    ...Object.entries(r.env).map(([k, v]) => `${k}=${v}`),
-  ];
-  return encodeFrame(enc.encode(fields.join("\0") + "\0"));
-}
-
 /** Decodes a request payload (without its length). */
 export function decodeRequest(payload: Uint8Array): WarmRequest {
   // Four header fields, then the environment exactly as /proc/PID/environ has it.
@@ -81,20 +69,18 @@ export function decodeRequest(payload: Uint8Array): WarmRequest {
   };
 }
 
-/** Encodes a reply frame. */
-export function encodeReply(r: WarmReply): Uint8Array {
+/** A reply's payload: the status in decimal, a NUL, the output. */
+export function replyPayload(r: WarmReply): Uint8Array {
   const head = enc.encode(`${r.status}\0`);
   const payload = new Uint8Array(head.length + r.output.length);
   payload.set(head);
   payload.set(r.output, head.length);
-  return encodeFrame(payload);
+  return payload;
 }
 
-/** Decodes a reply payload. */
-export function decodeReply(payload: Uint8Array): WarmReply {
-  const nul = payload.indexOf(0);
-  if (nul < 0) throw new Error("malformed reply");
-  return { status: Number(dec.decode(payload.subarray(0, nul))), output: payload.slice(nul + 1) };
+/** Encodes a reply frame. */
+export function encodeReply(r: WarmReply): Uint8Array {
+  return encodeFrame(replyPayload(r));
 }
 
 /** Something to read bytes from (a Deno.Conn). */

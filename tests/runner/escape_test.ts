@@ -110,3 +110,67 @@ Deno.test("escape: no network without net, and /tmp is private", async () => {
   assert.equal(got.tmp, "hidden");
   assert.deepEqual(got.ifs.filter((n: string) => n !== "lo"), []);
 });
+
+Deno.test("escape: the node's processes (processes: host) do not open the host's files through /proc", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/hook.ts`,
+      `export async function prolog() {
+        for (const p of ["/proc/1/root${SECRET_DIR}/secret.txt", "/proc/1/cwd", "/proc/1/environ"]) {
+          const o = await new Deno.Command("/usr/bin/cat", { args: [p] }).output();
+          console.log(p, o.code, new TextDecoder().decode(o.stdout));
+        }
+      }`,
+    );
+    Deno.writeTextFileSync(
+      `${dir}/deno.json`,
+      JSON.stringify({
+        permissions: { prolog: { run: ["/usr/bin/cat"] } },
+        // The widest capabilities a policy may keep for files and processes.
+        sandbox: {
+          prolog: {
+            processes: "host",
+            capabilities: ["CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER"],
+          },
+        },
+      }),
+    );
+    const { prepDeno } = await import("../helpers.ts");
+    const r = await prepDeno(["try", `${dir}/hook.ts`]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    assert.ok(!r.stdout.includes(SECRET), "the secret leaked through /proc/1/root");
+    assert.match(r.stdout, /\/proc\/1\/root\S+ 1 /);
+    assert.match(r.stdout, /\/proc\/1\/environ 1 /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("escape: a sandbox set cannot keep the capabilities that undo the sandbox", async () => {
+  for (
+    const cap of [
+      "CAP_SYS_ADMIN",
+      "CAP_SYS_PTRACE",
+      "CAP_DAC_READ_SEARCH",
+      "CAP_MKNOD",
+      "CAP_NET_ADMIN",
+      "CAP_SYS_MODULE",
+    ]
+  ) {
+    const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+    try {
+      Deno.writeTextFileSync(`${dir}/hook.ts`, `export function prolog() {}`);
+      Deno.writeTextFileSync(
+        `${dir}/deno.json`,
+        JSON.stringify({ sandbox: { prolog: { capabilities: [cap] } } }),
+      );
+      const { prepDeno } = await import("../helpers.ts");
+      const r = await prepDeno(["try", `${dir}/hook.ts`]);
+      assert.equal(tryStatus(r), 126, cap);
+      assert.match(r.stderr, new RegExp(`unknown or refused capability "${cap}"`));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});

@@ -4,6 +4,39 @@
 import assert from "node:assert/strict";
 import { prepDeno, tryHook, tryStatus } from "../helpers.ts";
 
+/**
+ * Whether a memory cgroup can be made below ours, as the launcher does (v1
+ * here; v2 where its memory controller is on). Without one the whole-hook
+ * limit is documented not to hold, so its tests do not apply.
+ */
+function memoryCgroupWritable(): boolean {
+  const lines = Deno.readTextFileSync("/proc/self/cgroup").split("\n");
+  const candidates: string[] = [];
+  for (const line of lines) {
+    const [, ctrl, path] = line.split(":");
+    if (ctrl?.split(",").includes("memory")) candidates.push(`/sys/fs/cgroup/memory${path}`);
+    if (ctrl === "") candidates.push(`/sys/fs/cgroup${path}`, `/sys/fs/cgroup/unified${path}`);
+  }
+  for (const base of candidates) {
+    const probe = `${base}/prep-deno-test-probe-${Deno.pid}`;
+    try {
+      Deno.mkdirSync(probe);
+    } catch {
+      continue;
+    }
+    let ok = false;
+    try {
+      ok = [...Deno.readDirSync(probe)].some((e) =>
+        e.name === "memory.max" || e.name === "memory.limit_in_bytes"
+      );
+    } finally {
+      Deno.removeSync(probe);
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
 /** Whether a process whose command line contains `marker` is running. */
 async function running(marker: string): Promise<boolean> {
   const out = await new Deno.Command("pgrep", { args: ["-f", marker], stdout: "null" }).output();
@@ -81,7 +114,10 @@ for (
     ],
   ]
 ) {
-  Deno.test(`limits: off-heap memory (${what}) is bounded by the whole hook's limit`, async () => {
+  Deno.test({
+    name: `limits: off-heap memory (${what}) is bounded by the whole hook's limit`,
+    ignore: !memoryCgroupWritable(),
+  }, async () => {
     const r = await tryHook(`export function prolog() { ${code} }`, {
       args: ["--heap-mb", "64", "--memory-mb", "256", "--timeout", "60"],
     });

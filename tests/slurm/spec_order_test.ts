@@ -8,10 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BASE } from "./hooks.ts";
 import {
+  CLUSTER_DIR,
   daemonLog,
   nodeState,
   resumeNode,
   sbatch,
+  slurm,
   startCluster,
   stopCluster,
   waitFor,
@@ -142,11 +144,11 @@ for (const plugin of PLUGINS) {
         const id = await sbatch(["--wrap", "true"]);
         await waitJobState(id, ["COMPLETING"], 30);
         const child = Number(
-          await waitFor("the child's pid", async () => {
+          await waitFor("the child's pid", () => {
             try {
-              return Deno.readTextFileSync(pidFile).trim() || undefined;
+              return Promise.resolve(Deno.readTextFileSync(pidFile).trim() || undefined);
             } catch {
-              return undefined;
+              return Promise.resolve(undefined);
             }
           }),
         );
@@ -157,7 +159,11 @@ for (const plugin of PLUGINS) {
         assert.ok(alive(child), "the background child is still there");
         await waitJobState(id, ["COMPLETED"], 30);
         assert.ok(Date.now() - started >= 1000, "completed only after the timeout");
-        await waitFor("the child killed", async () => alive(child) ? undefined : true, 10);
+        await waitFor(
+          "the child killed",
+          () => Promise.resolve(alive(child) ? undefined : true),
+          10,
+        );
         const log = slurmdLogSince(from);
         assert.match(log, /error: run_command: epilog poll timeout @ 4000 msec/);
         assert.match(log, /epilog success rc:0 output:/);
@@ -176,4 +182,54 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The release of the cluster's Slurm, e.g. [22, 5, 8]. */
+async function release(): Promise<number[]> {
+  const r = await slurm("sinfo", ["--version"]);
+  return (/(\d+)\.(\d+)\.(\d+)/.exec(r.stdout) ?? []).slice(1).map(Number);
+}
+
+for (const plugin of PLUGINS) {
+  Deno.test(`spec §2.1 ${plugin}: a relative Prolog is slurm.conf's folder's from 23.02.5`, async () => {
+    const { order } = prologDir(`relative-${plugin.replace("/", "-")}`);
+    const confDir = CLUSTER_DIR;
+    // A copy of the five scripts under slurm.conf's folder, named relatively.
+    const rel = `spec-relative-${plugin.replace("/", "-")}.d`;
+    try {
+      Deno.removeSync(join(confDir, rel), { recursive: true });
+    } catch { /* first run */ }
+    Deno.mkdirSync(join(confDir, rel), { recursive: true });
+    for (const f of ["9x", "alpha"]) {
+      const path = join(confDir, rel, f);
+      Deno.writeTextFileSync(path, `#!/bin/bash\necho ${f} >> ${order}\n`);
+      Deno.chmodSync(path, 0o755);
+    }
+    await startCluster({ plugin, prolog: `${rel}/*`, timeout: 30 });
+    try {
+      const [major, minor, micro] = await release();
+      const resolves = major * 10000 + minor * 100 + micro >= 230205;
+      const from = daemonLog("slurmd").length;
+      const id = await sbatch(["--wrap", "true"]);
+      if (resolves) {
+        await waitJobState(id, ["COMPLETED"]);
+        assert.deepEqual(ran(order), ["alpha", "9x"]);
+      } else {
+        // 22.05: globbed as given, from slurmd's working folder: no match.
+        await waitJobState(id, ["PENDING"]);
+        await waitFor(
+          "the drain",
+          async () => (await nodeState()).state.includes("DRAIN") || undefined,
+        );
+        assert.deepEqual(ran(order), []);
+        assert.match(
+          slurmdLogSince(from),
+          new RegExp(`error: prolog: Unable to create list of paths \\[${rel}/\\*\\]`),
+        );
+      }
+    } finally {
+      await resumeNode();
+      await stopCluster();
+    }
+  });
 }

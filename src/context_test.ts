@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { buildJobContext, JobEnvError } from "../src/context.ts";
-import { fakeJobEnv, SCRIPT_CONTEXTS, varsFor } from "../src/slurm_vars.ts";
-import type { JobContext, ScriptContext } from "../src/types.ts";
+import { buildJobContext, homeOf, JobEnvError } from "./context.ts";
+import { fakeJobEnv, SCRIPT_CONTEXTS, varsFor } from "./slurm_vars.ts";
+import type { JobContext, ScriptContext } from "./types.ts";
 
 /** Parses a prep/script capture (`env | sort` after a header) into a record. */
 function capture(name: string): Record<string, string> {
   const text = Deno.readTextFileSync(
-    new URL(`./fixtures/prep-script-22.05.8/${name}.txt`, import.meta.url),
+    new URL(`../tests/fixtures/prep-script-22.05.8/${name}.txt`, import.meta.url),
   );
   const env: Record<string, string> = {};
   for (const line of text.split("\n")) {
@@ -124,4 +124,23 @@ Deno.test("buildJobContext: not a hook environment is a clear error", () => {
     /not one of/,
   );
   assert.throws(() => buildJobContext({ SLURM_SCRIPT_CONTEXT: "prolog_slurmd" }), /not a job id/);
+});
+
+Deno.test("buildJobContext: SLURM_JOB_GPUS as a list; the home folder from passwd", () => {
+  const job = buildJobContext({
+    SLURM_SCRIPT_CONTEXT: "prolog_slurmd",
+    SLURM_JOB_ID: "5",
+    SLURM_JOB_GPUS: "0,2",
+    SLURM_JOB_USER: "root",
+  });
+  assert.deepEqual(job.gpus, ["0", "2"]);
+  assert.equal(job.home, "/root");
+  assert.deepEqual(
+    buildJobContext({ SLURM_SCRIPT_CONTEXT: "prolog_slurmd", SLURM_JOB_ID: "5" }).gpus,
+    [],
+  );
+  const passwd = "alice:x:1000:1000::/home/alice:/bin/bash\nbob:x:1001:1001::/h/bob:/bin/sh\n";
+  assert.equal(homeOf("bob", undefined, passwd), "/h/bob");
+  assert.equal(homeOf(undefined, 1000, passwd), "/home/alice");
+  assert.equal(homeOf("carol", 7, passwd), undefined);
 });

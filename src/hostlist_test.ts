@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { expandHostlist } from "../src/hostlist.ts";
+import { expandHostlist } from "./hostlist.ts";
 
 Deno.test("expandHostlist: ranges, lists and single names", () => {
   assert.deepEqual(expandHostlist("node[1-3,7]"), ["node1", "node2", "node3", "node7"]);

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The plugin's data as TypeScript sees it: what the binding passes in and
+ * gets back. The layouts behind them are checked in `layout.ts`.
+ *
+ * @example
+ * ```ts
+ * import type { CoreConfig } from "./types.ts";
+ * const cfg: CoreConfig = { runner: "/usr/local/sbin/prep-deno", timeoutSeconds: 30 };
+ * ```
+ *
+ * @module
+ */
+
+import type { CredVar } from "../src/contract.ts";
+
+/** `prep_call_type_t`: which hook `required()` is asked about (checked at open()). */
+export enum PrepCallType {
+  Prolog = 1,
+  Epilog = 2,
+  PrologSlurmctld = 3,
+  EpilogSlurmctld = 4,
+}
+
+/** How the core runs hooks (`pdc_config_t`). */
+export interface CoreConfig {
+  /** The prep-deno runner for .ts/.mts/.js hooks. */
+  runner: string;
+  /** PrologEpilogTimeout; undefined: none. */
+  timeoutSeconds?: number;
+  /** Heap limit passed to the runner; undefined: its default. */
+  heapMb?: number;
+  /** mode=warm: the warm service's socket; undefined: spawn path. */
+  warmSocket?: string;
+  /** Asynchronous lists: every hook at once, one completion (PrologSlurmctld lines, 24.05+). */
+  concurrent?: boolean;
+  /** Non-zero: {@linkcode PrepPlugin.killTagged} with the job id and this tag stops the list. */
+  killTag?: number;
+}
+
+/** How a hook list ended (`pdc_outcome_t`), decoded. */
+export interface Outcome {
+  /** The raw wait(2) status, or 127 when a hook could not be run. */
+  status: number;
+  /** Exit code when the hook exited. */
+  exitCode?: number;
+  /** Signal when the hook was killed. */
+  signal?: number;
+  /** Killed at the timeout, or the runner's own timeout (124). */
+  timedOut: boolean;
+  /** stdout and stderr of the last hook run. */
+  output: string;
+  /** The hook that failed. */
+  failedPath?: string;
+  /** Why the warm service was passed over for the spawn path, if it was. */
+  fallback?: string;
+}
+
+/** The job data the slurmd side turns into Prolog/Epilog's environment. */
+export interface SlurmdJob {
+  spankEnv?: string[];
+  gresEnv?: string[];
+  nodeName: string;
+  confFile: string;
+  clusterName: string;
+  jobId: string;
+  uid: string;
+  gid: string;
+  workDir: string;
+  userName?: string;
+  hetJobId?: string;
+  nodeAliases?: string;
+  nodeList?: string;
+  jobNodelist?: string;
+  /** 25.11+: `SLURM_JOB_SLUID`. */
+  sluid?: string;
+  partition?: string;
+  context: "prolog_slurmd" | "epilog_slurmd";
+  exitCode?: string;
+  derivedEc?: string;
+  /** Credential fields, by the variable they set. */
+  cred?: Partial<Record<CredVar, string>>;
+  lateUserName?: string;
+}
+
+/** A job_env_t made for the plugin's Slurm version. */
+export interface JobEnvInput {
+  jobId: number;
+  uid: number;
+  gid: number;
+  userName: string;
+  workDir: string;
+  nodeList: string;
+  partition: string;
+  /** Epilogs: raw wait status of the job; undefined: not an epilog (INFINITE). */
+  exitCode?: number;
+  derivedEc?: number;
+  /** `K=V` entries of the job's GRES list (merged before Slurm's own). */
+  gresEnv?: string[];
+}
+
+/** Callbacks slurmctld registers for its asynchronous hooks. */
+export interface SlurmctldCallbacks {
+  prologSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
+  epilogSlurmctld?: (rc: number, jobId: number, timedOut: boolean) => void;
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import assert from "node:assert/strict";
+import { integerFlag, MAX_TIMEOUT_SECONDS, numberFlag, parseCommand, UsageError } from "./args.ts";
+
+Deno.test("args: numbers are plain decimals, no exponent, no sign, within the maximum", () => {
+  assert.equal(numberFlag("run", "timeout", "1.5"), 1.5);
+  assert.equal(numberFlag("run", "timeout", undefined), undefined);
+  for (const bad of ["1e3", "-1", "soon", "", "0x10", " 1"]) {
+    assert.throws(() => numberFlag("run", "timeout", bad), UsageError, bad);
+  }
+  assert.equal(
+    numberFlag("run", "timeout", String(MAX_TIMEOUT_SECONDS), MAX_TIMEOUT_SECONDS),
+    MAX_TIMEOUT_SECONDS,
+  );
+  assert.throws(
+    () => numberFlag("run", "timeout", "2147484", MAX_TIMEOUT_SECONDS),
+    /--timeout is at most 2147483, not 2147484/,
+  );
+});
+
+Deno.test("args: job ids are whole numbers in Slurm's range", () => {
+  assert.equal(integerFlag("try", "job-id", "42", 1, 4294967294), 42);
+  for (const bad of ["1e23", "0", "4294967295", "1.0", "99999999999999999999999"]) {
+    assert.throws(() => integerFlag("try", "job-id", bad, 1, 4294967294), /whole number/, bad);
+  }
+});
+
+Deno.test("args: unknown flags are usage errors naming the command", () => {
+  assert.throws(() => parseCommand("try", ["--bogus"], {}), /^UsageError: try: Unknown option/);
+});

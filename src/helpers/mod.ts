@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Helpers for the common work of node hooks. A hook imports them at run
+ * time without any grant of the runner's source: the sandbox lets these
+ * modules in read-only. Each helper's doc names the grants it needs.
+ *
+ * @example
+ * ```ts
+ * import type { JobContext } from "/usr/local/lib/prep-deno/src/mod.ts";
+ * import { makeJobFolder, removeTree } from "/usr/local/lib/prep-deno/src/helpers/mod.ts";
+ *
+ * export async function prolog(job: JobContext) {
+ *   await makeJobFolder(`/tmp/${job.id}`, { uid: job.uid!, gid: job.gid! });
+ * }
+ * export async function epilog(job: JobContext) {
+ *   await removeTree(`/tmp/${job.id}`);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  commandEnv,
+  CommandError,
+  type CommandResult,
+  runCommand,
+  type RunOptions,
+  STANDARD_PATH,
+} from "./command.ts";
+export { type FolderOptions, makeJobFolder, removeTree } from "./folders.ts";
+export {
+  parsePs,
+  PROCESS_COMMANDS,
+  type ProcessInfo,
+  type SignalOptions,
+  signalUserProcesses,
+  userProcesses,
+} from "./processes.ts";
+export { drainNode, otherJobsOnNode, REASON_MAX, SLURM_COMMANDS } from "./slurm.ts";
+export { syslog, type SyslogLevel, type SyslogOptions } from "./syslog.ts";
+export { expandJobPath, jobOutputPaths } from "./job_paths.ts";

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import assert from "node:assert/strict";
+import { PLAN_MAGIC } from "./constants.ts";
+import type { Policy } from "../policy.ts";
+import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import { denoPermissionFlags, encodePlan, hookSandbox, LaunchRefused, policyDeps } from "./plan.ts";
+
+Deno.test("plan: a policy becomes Deno's permission flags, absent kinds denied", () => {
+  assert.deepEqual(denoPermissionFlags({}, []), ["--deny-import", "--no-npm"]);
+  assert.deepEqual(
+    denoPermissionFlags({ read: ["/a", "/b"], env: true, write: ["/w"] }, ["/status"]),
+    ["--allow-read=/a,/b", "--allow-write=/w,/status", "--allow-env", "--deny-import", "--no-npm"],
+  );
+  assert.deepEqual(denoPermissionFlags({ write: true, import: ["jsr.io"] }, ["/status"]), [
+    "--allow-write",
+    "--allow-import=jsr.io",
+    // npm: only when the import grant names the npm registry.
+    "--no-npm",
+  ]);
+  // An empty list grants nothing.
+  assert.deepEqual(denoPermissionFlags({ net: [] }, []), ["--deny-import", "--no-npm"]);
+});
+
+Deno.test("plan: a grant with a comma is refused, never split into two", () => {
+  assert.throws(
+    () => denoPermissionFlags({ read: ["/data/a,b"] }, []),
+    (e) =>
+      e instanceof LaunchRefused && /"read" grant "\/data\/a,b" contains a comma/.test(e.message),
+  );
+});
+
+Deno.test("plan: the hook root is the policy's folder, or the module alone", () => {
+  // Only the fields hookSandbox reads; loadPolicy makes the real ones.
+  const policy = (p: Partial<Policy>) => p as Policy;
+  const withPolicy = hookSandbox(
+    "/etc/slurm/hooks/prolog.ts",
+    policy({
+      configPath: "/etc/slurm/hooks/deno.json",
+      hookRoot: "/etc/slurm/hooks",
+      permissions: { read: ["/scratch"] },
+    }),
+  );
+  assert.equal(withPolicy.hookRoot, "/etc/slurm/hooks");
+  assert.deepEqual(withPolicy.permissions.read, [
+    "/scratch",
+    "/etc/slurm/hooks",
+    ...HELPER_MODULE_PATHS,
+  ]);
+  const alone = hookSandbox(
+    "/etc/slurm/prolog.ts",
+    policy({ hookRoot: "/etc/slurm/prolog.ts", permissions: {} }),
+  );
+  assert.equal(alone.hookRoot, "/etc/slurm/prolog.ts");
+  assert.deepEqual(
+    hookSandbox("/m.ts", policy({ hookRoot: "/m.ts", permissions: { read: true } })).permissions
+      .read,
+    true,
+  );
+});
+
+Deno.test("plan: the deps are every folder above the module and its config names", () => {
+  assert.deepEqual(policyDeps("/etc/slurm/prolog.ts"), [
+    "/etc/slurm",
+    "/etc/slurm/deno.json",
+    "/etc/slurm/deno.jsonc",
+    "/etc",
+    "/etc/deno.json",
+    "/etc/deno.jsonc",
+    "/",
+    "/deno.json",
+    "/deno.jsonc",
+  ]);
+});
+
+Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses NUL bytes", () => {
+  const bytes = encodePlan({
+    bwrap: "/usr/bin/bwrap",
+    bwrapArgs: ["--x"],
+    command: ["deno", "run"],
+    deps: ["/"],
+  });
+  assert.equal(
+    new TextDecoder().decode(bytes),
+    [PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join("\0"),
+  );
+  assert.throws(
+    () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),
+    LaunchRefused,
+  );
+});

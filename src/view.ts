@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The kernel view a policy asks for: the top-level `"sandbox"` object of a
+ * hook's `deno.json`, next to Deno's own `"permissions"`. Its sets are
+ * named like the permission sets (the hook's name, else `default`):
+ *
+ * ```jsonc
+ * {
+ *   "permissions": { "prolog": { "run": ["/usr/bin/nvidia-smi"] } },
+ *   "sandbox": {
+ *     "prolog": {
+ *       "devices": ["/dev/nvidia*"],           // bound as usable devices
+ *       "capabilities": ["CAP_CHOWN"],        // nothing else is kept
+ *       "write": ["/tmp", "/dev/shm"],        // host paths bound read-write
+ *       "read": ["/etc/slurm"],               // host paths bound read-only
+ *       "processes": "host",                  // the node's PID namespace and /proc
+ *       "slurm": true                          // slurm.conf, munge, the network
+ *     }
+ *   }
+ * }
+ * ```
+ *
+ * This module checks the words; {@linkcode resolveView} turns them into
+ * host paths checked once, here, before the sandbox starts.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Grant, Permissions } from "./policy.ts";
+import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
+
+/** The keys of a sandbox set. */
+export const VIEW_KEYS = [
+  "read",
+  "write",
+  "devices",
+  "capabilities",
+  "processes",
+  "slurm",
+] as const;
+
+/**
+ * Linux capabilities a hook may keep (capabilities(7)); every other one is
+ * dropped. Left out on purpose, because each one undoes the sandbox:
+ * `CAP_SYS_ADMIN` (mounts), `CAP_SYS_PTRACE` (other processes' memory and
+ * `/proc/PID/root`), `CAP_DAC_READ_SEARCH` (`open_by_handle_at` reaches
+ * any file of a mounted filesystem), `CAP_MKNOD` (a node for the raw disk;
+ * name devices under `devices` instead), `CAP_NET_ADMIN` (the host's
+ * network set-up when it is shared), `CAP_SYS_MODULE`, `CAP_SYS_RAWIO`,
+ * `CAP_SYS_CHROOT`, `CAP_SETPCAP`, `CAP_SETFCAP`, `CAP_BPF`, `CAP_SYS_BOOT`.
+ */
+export const CAPABILITIES = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_RAW",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_SYSLOG",
+] as const;
+
+/** A capability a sandbox set may keep. */
+export type Capability = typeof CAPABILITIES[number];
+
+/** One sandbox set as written in deno.json, checked; paths absolute. */
+export interface ViewSet {
+  /** Host paths bound read-only (`true`: the whole host, read-only). */
+  readonly read?: Grant;
+  /** Host paths bound read-write (`true`: the whole host, except the hook's own code). */
+  readonly write?: Grant;
+  /** Device paths or globs (`/dev/nvidia*`), bound as usable devices. */
+  readonly devices?: readonly string[];
+  /** Capabilities kept. */
+  readonly capabilities?: readonly Capability[];
+  /** `"host"`: the node's PID namespace and /proc; `"private"` (default): its own. */
+  readonly processes?: "host" | "private";
+  /** Slurm's client commands work: slurm.conf and its folder, munge, the network. */
+  readonly slurm?: boolean;
+}
+
+/** A set that cannot be used: names the file, the set and the key. */
+export class ViewError extends Error {
+  override name = "ViewError";
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks the `"sandbox"` object and picks the set for `hook` (else
+ * `default`); undefined when there is no such object or no set applies.
+ *
+ * @example
+ * ```ts
+ * parseViewSet({ prolog: { capabilities: ["CAP_CHOWN"] } }, "prolog", "/etc/slurm/deno.json");
+ * // { name: "prolog", set: { capabilities: ["CAP_CHOWN"] } }
+ * ```
+ * @throws {ViewError} naming the file and the key on any unknown key or bad value.
+ */
+export function parseViewSet(
+  sets: unknown,
+  hook: string,
+  configPath: string,
+): { name: string; set: ViewSet } | undefined {
+  if (sets === undefined) return undefined;
+  if (!isRecord(sets)) {
+    throw new ViewError(
+      `${configPath}: "sandbox" must be an object of named sets, like "permissions"`,
+    );
+  }
+  // Every set is checked, not only the one used: a typo in another hook's set
+  // is found the first time any hook runs.
+  const checked: Record<string, ViewSet> = {};
+  for (const [name, set] of Object.entries(sets)) {
+    checked[name] = checkSet(set, `${configPath}: "sandbox" set "${name}"`, dirname(configPath));
+  }
+  const name = hook in checked ? hook : "default" in checked ? "default" : undefined;
+  return name === undefined ? undefined : { name, set: checked[name] };
+}
+
+function checkSet(set: unknown, where: string, base: string): ViewSet {
+  if (!isRecord(set)) throw new ViewError(`${where} must be an object`);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(set)) {
+    const at = `${where}, key "${key}"`;
+    switch (key) {
+      case "read":
+      case "write":
+        if (value === false) break;
+        if (value === true) out[key] = true;
+        else out[key] = pathList(value, at, base);
+        break;
+      case "devices": {
+        const list = pathList(value, at, base);
+        for (const d of list) {
+          if (!d.startsWith("/dev/")) {
+            throw new ViewError(`${at}: "${d}" is not under /dev (devices are device nodes)`);
+          }
+        }
+        out[key] = list;
+        break;
+      }
+      case "capabilities": {
+        if (!Array.isArray(value)) throw new ViewError(`${at}: must be a list of capabilities`);
+        out[key] = value.map((c) => {
+          const name = typeof c === "string" ? c.toUpperCase() : c;
+          const full = typeof name === "string" && !name.startsWith("CAP_") ? `CAP_${name}` : name;
+          if (!(CAPABILITIES as readonly unknown[]).includes(full)) {
+            throw new ViewError(
+              `${at}: unknown or refused capability ${JSON.stringify(c)} (use ${
+                CAPABILITIES.join(", ")
+              })`,
+            );
+          }
+          return full;
+        });
+        break;
+      }
+      case "processes":
+        if (value !== "host" && value !== "private") {
+          throw new ViewError(`${at}: must be "host" or "private", not ${JSON.stringify(value)}`);
+        }
+        out[key] = value;
+        break;
+      case "slurm":
+        if (typeof value !== "boolean") {
+          throw new ViewError(`${at}: must be true or false, not ${JSON.stringify(value)}`);
+        }
+        out[key] = value;
+        break;
+      default:
+        throw new ViewError(`${where}: unknown key "${key}" (use ${VIEW_KEYS.join(", ")})`);
+    }
+  }
+  return out as ViewSet;
+}
+
+function pathList(value: unknown, at: string, base: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v !== "")) {
+    throw new ViewError(`${at}: must be true, false or a list of paths`);
+  }
+  return value.map((p: string) => {
+    if (p.includes("\0")) throw new ViewError(`${at}: a path contains a NUL byte`);
+    return isAbsolute(p) ? resolve(p) : resolve(base, p);
+  });
+}
+
+/** Where Slurm's client commands find their configuration and munge. */
+export interface SlurmClientPaths {
+  /** The folder of slurm.conf (it names gres.conf, cgroup.conf, ... beside it). */
+  readonly confDir: string;
+  /** The folder of munge's socket, when munge is the auth plugin. */
+  readonly mungeDir?: string;
+}
+
+/** The kernel view, every path resolved once and checked. */
+export interface KernelView {
+  /** The sandbox set used, when one applies. */
+  readonly setName?: string;
+  /** The whole host bound read-only. */
+  readonly readAll: boolean;
+  /** The whole host bound read-write (the hook's own code stays read-only). */
+  readonly writeAll: boolean;
+  /** Host paths bound read-only. */
+  readonly read: readonly ResolvedGrant[];
+  /** Host paths bound read-write. */
+  readonly write: readonly ResolvedGrant[];
+  /** Device nodes bound usable. */
+  readonly devices: readonly ResolvedGrant[];
+  /** Capabilities kept. */
+  readonly capabilities: readonly Capability[];
+  /** The node's PID namespace and /proc. */
+  readonly hostProcesses: boolean;
+  /** Slurm's client paths, when `slurm: true`. */
+  readonly slurm?: SlurmClientPaths;
+  /** The host network is shared (`net`, `import` or `slurm`). */
+  readonly network: boolean;
+}
+
+/**
+ * Where the Deno runtime inside the sandbox keeps its cache: always a
+ * private tmpfs, even when a grant brings the host's /tmp in, so nothing on
+ * the host can plant code into it.
+ */
+export const RUNTIME_DIR = "/tmp/.deno";
+
+/** Where slurm.conf is: `SLURM_CONF` as slurmd passes it to hooks, else Slurm's default. */
+export function slurmConfPath(env: Readonly<Record<string, string | undefined>>): string {
+  return env.SLURM_CONF || "/etc/slurm/slurm.conf";
+}
+
+/** The munge socket slurm.conf names (AuthInfo=socket=...), else munge's default. */
+export function mungeSocketPath(slurmConf: string): string {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(slurmConf);
+  } catch { /* the default below */ }
+  const authInfo = /^\s*AuthInfo\s*=\s*(\S+)/im.exec(text)?.[1] ?? "";
+  return /(?:^|,)socket=([^,\s]+)/i.exec(authInfo)?.[1] ?? "/run/munge/munge.socket.2";
+}
+
+/**
+ * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
+ * is silent, the permission set's `read`/`write` lists), device globs,
+ * Slurm's client paths.
+ *
+ * @example
+ * ```ts
+ * const view = resolveView({ capabilities: ["CAP_CHOWN"] }, { write: ["/scratch"] }, {});
+ * view.write[0].real; // "/scratch"
+ * ```
+ * @throws {GrantError} naming a missing or redirectable path.
+ */
+export function resolveView(
+  set: ViewSet | undefined,
+  permissions: Permissions,
+  env: Readonly<Record<string, string | undefined>>,
+  setName?: string,
+): KernelView {
+  const all = permissions.all === true;
+  const read = set?.read ?? (all ? undefined : permissions.read);
+  const write = set?.write ?? (all ? undefined : permissions.write);
+  // A path already inside another bind needs no bind of its own (and may
+  // not exist yet: the hook may be about to make it).
+  const writeList = Array.isArray(write) ? write : [];
+  const readList = Array.isArray(read) ? read : [];
+  const inside = (p: string, same: readonly string[], wider: readonly string[]) =>
+    write === true || same.some((o) => o !== p && covers(o, p)) ||
+    wider.some((o) => covers(o, p));
+  const list = (g: Grant | undefined, same: readonly string[], wider: readonly string[]) =>
+    Array.isArray(g)
+      ? g.filter((p, i) => !inside(p, same, wider) && g.indexOf(p) === i).map((p) =>
+        resolveGrant(p)
+      )
+      : [];
+  let slurm: SlurmClientPaths | undefined;
+  if (set?.slurm) {
+    const conf = resolveGrant(slurmConfPath(env));
+    const socket = mungeSocketPath(conf.real);
+    let mungeDir: string | undefined;
+    try {
+      mungeDir = resolveGrant(dirname(socket)).real;
+    } catch (e) {
+      // Slurm built without munge (auth/slurm) needs no socket.
+      if (!(e instanceof GrantError)) throw e;
+    }
+    slurm = { confDir: dirname(conf.real), mungeDir };
+  }
+  const reads = list(read, readList, writeList);
+  for (const g of reads) {
+    if (covers(g.real, RUNTIME_DIR)) {
+      throw new GrantError(
+        `${g.path} is refused under "read": it would show the runtime's cache ${RUNTIME_DIR} from the host; grant the folders under it you need, or grant it under "write"`,
+      );
+    }
+  }
+  return {
+    setName,
+    readAll: read === true,
+    writeAll: write === true,
+    read: reads,
+    write: list(write, writeList, []),
+    devices: (set?.devices ?? []).flatMap(expandDevice),
+    capabilities: set?.capabilities ?? [],
+    hostProcesses: set?.processes === "host",
+    slurm,
+    network: Boolean(permissions.net || permissions.import || permissions.all || set?.slurm),
+  };
+}
+
+/** A device path, or a glob in its last part (`/dev/nvidia*`), as the host's device nodes. */
+function expandDevice(pattern: string): ResolvedGrant[] {
+  const dir = dirname(pattern);
+  const last = pattern.slice(dir.length + 1);
+  const grants = /[*?[]/.test(last)
+    ? matchNames(dir, last).map((name) => resolveGrant(join(dir, name)))
+    : [resolveGrant(pattern)];
+  for (const g of grants) {
+    if (g.kind !== "device") {
+      throw new GrantError(`${g.path} is not a device node; list it under "read" or "write"`);
+    }
+  }
+  return grants;
+}
+
+function matchNames(dir: string, glob: string): string[] {
+  const re = new RegExp(
+    "^" + glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$",
+  );
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) if (re.test(e.name)) names.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return names.sort();
+}
+
+/**
+ * The host paths a view was resolved from, for a plan cache: every grant as
+ * written and as resolved, and the folders above them (whose owners and
+ * modes decided whether a grant could be redirected).
+ *
+ * @example
+ * ```ts
+ * viewDeps(resolveView({ write: ["/var/tmp"] }, {}, {})); // ["/var/tmp", "/var", "/"]
+ * ```
+ */
+export function viewDeps(view: KernelView): string[] {
+  const deps = new Set<string>();
+  const chain = (p: string) => {
+    for (let d = p;; d = dirname(d)) {
+      deps.add(d);
+      if (dirname(d) === d) break;
+    }
+  };
+  for (const g of [...view.read, ...view.write, ...view.devices]) {
+    chain(g.path);
+    chain(g.real);
+  }
+  if (view.slurm) {
+    chain(view.slurm.confDir);
+    if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
+  }
+  return [...deps];
+}

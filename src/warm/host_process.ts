@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The service's side of one warm host process: starts it in the hook's
+ * kernel sandbox with a clean environment, takes its one connection, hands
+ * it one job at a time, and kills it (its whole sandbox: every process of
+ * the hook with it) when a job times out.
+ *
+ * Host to service, per job: a frame `A` as soon as the host has read the
+ * request (from then on the hook may have started: never run it again),
+ * then a frame of `K` (keep me) or `R` (I retire) followed by the reply.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Policy } from "../policy.ts";
+import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { selfCommand } from "../self_command.ts";
+import { hookSandbox } from "../supervise.ts";
+import type { HookName } from "../types.ts";
+import { writeAll } from "../bytes.ts";
+import type { WarmConfig } from "./config.ts";
+import type { WarmHostSpec } from "./host.ts";
+import { encodeFrame, readFrame } from "./protocol.ts";
+
+/** Default heap limit of a hook, in MiB, as in the spawn path. */
+export const DEFAULT_HEAP_MB = 512;
+/** How long a warm host may take to start and connect. */
+const START_TIMEOUT_MS = 20_000;
+
+/** What a host needs to start. */
+export interface HostLaunch {
+  modulePath: string;
+  hook: HookName;
+  policy: Policy;
+  warm: WarmConfig;
+  /** Folder of the service's own under which each host gets one. */
+  hostsDir: string;
+  heapMb?: number;
+}
+
+/** How a job handed to a host ended. */
+export type JobResult =
+  /** The host never read the request: the hook did not start. */
+  | { kind: "not-started"; why: string }
+  /** The host read the request and ended before replying. */
+  | { kind: "died"; why: string; outOfMemory: boolean }
+  /** The reply payload, as the plugin reads it. */
+  | { kind: "reply"; payload: Uint8Array };
+
+/** A host could not start; the message says why. */
+export class HostStartError extends Error {
+  override name = "HostStartError";
+}
+
+let counter = 0;
+
+/** One warm host process. */
+export class HostProcess {
+  busy = false;
+  dead = false;
+  /** Whether the host said it retires after its current job. */
+  retiring = false;
+  #tailOf: () => string;
+
+  private constructor(
+    readonly label: string,
+    readonly child: Deno.ChildProcess,
+    readonly conn: Deno.UnixConn,
+    readonly exited: Promise<Deno.CommandStatus>,
+    tail: () => string,
+  ) {
+    this.exited.then(() => this.dead = true);
+    this.#tailOf = tail;
+  }
+
+  /** Starts a host and waits for its connection. */
+  static async start(l: HostLaunch): Promise<HostProcess> {
+    const bwrap = findBwrap();
+    if (!bwrap) {
+      throw new HostStartError(
+        "bubblewrap (bwrap) is not installed; hooks never run without the kernel sandbox: apt-get install bubblewrap",
+      );
+    }
+    const dir = join(l.hostsDir, String(++counter));
+    Deno.mkdirSync(join(dir, "deno"), { recursive: true, mode: 0o700 });
+    const socketPath = join(dir, "host.sock");
+    const listener = Deno.listen({ transport: "unix", path: socketPath });
+    const self = selfCommand();
+    const { hookRoot, permissions } = hookSandbox(l.modulePath, l.policy);
+    const spec: WarmHostSpec = {
+      modulePath: l.modulePath,
+      hook: l.hook,
+      permissions,
+      configPath: l.policy.configPath,
+      setName: l.policy.setName,
+      socketPath,
+      mode: l.warm.mode,
+    };
+    const child = new Deno.Command(bwrap, {
+      args: [
+        ...bwrapArgs({
+          runtimePaths: self.runtimePaths,
+          hookRoot,
+          permissions: l.policy.permissions,
+          setenv: hostRuntimeEnv(join(dir, "deno"), l.heapMb),
+          runtimeWritable: [dir],
+        }),
+        "--",
+        ...self.argv,
+        "__warmhost",
+        JSON.stringify(spec),
+      ],
+      // Not the service's environment: only what the runtime needs (set by bwrap).
+      clearEnv: true,
+      env: {},
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
+    let tail = "";
+    (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        const text = dec.decode(chunk, { stream: true });
+        tail = (tail + text).slice(-8192);
+        for (const line of text.split("\n")) {
+          if (line) console.error(`prep-deno serve: warm host ${label}: ${line}`);
+        }
+      }
+    })().catch(() => {});
+    const exited = child.status;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const conn = await Promise.race([
+        listener.accept() as Promise<Deno.UnixConn>,
+        exited.then((s) => {
+          throw new HostStartError(
+            `the warm host could not start (${describe(s)}): ${tail.trim() || "no message"}`,
+          );
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new HostStartError(`the warm host did not start within 20 s`)),
+            START_TIMEOUT_MS,
+          );
+        }),
+      ]);
+      return new HostProcess(label, child, conn, exited, () => tail);
+    } catch (e) {
+      kill(child);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      listener.close();
+      // Nothing started later in the sandbox can connect in the host's place.
+      try {
+        Deno.removeSync(socketPath);
+      } catch { /* closing the listener removed it */ }
+    }
+  }
+
+  /** Runs one job (the plugin's request payload) on this host. */
+  async run(payload: Uint8Array): Promise<JobResult> {
+    try {
+      await writeAll(this.conn, encodeFrame(payload));
+    } catch (e) {
+      return { kind: "not-started", why: `cannot send the job to the warm host: ${e}` };
+    }
+    const next = () =>
+      Promise.race([
+        readFrame(this.conn).catch(() => undefined),
+        this.exited.then(() => undefined),
+      ]);
+    const ack = await next();
+    if (!ack) return { kind: "not-started", why: "the warm host ended before it took the job" };
+    const answer = await next();
+    if (!answer || answer.length < 1) {
+      kill(this.child);
+      const status = await this.exited;
+      const tail = this.#tailOf();
+      return {
+        kind: "died",
+        why: describe(status),
+        outOfMemory: /out of memory|heap limit/i.test(tail),
+      };
+    }
+    this.retiring = answer[0] === 0x52; // "R"
+    return { kind: "reply", payload: answer.subarray(1) };
+  }
+
+  /** Kills the host and its whole sandbox. */
+  kill(): void {
+    this.dead = true;
+    kill(this.child);
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** The environment of a warm host's runtime: nothing of the service's. */
+function hostRuntimeEnv(denoDir: string, heapMb?: number): Record<string, string> {
+  return {
+    DENO_DIR: denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    DENO_V8_FLAGS: `--max-old-space-size=${heapMb ?? DEFAULT_HEAP_MB}`,
+  };
+}
+
+function kill(child: Deno.ChildProcess): void {
+  try {
+    // bwrap: its death takes the sandbox's init and every process in it.
+    child.kill("SIGKILL");
+  } catch { /* already gone */ }
+}
+
+function describe(s: Deno.CommandStatus): string {
+  return s.signal ? `killed by ${s.signal}` : `exit status ${s.code}`;
+}

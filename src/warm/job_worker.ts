@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The Worker of a warm host: imports the admin's module with the policy's
+ * permissions and calls it per job. It talks to its host only through a
+ * MessagePort it keeps out of the hook's reach (a hook posting messages on
+ * its global scope is not heard), and removes the web APIs through which
+ * Workers of one process could share state (Cache API, BroadcastChannel,
+ * Web Storage) before the module is imported.
+ *
+ * Messages on the port: in `{ kind: "import", moduleUrl }`, then per job
+ * `{ kind: "job", hook, env }` and `{ kind: "ping" }`; out `ready`, the
+ * hook's `output`, one final report per job, `pong`.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { buildJobContext } from "../context.ts";
+import { describeThrown, isExitStatus, type WorkerReport } from "../outcome.ts";
+
+/** A job's final report, plus what the host must know about the isolate. */
+export type JobReport = WorkerReport & {
+  /** The hook started Workers of its own (their threads may outlive the job). */
+  nested?: boolean;
+  /** The isolate closed itself (Deno.exit): it cannot take another job. */
+  closed?: boolean;
+};
+
+let port: MessagePort | undefined;
+let loaded: Record<string, unknown> | undefined;
+let job: { env: Record<string, string>; reported: boolean } | undefined;
+let nested = false;
+
+// Globals that would carry state between Workers of one host (or, with a
+// shared DENO_DIR, between jobs). Removed before any hook code runs.
+for (const name of ["caches", "BroadcastChannel", "localStorage", "sessionStorage", "indexedDB"]) {
+  try {
+    delete (globalThis as Record<string, unknown>)[name];
+  } catch { /* not configurable: absent in this runtime */ }
+}
+
+// A nested Worker's thread cannot be stopped short of killing the process:
+// the host retires after a job that started one.
+const RealWorker = Worker;
+Object.defineProperty(globalThis, "Worker", {
+  value: new Proxy(RealWorker, {
+    construct(target, args) {
+      nested = true;
+      return Reflect.construct(target, args);
+    },
+  }),
+});
+
+function report(r: JobReport, to = job): void {
+  if (!to || to.reported || to !== job) return;
+  to.reported = true;
+  port?.postMessage({ ...r, nested });
+}
+
+// Deno.exit() inside a worker closes it silently; make it the job's status.
+Object.defineProperty(Deno, "exit", {
+  value: (code?: number): never => {
+    const status = code ?? 0;
+    report(
+      isExitStatus(status)
+        ? { kind: "exited", status, closed: true }
+        : { kind: "bad-return", value: `Deno.exit(${String(code)})`, closed: true },
+    );
+    self.close();
+    throw new Error("hook called Deno.exit");
+  },
+});
+
+// Output goes to the current job; anything printed between jobs is dropped.
+const encoder = new TextEncoder();
+const post = (data: Uint8Array) => {
+  if (job && !job.reported) port?.postMessage({ kind: "output", data });
+};
+const line = (args: unknown[]) =>
+  encoder.encode(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ") + "\n");
+for (const m of ["log", "info", "debug", "warn", "error", "trace"] as const) {
+  console[m] = (...args: unknown[]) => post(line(args));
+}
+for (const stream of [Deno.stdout, Deno.stderr]) {
+  Object.defineProperty(stream, "write", {
+    value: (p: Uint8Array) => (post(p.slice()), Promise.resolve(p.length)),
+  });
+  Object.defineProperty(stream, "writeSync", {
+    value: (p: Uint8Array) => (post(p.slice()), p.length),
+  });
+}
+// Deno.env answers from the job's environment (Deno still checks the
+// permission first), as in the spawn path where it is the process's.
+const realEnv = Deno.env;
+const jobEnv = () => job?.env ?? {};
+Object.defineProperty(Deno, "env", {
+  value: {
+    get: (k: string) => (realEnv.get(k), jobEnv()[k]),
+    has: (k: string) => (realEnv.get(k), k in jobEnv()),
+    toObject: () => (realEnv.toObject(), { ...jobEnv() }),
+    set: (k: string, v: string) => (realEnv.get(k), jobEnv()[k] = v, undefined),
+    delete: (k: string) => (realEnv.get(k), delete jobEnv()[k], undefined),
+  },
+});
+
+async function onPortMessage(e: MessageEvent) {
+  const msg = e.data;
+  if (msg.kind === "ping") return port!.postMessage({ kind: "pong" });
+  if (msg.kind === "import") {
+    try {
+      loaded = await import(msg.moduleUrl);
+      port!.postMessage({ kind: "ready" });
+    } catch (err) {
+      port!.postMessage({ kind: "load-failed", message: describeThrown(err).message });
+    }
+    return;
+  }
+  const current = job = { env: { ...msg.env }, reported: false };
+  try {
+    const mod = loaded ?? {};
+    const fn = typeof mod[msg.hook] === "function" ? mod[msg.hook] : mod.default;
+    if (typeof fn !== "function") {
+      return report({ kind: "no-export", exports: Object.keys(mod) }, current);
+    }
+    const value = await (fn as (j: unknown) => unknown)(buildJobContext(current.env));
+    if (value === undefined) report({ kind: "returned", status: 0 }, current);
+    else if (isExitStatus(value)) report({ kind: "returned", status: value }, current);
+    else report({ kind: "bad-return", value: showValue(value) }, current);
+  } catch (err) {
+    report({ kind: "threw", ...describeThrown(err) }, current);
+  }
+}
+
+// The first message carries the port; the global channel is then deaf.
+self.onmessage = (e: MessageEvent) => {
+  if (port || !e.ports[0]) return;
+  port = e.ports[0];
+  self.onmessage = null;
+  port.onmessage = onPortMessage;
+};
+
+function showValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  return `a value of type ${typeof v}`;
+}

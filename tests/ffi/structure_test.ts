@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The C plugin's structure, drawn from its own #includes: the ABI glue on
+// top, the slurmd and slurmctld sides below it, the shared config below
+// them, the Slurm-free core at the bottom; nothing includes upwards or
+// across the sides; release checks live in one header.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { TOP } from "../helpers.ts";
+
+const FFI = join(TOP, "ffi");
+
+/** Layer of each file of the plugin; a file may include only its own layer or lower. */
+function layer(file: string): { rank: number; side?: string } {
+  if (file === "prep_deno.c" || file === "prep_deno_ffi.c") return { rank: 4 };
+  if (/^prep_deno_(slurmd|drain)/.test(file)) return { rank: 3, side: "slurmd" };
+  if (/^prep_deno_slurmctld/.test(file)) return { rank: 3, side: "slurmctld" };
+  if (/^prep_deno_(conf|version)/.test(file)) return { rank: 2 };
+  return { rank: 1 }; // the core
+}
+
+const files = [...Deno.readDirSync(FFI)]
+  .map((e) => e.name)
+  .filter((n) => /\.[ch]$/.test(n) && n !== "prep_deno_launcher.c");
+
+Deno.test("structure: every #include of the plugin points down, none across the sides", () => {
+  const bad: string[] = [];
+  for (const f of files) {
+    const me = layer(f);
+    const text = Deno.readTextFileSync(join(FFI, f));
+    for (const m of text.matchAll(/#include "([^"]+)"/g)) {
+      const inc = m[1];
+      if (!inc.startsWith("prep_deno")) {
+        // Slurm's headers: never in the core.
+        if (me.rank === 1) bad.push(`${f} (core) includes Slurm's ${inc}`);
+        continue;
+      }
+      const it = layer(inc);
+      if (it.rank > me.rank) bad.push(`${f} includes ${inc}, a layer above it`);
+      if (me.side && it.side && me.side !== it.side) {
+        bad.push(`${f} includes ${inc}, the other side`);
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("structure: release checks only in prep_deno_version.h; no file over 500 lines", () => {
+  for (const f of files) {
+    const text = Deno.readTextFileSync(join(FFI, f));
+    if (f !== "prep_deno_version.h") {
+      assert.doesNotMatch(text, /SLURM_VERSION_NUM\(/, `${f} compares Slurm versions itself`);
+    }
+    assert.ok(text.split("\n").length <= 500, `${f} has more than 500 lines`);
+  }
+  for (const f of [...Deno.readDirSync(FFI)].filter((e) => e.name.endsWith(".ts"))) {
+    const n = Deno.readTextFileSync(join(FFI, f.name)).split("\n").length;
+    assert.ok(n <= 500, `${f.name} has ${n} lines`);
+  }
+});

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/** Test helpers for the kernel view: hooks with a full deno.json (permissions and sandbox). */
+
+import { join } from "node:path";
+import { prepDeno, type Ran, TOP, writeFiles } from "../helpers.ts";
+
+export { TOP };
+
+/** The helpers' face, as a hook imports it. */
+export const HELPERS = join(TOP, "src", "helpers", "mod.ts");
+
+/** A deno.json: Deno's permission sets and the sandbox sets. */
+export interface PolicyFile {
+  permissions?: unknown;
+  sandbox?: unknown;
+}
+
+/** Runs `try` on `code` with `policy` written beside it; `extra` files go into the same folder. */
+export async function tryPolicy(
+  code: string,
+  policy?: PolicyFile,
+  opts: { args?: string[]; extra?: Record<string, string>; raw?: string } = {},
+): Promise<Ran & { status: number }> {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-view-" });
+  const files: Record<string, string> = { "hook.ts": code, ...opts.extra };
+  if (opts.raw !== undefined) files["deno.json"] = opts.raw;
+  else if (policy !== undefined) files["deno.json"] = JSON.stringify(policy);
+  const path = writeFiles(dir, files);
+  try {
+    const r = await prepDeno(["try", path, ...(opts.args ?? [])]);
+    const m = /^exit status: (\d+)/m.exec(r.stdout);
+    return { ...r, status: m ? Number(m[1]) : -1 };
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** A prolog that runs `argv` through the helper and prints its stdout. */
+export function runHook(argv: string[]): string {
+  return `import { runCommand } from ${JSON.stringify(HELPERS)};
+export async function prolog(job) {
+  const r = await runCommand(${JSON.stringify(argv)}, { job });
+  console.log(r.stdout);
+}`;
+}
+
+/** A fresh folder only root can write, outside /tmp, for grants. */
+export function grantDir(name: string): string {
+  const dir = `/var/tmp/prep-deno-view-${name}-${crypto.randomUUID().slice(0, 8)}`;
+  Deno.mkdirSync(dir, { mode: 0o755 });
+  return dir;
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Why was my node drained (issue 8, item 5) and a cancelled job's running
+// PrologSlurmctld (spec §2.5), on the real cluster.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CAUSE_MARKER } from "../../src/contract.ts";
+import { BASE, bashHook } from "./hooks.ts";
+import {
+  daemonLog,
+  nodeState,
+  resumeNode,
+  sbatch,
+  slurm,
+  startCluster,
+  stopCluster,
+  waitFor,
+  waitJobState,
+} from "./cluster.ts";
+import { PREP_DENO } from "../helpers.ts";
+
+function module(name: string, body: string): string {
+  const dir = join(BASE, "spec", "drain");
+  Deno.mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  Deno.writeTextFileSync(path, `export default async (job) => {\n${body}\n};\n`);
+  return path;
+}
+
+async function drained(): Promise<{ state: string; reason: string }> {
+  return await waitFor(
+    "the drain",
+    async () => (await nodeState()).state.includes("DRAIN") ? await nodeState() : undefined,
+  );
+}
+
+Deno.test("drain reason: a failing TypeScript Prolog names its file and cause in sinfo -R", async () => {
+  // The cause line as the runner prints it (src/contract.ts causeLine()).
+  const hook = module(
+    "site.ts",
+    `console.log("checking gpus");\nconsole.error(${
+      JSON.stringify(CAUSE_MARKER)
+    } + "gpu 1 lost");\nreturn 1;`,
+  );
+  await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
+  try {
+    const id = await sbatch(["--wrap", "true"]);
+    await waitJobState(id, ["PENDING"]);
+    assert.equal((await drained()).reason, "prolog site.ts: gpu 1 lost");
+    const r = await slurm("sinfo", ["-R", "-h", "-o", "%E"]);
+    assert.match(r.stdout, /^prolog site\.ts: gpu 1 lost$/m);
+    assert.match(daemonLog("slurmd"), /prep\/deno: \[job \d+\] node \S+ drained: prolog site\.ts/);
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+Deno.test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
+  const hook = module(
+    "epi.ts",
+    `console.error(${JSON.stringify(CAUSE_MARKER)} + "x".repeat(400));\nreturn 2;`,
+  );
+  await startCluster({ plugin: "prep/deno", epilog: hook, timeout: 30 });
+  try {
+    const id = await sbatch(["--wrap", "true"]);
+    await waitJobState(id, ["COMPLETED"]);
+    const { reason } = await drained();
+    assert.match(reason, /^epilog epi\.ts: x+$/);
+    assert.ok(reason.length <= 120, `reason of ${reason.length} bytes`);
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+Deno.test("drain reason: without the runner's cause line, how it ended", async () => {
+  const hook = module("quiet.ts", `return 5;`);
+  await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
+  try {
+    await sbatch(["--wrap", "true"]);
+    assert.match((await drained()).reason, /^prolog quiet\.ts: /);
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+Deno.test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all", async () => {
+  const hook = bashHook("drain-all", `echo "first"; echo "disk /scratch full"; exit 1`);
+  await startCluster({
+    plugin: "prep/deno",
+    prolog: hook,
+    timeout: 30,
+    prepParams: `runner=${PREP_DENO},drain_reason=all`,
+  });
+  try {
+    await sbatch(["--wrap", "true"]);
+    assert.equal((await drained()).reason, "prolog drain-all.sh: disk /scratch full");
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+Deno.test("drain reason: drain_reason=no keeps Slurm's own reason for modules too", async () => {
+  const hook = module(
+    "off.ts",
+    `console.error(${JSON.stringify(CAUSE_MARKER)} + "ignored");\nreturn 1;`,
+  );
+  await startCluster({
+    plugin: "prep/deno",
+    prolog: hook,
+    timeout: 30,
+    prepParams: `runner=${PREP_DENO},drain_reason=no`,
+  });
+  try {
+    await sbatch(["--wrap", "true"]);
+    assert.equal((await drained()).reason, "Prolog error");
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+for (const plugin of ["prep/script", "prep/deno"] as const) {
+  Deno.test(`spec §2.5 ${plugin}: scancel kills a running PrologSlurmctld`, async () => {
+    const dir = join(BASE, "spec", `cancel-${plugin.replace("/", "-")}`);
+    Deno.mkdirSync(dir, { recursive: true });
+    const pidFile = join(dir, "hook.pid");
+    try {
+      Deno.removeSync(pidFile);
+    } catch { /* first run */ }
+    const hook = join(dir, "prologctld.sh");
+    Deno.writeTextFileSync(hook, `#!/bin/bash\necho $$ > ${pidFile}\nexec sleep 60\n`);
+    Deno.chmodSync(hook, 0o755);
+    const epilog = join(dir, "epilogctld.sh");
+    Deno.writeTextFileSync(epilog, `#!/bin/bash\nexit 0\n`);
+    Deno.chmodSync(epilog, 0o755);
+    // With and without an EpilogSlurmctld: the kill must not depend on one.
+    await startCluster({ plugin, prologSlurmctld: hook, timeout: 30 });
+    try {
+      const id = await sbatch(["--wrap", "true"]);
+      await waitJobState(id, ["CONFIGURING"], 30);
+      const pid = Number(
+        await waitFor("the hook's pid", () => {
+          try {
+            return Promise.resolve(Deno.readTextFileSync(pidFile).trim() || undefined);
+          } catch {
+            return Promise.resolve(undefined);
+          }
+        }),
+      );
+      await slurm("scancel", [String(id)]);
+      await waitJobState(id, ["CANCELLED"], 30);
+      await waitFor(
+        "the PrologSlurmctld killed",
+        () => Promise.resolve(alive(pid) ? undefined : true),
+        10,
+      );
+      // slurmctld counts the kill as "prolog completed", not a failure.
+      const done = new RegExp(`prolog_slurmctld JobId=${id} prolog completed`);
+      await waitFor(
+        "prolog completed",
+        () => Promise.resolve(done.test(daemonLog("slurmctld")) || undefined),
+      );
+    } finally {
+      await stopCluster();
+    }
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}

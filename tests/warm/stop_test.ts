@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Warm timeouts really stop the hook, by killing its host process: busy
+// loops, imports that never finish, and what happens to other jobs.
+import assert from "node:assert/strict";
+import { opts, startService, text } from "./service.ts";
+
+/** Whether a process whose command line contains `marker` is alive. */
+function alive(marker: string): boolean {
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(marker)) return true;
+    } catch { /* gone */ }
+  }
+  return false;
+}
+/** Threads busy in `path`'s hosts: the CPU time of the service's process tree grows. */
+async function cpuOfTree(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "pid=,ppid=,time=", "-e"] }).output();
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const tree = new Set([String(pid)]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, pp] of rows) if (tree.has(pp) && !tree.has(p)) tree.add(p), grew = true;
+  }
+  let s = 0;
+  for (const [p, , t] of rows) {
+    if (!tree.has(p)) continue;
+    const [h, m, sec] = t.split(":").map(Number);
+    s += h * 3600 + m * 60 + sec;
+  }
+  return s;
+}
+
+for (const mode of ["fresh", "reuse"]) {
+  Deno.test({
+    name: `warm ${mode}: a busy hook that times out is stopped (its process killed), 124`,
+    ...opts,
+    async fn() {
+      await using s = await startService();
+      const path = s.hook("spin", `export default () => { for (;;) {} };`, { warm: { mode } });
+      const o = await s.run(path, 7, 1);
+      assert.equal(o.fallback, undefined);
+      assert.equal(o.exitCode, 124);
+      assert.match(o.output, /job 7: timed out after 1 s; the hook was killed with its warm host/);
+      // Nothing spins any more: the tree's CPU time stands still.
+      await new Promise((r) => setTimeout(r, 500));
+      const before = await cpuOfTree(s.child.pid);
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok((await cpuOfTree(s.child.pid)) - before <= 1, "something still spins");
+      // And the module still runs for the next job.
+      Deno.writeTextFileSync(path, `export default () => console.log("fine");`);
+      assert.equal(text(await s.run(path, 8, 5)), "fine");
+    },
+  });
+
+  for (
+    const [what, code] of [
+      ["a top-level await that never settles", `await new Promise(() => {});\nexport default () => {};`],
+      ["a top-level busy loop", `for (;;) {}\nexport default () => {};`],
+    ]
+  ) {
+    Deno.test({
+      name: `warm ${mode}: ${what} times out (the timer runs from before the import) and is not run again`,
+      ...opts,
+      async fn() {
+        await using s = await startService();
+        const marker = `import-hang-${mode}-${what.length}`;
+        const path = s.hook(marker, `// ${marker}\n${code}`, { warm: { mode } });
+        const o = await s.run(path, 3, 1);
+        assert.equal(o.exitCode, 124, o.output);
+        assert.equal(o.fallback, undefined, "the plugin ran it again through the spawn path");
+        assert.match(o.output, /timed out after 1 s/);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(!alive(`${marker}/hook.ts`), "its warm host still runs");
+      },
+    });
+  }
+
+  Deno.test({
+    name: `warm ${mode}: a timeout kills no other job (one job per host process)`,
+    ...opts,
+    async fn() {
+      await using s = await startService();
+      const path = s.hook(
+        "mixed",
+        `export default async (job) => {
+          if (job.id === 1) for (;;) {}
+          await new Promise((r) => setTimeout(r, 1500));
+          console.log("done", job.id);
+        };`,
+        { warm: { mode, hosts: 4 } },
+      );
+      const runs = [1, 2, 3, 4].map((id) => s.run(path, id, id === 1 ? 1 : 20));
+      const [spin, ...rest] = await Promise.all(runs);
+      assert.equal(spin.exitCode, 124);
+      for (const [i, o] of rest.entries()) {
+        assert.equal(o.exitCode, 0, o.output);
+        assert.equal(text(o), `done ${i + 2}`);
+      }
+    },
+  });
+
+  Deno.test({
+    name: `warm ${mode}: a host killed during a job fails that job precisely, never runs it twice`,
+    ...opts,
+    async fn() {
+      await using s = await startService();
+      const marker = join(s.dir, `ran-${mode}`);
+      const path = s.hook(
+        "crash",
+        `export default async () => {
+          Deno.writeTextFileSync("${marker}", "x", { append: true });
+          await new Promise((r) => setTimeout(r, 60000));
+        };`,
+        { warm: { mode }, permissions: { default: { write: [s.dir] } } },
+      );
+      const run = s.run(path, 4, 30);
+      await new Promise((r) => setTimeout(r, 2500));
+      // Kill the host from outside, as the kernel's OOM killer would.
+      for (const e of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        try {
+          const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+          if (cmd.includes("__warmhost") && cmd.includes("crash/hook.ts")) Deno.kill(Number(e.name), "SIGKILL");
+        } catch { /* gone */ }
+      }
+      const o = await run;
+      assert.equal(o.fallback, undefined);
+      assert.equal(o.exitCode, 1);
+      assert.match(o.output, /the warm host process ended during the hook .*not run again/);
+      assert.equal(Deno.readTextFileSync(marker), "x", "the hook ran twice");
+    },
+  });
+}
+
+import { join } from "node:path";
