@@ -29,7 +29,9 @@
 import { buildJobContext } from "./context.ts";
 import { isExitStatus } from "./outcome.ts";
 import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
-import type { Hook, HookModule, HookName, JobContext, ScriptContext } from "./types.ts";
+import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
+
+export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext };
 
 /**
  * The fake job's identity and any variables to set. Every field is
@@ -60,7 +62,16 @@ export interface FakeJobOptions {
   env?: Record<string, string>;
 }
 
-/** The context of a hook name, or the context itself. */
+/**
+ * The context of a hook name, or the context itself.
+ *
+ * @example
+ * ```ts
+ * contextOf("epilogSlurmctld"); // "epilog_slurmctld"
+ * contextOf("prolog_slurmd"); // "prolog_slurmd"
+ * ```
+ * @throws {TypeError} when `hook` is neither.
+ */
 export function contextOf(hook: HookName | ScriptContext): ScriptContext {
   if (isScriptContext(hook)) return hook;
   for (const [context, name] of Object.entries(HOOK_FOR_CONTEXT)) {

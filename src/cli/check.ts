@@ -17,7 +17,7 @@ import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
-import { moduleArg, parseCommand } from "./args.ts";
+import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
 export const CHECK_HELP = `Usage: prep-deno check MODULE
@@ -33,6 +33,17 @@ in ~/.cache/prep-deno/check.
 
 /** Runs `check`; 0 when the module type-checks and serves at least one hook. */
 export async function checkCommand(args: string[]): Promise<number> {
+  try {
+    return await check(args);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    // Plain, never a stack trace: what failed and on what.
+    console.error(`prep-deno check: ${(e as Error)?.message ?? e}`);
+    return 1;
+  }
+}
+
+async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("check", args, {});
   if (values.help) {
     console.log(CHECK_HELP);
@@ -102,7 +113,7 @@ export async function checkCommand(args: string[]): Promise<number> {
 }
 
 /** One line describing a policy. */
-export function describePolicy(p: Policy): string {
+function describePolicy(p: Policy): string {
   if (!p.setName) {
     return `none (no permission set${p.configPath ? ` in ${p.configPath}` : ", no deno.json"})`;
   }

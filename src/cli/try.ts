@@ -59,9 +59,13 @@ export function parseEnvFile(text: string, file: string): Record<string, string>
 
 /** A job's user as /etc/passwd and /etc/group name it. */
 export interface JobUser {
+  /** The user name (`SLURM_JOB_USER`). */
   user: string;
+  /** Its uid (`SLURM_JOB_UID`). */
   uid: number;
+  /** Its primary gid (`SLURM_JOB_GID`). */
   gid: number;
+  /** The name of that gid (`SLURM_JOB_GROUP`), or the number when /etc/group has none. */
   group: string;
 }
 
