@@ -28,7 +28,8 @@ import { workerPermissions } from "../policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import type { JobReport } from "./job_worker.ts";
-import { CappedOutput } from "./output.ts";
+import { MAX_OUTPUT } from "../contract.ts";
+import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
 /** What the service passes a warm host (as JSON on its command line). */
@@ -122,23 +123,28 @@ async function runJob(
   env: Record<string, string>,
   spec: WarmHostSpec,
 ): Promise<{ reply: WarmReply; retire: boolean }> {
-  const out = new CappedOutput();
+  // The plugin keeps MAX_OUTPUT of a reply: the hook's share leaves room
+  // for the truncation note and the runner's own messages.
+  const out = new CappedOutput(MAX_OUTPUT - 4096);
+  let notes = "";
+  const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
   const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
   const fail = (status: number, message: string) => {
-    out.note(`prep-deno: ${label}: ${message}\n`);
+    notes += `prep-deno: ${label}: ${message}\n`;
     return status;
   };
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
     return {
-      reply: { status: statusOf(loadFailure, spec, fail), output: out.bytes() },
+      reply: { status: statusOf(loadFailure, spec, fail), output: output() },
       retire: true,
     };
   }
   const report = await new Promise<JobReport>((resolve) => {
     iso.onMessage = (m) => {
-      if (m.kind === "output") out.push(m.data);
+      // Only bytes count as output (a hook can post anything on its own).
+      if (m.kind === "output" && m.data instanceof Uint8Array) out.push(m.data);
       else if (m.kind !== "pong") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
@@ -151,7 +157,7 @@ async function runJob(
     fail(status, "the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
-  return { reply: { status, output: out.bytes() }, retire };
+  return { reply: { status, output: output() }, retire };
 }
 
 function answersPing(iso: Isolate): Promise<boolean> {
@@ -214,4 +220,11 @@ function emptyTmp(): void {
   } catch (e) {
     console.error(`prep-deno warm host: cannot empty /tmp: ${e}`);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
