@@ -11,7 +11,14 @@
 
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
+import {
+  findConfig,
+  loadPolicy,
+  PERMISSION_KINDS,
+  type Policy,
+  PolicyError,
+  stripJsonc,
+} from "../policy.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -50,15 +57,19 @@ async function check(args: string[]): Promise<number> {
     return 0;
   }
   const modulePath = resolve(moduleArg("check", positionals));
-  let policy: Policy;
+  // The policy file itself (a set refused for one hook shows on its line below).
+  let configPath: string | undefined;
   try {
-    policy = loadPolicy(modulePath, "prolog");
+    configPath = findConfig(dirname(modulePath));
   } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    console.error(`prep-deno check: ${e.message}`);
-    return 126;
+    if (e instanceof Deno.errors.NotFound) configPath = undefined;
+    else if (!(e instanceof PolicyError)) throw e;
+    else {
+      console.error(`prep-deno check: ${e.message}`);
+      return 126;
+    }
   }
-  const outside = outsideItsFolder(modulePath, policy);
+  const outside = outsideItsFolder(modulePath, configPath);
   if (outside) {
     console.error(
       `prep-deno check: ${modulePath} is a link to ${outside}, outside the hook's folder; ` +
@@ -68,7 +79,7 @@ async function check(args: string[]): Promise<number> {
   }
   // The two halves are independent: run them side by side.
   const [typesOk, listing] = await Promise.all([
-    typeCheck(modulePath, policy),
+    typeCheck(modulePath, configPath),
     captureStdout((onStdout) =>
       runHook({
         modulePath,
@@ -148,11 +159,11 @@ function describeView(p: Policy): string {
  * The module's real path when it is a link leading out of its hook's
  * folder (the policy's folder, else the module's own), else undefined.
  */
-function outsideItsFolder(modulePath: string, policy: Policy): string | undefined {
+function outsideItsFolder(modulePath: string, configPath?: string): string | undefined {
   let real: string, root: string;
   try {
     real = Deno.realPathSync(modulePath);
-    root = Deno.realPathSync(policy.configPath ? dirname(policy.configPath) : dirname(modulePath));
+    root = Deno.realPathSync(configPath ? dirname(configPath) : dirname(modulePath));
   } catch {
     return undefined; // missing: the listing step says so, with run's words
   }
@@ -161,16 +172,16 @@ function outsideItsFolder(modulePath: string, policy: Policy): string | undefine
 }
 
 /** The imports the check resolves with: ours for "prep-deno", then the policy's own. */
-function importMap(policy: Policy): Record<string, string> {
+function importMap(configPath?: string): Record<string, string> {
   const lib = libDir();
   const map: Record<string, string> = {
     "prep-deno": pathToFileURL(join(lib, "mod.ts")).href,
     "prep-deno/testing": pathToFileURL(join(lib, "testing.ts")).href,
   };
-  if (!policy.configPath) return map;
+  if (!configPath) return map;
   try {
-    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(policy.configPath)));
-    const base = pathToFileURL(policy.configPath);
+    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
+    const base = pathToFileURL(configPath);
     for (const [k, v] of Object.entries(config?.imports ?? {})) {
       if (typeof v === "string") map[k] = /^[.\/]/.test(v) ? new URL(v, base).href : v;
     }
@@ -178,7 +189,7 @@ function importMap(policy: Policy): Record<string, string> {
   return map;
 }
 
-async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
+async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
   let view: { bwrap: string; bwrapArgs: readonly string[] };
   try {
@@ -202,7 +213,10 @@ async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
         `export const served: HookModule = hooks;\n`,
     );
     // Not the site's deno.json as compiler options: it is a policy.
-    Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify({ imports: importMap(policy) }));
+    Deno.writeTextFileSync(
+      join(dir, "deno.json"),
+      JSON.stringify({ imports: importMap(configPath) }),
+    );
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();
     const env: Record<string, string> = {
