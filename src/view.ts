@@ -27,7 +27,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { Grant, Permissions } from "./policy.ts";
+import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 
 /** The keys of a sandbox set. */
