@@ -14,12 +14,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import {
-  type Grant,
-  PERMISSION_KINDS,
-  type PermissionKind,
-  type Permissions,
-} from "./permissions.ts";
+import { PERMISSION_KINDS, type PermissionKind, type Permissions } from "./permissions.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
