@@ -138,12 +138,30 @@ export function policyDeps(modulePath: string): string[] {
 }
 
 /**
- * The plan for `hook` of the module at `modulePath` (absolute).
+ * Another program to run in a hook's view instead of build/entry.js (the
+ * warm service's hosts): the same view and permissions, its own command.
+ */
+export interface OtherEntry {
+  /** Files or folders it executes from, bound read-only (the deno binary is always). */
+  runtimePaths: readonly string[];
+  /** Folders of its own, bound read-write after the runner's state is masked. */
+  runtimeWritable?: readonly string[];
+  /** Its command line from the deno path and the policy's permission flags. */
+  command: (deno: string, permissionFlags: readonly string[], policy: Policy) => string[];
+}
+
+/**
+ * The plan for `hook` of the module at `modulePath` (absolute): by default
+ * build/entry.js, or `other`'s command in the same view.
  *
  * @throws {LaunchRefused} when the module is missing, the policy unusable or
  * bwrap not installed; the message names the file and the fix.
  */
-export function planHook(modulePath: string, hook: HookName): LaunchPlan {
+export function planHook(
+  modulePath: string,
+  hook: HookName,
+  other?: OtherEntry,
+): LaunchPlan {
   try {
     if (!Deno.statSync(modulePath).isFile) {
       throw new LaunchRefused(
@@ -174,11 +192,12 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
   }
   const { hookRoot, permissions } = hookSandbox(modulePath, policy);
   const deno = Deno.execPath();
+  const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
     bwrap,
     bwrapArgs: [
       ...bwrapArgs({
-        runtimePaths: [deno, ENTRY_PATH],
+        runtimePaths: [deno, ...(other ? other.runtimePaths : [ENTRY_PATH])],
         hookRoot,
         permissions: policy.permissions,
         setenv: SANDBOX_RUNTIME_ENV,
@@ -189,8 +208,9 @@ export function planHook(modulePath: string, hook: HookName): LaunchPlan {
       // anything.
       "--tmpfs",
       RUN_DIR,
+      ...writable,
     ],
-    command: [
+    command: other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
       deno,
       ...DENO_HOOK_FLAGS,
       ...denoPermissionFlags(permissions, [STATUS_PATH]),
