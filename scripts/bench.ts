@@ -253,7 +253,7 @@ Notes. The bash rows are the plugin's core running a bash hook with prep/script'
 (fork, own process group, output pipe, stragglers killed); prep/script's own \`run_command()\`
 additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The warm
 rows measure the warm service as it is in this tree; the reuse row's module sits next to the
-`deno.json` of `WARM_REUSE_CONFIG` in scripts/bench.ts, which only selects reuse once the service
+\`deno.json\` of \`WARM_REUSE_CONFIG\` in scripts/bench.ts, which only selects reuse once the service
 reads it.
 `;
 console.log(table);
