@@ -251,7 +251,10 @@ cache per hook, so one hook cannot poison another's), and the plugin core's fork
 
 Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics
 (fork, own process group, output pipe, stragglers killed); prep/script's own \`run_command()\`
-additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores.
+additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The warm
+rows measure the warm service as it is in this tree; the reuse row's module sits next to the
+\`deno.json\` of \`WARM_REUSE_CONFIG\` in scripts/bench.ts, which only selects reuse once the service
+reads it.
 `;
 console.log(table);
 for (const m of missing) console.log(m);
