@@ -43,7 +43,7 @@ const NOTE = Deno.env.get("BENCH_NOTE") ?? "";
  * that puts a module in reuse mode, and the one for fresh-isolate mode.
  */
 export const WARM_FRESH_CONFIG: unknown = {};
-export const WARM_REUSE_CONFIG: unknown = { warm: { reuse: true } };
+export const WARM_REUSE_CONFIG: unknown = { warm: { mode: "reuse" } };
 
 const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-bench-" });
 const bash = join(dir, "hook.sh");
@@ -129,9 +129,9 @@ const median = async (f: () => Promise<number>) => {
 const rss = await median(() => peakTreeRss(RUNNER, ["run", slow], env));
 const floorRss = await median(() => peakTreeRss(DENO, ["run", "--no-config", slowEmpty], env));
 
-// The service with four modules loaded (one per hook, as a site would have).
+// The service with four modules loaded (one per hook, as a site would have), in reuse mode.
 for (const name of ["prolog", "epilog", "prologctld", "epilogctld"]) {
-  await plugin.runHooks(warmCfg, [moduleIn(`four-${name}`)], env);
+  await plugin.runHooks(warmCfg, [moduleIn(`four-${name}`, WARM_REUSE_CONFIG)], env);
 }
 await new Promise((r) => setTimeout(r, 500)); // let the pools fill
 const serviceRss = treeRssKb(service.pid) / 1024;
