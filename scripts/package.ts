@@ -94,6 +94,8 @@ function buildRunner(root: string): string {
       ...DENO_RUN_FLAGS,
       "--include",
       join(top, "src", "worker.ts"),
+      "--include",
+      join(top, "src", "warm", "job_worker.ts"),
       "--output",
       out,
       join(top, "src", "main.ts"),
