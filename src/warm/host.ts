@@ -48,6 +48,9 @@ export interface WarmHostSpec
 const ACK = new Uint8Array([0x41]); // "A"
 const KEEP = 0x4b; // "K"
 const RETIRE = 0x52; // "R"
+const READY = new Uint8Array([0x72]); // "r"
+/** Longest a host waits for its next isolate before it takes jobs again. */
+const READY_WAIT_MS = 1000;
 
 /** How long an isolate may take to answer a ping after its job before it counts as busy. */
 const IDLE_CHECK_MS = 250;
@@ -93,28 +96,43 @@ function startIsolate(spec: WarmHostSpec): Isolate {
 export async function warmHost(spec: WarmHostSpec): Promise<number> {
   const conn = await Deno.connect({ transport: "unix", path: spec.socketPath });
   const runtimeEnv = Deno.env.toObject();
+  // Only a hook that may run commands (or call native code) can leave
+  // processes or give them an environment.
+  const p = spec.permissions;
+  const mayStartProcesses = !!(p.run || p.ffi || p.all);
   let iso = startIsolate(spec);
   for (;;) {
     const payload = await readFrame(conn);
     if (!payload) return 0;
     const req = decodeRequest(payload);
     await writeAll(conn, encodeFrame(ACK)); // from now on the hook may have started
-    useEnv(req.env, runtimeEnv);
+    if (mayStartProcesses) useEnv(req.env, runtimeEnv);
     const { reply, retire } = await runJob(iso, req.env, spec);
-    endJobProcesses(spec.ownPidNamespace);
+    if (mayStartProcesses) {
+      endJobProcesses(spec.ownPidNamespace);
+      useEnv(runtimeEnv, runtimeEnv);
+    }
     if (spec.mode === "fresh" && spec.privateTmp) emptyTmp();
-    useEnv(runtimeEnv, runtimeEnv);
     const body = replyPayload(reply);
     const frame = new Uint8Array(body.length + 1);
     frame[0] = retire ? RETIRE : KEEP;
     frame.set(body, 1);
+    if (spec.mode === "reuse" && !retire) {
+      // Ready at once for the next job: one write for both frames.
+      await writeAll(conn, concat(encodeFrame(frame), encodeFrame(READY)));
+      continue;
+    }
     await writeAll(conn, encodeFrame(frame));
-    if (spec.mode === "fresh" || retire) iso.worker.terminate();
+    iso.worker.terminate();
     if (retire) {
       conn.close();
       return 0;
     }
-    if (spec.mode === "fresh") iso = startIsolate(spec);
+    // Fresh: the host is free once its next isolate has the module imported
+    // (or after a while, so a module whose import hangs meets a job's timeout).
+    iso = startIsolate(spec);
+    await Promise.race([iso.ready, new Promise((r) => setTimeout(r, READY_WAIT_MS))]);
+    await writeAll(conn, encodeFrame(READY));
   }
 }
 

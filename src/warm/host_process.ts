@@ -7,7 +7,8 @@
  *
  * Host to service, per job: a frame `A` as soon as the host has read the
  * request (from then on the hook may have started: never run it again),
- * then a frame of `K` (keep me) or `R` (I retire) followed by the reply.
+ * then a frame of `K` (keep me) or `R` (I retire) followed by the reply,
+ * then (when kept) a frame `r` once it can take the next job.
  *
  * @module
  */
@@ -70,6 +71,8 @@ export class HostProcess {
   dead = false;
   /** Whether the host said it retires after its current job. */
   retiring = false;
+  /** Settles when the host can take its next job. */
+  ready: Promise<void> = Promise.resolve();
   #tailOf: () => string;
 
   private constructor(
@@ -140,7 +143,7 @@ export class HostProcess {
     });
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
     let tail = "";
-    (async () => {
+    const stderrDone = (async () => {
       const dec = new TextDecoder();
       for await (const chunk of child.stderr) {
         const text = dec.decode(chunk, { stream: true });
@@ -167,7 +170,16 @@ export class HostProcess {
           );
         }),
       ]);
-      return new HostProcess(label, child, conn, exited, () => tail);
+      return new HostProcess(
+        label,
+        child,
+        conn,
+        exited.then(async (s) => {
+          await stderrDone; // its last words (a memory limit, say) are in the tail
+          return s;
+        }),
+        () => tail,
+      );
     } catch (e) {
       kill(child);
       throw e;
@@ -212,11 +224,13 @@ export class HostProcess {
         kind: "died",
         why: describe(status),
         outOfMemory: status.code === EXIT.OUT_OF_MEMORY
-          ? last.replace(/^prep-deno: .*?: (?=out of memory)/, "")
+          ? (/out of memory.*/.exec(last)?.[0] ?? "out of memory: the warm host passed its limit")
           : undefined,
       };
     }
     this.retiring = answer[0] === 0x52; // "R"
+    // Then "r": the host is ready for its next job (a fresh isolate waits).
+    this.ready = this.retiring ? Promise.resolve() : next().then(() => {});
     return { kind: "reply", payload: answer.subarray(1) };
   }
 

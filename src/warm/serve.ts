@@ -199,7 +199,8 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       }
     } finally {
       clearTimeout(timer);
-      if (running) pool.release(running);
+      const host = running;
+      if (host) host.ready.then(() => pool.release(host));
     }
   } finally {
     await replying; // a timeout's answer, written from the timer
