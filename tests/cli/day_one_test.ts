@@ -300,3 +300,24 @@ Deno.test("--version: runner, Deno, and the Slurm the plugin was built for", asy
     new RegExp(`^plugin: ${TOP}/build/prep_deno\\.so, built for Slurm ${slurm}$`, "m"),
   );
 });
+
+Deno.test("check: a refused policy is said once, plainly, with status 126", async () => {
+  const dir = tempDir();
+  try {
+    const policy = JSON.stringify({ sandbox: { epilog: { capabilities: ["CAP_SYS_ADMIN"] } } });
+    const path = writeFiles(dir, {
+      "hook.ts": `export function prolog() {}\n`,
+      "deno.json": policy,
+    });
+    const r = await prepDeno(["check", path]);
+    assert.equal(r.code, 126);
+    assert.match(
+      r.stderr,
+      /^prep-deno check: \S+deno\.json: "sandbox" set "epilog", key "capabilities": unknown or refused capability "CAP_SYS_ADMIN"/,
+    );
+    assert.equal(r.stderr.split("\n").filter((l) => l.includes("CAP_SYS_ADMIN")).length, 1);
+    assert.doesNotMatch(r.stdout + r.stderr, /Stack backtrace|^ {4}at /m);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
