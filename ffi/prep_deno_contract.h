@@ -46,8 +46,12 @@
 /* Where the warm service listens unless socket=... says otherwise. */
 #define PD_DEFAULT_SOCKET "/run/prep-deno/serve.sock"
 
-/* The warm protocol (src/warm/protocol.ts): first field, largest frame. */
-#define PD_WARM_MAGIC "prep-deno-warm/1"
+/*
+ * The warm protocol (src/warm/protocol.ts): first field, largest frame. /2:
+ * an empty frame before the reply says the hook started (from then on a
+ * missing reply is a failure, never a second run through the spawn path).
+ */
+#define PD_WARM_MAGIC "prep-deno-warm/2"
 #define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */

@@ -2,9 +2,11 @@
 /*
  * prep/deno core: the client of the warm service (src/warm/). One hook is
  * one connection: a length-prefixed request of NUL-separated fields (magic,
- * module, context, timeout, KEY=VALUE...), a length-prefixed reply (exit
- * status, NUL, output). Anything short of a whole reply in time means "not
- * answering", and the caller runs the hook through the spawn path.
+ * module, context, timeout, KEY=VALUE...), an empty frame once the hook
+ * started, then a length-prefixed reply (exit status, NUL, output). No
+ * reply before the hook started means "not answering", and the caller runs
+ * the hook through the spawn path; no reply after it started fails the hook
+ * (it may have run: it is never run twice).
  */
 #define _GNU_SOURCE
 #include "prep_deno_core.h"
@@ -117,7 +119,7 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		start + (int64_t)(timeout_s + PD_RUNNER_GRACE_S) * 1000;
 	uint32_t len = 0, reply_len;
 	char *req = NULL, *reply = NULL, *nul;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, started = 0;
 
 	*why = NULL;
 	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
@@ -140,9 +142,29 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		*why = why_text("cannot send the request: %s", strerror(errno));
 		goto out;
 	}
-	if (transfer(fd, &reply_len, 4, deadline, 0) < 0 ||
-	    reply_len > PD_WARM_MAX_FRAME || !(reply = malloc(reply_len + 1)) ||
+	/* An empty frame: the hook started; the reply follows. */
+	do {
+		errno = 0;
+		if (transfer(fd, &reply_len, 4, deadline, 0) < 0)
+			break;
+		started |= reply_len == 0;
+	} while (reply_len == 0);
+	if (errno || reply_len > PD_WARM_MAX_FRAME ||
+	    !(reply = malloc(reply_len + 1)) ||
 	    transfer(fd, reply, reply_len, deadline, 0) < 0) {
+		if (started) {
+			/*
+			 * It may have run in part or whole: fail it with the
+			 * reason, never run it a second time.
+			 */
+			*status = PD_EXIT_FAILED << 8;
+			*output = why_text(
+				"prep-deno: %s: the warm service gave no result after the "
+				"hook started (it ended, or the answer was lost); the "
+				"hook failed and was not run again\n", path);
+			rc = *output ? 0 : -1;
+			goto out;
+		}
 		*why = why_text("no answer: %s", errno ? strerror(errno) :
 				"malformed reply");
 		goto out;

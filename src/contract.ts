@@ -42,8 +42,11 @@ export const DEFAULT_RUNNER = "/usr/local/sbin/prep-deno";
 /** Where the warm service listens unless `PrEpParameters=socket=` says otherwise. */
 export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
 
-/** The first field of every warm request (`PD_WARM_MAGIC`). */
-export const WARM_MAGIC = "prep-deno-warm/1";
+/**
+ * The first field of every warm request (`PD_WARM_MAGIC`). Version 2: the
+ * service sends an empty frame once the hook started, before the reply.
+ */
+export const WARM_MAGIC = "prep-deno-warm/2";
 
 /** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
 export const WARM_MAX_FRAME = 16 * 1024 * 1024;

@@ -28,14 +28,9 @@ import { workerPermissions } from "../policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import type { JobReport } from "./job_worker.ts";
-import { CappedOutput } from "./output.ts";
-import {
-  decodeRequest,
-  encodeFrame,
-  readFrame,
-  replyPayload,
-  type WarmReply,
-} from "./protocol.ts";
+import { MAX_OUTPUT } from "../contract.ts";
+import { CappedOutput } from "../launch/output.ts";
+import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
 /** What the service passes a warm host (as JSON on its command line). */
 export interface WarmHostSpec
@@ -44,6 +39,10 @@ export interface WarmHostSpec
   socketPath: string;
   /** How jobs share isolates. */
   mode: WarmMode;
+  /** The sandbox has a PID namespace of its own (not the node's processes). */
+  ownPidNamespace: boolean;
+  /** The sandbox's /tmp is its own tmpfs (no grant brings the host's in). */
+  privateTmp: boolean;
 }
 
 const ACK = new Uint8Array([0x41]); // "A"
@@ -102,8 +101,8 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
     await writeAll(conn, encodeFrame(ACK)); // from now on the hook may have started
     useEnv(req.env, runtimeEnv);
     const { reply, retire } = await runJob(iso, req.env, spec);
-    endOtherProcesses();
-    if (spec.mode === "fresh") emptyTmp();
+    endJobProcesses(spec.ownPidNamespace);
+    if (spec.mode === "fresh" && spec.privateTmp) emptyTmp();
     useEnv(runtimeEnv, runtimeEnv);
     const body = replyPayload(reply);
     const frame = new Uint8Array(body.length + 1);
@@ -124,32 +123,41 @@ async function runJob(
   env: Record<string, string>,
   spec: WarmHostSpec,
 ): Promise<{ reply: WarmReply; retire: boolean }> {
-  const out = new CappedOutput();
+  // The plugin keeps MAX_OUTPUT of a reply: the hook's share leaves room
+  // for the truncation note and the runner's own messages.
+  const out = new CappedOutput(MAX_OUTPUT - 4096);
+  let notes = "";
+  const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
   const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
   const fail = (status: number, message: string) => {
-    out.note(`prep-deno: ${label}: ${message}\n`);
+    notes += `prep-deno: ${label}: ${message}\n`;
     return status;
   };
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
-    return { reply: { status: statusOf(loadFailure, spec, fail), output: out.bytes() }, retire: true };
+    return {
+      reply: { status: statusOf(loadFailure, spec, fail), output: output() },
+      retire: true,
+    };
   }
   const report = await new Promise<JobReport>((resolve) => {
     iso.onMessage = (m) => {
-      if (m.kind === "output") out.push(m.data);
+      // Only bytes count as output (a hook can post anything on its own).
+      if (m.kind === "output" && m.data instanceof Uint8Array) out.push(m.data);
       else if (m.kind !== "pong") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
   const status = statusOf(report, spec, fail);
-  let retire = !!(report.nested || report.closed || ("errorName" in report && report.errorName === "uncaught error"));
+  let retire = !!(report.nested || report.closed ||
+    ("errorName" in report && report.errorName === "uncaught error"));
   if (!retire && !(await answersPing(iso))) {
     retire = true;
     fail(status, "the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
-  return { reply: { status, output: out.bytes() }, retire };
+  return { reply: { status, output: output() }, retire };
 }
 
 function answersPing(iso: Isolate): Promise<boolean> {
@@ -173,11 +181,30 @@ function useEnv(env: Record<string, string>, runtimeEnv: Record<string, string>)
   }
 }
 
-/** Kills every process of the sandbox but its init (pid 1) and this host. */
-function endOtherProcesses(): void {
+/**
+ * Kills what the job left running: in a PID namespace of the sandbox's
+ * own, every process but its init (pid 1) and this host; with the node's
+ * processes in view, this host's descendants only.
+ */
+function endJobProcesses(ownPidNamespace: boolean): void {
+  const parents = new Map<number, number>();
   for (const e of Deno.readDirSync("/proc")) {
     const pid = Number(e.name);
-    if (!Number.isInteger(pid) || pid === 1 || pid === Deno.pid) continue;
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      parents.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) {
+      if (p === Deno.pid) return true;
+    }
+    return false;
+  };
+  for (const pid of parents.keys()) {
+    if (pid === 1 || pid === Deno.pid) continue;
+    if (!ownPidNamespace && !mine(pid)) continue;
     try {
       Deno.kill(pid, "SIGKILL");
     } catch { /* already gone */ }
@@ -193,4 +220,11 @@ function emptyTmp(): void {
   } catch (e) {
     console.error(`prep-deno warm host: cannot empty /tmp: ${e}`);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

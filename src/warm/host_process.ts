@@ -13,18 +13,25 @@
  */
 
 import { join } from "node:path";
+import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import {
+  hookSandbox,
+  type LaunchPlan,
+  RUN_DIR,
+  SANDBOX_RUNTIME_ENV,
+  spawnPlan,
+} from "../launch/mod.ts";
 import type { Policy } from "../policy.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
-import { hookSandbox } from "../supervise.ts";
+import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
+import { EXIT } from "../outcome.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
 
-/** Default heap limit of a hook, in MiB, as in the spawn path. */
-export const DEFAULT_HEAP_MB = 512;
 /** How long a warm host may take to start and connect. */
 const START_TIMEOUT_MS = 20_000;
 
@@ -37,6 +44,8 @@ export interface HostLaunch {
   /** Folder of the service's own under which each host gets one. */
   hostsDir: string;
   heapMb?: number;
+  /** The whole host's memory limit in MiB (its memory cgroup). */
+  memoryMb?: number;
 }
 
 /** How a job handed to a host ended. */
@@ -44,7 +53,7 @@ export type JobResult =
   /** The host never read the request: the hook did not start. */
   | { kind: "not-started"; why: string }
   /** The host read the request and ended before replying. */
-  | { kind: "died"; why: string; outOfMemory: boolean }
+  | { kind: "died"; why: string; outOfMemory?: string }
   /** The reply payload, as the plugin reads it. */
   | { kind: "reply"; payload: Uint8Array };
 
@@ -74,7 +83,7 @@ export class HostProcess {
     this.#tailOf = tail;
   }
 
-  /** Starts a host and waits for its connection. */
+  /** Starts a host through the one sandboxed launch and waits for its connection. */
   static async start(l: HostLaunch): Promise<HostProcess> {
     const bwrap = findBwrap();
     if (!bwrap) {
@@ -96,28 +105,39 @@ export class HostProcess {
       setName: l.policy.setName,
       socketPath,
       mode: l.warm.mode,
+      ownPidNamespace: !l.policy.view.hostProcesses,
+      privateTmp: tmpIsPrivate(l.policy.view),
     };
-    const child = new Deno.Command(bwrap, {
-      args: [
+    const plan: LaunchPlan = {
+      bwrap,
+      bwrapArgs: [
         ...bwrapArgs({
-          runtimePaths: self.runtimePaths,
+          runtimePaths: [...self.runtimePaths, ...HELPER_MODULE_PATHS],
           hookRoot,
-          permissions: l.policy.permissions,
-          setenv: hostRuntimeEnv(join(dir, "deno"), l.heapMb),
-          runtimeWritable: [dir],
+          view: l.policy.view,
+          setenv: { ...SANDBOX_RUNTIME_ENV, DENO_DIR: join(dir, "deno") },
         }),
-        "--",
-        ...self.argv,
-        "__warmhost",
-        JSON.stringify(spec),
+        // The runner's own state out of view, but for this host's folder.
+        "--tmpfs",
+        RUN_DIR,
+        "--bind",
+        dir,
+        dir,
       ],
+      command: [...self.argv, "__warmhost", JSON.stringify(spec)],
+      deps: [],
+    };
+    const child = spawnPlan(plan, {
+      hook: l.hook,
+      modulePath: l.modulePath,
       // Not the service's environment: only what the runtime needs (set by bwrap).
-      clearEnv: true,
       env: {},
-      stdin: "null",
+      heapMb: l.heapMb,
+      memoryMb: l.memoryMb,
+      noStatus: true,
       stdout: "null",
       stderr: "piped",
-    }).spawn();
+    });
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
     let tail = "";
     (async () => {
@@ -161,8 +181,11 @@ export class HostProcess {
     }
   }
 
-  /** Runs one job (the plugin's request payload) on this host. */
-  async run(payload: Uint8Array): Promise<JobResult> {
+  /**
+   * Runs one job (the plugin's request payload) on this host; `onStarted`
+   * is called once the host has the job (the hook may run from then on).
+   */
+  async run(payload: Uint8Array, onStarted: () => void): Promise<JobResult> {
     try {
       await writeAll(this.conn, encodeFrame(payload));
     } catch (e) {
@@ -175,15 +198,22 @@ export class HostProcess {
       ]);
     const ack = await next();
     if (!ack) return { kind: "not-started", why: "the warm host ended before it took the job" };
+    onStarted();
     const answer = await next();
     if (!answer || answer.length < 1) {
-      kill(this.child);
+      // The launcher says why the host ended (a memory limit, say) once its
+      // sandbox is gone: give it a moment before stopping it.
+      const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
-      const tail = this.#tailOf();
+      clearTimeout(grace);
+      // The launcher names a memory or heap limit hit, and ends with 125.
+      const last = this.#tailOf().trim().split("\n").pop() ?? "";
       return {
         kind: "died",
         why: describe(status),
-        outOfMemory: /out of memory|heap limit/i.test(tail),
+        outOfMemory: status.code === EXIT.OUT_OF_MEMORY
+          ? last.replace(/^prep-deno: .*?: (?=out of memory)/, "")
+          : undefined,
       };
     }
     this.retiring = answer[0] === 0x52; // "R"
@@ -200,20 +230,21 @@ export class HostProcess {
   }
 }
 
-/** The environment of a warm host's runtime: nothing of the service's. */
-function hostRuntimeEnv(denoDir: string, heapMb?: number): Record<string, string> {
-  return {
-    DENO_DIR: denoDir,
-    DENO_NO_UPDATE_CHECK: "1",
-    NO_COLOR: "1",
-    DENO_V8_FLAGS: `--max-old-space-size=${heapMb ?? DEFAULT_HEAP_MB}`,
-  };
+/**
+ * Whether the sandbox's /tmp is its own tmpfs: no grant binds the host's
+ * /tmp, a part of it or a folder above it into the view (files there are
+ * the admin's grant, shared by spawned hooks too).
+ */
+export function tmpIsPrivate(v: KernelView): boolean {
+  return ![...v.read, ...v.write].some((g) =>
+    g.real === "/" || g.real === "/tmp" || g.real.startsWith("/tmp/")
+  );
 }
 
 function kill(child: Deno.ChildProcess): void {
   try {
-    // bwrap: its death takes the sandbox's init and every process in it.
-    child.kill("SIGKILL");
+    // The launcher kills every process of the host's cgroup, then ends.
+    child.kill("SIGTERM");
   } catch { /* already gone */ }
 }
 

@@ -3,19 +3,22 @@
  * The warm service's wire format, simple enough for the plugin's C client:
  * a frame is a 4-byte little-endian length and that many bytes.
  *
- * Request: NUL-separated fields `prep-deno-warm/1`, module path, context,
+ * Request: NUL-separated fields `prep-deno-warm/2`, module path, context,
  * timeout seconds (or empty), then one `KEY=VALUE` per variable, raw bytes.
- * Reply: the exit status in decimal, a NUL, then the hook's output.
+ * Then an empty frame once the hook started (the plugin never runs it again
+ * from then on), and the reply: the exit status in decimal, a NUL, then the
+ * hook's output.
  *
  * @module
  */
 
 import { parseEnvEntries } from "../bytes.ts";
+import { WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
 
-/** The first field of every request. */
-export const MAGIC = "prep-deno-warm/1";
-/** Largest frame accepted: environments are small, outputs are capped. */
-export const MAX_FRAME = 16 * 1024 * 1024;
+/** The first field of every request (ffi/prep_deno_contract.h's PD_WARM_MAGIC). */
+export const MAGIC = WARM_MAGIC;
+/** Largest frame accepted (PD_WARM_MAX_FRAME): environments are small, outputs are capped. */
+export const MAX_FRAME = WARM_MAX_FRAME;
 
 /** One hook to run, as the plugin sends it. */
 export interface WarmRequest {

@@ -7,6 +7,9 @@
  * permissions the spawn path would give that hook, running one job at a
  * time (see pool.ts, host.ts).
  *
+ * A SIGTERM stops taking hooks (the socket goes, the plugin runs new hooks
+ * through the spawn path) and ends once the running ones have answered.
+ *
  * Who stops what: the service arms each job's timeout when the request
  * arrives (so waiting for a host and the module's import count); when it
  * fires the job's host process is killed with its whole sandbox, and the
@@ -24,18 +27,21 @@ import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
-import { DEFAULT_HEAP_MB, type HostProcess, HostStartError } from "./host_process.ts";
+import { type HostProcess, HostStartError } from "./host_process.ts";
 import { Pool } from "./pool.ts";
 import { decodeRequest, encodeFrame, encodeReply, readFrame } from "./protocol.ts";
 import { claimSocket } from "./socket.ts";
 
 /** Where the plugin looks for the service unless PrEpParameters says otherwise. */
-export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
+export { DEFAULT_SOCKET } from "../contract.ts";
 
 /** The service's options. */
 export interface ServeOptions {
   socketPath: string;
+  /** The JavaScript heap limit of each warm host, in MiB. */
   heapMb?: number;
+  /** The memory limit of each warm host (all its processes), in MiB. */
+  memoryMb?: number;
 }
 
 const encoder = new TextEncoder();
@@ -51,25 +57,41 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const poolFor = (modulePath: string, hook: HookName): Pool => {
     const policy = loadPolicy(modulePath, hook);
     const warm = warmConfig(policy.configPath);
-    const version = [
-      signature(modulePath),
-      policy.configPath ? `${policy.configPath}:${signature(policy.configPath)}` : "",
-      warm.mode,
-      warm.hosts,
-    ].join("\0");
+    // The policy as resolved (grants, kernel view) and the module file: any
+    // change means new hosts.
+    const version = JSON.stringify([signature(modulePath), policy, warm]);
     const key = `${modulePath}\0${hook}`;
     const known = pools.get(key);
     if (known?.version === version) return known.pool;
     known?.pool.drain(); // the module or its policy changed: a new wall
-    const pool = new Pool({ modulePath, hook, policy, warm, hostsDir, heapMb: opts.heapMb });
+    const pool = new Pool({
+      modulePath,
+      hook,
+      policy,
+      warm,
+      hostsDir,
+      heapMb: opts.heapMb,
+      memoryMb: opts.memoryMb,
+    });
     pools.set(key, { version, pool });
     return pool;
   };
 
-  const stop = () => {
-    for (const { pool } of pools.values()) pool.drain();
+  // A stop (systemctl stop/restart) takes no new hook (the plugin runs those
+  // through the spawn path) and lets the running ones finish.
+  let inflight = 0;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    listener.close();
     try {
       Deno.removeSync(socketPath);
+    } catch { /* gone */ }
+    console.error(`prep-deno serve: stopping; waiting for ${inflight} running hook(s)`);
+    while (inflight > 0) await new Promise((r) => setTimeout(r, 50));
+    for (const { pool } of pools.values()) pool.drain();
+    try {
       Deno.removeSync(hostsDir, { recursive: true });
     } catch { /* gone */ }
     Deno.exit(0);
@@ -77,19 +99,26 @@ export async function serve(opts: ServeOptions): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
 
-  for await (const conn of listener) {
-    handle(conn, poolFor, opts).catch((e) => console.error(`prep-deno serve: ${e}`));
+  try {
+    for await (const conn of listener) {
+      inflight++;
+      handle(conn, poolFor).catch((e) => console.error(`prep-deno serve: ${e}`))
+        .finally(() => inflight--);
+    }
+  } catch (e) {
+    if (!stopping) throw e;
   }
+  await new Promise(() => {}); // stop() ends the process
   return 0;
 }
 
-async function handle(
-  conn: Deno.Conn,
-  poolFor: (m: string, h: HookName) => Pool,
-  opts: ServeOptions,
-) {
+async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool) {
   let answered = false;
   let replying: Promise<void> | undefined;
+  // Writes to the plugin, in order: the "started" frame, then the reply.
+  let written: Promise<void> = Promise.resolve();
+  const write = (bytes: Uint8Array) =>
+    written = written.then(() => writeAll(conn, bytes)).catch(() => {});
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
@@ -98,10 +127,9 @@ async function handle(
     const reply = (status: number, message: string) => {
       if (answered) return replying;
       answered = true;
-      return replying = writeAll(
-        conn,
+      return replying = write(
         encodeReply({ status, output: encoder.encode(`prep-deno: ${label}: ${message}\n`) }),
-      ).catch(() => {});
+      );
     };
     if (!isScriptContext(req.context)) {
       return await reply(EXIT.USAGE, `bad context "${req.context}"`);
@@ -146,11 +174,14 @@ async function handle(
         throw e;
       }
       if (answered) return; // timed out in line
-      const result = await running.run(payload);
+      // The plugin learns the hook started: from then on it never runs it again.
+      const result = await running.run(payload, () => {
+        if (!answered) write(encodeFrame(new Uint8Array()));
+      });
       if (answered) return; // timed out: the timer answered
       if (result.kind === "reply") {
         answered = true;
-        await writeAll(conn, encodeFrame(result.payload));
+        await (replying = write(encodeFrame(result.payload)));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
         answered = true;
@@ -158,9 +189,7 @@ async function handle(
       } else if (result.outOfMemory) {
         await reply(
           EXIT.OUT_OF_MEMORY,
-          `out of memory: the hook passed its heap limit of ${
-            opts.heapMb ?? DEFAULT_HEAP_MB
-          } MiB; its warm host process ended, and the hook was not run again`,
+          `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
         );
       } else {
         await reply(

@@ -50,7 +50,10 @@ Deno.test({
     );
     const fast = s.hook("fast", `export default (job) => console.log("fast", job.id);`);
     let slowDone = 0;
-    const slowRuns = Array.from({ length: 4 }, (_, i) => s.run(slow, i + 1).then((o) => (slowDone++, o)));
+    const slowRuns = Array.from(
+      { length: 4 },
+      (_, i) => s.run(slow, i + 1).then((o) => (slowDone++, o)),
+    );
     const fastRuns = await Promise.all(Array.from({ length: 16 }, (_, i) => s.run(fast, 100 + i)));
     // Every fast hook is back while the slow ones, started first, still run.
     assert.equal(slowDone, 0);
@@ -98,7 +101,10 @@ Deno.test({
           JSON.stringify(k)
         }] = "blocked " + e.name; }`
       ).join("\n") + `\nconsole.log(JSON.stringify(got)); };`;
-    const o = await s.run(s.hook("attack", code, { permissions: { default: { read: ["/usr/share"] } } }), 9);
+    const o = await s.run(
+      s.hook("attack", code, { permissions: { default: { read: ["/usr/share"] } } }),
+      9,
+    );
     assert.equal(o.fallback, undefined);
     assert.equal(o.exitCode, 0, o.output);
     assert.ok(!o.output.includes("TOPSECRET"));
@@ -141,7 +147,10 @@ Deno.test({
   ...opts,
   async fn() {
     await using s = await startService();
-    const path = s.hook("fallback", `export default (job) => { console.log("ran", job.id); return 6; };`);
+    const path = s.hook(
+      "fallback",
+      `export default (job) => { console.log("ran", job.id); return 6; };`,
+    );
     const o = await s.plugin.runHooks(
       { ...s.cfg(), warmSocket: join(s.dir, "nobody.sock") },
       [path],
@@ -154,21 +163,68 @@ Deno.test({
 });
 
 Deno.test({
-  name: "warm: the service killed mid-run, every hook still completes through the fallback",
+  name:
+    "warm: the service killed mid-run: started hooks fail precisely, the rest fall back, none runs twice",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const marks = join(s.dir, "marks");
+    Deno.mkdirSync(marks);
+    const path = s.hook(
+      "midrun",
+      `export default async (job) => {
+        Deno.writeTextFileSync("${marks}/" + job.id, "x", { append: true });
+        await new Promise((r) => setTimeout(r, 1500));
+        return job.id % 5;
+      };`,
+      { permissions: { default: { write: [marks] } }, warm: { hosts: 4 } },
+    );
+    const calls = Array.from({ length: 8 }, (_, i) => s.run(path, i + 1));
+    // Four hooks start in the four hosts; four wait for one.
+    for (let i = 0; i < 200 && [...Deno.readDirSync(marks)].length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    s.child.kill("SIGKILL");
+    const outcomes = await Promise.all(calls);
+    let started = 0;
+    outcomes.forEach((o, i) => {
+      if (o.fallback) {
+        assert.equal(o.exitCode, (i + 1) % 5, `call ${i}: ${o.output}`);
+      } else {
+        started++;
+        assert.equal(o.exitCode, 1, o.output);
+        assert.match(o.output, /gave no result after the hook started .*not run again/);
+      }
+    });
+    assert.equal(started, 4);
+    await new Promise((r) => setTimeout(r, 2000)); // the orphaned hosts end their hooks
+    for (let id = 1; id <= 8; id++) {
+      assert.equal(Deno.readTextFileSync(join(marks, String(id))), "x", `job ${id} ran twice`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "warm: a stopped service (SIGTERM) lets running hooks finish; new ones go to the spawn path",
   ...opts,
   async fn() {
     await using s = await startService();
     const path = s.hook(
-      "midrun",
-      `export default async (job) => { await new Promise((r) => setTimeout(r, 1500)); return job.id % 5; };`,
+      "stop",
+      `export default async (job) => { await new Promise((r) => setTimeout(r, 1500)); return job.id; };`,
     );
-    const calls = Array.from({ length: 8 }, (_, i) => s.run(path, i + 1));
-    await new Promise((r) => setTimeout(r, 500));
-    s.child.kill("SIGKILL");
-    const outcomes = await Promise.all(calls);
-    outcomes.forEach((o, i) => {
-      assert.equal(o.exitCode, (i + 1) % 5, `call ${i}: ${o.output}`);
-      assert.ok(o.fallback, `call ${i} did not fall back`);
-    });
+    const calls = [1, 2, 3].map((id) => s.run(path, id));
+    await new Promise((r) => setTimeout(r, 800));
+    s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    const late = await s.run(path, 9);
+    assert.match(late.fallback!, /cannot connect/);
+    assert.equal(late.exitCode, 9);
+    for (const [i, o] of (await Promise.all(calls)).entries()) {
+      assert.equal(o.fallback, undefined, o.output);
+      assert.equal(o.exitCode, i + 1, o.output);
+    }
+    assert.equal((await s.child.status).code, 0);
   },
 });

@@ -29,12 +29,12 @@ export interface Service extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts a service in a fresh folder. */
-export async function startService(): Promise<Service> {
+/** Starts a service in a fresh folder; `args` go to `serve`. */
+export async function startService(args: string[] = []): Promise<Service> {
   const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-warm-" });
   const socket = join(dir, "run", "serve.sock");
   const child = new Deno.Command(PREP_DENO, {
-    args: ["serve", "--socket", socket],
+    args: ["serve", "--socket", socket, ...args],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -64,7 +64,9 @@ export async function startService(): Promise<Service> {
     hook(name, code, config) {
       const d = join(dir, name);
       Deno.mkdirSync(d, { recursive: true });
-      if (config !== undefined) Deno.writeTextFileSync(join(d, "deno.json"), JSON.stringify(config));
+      if (config !== undefined) {
+        Deno.writeTextFileSync(join(d, "deno.json"), JSON.stringify(config));
+      }
       const path = join(d, "hook.ts");
       Deno.writeTextFileSync(path, code);
       return path;

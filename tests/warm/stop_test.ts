@@ -2,6 +2,7 @@
 // Warm timeouts really stop the hook, by killing its host process: busy
 // loops, imports that never finish, and what happens to other jobs.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { opts, startService, text } from "./service.ts";
 
 /** Whether a process whose command line contains `marker` is alive. */
@@ -17,7 +18,9 @@ function alive(marker: string): boolean {
 /** Threads busy in `path`'s hosts: the CPU time of the service's process tree grows. */
 async function cpuOfTree(pid: number): Promise<number> {
   const out = await new Deno.Command("ps", { args: ["-o", "pid=,ppid=,time=", "-e"] }).output();
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    l.trim().split(/\s+/)
+  );
   const tree = new Set([String(pid)]);
   for (let grew = true; grew;) {
     grew = false;
@@ -56,12 +59,16 @@ for (const mode of ["fresh", "reuse"]) {
 
   for (
     const [what, code] of [
-      ["a top-level await that never settles", `await new Promise(() => {});\nexport default () => {};`],
+      [
+        "a top-level await that never settles",
+        `await new Promise(() => {});\nexport default () => {};`,
+      ],
       ["a top-level busy loop", `for (;;) {}\nexport default () => {};`],
     ]
   ) {
     Deno.test({
-      name: `warm ${mode}: ${what} times out (the timer runs from before the import) and is not run again`,
+      name:
+        `warm ${mode}: ${what} times out (the timer runs from before the import) and is not run again`,
       ...opts,
       async fn() {
         await using s = await startService();
@@ -106,14 +113,15 @@ for (const mode of ["fresh", "reuse"]) {
     ...opts,
     async fn() {
       await using s = await startService();
-      const marker = join(s.dir, `ran-${mode}`);
+      Deno.mkdirSync(join(s.dir, "marks"));
+      const marker = join(s.dir, "marks", `ran-${mode}`);
       const path = s.hook(
         "crash",
         `export default async () => {
           Deno.writeTextFileSync("${marker}", "x", { append: true });
           await new Promise((r) => setTimeout(r, 60000));
         };`,
-        { warm: { mode }, permissions: { default: { write: [s.dir] } } },
+        { warm: { mode }, permissions: { default: { write: [join(s.dir, "marks")] } } },
       );
       const run = s.run(path, 4, 30);
       await new Promise((r) => setTimeout(r, 2500));
@@ -122,16 +130,40 @@ for (const mode of ["fresh", "reuse"]) {
         if (!/^\d+$/.test(e.name)) continue;
         try {
           const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-          if (cmd.includes("__warmhost") && cmd.includes("crash/hook.ts")) Deno.kill(Number(e.name), "SIGKILL");
+          if (cmd.includes("__warmhost") && cmd.includes("crash/hook.ts")) {
+            Deno.kill(Number(e.name), "SIGKILL");
+          }
         } catch { /* gone */ }
       }
       const o = await run;
       assert.equal(o.fallback, undefined);
-      assert.equal(o.exitCode, 1);
+      assert.equal(o.exitCode, 1, o.output);
       assert.match(o.output, /the warm host process ended during the hook .*not run again/);
       assert.equal(Deno.readTextFileSync(marker), "x", "the hook ran twice");
     },
   });
 }
 
-import { join } from "node:path";
+Deno.test({
+  name: "warm: the whole-host memory limit (off-heap too) ends the job with 125 and says so",
+  ...opts,
+  async fn() {
+    await using s = await startService(["--memory-mb", "300"]);
+    const path = s.hook(
+      "hog",
+      `export default () => {
+        const keep = [];
+        for (let i = 0; i < 64; i++) keep.push(new Uint8Array(32 << 20).fill(1));
+        console.log("survived", keep.length);
+      };`,
+    );
+    const o = await s.run(path, 6, 60);
+    assert.equal(o.fallback, undefined);
+    assert.equal(o.exitCode, 125, o.output);
+    assert.match(o.output, /out of memory: the hook passed its memory limit of 300 MiB/);
+    assert.match(o.output, /warm host process was killed, and the hook not run again/);
+    // The next job gets a new host.
+    Deno.writeTextFileSync(path, `export default () => console.log("small");`);
+    assert.equal(text(await s.run(path, 7, 30)), "small");
+  },
+});
