@@ -110,7 +110,10 @@ Deno.test("try: the hook's stdout and stderr are inside the report, in the order
 
 Deno.test("try: an unknown --user and a bad --job-id are errors naming them", async () => {
   const cases: [string[], RegExp][] = [
-    [["--user", "no-such-user-x"], /--user no-such-user-x: no such user in \/etc\/passwd/],
+    [
+      ["--user", "no-such-user-x"],
+      /--user no-such-user-x: no such user \(getent passwd no-such-user-x\)/,
+    ],
     [["--user", "999999"], /--user 999999: no such user/],
     [
       ["--job-id", "1e23"],
