@@ -79,6 +79,7 @@ Deno.test("testing: callHook passes the fake job, or the one given", async () =>
 
 Deno.test("testing: Deno.env answers from the job's environment during the call, as in the runner", async () => {
   let seen: unknown;
+  const before = Deno.env.get("SLURM_JOB_ID");
   const r = await callHook(
     {
       prolog: () => {
