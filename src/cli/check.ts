@@ -57,10 +57,11 @@ async function check(args: string[]): Promise<number> {
     return 0;
   }
   const modulePath = resolve(moduleArg("check", positionals));
-  // The policy file itself (a set refused for one hook shows on its line below).
+  // A refused policy (planted, malformed, a bad set) is said once, plainly.
   let configPath: string | undefined;
   try {
     configPath = findConfig(dirname(modulePath));
+    if (configPath) loadPolicy(modulePath, "prolog");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) configPath = undefined;
     else if (!(e instanceof PolicyError)) throw e;

@@ -110,7 +110,10 @@ Deno.test("try: the hook's stdout and stderr are inside the report, in the order
 
 Deno.test("try: an unknown --user and a bad --job-id are errors naming them", async () => {
   const cases: [string[], RegExp][] = [
-    [["--user", "no-such-user-x"], /--user no-such-user-x: no such user in \/etc\/passwd/],
+    [
+      ["--user", "no-such-user-x"],
+      /--user no-such-user-x: no such user \(getent passwd no-such-user-x\)/,
+    ],
     [["--user", "999999"], /--user 999999: no such user/],
     [
       ["--job-id", "1e23"],
@@ -299,4 +302,25 @@ Deno.test("--version: runner, Deno, and the Slurm the plugin was built for", asy
     r.stdout,
     new RegExp(`^plugin: ${TOP}/build/prep_deno\\.so, built for Slurm ${slurm}$`, "m"),
   );
+});
+
+Deno.test("check: a refused policy is said once, plainly, with status 126", async () => {
+  const dir = tempDir();
+  try {
+    const policy = JSON.stringify({ sandbox: { epilog: { capabilities: ["CAP_SYS_ADMIN"] } } });
+    const path = writeFiles(dir, {
+      "hook.ts": `export function prolog() {}\n`,
+      "deno.json": policy,
+    });
+    const r = await prepDeno(["check", path]);
+    assert.equal(r.code, 126);
+    assert.match(
+      r.stderr,
+      /^prep-deno check: \S+deno\.json: "sandbox" set "epilog", key "capabilities": unknown or refused capability "CAP_SYS_ADMIN"/,
+    );
+    assert.equal(r.stderr.split("\n").filter((l) => l.includes("CAP_SYS_ADMIN")).length, 1);
+    assert.doesNotMatch(r.stdout + r.stderr, /Stack backtrace|^ {4}at /m);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

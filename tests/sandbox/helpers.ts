@@ -2,7 +2,7 @@
 /** Test helpers for the kernel view: hooks with a full deno.json (permissions and sandbox). */
 
 import { join } from "node:path";
-import { hookOutput, prepDeno, type Ran, TOP, writeFiles } from "../helpers.ts";
+import { hookOutput, prepDenoRaw, type Ran, TOP, writeFiles } from "../helpers.ts";
 
 export { TOP };
 
@@ -55,7 +55,7 @@ export function grantDir(name: string): string {
  * in order, as the daemon logs it) followed by try's own stderr.
  */
 export async function tryRun(args: string[]): Promise<Ran & { status: number }> {
-  const r = await prepDeno(["try", ...args]);
+  const r = await prepDenoRaw(["try", ...args]);
   const m = /^exit status: (\d+)/m.exec(r.stdout);
   return { ...r, stderr: hookOutput(r) + r.stderr, status: m ? Number(m[1]) : -1 };
 }
