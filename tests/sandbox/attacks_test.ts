@@ -59,3 +59,51 @@ export async function prolog() {
     Deno.removeSync(base, { recursive: true });
   }
 });
+
+Deno.test("attack: a device glob does not bring in a disk or raw memory; naming a device exactly still works", async () => {
+  const stem = `/dev/prep-deno-glob-${crypto.randomUUID().slice(0, 8)}`;
+  const nodes: [string, string, string, string][] = [
+    [`${stem}-gpu0`, "c", "1", "3"], // a /dev/null-like GPU
+    [`${stem}-mem`, "c", "1", "1"], // /dev/mem's number
+    [`${stem}-disk`, "b", "7", "0"], // a loop disk
+  ];
+  try {
+    for (const [path, type, major, minor] of nodes) {
+      const o = await new Deno.Command("/usr/bin/mknod", { args: [path, type, major, minor] })
+        .output();
+      assert.equal(o.code, 0, new TextDecoder().decode(o.stderr));
+    }
+    const read = `export async function prolog() {
+  const o = await new Deno.Command("/usr/bin/cat", { args: ["${stem}-gpu0"] }).output();
+  console.log("gpu read", o.code);
+}`;
+    const permissions = { prolog: { run: ["/usr/bin/cat"] } };
+    const globbed = await tryPolicy(read, {
+      permissions,
+      sandbox: { prolog: { devices: [`${stem}-*`] } },
+    });
+    assert.equal(globbed.status, 126, globbed.stderr);
+    assert.match(
+      globbed.stderr,
+      /matches \/dev\/prep-deno-glob-\S+-disk, a disk \(block device\); a glob never grants one/,
+    );
+    const noDisk = await tryPolicy(read, {
+      permissions,
+      sandbox: { prolog: { devices: [`${stem}-[gm]*`] } },
+    });
+    assert.equal(noDisk.status, 126, noDisk.stderr);
+    assert.match(noDisk.stderr, /-mem, raw memory; a glob never grants one/);
+    const exact = await tryPolicy(read, {
+      permissions,
+      sandbox: { prolog: { devices: [`${stem}-gpu0`, `${stem}-g?u*`] } },
+    });
+    assert.equal(exact.status, 0, exact.stderr);
+    assert.match(exact.stderr, /gpu read 0/);
+  } finally {
+    for (const [path] of nodes) {
+      try {
+        Deno.removeSync(path);
+      } catch { /* not made */ }
+    }
+  }
+});
