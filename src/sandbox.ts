@@ -130,6 +130,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     "ALL",
   );
   for (const c of v.capabilities) a.push("--cap-add", c);
+  // For the wrapper of sandboxedCommand(), which drops both before the hook.
+  if (v.hostProcesses) a.push("--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP");
   if (!v.network) a.push("--unshare-net");
   // Slurm gives hooks no PATH; without one, Deno would give the hook's
   // commands its node shim's folder as their whole PATH.
@@ -165,3 +167,49 @@ function systemDirs(): string[] {
 
 /** The PATH a hook's commands get when the job gives none, as a shell prolog's. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * The group the hook's processes run as when they share the node's PID
+ * namespace (`processes: "host"`); their user stays root.
+ *
+ * Why: bubblewrap's own process outside the sandbox (the one that waits for
+ * it) runs as root with no capabilities and in the host's mount namespace.
+ * The kernel lets a process open another's `/proc/PID/root` when both have
+ * the same user and group and the target holds no capability the caller
+ * lacks, so a root hook that sees the node's processes could reach the whole
+ * host through that process's root. This group is no process's on the
+ * node (not root's 0, not nogroup's 65534, which a hook with `CAP_SETUID`
+ * could pair with user nobody), so that check fails, and the hook cannot
+ * change it back: `CAP_SETGID` is never kept with `processes: "host"`.
+ */
+export const HOST_PROCESSES_GID = 2147483646;
+
+/** Where util-linux's setpriv is: fixed, as bwrap's path is. */
+export const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * The command bwrap runs for `command` under `view`: `command` itself, or,
+ * with `processes: "host"`, `command` behind setpriv, which sets the group
+ * to {@linkcode HOST_PROCESSES_GID} (root's supplementary groups are kept,
+ * so files readable by group root still are) and drops `CAP_SETGID` and
+ * `CAP_SETPCAP`, added by {@linkcode bwrapArgs} for it alone.
+ *
+ * @example
+ * ```ts
+ * const argv = sandboxedCommand(policy.view, [Deno.execPath(), "run", "entry.js"]);
+ * ```
+ */
+export function sandboxedCommand(view: KernelView, command: readonly string[]): string[] {
+  if (!view.hostProcesses) return [...command];
+  const drop = "-setgid,-setpcap";
+  return [
+    SETPRIV,
+    `--regid=${HOST_PROCESSES_GID}`,
+    "--keep-groups",
+    `--inh-caps=${drop}`,
+    `--ambient-caps=${drop}`,
+    `--bounding-set=${drop}`,
+    "--",
+    ...command,
+  ];
+}

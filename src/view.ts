@@ -183,6 +183,12 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         throw new ViewError(`${where}: unknown key "${key}" (use ${VIEW_KEYS.join(", ")})`);
     }
   }
+  const caps = (out.capabilities ?? []) as string[];
+  if (out.processes === "host" && caps.includes("CAP_SETGID")) {
+    throw new ViewError(
+      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see HOST_PROCESSES_GID in src/sandbox.ts)`,
+    );
+  }
   return out as ViewSet;
 }
 

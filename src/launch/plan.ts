@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
@@ -203,7 +203,7 @@ export function planHook(
       "--tmpfs",
       RUN_DIR,
     ],
-    command: [
+    command: sandboxedCommand(policy.view, [
       deno,
       ...DENO_HOOK_FLAGS,
       // The entry takes the runtime's own variables out of the process
@@ -214,7 +214,7 @@ export function planHook(
       hook,
       policy.configPath ?? "",
       policy.setName ?? "",
-    ],
+    ]),
     deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
   };
 }
