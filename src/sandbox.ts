@@ -105,6 +105,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   }
   if (v.slurm) {
     a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
+    for (const secret of v.slurm.hidden ?? []) a.push("--ro-bind", "/dev/null", secret);
     // connect() needs no write access to the socket's mount: read-only is enough.
     if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
   }

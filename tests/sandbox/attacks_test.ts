@@ -150,3 +150,32 @@ export async function prolog() {
     Deno.removeSync(base, { recursive: true });
   }
 });
+
+Deno.test("attack: slurm: true shows slurm.conf's folder, never the keys and slurmdbd.conf kept in it", async () => {
+  const conf = grantDir("slurmconf");
+  const secret = "k3y-" + crypto.randomUUID();
+  try {
+    Deno.writeTextFileSync(`${conf}/slurm.conf`, "ClusterName=attack\n");
+    Deno.writeTextFileSync(`${conf}/gres.conf`, "# gres\n");
+    for (const name of ["slurm.key", "slurmdbd.conf", "jwt_hs256.key", "site.key"]) {
+      Deno.writeTextFileSync(`${conf}/${name}`, `${secret} ${name}\n`, { mode: 0o600 });
+    }
+    const r = await tryPolicy(
+      `export async function prolog() {
+  const o = await new Deno.Command("/bin/sh", { args: ["-c", "cat ${conf}/* 2>&1; true"] }).output();
+  console.log(new TextDecoder().decode(o.stdout));
+}`,
+      {
+        permissions: { prolog: { run: ["/bin/sh"] } },
+        sandbox: { prolog: { slurm: true, capabilities: ["CAP_DAC_OVERRIDE"] } },
+      },
+      { args: ["--env", `SLURM_CONF=${conf}/slurm.conf`] },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /ClusterName=attack/);
+    assert.match(r.stderr, /# gres/);
+    assert.ok(!r.stderr.includes(secret), `a secret leaked:\n${r.stderr}`);
+  } finally {
+    Deno.removeSync(conf, { recursive: true });
+  }
+});
