@@ -98,7 +98,14 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (v.writeAll) a.push("--bind", "/", "/");
   else if (v.readAll) a.push("--ro-bind", "/", "/");
   else a.push(...systemDirs());
-  a.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  a.push("--proc", "/proc");
+  // bwrap means to make /proc/sys read-only, but skips it when access(W_OK)
+  // fails, and the kernel answers EACCES for /proc/sys itself whoever asks:
+  // run as root, the hook could then write kernel.core_pattern (a command
+  // the kernel runs as root outside every namespace) or any other sysctl.
+  a.push("--ro-bind", "/proc/sys", "/proc/sys");
+  a.push("--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger");
+  a.push("--dev", "/dev", "--tmpfs", "/tmp");
   if (!rootBound) {
     for (const f of [...ETC_FOR_LOOKUPS, ...ETC_FOR_COMMANDS]) a.push("--ro-bind-try", f, f);
     if (v.network) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }

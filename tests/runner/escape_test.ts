@@ -207,6 +207,44 @@ Deno.test("escape: CAP_SETGID is refused with the node's processes (it would tak
   }
 });
 
+Deno.test("escape: no hook writes the host's sysctls (kernel.core_pattern runs a command as root outside every namespace)", async () => {
+  // Each write puts back the value it read: harmless if it goes through.
+  const writes = ["kernel/core_pattern", "vm/overcommit_memory", "net/ipv4/ip_forward"]
+    .map((k) => `cat /proc/sys/${k} > /tmp/v && cat /tmp/v > /proc/sys/${k} && echo WROTE ${k}`)
+    .join("; ");
+  const { prepDeno } = await import("../helpers.ts");
+  for (
+    const sandbox of [
+      undefined,
+      { prolog: { processes: "host", capabilities: ["CAP_DAC_OVERRIDE"] } },
+      { prolog: { write: true } },
+    ]
+  ) {
+    const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+    try {
+      Deno.writeTextFileSync(
+        `${dir}/hook.ts`,
+        `export async function prolog() {
+          const o = await new Deno.Command("/bin/sh", { args: ["-c", ${
+          JSON.stringify(writes)
+        }] }).output();
+          console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        }`,
+      );
+      Deno.writeTextFileSync(
+        `${dir}/deno.json`,
+        JSON.stringify({ permissions: { prolog: { run: ["/bin/sh"], net: true } }, sandbox }),
+      );
+      const r = await prepDeno(["try", `${dir}/hook.ts`]);
+      assert.equal(tryStatus(r), 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /WROTE/, JSON.stringify(sandbox));
+      assert.match(r.stdout, /core_pattern: Read-only file system/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("escape: a sandbox set cannot keep the capabilities that undo the sandbox", async () => {
   for (
     const cap of [
