@@ -98,13 +98,21 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (v.writeAll) a.push("--bind", "/", "/");
   else if (v.readAll) a.push("--ro-bind", "/", "/");
   else a.push(...systemDirs());
-  a.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  a.push("--proc", "/proc");
+  // bwrap means to make /proc/sys read-only, but skips it when access(W_OK)
+  // fails, and the kernel answers EACCES for /proc/sys itself whoever asks:
+  // run as root, the hook could then write kernel.core_pattern (a command
+  // the kernel runs as root outside every namespace) or any other sysctl.
+  a.push("--ro-bind", "/proc/sys", "/proc/sys");
+  a.push("--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger");
+  a.push("--dev", "/dev", "--tmpfs", "/tmp");
   if (!rootBound) {
     for (const f of [...ETC_FOR_LOOKUPS, ...ETC_FOR_COMMANDS]) a.push("--ro-bind-try", f, f);
     if (v.network) { for (const f of ETC_FOR_NET) a.push("--ro-bind-try", f, f); }
   }
   if (v.slurm) {
     a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
+    for (const secret of v.slurm.hidden ?? []) a.push("--ro-bind", "/dev/null", secret);
     // connect() needs no write access to the socket's mount: read-only is enough.
     if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
   }
@@ -130,6 +138,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     "ALL",
   );
   for (const c of v.capabilities) a.push("--cap-add", c);
+  // For the wrapper of sandboxedCommand(), which drops both before the hook.
+  if (v.hostProcesses) a.push("--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP");
   if (!v.network) a.push("--unshare-net");
   // Slurm gives hooks no PATH; without one, Deno would give the hook's
   // commands its node shim's folder as their whole PATH.
@@ -165,3 +175,49 @@ function systemDirs(): string[] {
 
 /** The PATH a hook's commands get when the job gives none, as a shell prolog's. */
 export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * The group the hook's processes run as when they share the node's PID
+ * namespace (`processes: "host"`); their user stays root.
+ *
+ * Why: bubblewrap's own process outside the sandbox (the one that waits for
+ * it) runs as root with no capabilities and in the host's mount namespace.
+ * The kernel lets a process open another's `/proc/PID/root` when both have
+ * the same user and group and the target holds no capability the caller
+ * lacks, so a root hook that sees the node's processes could reach the whole
+ * host through that process's root. This group is no process's on the
+ * node (not root's 0, not nogroup's 65534, which a hook with `CAP_SETUID`
+ * could pair with user nobody), so that check fails, and the hook cannot
+ * change it back: `CAP_SETGID` is never kept with `processes: "host"`.
+ */
+export const HOST_PROCESSES_GID = 2147483646;
+
+/** Where util-linux's setpriv is: fixed, as bwrap's path is. */
+export const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * The command bwrap runs for `command` under `view`: `command` itself, or,
+ * with `processes: "host"`, `command` behind setpriv, which sets the group
+ * to {@linkcode HOST_PROCESSES_GID} (root's supplementary groups are kept,
+ * so files readable by group root still are) and drops `CAP_SETGID` and
+ * `CAP_SETPCAP`, added by {@linkcode bwrapArgs} for it alone.
+ *
+ * @example
+ * ```ts
+ * const argv = sandboxedCommand(policy.view, [Deno.execPath(), "run", "entry.js"]);
+ * ```
+ */
+export function sandboxedCommand(view: KernelView, command: readonly string[]): string[] {
+  if (!view.hostProcesses) return [...command];
+  const drop = "-setgid,-setpcap";
+  return [
+    SETPRIV,
+    `--regid=${HOST_PROCESSES_GID}`,
+    "--keep-groups",
+    `--inh-caps=${drop}`,
+    `--ambient-caps=${drop}`,
+    `--bounding-set=${drop}`,
+    "--",
+    ...command,
+  ];
+}

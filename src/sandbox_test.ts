@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { bwrapArgs } from "./sandbox.ts";
+import { bwrapArgs, HOST_PROCESSES_GID, sandboxedCommand, SETPRIV } from "./sandbox.ts";
 import { resolveView } from "./view.ts";
 import { denoPermissionFlags } from "./launch/plan.ts";
 
@@ -52,9 +52,20 @@ Deno.test("sandbox args: each key of a sandbox set becomes its bwrap option", ()
   assert.deepEqual(uses(a, "--bind"), [["/var/tmp", "/var/tmp"]]);
   assert.ok(uses(a, "--ro-bind").some(([p]) => p === "/etc/hostname"));
   assert.deepEqual(uses(a, "--dev-bind"), [["/dev/null", "/dev/null"]]);
-  assert.deepEqual(uses(a, "--cap-add"), [["CAP_CHOWN"], ["CAP_KILL"]]);
+  // CAP_SETGID and CAP_SETPCAP only for sandboxedCommand's wrapper, which drops them.
+  assert.deepEqual(uses(a, "--cap-add"), [["CAP_CHOWN"], ["CAP_KILL"], ["CAP_SETGID"], [
+    "CAP_SETPCAP",
+  ]]);
   assert.ok(!a.includes("--unshare-pid"));
   assert.ok(a.includes("--unshare-net"));
+  const argv = sandboxedCommand(view, ["/usr/bin/deno", "run"]);
+  assert.deepEqual(argv.slice(0, 2), [SETPRIV, `--regid=${HOST_PROCESSES_GID}`]);
+  assert.ok(argv.includes("--bounding-set=-setgid,-setpcap"));
+  assert.deepEqual(argv.slice(-3), ["--", "/usr/bin/deno", "run"]);
+  // Without the node's processes: the command alone, no extra capability.
+  const own = resolveView({ capabilities: ["CAP_CHOWN"] }, {}, {});
+  assert.deepEqual(sandboxedCommand(own, ["/usr/bin/deno"]), ["/usr/bin/deno"]);
+  assert.deepEqual(uses(bwrapArgs({ ...BASE, view: own }), "--cap-add"), [["CAP_CHOWN"]]);
 });
 
 Deno.test("sandbox args: the hook's code and the runner are bound read-only after every grant", () => {

@@ -29,6 +29,15 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
+import { expandDevice } from "./view_devices.ts";
+import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
+
+export {
+  mungeSocketPath,
+  SLURM_SECRETS,
+  type SlurmClientPaths,
+  slurmConfPath,
+} from "./view_slurm.ts";
 
 /** The keys of a sandbox set. */
 export const VIEW_KEYS = [
@@ -183,6 +192,12 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         throw new ViewError(`${where}: unknown key "${key}" (use ${VIEW_KEYS.join(", ")})`);
     }
   }
+  const caps = (out.capabilities ?? []) as string[];
+  if (out.processes === "host" && caps.includes("CAP_SETGID")) {
+    throw new ViewError(
+      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see HOST_PROCESSES_GID in src/sandbox.ts)`,
+    );
+  }
   return out as ViewSet;
 }
 
@@ -194,14 +209,6 @@ function pathList(value: unknown, at: string, base: string): string[] {
     if (p.includes("\0")) throw new ViewError(`${at}: a path contains a NUL byte`);
     return isAbsolute(p) ? resolve(p) : resolve(base, p);
   });
-}
-
-/** Where Slurm's client commands find their configuration and munge. */
-export interface SlurmClientPaths {
-  /** The folder of slurm.conf (it names gres.conf, cgroup.conf, ... beside it). */
-  readonly confDir: string;
-  /** The folder of munge's socket, when munge is the auth plugin. */
-  readonly mungeDir?: string;
 }
 
 /** The kernel view, every path resolved once and checked. */
@@ -234,21 +241,6 @@ export interface KernelView {
  * the host can plant code into it.
  */
 export const RUNTIME_DIR = "/tmp/.deno";
-
-/** Where slurm.conf is: `SLURM_CONF` as slurmd passes it to hooks, else Slurm's default. */
-export function slurmConfPath(env: Readonly<Record<string, string | undefined>>): string {
-  return env.SLURM_CONF || "/etc/slurm/slurm.conf";
-}
-
-/** The munge socket slurm.conf names (AuthInfo=socket=...), else munge's default. */
-export function mungeSocketPath(slurmConf: string): string {
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(slurmConf);
-  } catch { /* the default below */ }
-  const authInfo = /^\s*AuthInfo\s*=\s*(\S+)/im.exec(text)?.[1] ?? "";
-  return /(?:^|,)socket=([^,\s]+)/i.exec(authInfo)?.[1] ?? "/run/munge/munge.socket.2";
-}
 
 /**
  * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
@@ -284,19 +276,7 @@ export function resolveView(
         resolveGrant(p)
       )
       : [];
-  let slurm: SlurmClientPaths | undefined;
-  if (set?.slurm) {
-    const conf = resolveGrant(slurmConfPath(env));
-    const socket = mungeSocketPath(conf.real);
-    let mungeDir: string | undefined;
-    try {
-      mungeDir = resolveGrant(dirname(socket)).real;
-    } catch (e) {
-      // Slurm built without munge (auth/slurm) needs no socket.
-      if (!(e instanceof GrantError)) throw e;
-    }
-    slurm = { confDir: dirname(conf.real), mungeDir };
-  }
+  const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
   const reads = list(read, readList, writeList);
   for (const g of reads) {
     if (covers(g.real, RUNTIME_DIR)) {
@@ -317,58 +297,6 @@ export function resolveView(
     slurm,
     network: Boolean(permissions.net || permissions.import || permissions.all || set?.slurm),
   };
-}
-
-/**
- * Character devices a glob never grants, by number (devices(7)): physical
- * memory, kernel memory and I/O ports.
- */
-const RAW_MEMORY = new Set(["1:1", "1:2", "1:4"]);
-
-/**
- * A device path, or a glob in its last part (`/dev/nvidia*`), as the host's
- * device nodes. A glob never grants a disk (a block device) or raw memory:
- * `/dev/nvme*` would bring the node's disks in with the GPUs' neighbours, so
- * those must be named exactly.
- */
-function expandDevice(pattern: string): ResolvedGrant[] {
-  const dir = dirname(pattern);
-  const last = pattern.slice(dir.length + 1);
-  const glob = /[*?[]/.test(last);
-  const grants = glob
-    ? matchNames(dir, last).map((name) => resolveGrant(join(dir, name)))
-    : [resolveGrant(pattern)];
-  for (const g of grants) {
-    if (g.kind !== "device") {
-      throw new GrantError(`${g.path} is not a device node; list it under "read" or "write"`);
-    }
-    if (glob) {
-      const info = Deno.statSync(g.real);
-      const rdev = info.rdev ?? 0;
-      const number = `${(rdev >> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
-      if (info.isBlockDevice || RAW_MEMORY.has(number)) {
-        throw new GrantError(
-          `${pattern} matches ${g.path}, ${
-            info.isBlockDevice ? "a disk (block device)" : "raw memory"
-          }; a glob never grants one: name it exactly under "devices" if the hook really needs it`,
-        );
-      }
-    }
-  }
-  return grants;
-}
-
-function matchNames(dir: string, glob: string): string[] {
-  const re = new RegExp(
-    "^" + glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$",
-  );
-  const names: string[] = [];
-  try {
-    for (const e of Deno.readDirSync(dir)) if (re.test(e.name)) names.push(e.name);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return names.sort();
 }
 
 /**
@@ -395,6 +323,8 @@ export function viewDeps(view: KernelView): string[] {
   }
   if (view.slurm) {
     chain(view.slurm.confDir);
+    // A secret that appears later must make a new plan, which hides it.
+    for (const name of SLURM_SECRETS) deps.add(join(view.slurm.confDir, name));
     if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
   }
   return [...deps];

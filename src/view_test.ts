@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mungeSocketPath, parseViewSet, resolveView, ViewError } from "./view.ts";
+import { mungeSocketPath, parseViewSet, resolveView, viewDeps, ViewError } from "./view.ts";
 import { GrantError } from "./trust.ts";
 
 const CONF = "/etc/slurm/hooks/deno.json";
@@ -111,9 +111,18 @@ Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from 
       join(dir, "slurm.conf"),
       `ClusterName=c\nAuthInfo=cred_expire=60,socket=${dir}/munge/s\n`,
     );
+    for (const f of ["slurm.key", "slurmdbd.conf", "gres.conf", "site.key"]) {
+      Deno.writeTextFileSync(join(dir, f), "");
+    }
     assert.equal(mungeSocketPath(join(dir, "slurm.conf")), `${dir}/munge/s`);
     const v = resolveView({ slurm: true }, {}, { SLURM_CONF: join(dir, "slurm.conf") });
-    assert.deepEqual(v.slurm, { confDir: dir, mungeDir: join(dir, "munge") });
+    assert.deepEqual(v.slurm, {
+      confDir: dir,
+      mungeDir: join(dir, "munge"),
+      hidden: ["site.key", "slurm.key", "slurmdbd.conf"].map((f) => join(dir, f)),
+    });
+    // A secret made later makes a new plan: its path is a dependency.
+    assert.ok(viewDeps(v).includes(join(dir, "jwt_hs256.key")));
     assert.equal(v.network, true);
     assert.equal(mungeSocketPath("/nonexistent"), "/run/munge/munge.socket.2");
     assert.throws(

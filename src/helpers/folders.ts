@@ -26,7 +26,11 @@ export interface FolderOptions {
   readonly gid: number;
   /** Mode, default `0o700`. */
   readonly mode?: number;
-  /** Make missing parents (owned by root, mode 0755) first. */
+  /**
+   * Make missing parents (owned by root, mode 0755) first. Parents that
+   * exist must be root's folders, not symlinks: in `/tmp` or `/dev/shm` a
+   * user could have made them first.
+   */
   readonly recursive?: boolean;
 }
 
@@ -125,8 +129,25 @@ export async function makeJobFolder(path: string, opts: FolderOptions): Promise<
   await chownChmod(path, entry, opts.uid, opts.gid, mode);
 }
 
+// A parent that exists must be root's own folder: one a user planted (in
+// /tmp, /dev/shm) could be a symlink to elsewhere, or a folder in which they
+// can rename what root makes for other users.
 async function makeParents(dir: string): Promise<void> {
-  if (await entryOf(dir)) return;
+  const entry = await entryOf(dir);
+  if (entry) {
+    if (entry.kind !== "directory" || entry.uid !== 0) {
+      throw new Error(
+        `${dir} exists and is ${
+          entry.kind === "symlink"
+            ? "a symlink"
+            : entry.kind === "directory"
+            ? `owned by uid ${entry.uid}`
+            : "not a folder"
+        }; refusing to make job folders in what a user controls (make it root's, e.g. with tmpfiles.d, or remove it)`,
+      );
+    }
+    return;
+  }
   await makeParents(dirname(dir));
   await mkdir(dir, 0o755);
 }

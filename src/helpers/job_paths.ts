@@ -51,6 +51,11 @@ export function expandJobPath(pattern: string, job: JobContext): string {
  * The job's stdout and stderr paths expanded (stderr defaults to stdout,
  * as in Slurm); relative paths are taken from the job's working folder.
  *
+ * The job user chose these paths (`--output`, `--job-name` for `%x`, `..`
+ * and symlinks included) and Slurm opens them as that user: read them for
+ * messages, never create, chown or remove them as root (a path of
+ * `/etc/x` or through `/home/alice/link` is theirs to write).
+ *
  * @example
  * ```ts
  * jobOutputPaths(job); // { stdout: "/home/alice/slurm-42.out", stderr: "/home/alice/slurm-42.out" }

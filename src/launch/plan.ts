@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
@@ -225,18 +225,21 @@ export function planHook(
       RUN_DIR,
       ...writable,
     ],
-    command: other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
-      deno,
-      ...DENO_HOOK_FLAGS,
-      // The entry takes the runtime's own variables out of the process
-      // (commands the hook runs must not inherit them), then revokes them.
-      ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
-      ENTRY_PATH,
-      pathToFileURL(modulePath).href,
-      hook,
-      policy.configPath ?? "",
-      policy.setName ?? "",
-    ],
+    command: sandboxedCommand(
+      policy.view,
+      other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
+        deno,
+        ...DENO_HOOK_FLAGS,
+        // The entry takes the runtime's own variables out of the process
+        // (commands the hook runs must not inherit them), then revokes them.
+        ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
+        ENTRY_PATH,
+        pathToFileURL(modulePath).href,
+        hook,
+        policy.configPath ?? "",
+        policy.setName ?? "",
+      ],
+    ),
     deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
   };
 }

@@ -119,12 +119,22 @@ static char **final_argv(const struct pd_hook *h, const char *status_path, int i
 		argv[n++] = PD_STATUS_PATH;
 	}
 	argv[n++] = "--";
-	argv[n++] = p->command.items[0]; /* deno */
-	argv[n++] = p->command.items[1]; /* run */
+	/*
+	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
+	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
+	 * after the first "run".
+	 */
+	size_t i = 0, run = 1;
+	while (run < p->command.n && strcmp(p->command.items[run], "run"))
+		run++;
+	if (run == p->command.n)
+		run = 1;
+	while (i <= run)
+		argv[n++] = p->command.items[i++];
 	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
 	argv[n++] = v8;
-	for (size_t i = 2; i < p->command.n; i++)
-		argv[n++] = p->command.items[i];
+	while (i < p->command.n)
+		argv[n++] = p->command.items[i++];
 	if (h->list_exports)
 		argv[n++] = "--list-exports";
 	argv[n] = NULL;

@@ -23,7 +23,7 @@ import {
   spawnPlan,
 } from "../launch/mod.ts";
 import type { Policy } from "../policy.ts";
-import { bwrapArgs, findBwrap } from "../sandbox.ts";
+import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
@@ -127,7 +127,7 @@ export class HostProcess {
         dir,
         dir,
       ],
-      command: [...self.argv, "__warmhost", JSON.stringify(spec)],
+      command: sandboxedCommand(l.policy.view, [...self.argv, "__warmhost", JSON.stringify(spec)]),
       deps: [],
     };
     const child = spawnPlan(plan, {

@@ -147,6 +147,104 @@ Deno.test("escape: the node's processes (processes: host) do not open the host's
   }
 });
 
+Deno.test("escape: with the node's processes, no process's /proc/PID/root opens the host (bwrap's own waiting process included)", async () => {
+  // bwrap's waiting process is root with no capabilities in the host's
+  // mount namespace: a hook of the same user and group could walk its root.
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+  const proof = `/var/tmp/prep-deno-escape-proof-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/hook.ts`,
+      `export async function prolog() {
+        let pids = 0;
+        const reached = [];
+        for (const e of Deno.readDirSync("/proc")) {
+          if (!/^\\d+$/.test(e.name)) continue;
+          pids++;
+          const root = "/proc/" + e.name + "/root";
+          try { reached.push(e.name + " read " + Deno.readTextFileSync(root + "${SECRET_DIR}/secret.txt")); } catch { /* refused */ }
+          try { Deno.writeTextFileSync(root + "${proof}", "x"); reached.push(e.name + " wrote"); } catch { /* refused */ }
+        }
+        console.log("pids", pids, "reached", JSON.stringify(reached));
+      }`,
+    );
+    Deno.writeTextFileSync(
+      `${dir}/deno.json`,
+      JSON.stringify({
+        // "all": bounded by the kernel view alone, which must hold.
+        permissions: { prolog: { all: true } },
+        sandbox: { prolog: { processes: "host", capabilities: ["CAP_KILL", "CAP_SETUID"] } },
+      }),
+    );
+    const { prepDeno } = await import("../helpers.ts");
+    const r = await prepDeno(["try", `${dir}/hook.ts`]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    assert.match(r.stdout, /pids \d+ reached \[\]/, r.stdout);
+    assert.ok(!r.stdout.includes(SECRET), "the secret leaked through /proc/PID/root");
+    assert.throws(() => Deno.statSync(proof), Deno.errors.NotFound);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    try {
+      Deno.removeSync(proof);
+    } catch { /* never written */ }
+  }
+});
+
+Deno.test("escape: CAP_SETGID is refused with the node's processes (it would take root's group back)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/hook.ts`, `export function prolog() {}`);
+    Deno.writeTextFileSync(
+      `${dir}/deno.json`,
+      JSON.stringify({ sandbox: { prolog: { processes: "host", capabilities: ["CAP_SETGID"] } } }),
+    );
+    const { prepDeno } = await import("../helpers.ts");
+    const r = await prepDeno(["try", `${dir}/hook.ts`]);
+    assert.equal(tryStatus(r), 126, r.stderr);
+    assert.match(r.stderr, /"CAP_SETGID" cannot be kept with "processes": "host"/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("escape: no hook writes the host's sysctls (kernel.core_pattern runs a command as root outside every namespace)", async () => {
+  // Each write puts back the value it read: harmless if it goes through.
+  const writes = ["kernel/core_pattern", "vm/overcommit_memory", "net/ipv4/ip_forward"]
+    .map((k) => `cat /proc/sys/${k} > /tmp/v && cat /tmp/v > /proc/sys/${k} && echo WROTE ${k}`)
+    .join("; ");
+  const { prepDeno } = await import("../helpers.ts");
+  for (
+    const sandbox of [
+      undefined,
+      { prolog: { processes: "host", capabilities: ["CAP_DAC_OVERRIDE"] } },
+      { prolog: { write: true } },
+    ]
+  ) {
+    const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+    try {
+      Deno.writeTextFileSync(
+        `${dir}/hook.ts`,
+        `export async function prolog() {
+          const o = await new Deno.Command("/bin/sh", { args: ["-c", ${
+          JSON.stringify(writes)
+        }] }).output();
+          console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        }`,
+      );
+      Deno.writeTextFileSync(
+        `${dir}/deno.json`,
+        JSON.stringify({ permissions: { prolog: { run: ["/bin/sh"], net: true } }, sandbox }),
+      );
+      const r = await prepDeno(["try", `${dir}/hook.ts`]);
+      assert.equal(tryStatus(r), 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /WROTE/, JSON.stringify(sandbox));
+      assert.match(r.stdout, /core_pattern: Read-only file system/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("escape: a sandbox set cannot keep the capabilities that undo the sandbox", async () => {
   for (
     const cap of [

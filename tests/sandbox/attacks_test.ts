@@ -107,3 +107,75 @@ Deno.test("attack: a device glob does not bring in a disk or raw memory; naming 
     }
   }
 });
+
+Deno.test("attack: a parent planted in /dev/shm by a user (a symlink, or their folder) is refused, never made through", async () => {
+  const base = grantDir("plant");
+  const planted = `/dev/shm/prep-deno-plant-${crypto.randomUUID().slice(0, 8)}`;
+  const hook = (root: string) =>
+    `import { makeJobFolder } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  await makeJobFolder("${root}/u/1", { uid: ${NOBODY}, gid: ${NOBODY}, recursive: true });
+}`;
+  const policy = {
+    permissions: {
+      prolog: {
+        read: [base],
+        write: [base],
+        run: ["/usr/bin/stat", "/usr/bin/mkdir", "/usr/bin/chown", "/usr/bin/chmod"],
+      },
+    },
+    sandbox: { prolog: { write: [base, "/dev/shm"], capabilities: ["CAP_CHOWN"] } },
+  };
+  try {
+    // A symlink to a root folder the hook may write.
+    Deno.symlinkSync(base, planted);
+    // chown -h: the link itself (Deno.chownSync would follow it).
+    const o = await new Deno.Command("/usr/bin/chown", { args: ["-h", `${NOBODY}`, planted] })
+      .output();
+    assert.equal(o.code, 0);
+    const viaLink = await tryPolicy(hook(planted), policy);
+    assert.equal(viaLink.status, 1, viaLink.stderr);
+    assert.match(viaLink.stderr, /prep-deno-plant-\S+ exists and is a symlink; refusing/);
+    assert.deepEqual([...Deno.readDirSync(base)], [], "made through the user's symlink");
+    Deno.removeSync(planted);
+    // A folder of theirs, in which they could swap other users' folders.
+    Deno.mkdirSync(planted, { mode: 0o755 });
+    Deno.chownSync(planted, NOBODY, NOBODY);
+    const inFolder = await tryPolicy(hook(planted), policy);
+    assert.equal(inFolder.status, 1, inFolder.stderr);
+    assert.match(inFolder.stderr, new RegExp(`owned by uid ${NOBODY}; refusing`));
+    assert.deepEqual([...Deno.readDirSync(planted)], []);
+  } finally {
+    Deno.removeSync(planted, { recursive: true });
+    Deno.removeSync(base, { recursive: true });
+  }
+});
+
+Deno.test("attack: slurm: true shows slurm.conf's folder, never the keys and slurmdbd.conf kept in it", async () => {
+  const conf = grantDir("slurmconf");
+  const secret = "k3y-" + crypto.randomUUID();
+  try {
+    Deno.writeTextFileSync(`${conf}/slurm.conf`, "ClusterName=attack\n");
+    Deno.writeTextFileSync(`${conf}/gres.conf`, "# gres\n");
+    for (const name of ["slurm.key", "slurmdbd.conf", "jwt_hs256.key", "site.key"]) {
+      Deno.writeTextFileSync(`${conf}/${name}`, `${secret} ${name}\n`, { mode: 0o600 });
+    }
+    const r = await tryPolicy(
+      `export async function prolog() {
+  const o = await new Deno.Command("/bin/sh", { args: ["-c", "cat ${conf}/* 2>&1; true"] }).output();
+  console.log(new TextDecoder().decode(o.stdout));
+}`,
+      {
+        permissions: { prolog: { run: ["/bin/sh"] } },
+        sandbox: { prolog: { slurm: true, capabilities: ["CAP_DAC_OVERRIDE"] } },
+      },
+      { args: ["--env", `SLURM_CONF=${conf}/slurm.conf`] },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /ClusterName=attack/);
+    assert.match(r.stderr, /# gres/);
+    assert.ok(!r.stderr.includes(secret), `a secret leaked:\n${r.stderr}`);
+  } finally {
+    Deno.removeSync(conf, { recursive: true });
+  }
+});
