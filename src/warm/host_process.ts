@@ -28,7 +28,7 @@ import { selfCommand } from "../self_command.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT } from "../outcome.ts";
+import { EXIT } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
