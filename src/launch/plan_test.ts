@@ -88,7 +88,9 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
   });
   assert.equal(
     new TextDecoder().decode(bytes),
-    [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join("\0"),
+    [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join(
+      "\0",
+    ),
   );
   assert.throws(
     () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),
