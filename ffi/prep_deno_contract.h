@@ -24,9 +24,10 @@
  *      PD_RUNNER_STOP_GRACE_MS later. A 124 from the runner counts as
  *      timed out.
  *   4. TypeScript hook, warm path: the core sends T in the request; the
- *      service arms T for the hook's worker (src/warm/host.ts) and answers
- *      124; the core waits T + PD_RUNNER_GRACE_S for the answer and, when
- *      none comes, runs the hook through the spawn path instead.
+ *      service arms T when the request arrives (src/warm/serve.ts), kills
+ *      the hook's warm host process at T and answers 124; the core waits
+ *      T + PD_RUNNER_GRACE_S for the answer. No answer before the hook
+ *      started: the spawn path runs it; after: it fails, never runs twice.
  *   5. SPANK job prolog/epilog (slurmstepd spank): the slurmd side arms T
  *      and kills its group with SIGKILL.
  *   6. slurmctld hooks: the same as 2-4, on a core thread; nothing else in
