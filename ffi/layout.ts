@@ -27,6 +27,7 @@ export interface Layouts {
     warm_socket: number;
     concurrent: number;
     kill_tag: number;
+    memory_mb: number;
   };
   pdc_outcome_t: {
     size: number;
@@ -50,6 +51,7 @@ export interface LibraryContract {
   warmMagic: string;
   warmMaxFrame: number;
   maxOutput: number;
+  truncationNote: string;
   runnerGraceSeconds: number;
   causeMarker: string;
   reasonMax: number;

@@ -36,7 +36,7 @@ static bool yes_no_all(const char *v, int *out)
 	return true;
 }
 
-/* PrEpParameters=runner=/path,heap_mb=N,mode=spawn|warm,socket=/path,
+/* PrEpParameters=runner=/path,heap_mb=N,memory_mb=N,mode=spawn|warm,socket=/path,
  * drain_reason=yes|no|all */
 void pd_conf_parse(void)
 {
@@ -46,6 +46,7 @@ void pd_conf_parse(void)
 	prep_deno_params.runner = xstrdup(PD_DEFAULT_RUNNER);
 	prep_deno_params.socket = xstrdup(PD_DEFAULT_SOCKET);
 	prep_deno_params.heap_mb = 0;
+	prep_deno_params.memory_mb = 0;
 	prep_deno_params.warm = false;
 	prep_deno_params.drain_reason = PD_DRAIN_MODULES;
 	if (!slurm_conf.prep_params)
@@ -58,6 +59,8 @@ void pd_conf_parse(void)
 			prep_deno_params.runner = xstrdup(tok + 7);
 		} else if (!xstrncasecmp(tok, "heap_mb=", 8)) {
 			prep_deno_params.heap_mb = atoi(tok + 8);
+		} else if (!xstrncasecmp(tok, "memory_mb=", 10)) {
+			prep_deno_params.memory_mb = atoi(tok + 10);
 		} else if (!xstrcasecmp(tok, "mode=warm")) {
 			prep_deno_params.warm = true;
 		} else if (!xstrcasecmp(tok, "mode=spawn")) {
@@ -70,7 +73,7 @@ void pd_conf_parse(void)
 			continue;
 		} else {
 			error("prep/deno: PrEpParameters: unknown \"%s\" (known: "
-			      "runner=PATH, heap_mb=MIB, mode=spawn|warm, "
+			      "runner=PATH, heap_mb=MIB, memory_mb=MIB, mode=spawn|warm, "
 			      "socket=PATH, drain_reason=yes|no|all)", tok);
 		}
 	}
@@ -141,6 +144,7 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 		.runner = prep_deno_params.runner,
 		.timeout_s = pd_conf_timeout(hook),
 		.heap_mb = prep_deno_params.heap_mb,
+		.memory_mb = prep_deno_params.memory_mb,
 		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
 						       NULL,
 	};

@@ -37,6 +37,7 @@ extern int slurm_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 typedef struct {
 	char *runner;      /* runner=PATH */
 	int heap_mb;       /* heap_mb=MIB */
+	int memory_mb;     /* memory_mb=MIB */
 	bool warm;         /* mode=warm */
 	char *socket;      /* socket=PATH */
 	int drain_reason;  /* drain_reason=yes|no|all: PD_DRAIN_* */

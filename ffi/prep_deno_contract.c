@@ -17,6 +17,24 @@
 /* Built on first use: offsetof() is no preprocessor number. */
 static char contract[4096];
 
+/* `s` as the inside of a JSON string (it has no quotes or backslashes). */
+static const char *json_newlines(const char *s)
+{
+	static char out[256];
+	size_t n = 0;
+
+	for (; *s && n + 3 < sizeof(out); s++) {
+		if (*s == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
 const char *prep_deno_contract_json(void)
 {
 	/* The names as a JSON list; the last comma is cut by the %.*s. */
@@ -29,13 +47,14 @@ const char *prep_deno_contract_json(void)
 		 "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 		 "\"defaultRunner\":\"%s\",\"defaultSocket\":\"%s\","
 		 "\"warmMagic\":\"%s\",\"warmMaxFrame\":%d,"
-		 "\"maxOutput\":%d,\"runnerGraceSeconds\":%d,"
+		 "\"maxOutput\":%d,\"truncationNote\":\"%s\","
+		 "\"runnerGraceSeconds\":%d,"
 		 "\"causeMarker\":\"%s\",\"reasonMax\":%d,"
 		 "\"contextVar\":\"%s\",\"credVars\":[%.*s],"
 		 "\"layout\":{"
 		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
 		 "\"heap_mb\":%zu,\"warm_socket\":%zu,\"concurrent\":%zu,"
-		 "\"kill_tag\":%zu},"
+		 "\"kill_tag\":%zu,\"memory_mb\":%zu},"
 		 "\"pdc_outcome_t\":{\"size\":%zu,\"status\":%zu,\"timed_out\":%zu,"
 		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu},"
 		 "\"pdc_slurmd_job_t\":{\"size\":%zu,\"cred\":%zu,"
@@ -43,7 +62,8 @@ const char *prep_deno_contract_json(void)
 		 PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT,
 		 PD_EXIT_OUT_OF_MEMORY, PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND,
 		 PD_DEFAULT_RUNNER, PD_DEFAULT_SOCKET, PD_WARM_MAGIC,
-		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT, PD_RUNNER_GRACE_S,
+		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT,
+		 json_newlines(PD_TRUNCATION_NOTE), PD_RUNNER_GRACE_S,
 		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_CONTEXT_VAR,
 		 (int)(sizeof(cred_vars) - 2), cred_vars,
 		 sizeof(pdc_config_t), offsetof(pdc_config_t, runner),
@@ -52,6 +72,7 @@ const char *prep_deno_contract_json(void)
 		 offsetof(pdc_config_t, warm_socket),
 		 offsetof(pdc_config_t, concurrent),
 		 offsetof(pdc_config_t, kill_tag),
+		 offsetof(pdc_config_t, memory_mb),
 		 sizeof(pdc_outcome_t), offsetof(pdc_outcome_t, status),
 		 offsetof(pdc_outcome_t, timed_out),
 		 offsetof(pdc_outcome_t, output),

@@ -16,14 +16,18 @@
  *      the script's process group: SIGTERM, 10 ms, SIGKILL (run_command's
  *      order). After a normal EOF it also kills stragglers of the group.
  *   3. TypeScript hook, spawn path: the runner gets `--timeout T` and arms
- *      it itself (src/supervise.ts): at T it kills its sandbox and exits
- *      PD_EXIT_TIMEOUT (124) with a "timed out" line. The core arms
- *      T + PD_RUNNER_GRACE_S as a backstop and, past it, kills the
- *      runner's group as in 2. A 124 from the runner counts as timed out.
+ *      it itself (src/launcher/supervise.c): at T it SIGKILLs every
+ *      process of the hook's cgroup and exits PD_EXIT_TIMEOUT (124) with a
+ *      "timed out" line. The core arms T + PD_RUNNER_GRACE_S as a backstop
+ *      and, past it, SIGTERMs the runner's group (the runner then kills its
+ *      cgroup the same way and exits 128+15), and SIGKILLs the group only
+ *      PD_RUNNER_STOP_GRACE_MS later. A 124 from the runner counts as
+ *      timed out.
  *   4. TypeScript hook, warm path: the core sends T in the request; the
- *      service arms T for the hook's worker (src/warm/host.ts) and answers
- *      124; the core waits T + PD_RUNNER_GRACE_S for the answer and, when
- *      none comes, runs the hook through the spawn path instead.
+ *      service arms T when the request arrives (src/warm/serve.ts), kills
+ *      the hook's warm host process at T and answers 124; the core waits
+ *      T + PD_RUNNER_GRACE_S for the answer. No answer before the hook
+ *      started: the spawn path runs it; after: it fails, never runs twice.
  *   5. SPANK job prolog/epilog (slurmstepd spank): the slurmd side arms T
  *      and kills its group with SIGKILL.
  *   6. slurmctld hooks: the same as 2-4, on a core thread; nothing else in
@@ -56,9 +60,18 @@
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */
 #define PD_MAX_OUTPUT (1024 * 1024)
+/* The note that ends a capped output (printf: the bytes dropped, a size_t). */
+#define PD_TRUNCATION_NOTE \
+	"\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n"
 
 /* Extra seconds the core gives a TypeScript hook past T (story, 3-4). */
 #define PD_RUNNER_GRACE_S 5
+/*
+ * At its own deadline the core SIGTERMs a runner and SIGKILLs it only if
+ * it has not exited this many ms later: the runner needs them to kill its
+ * cgroup and remove it (story, 3). A shell hook gets run_command's 10 ms.
+ */
+#define PD_RUNNER_STOP_GRACE_MS 2000
 
 /*
  * The drain reason (PrEpParameters drain_reason=): a failing TypeScript

@@ -37,6 +37,7 @@ typedef struct {
 	int concurrent;     /* async lists: all hooks at once (24.05+ ctld) */
 	uint32_t job_id;    /* for `each`; set by pdc_run_hooks_async */
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
+	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
 } pdc_config_t;
 
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */

@@ -25,7 +25,7 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(8, sizeof(char *));
+	char **argv = calloc(10, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -46,6 +46,11 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 	if (cfg->heap_mb > 0) {
 		snprintf(num, sizeof(num), "%d", cfg->heap_mb);
 		argv[n++] = strdup("--heap-mb");
+		argv[n++] = strdup(num);
+	}
+	if (cfg->memory_mb > 0) {
+		snprintf(num, sizeof(num), "%d", cfg->memory_mb);
+		argv[n++] = strdup("--memory-mb");
 		argv[n++] = strdup(num);
 	}
 	return argv;
@@ -103,8 +108,9 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 			uint64_t tag = cfg->kill_tag ?
 				((uint64_t)cfg->kill_tag << 32) | cfg->job_id : 0;
 
-			out->status = pdc_run_one(argv, envp, timeout_ms, child,
-						  child_arg, tag,
+			out->status = pdc_run_one(argv, envp, timeout_ms,
+						  module ? PD_RUNNER_STOP_GRACE_MS : 10,
+						  child, child_arg, tag,
 						  &out->timed_out, &out->output);
 		}
 		pdc_free_argv(argv);

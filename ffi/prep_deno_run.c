@@ -80,19 +80,15 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Output of one hook, capped at PD_MAX_OUTPUT. */
+/* Output of one hook, capped at PD_MAX_OUTPUT; the rest is counted. */
 typedef struct {
 	char *data;
 	size_t len, cap;
-	int truncated;
+	size_t dropped;
 } outbuf_t;
 
-static void out_append(outbuf_t *b, const char *p, size_t n)
+static void out_add(outbuf_t *b, const char *p, size_t n)
 {
-	if (b->len + n > PD_MAX_OUTPUT) {
-		b->truncated = 1;
-		n = PD_MAX_OUTPUT - b->len;
-	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		char *grown;
@@ -109,6 +105,15 @@ static void out_append(outbuf_t *b, const char *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+static void out_append(outbuf_t *b, const char *p, size_t n)
+{
+	if (b->len + n > PD_MAX_OUTPUT) {
+		b->dropped += b->len + n - PD_MAX_OUTPUT;
+		n = PD_MAX_OUTPUT - b->len;
+	}
+	out_add(b, p, n);
+}
+
 static void close_from(int lowfd)
 {
 #ifdef SYS_close_range
@@ -119,11 +124,25 @@ static void close_from(int lowfd)
 		close(fd);
 }
 
-/* As run_command's _kill_pg: SIGTERM, a moment, then SIGKILL. */
-static void kill_group(pid_t pg)
+/*
+ * As run_command's _kill_pg: SIGTERM, a moment, then SIGKILL. The moment is
+ * `grace_ms`, cut short once the leader (kept a zombie by WNOWAIT) exited.
+ */
+static void kill_group(pid_t pg, int grace_ms)
 {
+	int64_t until = now_ms() + grace_ms;
+
 	killpg(pg, SIGTERM);
-	usleep(10000);
+	while (grace_ms > 10 && now_ms() < until) {
+		siginfo_t si = { 0 };
+
+		if (!waitid(P_PID, pg, &si, WEXITED | WNOHANG | WNOWAIT) &&
+		    si.si_pid == pg)
+			break;
+		usleep(5000);
+	}
+	if (grace_ms <= 10)
+		usleep((useconds_t)grace_ms * 1000);
 	killpg(pg, SIGKILL);
 }
 
@@ -151,7 +170,7 @@ static char *fail_text(const char *exe, const char *why)
 
 /* Runs one command; returns its wait status, or 127 if it cannot run. */
 int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
-		   pdc_child_fn child, void *child_arg, uint64_t tag,
+		   int stop_grace_ms, pdc_child_fn child, void *child_arg, uint64_t tag,
 		   int *timed_out, char **output)
 {
 	static char *const no_env[] = { NULL };
@@ -254,19 +273,23 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		}
 	}
 	if (*timed_out)
-		kill_group(pid);
+		kill_group(pid, stop_grace_ms);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	/* Stragglers too, as run_command does after waitpid; skip its 10 ms
 	 * pause when the group is already empty. */
 	if (!*timed_out && killpg(pid, 0) == 0)
-		kill_group(pid);
+		kill_group(pid, 10);
 	track(pid, 0, 0);
 	close(pfd[0]);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (buf.truncated)
-		out_append(&buf, "\n[prep/deno: output truncated]\n", 31);
+	if (buf.dropped) {
+		char note[sizeof(PD_TRUNCATION_NOTE) + 24];
+		int n = snprintf(note, sizeof(note), PD_TRUNCATION_NOTE, buf.dropped);
+
+		out_add(&buf, note, n > 0 ? (size_t)n : 0);
+	}
 	*output = buf.data ? buf.data : strdup("");
 	return status;
 }

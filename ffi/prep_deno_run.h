@@ -10,10 +10,13 @@
 
 /*
  * Runs argv[0] with `envp` until its output reaches EOF, or kills its group
- * at `timeout_ms` (< 0: never) and sets *timed_out. Returns its wait
- * status, or 127 if it cannot run; *output is malloc'd.
+ * at `timeout_ms` (< 0: never: SIGTERM, then SIGKILL once the command has
+ * exited or `stop_grace_ms` passed) and sets *timed_out. Returns its wait
+ * status, or 127 if it cannot run; *output is malloc'd, capped at
+ * PD_MAX_OUTPUT and then PD_TRUNCATION_NOTE.
  */
 extern int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
+		       int stop_grace_ms,
 		       pdc_child_fn child, void *child_arg, uint64_t tag,
 		       int *timed_out, char **output);
 

@@ -30,6 +30,8 @@ export interface CoreConfig {
   timeoutSeconds?: number;
   /** Heap limit passed to the runner; undefined: its default. */
   heapMb?: number;
+  /** Whole-hook memory limit passed to the runner (`--memory-mb`); undefined: its default. */
+  memoryMb?: number;
   /** mode=warm: the warm service's socket; undefined: spawn path. */
   warmSocket?: string;
   /** Asynchronous lists: every hook at once, one completion (PrologSlurmctld lines, 24.05+). */

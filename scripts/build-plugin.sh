@@ -35,11 +35,8 @@ else
     what="compile check, not linked (no install of $1)"
   fi
 fi
-# Every C file of ffi/ is the plugin (the runner's launcher is not in ffi/).
-sources=()
-for f in "$top"/ffi/*.c; do
-  [ "$(basename "$f")" = prep_deno_launcher.c ] || sources+=("$f")
-done
+# Every C file of ffi/ is the plugin (the runner's launcher is src/launcher/).
+sources=("$top"/ffi/*.c)
 mkdir -p "$top/build"
 # Slurm's headers are -isystem: -Werror holds our code to account, not theirs.
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \

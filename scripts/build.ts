@@ -6,8 +6,9 @@
  *   no hook ever transpiles the runner's own code.
  * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
  *   `run` starts exactly one Deno process; every other command runs
- *   src/main.ts on the pinned Deno. The values C and TypeScript share are
- *   handed to the compiler from the TypeScript sources.
+ *   src/main.ts on the pinned Deno. The values it shares with TypeScript
+ *   are handed to the compiler as -D PD_* from their one definition,
+ *   src/contract.ts (EXIT, LAUNCHER); `prep-deno __contract` says them back.
  *
  * @module
  */
@@ -15,15 +16,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import { EXIT } from "../src/outcome.ts";
-import {
-  DEFAULT_HEAP_MB,
-  DEFAULT_MEMORY_HEADROOM_MB,
-  MAX_TIMEOUT_SECONDS,
-  PLAN_MAGIC,
-  RUN_DIR,
-  STATUS_PATH,
-} from "../src/launch/constants.ts";
+import { EXIT, LAUNCHER } from "../src/contract.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(top, "build");
@@ -61,16 +54,13 @@ const defines: Record<string, string> = {
   PREP_DENO_RUN_FLAGS: DENO_RUN_FLAGS.map(str).join(","),
   // A new build never trusts plans an older one cached.
   PREP_DENO_BUILD_ID: str(`${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`),
-  PREP_DENO_RUN_DIR: str(RUN_DIR),
-  PD_STATUS_PATH: str(STATUS_PATH),
-  PD_PLAN_MAGIC: str(PLAN_MAGIC),
-  PD_DEFAULT_HEAP_MB: String(DEFAULT_HEAP_MB),
-  PD_DEFAULT_MEMORY_HEADROOM_MB: String(DEFAULT_MEMORY_HEADROOM_MB),
-  PD_MAX_TIMEOUT_SECONDS: String(MAX_TIMEOUT_SECONDS),
-  PD_EXIT_USAGE: String(EXIT.USAGE),
-  PD_EXIT_TIMEOUT: String(EXIT.TIMEOUT),
-  PD_EXIT_OUT_OF_MEMORY: String(EXIT.OUT_OF_MEMORY),
-  PD_EXIT_SANDBOX: String(EXIT.SANDBOX),
+  PREP_DENO_RUN_DIR: str(LAUNCHER.RUN_DIR),
+  PD_STATUS_PATH: str(LAUNCHER.STATUS_PATH),
+  PD_PLAN_MAGIC: str(LAUNCHER.PLAN_MAGIC),
+  PD_DEFAULT_HEAP_MB: String(LAUNCHER.DEFAULT_HEAP_MB),
+  PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
+  PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
+  ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.
 try {

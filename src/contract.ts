@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * What the runner and the C plugin must agree on. The values are defined in
- * `ffi/prep_deno_contract.h`; this file mirrors them, and
- * `tests/ffi/contract_test.ts` loads the plugin and checks every value here
- * against the library's own `prep_deno_contract_json()`.
+ * Everything the TypeScript runner and C must agree on, in two parts:
+ *
+ * - With the plugin (`prep_deno.so`): defined in `ffi/prep_deno_contract.h`,
+ *   mirrored here; `tests/ffi/contract_test.ts` loads the plugin and checks
+ *   every value against the library's own `prep_deno_contract_json()`.
+ * - With the runner's native launcher (`build/prep-deno`, src/launcher/):
+ *   defined here ({@linkcode LAUNCHER}); `scripts/build.ts` hands them, and
+ *   {@linkcode EXIT}, to the C compiler as `-D PD_*`, and
+ *   `tests/runner/launcher_contract_test.ts` reads them back from the built
+ *   launcher (`prep-deno __contract`).
  *
  * The timeout story (who arms what, who kills what) is written down once, in
  * the header comment of `ffi/prep_deno_contract.h`.
@@ -20,7 +26,11 @@
  * @module
  */
 
-/** Exit statuses the runner uses for its own failures (`PD_EXIT_*`). */
+/**
+ * Exit statuses the runner uses for its own failures (`PD_EXIT_*`). Besides
+ * these: the hook's own status (0-255), and, as in the shell, 128 + N when
+ * the hook's process was killed by signal N (not by the runner).
+ */
 export const EXIT = {
   /** The hook threw, returned a bad value, or could not be loaded. */
   FAILED: 1,
@@ -28,7 +38,7 @@ export const EXIT = {
   USAGE: 2,
   /** The hook ran past `--timeout`; the plugin counts it as timed out. */
   TIMEOUT: 124,
-  /** The hook hit the heap limit. */
+  /** The hook passed its heap limit or its whole-hook memory limit. */
   OUT_OF_MEMORY: 125,
   /** The sandbox could not be set up (no bwrap, bad policy). */
   SANDBOX: 126,
@@ -53,6 +63,15 @@ export const WARM_MAX_FRAME = 16 * 1024 * 1024;
 
 /** Output kept per hook, spawn and warm alike, in bytes (`PD_MAX_OUTPUT`). */
 export const MAX_OUTPUT = 1024 * 1024;
+
+/**
+ * The note that ends a capped output, whoever capped it (the plugin's core,
+ * the runner, the warm service); `%zu` is the number of bytes dropped
+ * (`PD_TRUNCATION_NOTE`, a printf format on the C side). Use
+ * {@linkcode truncationNote}.
+ */
+export const TRUNCATION_NOTE =
+  "\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n";
 
 /**
  * Seconds the plugin waits past a TypeScript hook's timeout before it kills
@@ -103,8 +122,59 @@ export const CRED_VARS = [
   "SLURM_JOB_STDOUT",
 ] as const;
 
+/**
+ * What the runner's native launcher is built with (`-D PD_*` from
+ * `scripts/build.ts`; the plugin does not need them).
+ *
+ * @example
+ * ```ts
+ * import { LAUNCHER } from "./contract.ts";
+ * const heapMb = LAUNCHER.DEFAULT_HEAP_MB; // --heap-mb when not given
+ * ```
+ */
+export const LAUNCHER = {
+  /**
+   * Where, inside the view, the entry writes the status it ends with, so the
+   * launcher can tell a hook that ended from one that was killed. The entry
+   * opens it, then revokes its own write permission to it (`PD_STATUS_PATH`).
+   */
+  STATUS_PATH: "/tmp/.prep-deno-status",
+  /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
+  PLAN_MAGIC: "prep-deno-plan-1",
+  /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
+  DEFAULT_HEAP_MB: 512,
+  /**
+   * The whole hook's memory limit (all its processes, off-heap memory
+   * included), in MiB, when `--memory-mb` is not given: the heap limit plus
+   * this much for Deno itself, buffers, WebAssembly and children
+   * (`PD_DEFAULT_MEMORY_HEADROOM_MB`).
+   */
+  DEFAULT_MEMORY_HEADROOM_MB: 512,
+  /** Longest `--timeout` in seconds: past it a millisecond timer overflows (`PD_MAX_TIMEOUT_SECONDS`). */
+  MAX_TIMEOUT_SECONDS: 2147483,
+  /**
+   * The runner's root-only state: `plans/` (the plan cache) and `status/`
+   * (each running hook's status file). Under /run: gone at boot, never stale
+   * across upgrades (`PREP_DENO_RUN_DIR`).
+   */
+  RUN_DIR: "/run/prep-deno",
+} as const;
+
 /** One credential variable. */
 export type CredVar = typeof CRED_VARS[number];
+
+/**
+ * The note that ends an output of which `dropped` bytes were read and
+ * dropped ({@linkcode TRUNCATION_NOTE}).
+ *
+ * @example
+ * ```ts
+ * truncationNote(5); // "\n[prep/deno: output truncated: 5 more bytes were read and dropped]\n"
+ * ```
+ */
+export function truncationNote(dropped: number): string {
+  return TRUNCATION_NOTE.replace("%zu", String(dropped));
+}
 
 /**
  * The cause line for a failure: one line, the first line of `message`,

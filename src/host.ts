@@ -7,7 +7,8 @@
  * @module
  */
 
-import { denial, EXIT, isExitStatus, type WorkerReport } from "./outcome.ts";
+import { EXIT } from "./contract.ts";
+import { denial, isExitStatus, type WorkerReport } from "./outcome.ts";
 import type { Permissions } from "./policy.ts";
 
 /** What a warm host knows of its hook. */

@@ -10,7 +10,7 @@
 
 // Commands load lazily: each command loads only what it runs.
 import { reportUsage, UsageError } from "./cli/args.ts";
-import { EXIT } from "./outcome.ts";
+import { EXIT } from "./contract.ts";
 
 /** Top-level `--help`. */
 export const HELP = `Usage: prep-deno <command> [options]

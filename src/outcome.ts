@@ -1,28 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * How a hook ended, as the worker reports it and as the runner turns it into
- * an exit status. Exit statuses are documented in the README.
+ * an exit status. The exit statuses are `EXIT` in src/contract.ts (the
+ * plugin's too), documented in the README.
  *
  * @module
  */
-
-/** Exit statuses the runner uses for its own failures. */
-export const EXIT = {
-  /** The hook threw, returned a bad value, or could not be loaded. */
-  FAILED: 1,
-  /** Bad command line. */
-  USAGE: 2,
-  /** The hook ran past `--timeout`. */
-  TIMEOUT: 124,
-  /** The hook passed its heap limit or its whole-hook memory limit. */
-  OUT_OF_MEMORY: 125,
-  /** The sandbox could not be set up (no bwrap, bad policy). */
-  SANDBOX: 126,
-  /** The module file does not exist, as prep/script's 127 for a missing script. */
-  NOT_FOUND: 127,
-  /** 128 + N: the hook's process was killed by signal N (not by the runner). */
-  SIGNAL_BASE: 128,
-} as const;
 
 /** What a warm host's worker posts back, exactly once. */
 export type WorkerReport =

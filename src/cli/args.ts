@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { EXIT } from "../outcome.ts";
+import { EXIT, LAUNCHER } from "../contract.ts";
 
 /** A bad command line: printed with a hint, exit status 2. */
 export class UsageError extends Error {
@@ -82,7 +82,8 @@ export function integerFlag(
 }
 
 /** Longest `--timeout`: past it a millisecond timer overflows (Deno's and the kernel's). */
-export { MAX_TIMEOUT_SECONDS } from "../launch/constants.ts";
+/** Longest `--timeout` in seconds (the launcher's, {@linkcode LAUNCHER}). */
+export const MAX_TIMEOUT_SECONDS: number = LAUNCHER.MAX_TIMEOUT_SECONDS;
 
 /** Exactly one positional argument: the module. */
 export function moduleArg(command: string, positionals: string[]): string {

@@ -19,6 +19,7 @@ import {
   PolicyError,
   stripJsonc,
 } from "../policy.ts";
+import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -67,7 +68,7 @@ async function check(args: string[]): Promise<number> {
     else if (!(e instanceof PolicyError)) throw e;
     else {
       console.error(`prep-deno check: ${e.message}`);
-      return 126;
+      return EXIT.SANDBOX;
     }
   }
   const outside = outsideItsFolder(modulePath, configPath);

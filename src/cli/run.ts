@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DEFAULT_HEAP_MB, DEFAULT_MEMORY_HEADROOM_MB } from "../launch/constants.ts";
+import { LAUNCHER } from "../contract.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
 import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
@@ -22,9 +22,9 @@ the job taken from the environment. This is what the prep/deno plugin executes.
 
   --timeout SECONDS  stop every process of the hook after this long, exit status 124
                      (the plugin passes PrologEpilogTimeout; at most ${MAX_TIMEOUT_SECONDS})
-  --heap-mb MIB      the hook's JavaScript heap limit (default ${DEFAULT_HEAP_MB})
+  --heap-mb MIB      the hook's JavaScript heap limit (default ${LAUNCHER.DEFAULT_HEAP_MB})
   --memory-mb MIB    the whole hook's memory limit: all its processes, off-heap memory
-                     included (default: heap + ${DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
+                     included (default: heap + ${LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
                      memory cgroup, else only the heap limit holds
 `;
 

@@ -17,7 +17,8 @@
 import { parseEnvEntries } from "../bytes.ts";
 import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
-import { SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
+import { LAUNCHER } from "../contract.ts";
+import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -25,9 +26,9 @@ const realExit = Deno.exit;
 
 let status: Deno.FsFile | undefined;
 try {
-  status = Deno.openSync(STATUS_PATH, { write: true, truncate: true });
+  status = Deno.openSync(LAUNCHER.STATUS_PATH, { write: true, truncate: true });
   status.writeSync(new TextEncoder().encode("started\n"));
-  Deno.permissions.revokeSync({ name: "write", path: STATUS_PATH });
+  Deno.permissions.revokeSync({ name: "write", path: LAUNCHER.STATUS_PATH });
 } catch { /* no status file: the launcher then reads the exit code alone */ }
 
 // The runtime's own variables were read at start-up; commands the hook runs

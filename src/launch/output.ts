@@ -1,20 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The output cap of a hook, the same in both modes: the first
- * {@linkcode OUTPUT_CAP_BYTES} are kept for the log, the rest is read and
- * dropped (so the hook never blocks on a full pipe), and one note says how
+ * `MAX_OUTPUT` bytes (src/contract.ts, the plugin's own cap) are kept for
+ * the log, the rest is read and dropped (so the hook never blocks on a full
+ * pipe), and one note, `truncationNote()`, the plugin's text too, says how
  * much was dropped. Streams: nothing past the cap is ever held.
  *
  * @module
  */
 
-/** Bytes of a hook's output kept for the log (the plugin's C core keeps as many). */
-export const OUTPUT_CAP_BYTES = 1024 * 1024;
-
-/** The note that ends a capped output. */
-export function truncationNote(dropped: number): string {
-  return `\n[prep/deno: output truncated: ${dropped} more bytes were read and dropped]\n`;
-}
+import { MAX_OUTPUT, truncationNote } from "../contract.ts";
 
 /**
  * Collects output up to the cap.
@@ -30,7 +25,7 @@ export class CappedOutput {
   #chunks: Uint8Array[] = [];
   #kept = 0;
   #dropped = 0;
-  constructor(readonly cap: number = OUTPUT_CAP_BYTES) {}
+  constructor(readonly cap: number = MAX_OUTPUT) {}
 
   /** Adds a chunk; whatever passes the cap is counted and dropped. */
   push(chunk: Uint8Array): void {
@@ -66,7 +61,7 @@ export class CappedOutput {
 export async function pipeCapped(
   stream: ReadableStream<Uint8Array>,
   write: (chunk: Uint8Array) => Promise<unknown>,
-  cap: number = OUTPUT_CAP_BYTES,
+  cap: number = MAX_OUTPUT,
 ): Promise<number> {
   let kept = 0;
   let dropped = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { CappedOutput, pipeCapped, truncationNote } from "./output.ts";
+import { truncationNote } from "../contract.ts";
+import { CappedOutput, pipeCapped } from "./output.ts";
 
 Deno.test("output: kept up to the cap, the rest counted and noted", () => {
   const out = new CappedOutput(10);

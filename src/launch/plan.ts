@@ -16,8 +16,8 @@ import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import type { HookName } from "../types.ts";
-import { EXIT } from "../outcome.ts";
-import { PLAN_MAGIC, RUN_DIR, SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
+import { EXIT, LAUNCHER } from "../contract.ts";
+import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 
 export { SANDBOX_RUNTIME_ENV };
 
@@ -222,7 +222,7 @@ export function planHook(
       // grants: a hook that could write a plan could grant the next hook
       // anything.
       "--tmpfs",
-      RUN_DIR,
+      LAUNCHER.RUN_DIR,
       ...writable,
     ],
     command: sandboxedCommand(
@@ -232,7 +232,11 @@ export function planHook(
         ...DENO_HOOK_FLAGS,
         // The entry takes the runtime's own variables out of the process
         // (commands the hook runs must not inherit them), then revokes them.
-        ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
+        ...denoPermissionFlags(
+          permissions,
+          [LAUNCHER.STATUS_PATH],
+          Object.keys(SANDBOX_RUNTIME_ENV),
+        ),
         ENTRY_PATH,
         pathToFileURL(modulePath).href,
         hook,
@@ -249,7 +253,7 @@ export function planHook(
  * list preceded by its length: deps, bwrap and its arguments, command.
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {
-  const parts: string[] = [PLAN_MAGIC];
+  const parts: string[] = [LAUNCHER.PLAN_MAGIC];
   for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command]) {
     parts.push(String(list.length), ...list);
   }

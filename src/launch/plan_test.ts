@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { PLAN_MAGIC } from "./constants.ts";
+import { LAUNCHER } from "../contract.ts";
 import type { Policy } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import {
@@ -88,7 +88,9 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
   });
   assert.equal(
     new TextDecoder().decode(bytes),
-    [PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join("\0"),
+    [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join(
+      "\0",
+    ),
   );
   assert.throws(
     () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),

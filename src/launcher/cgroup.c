@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher.h"
+#include "cgroup.h"
 
 static int write_file(const char *dir, const char *name, const char *value)
 {

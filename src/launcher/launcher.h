@@ -10,7 +10,15 @@
  * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS.
+ * PD_MAX_TIMEOUT_SECONDS (see `prep-deno __contract`).
+ *
+ * The units, each with its own header, top to bottom (nothing calls up):
+ *   main.c       the command line: the hot path, __exec, __contract
+ *   supervise.h  runs one hook (cgroup, status file, timeout)
+ *   plan.h       launch plans: decode, cache, ask Deno for one
+ *   cgroup.h     one memory cgroup per hook
+ *   io.h         messages and reading a descriptor whole
+ *   launcher.h   (this file) the types they share
  */
 #ifndef PREP_DENO_LAUNCHER_H
 #define PREP_DENO_LAUNCHER_H
@@ -45,30 +53,5 @@ struct pd_hook {
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
 };
-
-/* plan.c */
-int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan);
-void pd_plan_free(struct pd_plan *plan);
-int pd_plan_lookup(const char *module, const char *hook, struct pd_plan *plan);
-int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status);
-
-/* cgroup.c: one memory cgroup per hook; all return -1 when unavailable. */
-struct pd_cgroup {
-	char path[4096]; /* empty: no cgroup (the documented fallback) */
-	int v2;
-};
-int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb);
-int pd_cgroup_add(const struct pd_cgroup *cg, pid_t pid);
-void pd_cgroup_kill_all(const struct pd_cgroup *cg);
-int pd_cgroup_oom_killed(const struct pd_cgroup *cg);
-void pd_cgroup_remove(struct pd_cgroup *cg);
-
-/* supervise.c: runs the hook; returns its exit status, says why on failure. */
-int pd_supervise(const struct pd_hook *h);
-
-/* main.c */
-void pd_message(const struct pd_hook *h, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-char *pd_read_all(int fd, size_t *len);
 
 #endif

@@ -9,6 +9,9 @@
  *   __exec [same flags] [--hook H] [--module M] [--no-status]
  *       runs a plan read from stdin the same way (src/launch/spawn.ts: try,
  *       check, the warm service); the environment is the job's.
+ *   __contract
+ *       prints the values this build was compiled with (-D from
+ *       src/contract.ts) as JSON, for tests/runner/launcher_contract_test.ts.
  *   anything else (and a run line this parser does not take: help, usage
  *       errors, relative paths) runs src/main.ts on the pinned Deno, which
  *       gives the messages.
@@ -18,57 +21,18 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "launcher.h"
+#include "plan.h"
+#include "supervise.h"
 
 static const char *const run_flags[] = { "run", PREP_DENO_RUN_FLAGS };
 #define N_FLAGS (sizeof(run_flags) / sizeof(run_flags[0]))
-
-void pd_message(const struct pd_hook *h, const char *fmt, ...)
-{
-	char text[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	dprintf(2, "prep-deno: %s %s job %s: %s\n", h->hook ? h->hook : "hook",
-		h->module ? h->module : "?", h->job_id ? h->job_id : "?", text);
-}
-
-char *pd_read_all(int fd, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-
-	while (buf) {
-		ssize_t got;
-
-		if (n == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				break;
-			buf = bigger;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			break;
-		if (got == 0) {
-			*len = n;
-			return buf;
-		}
-		n += (size_t)got;
-	}
-	free(buf);
-	return NULL;
-}
 
 static void exec_deno_main(int argc, char **argv)
 {
@@ -197,8 +161,25 @@ static int exec_plan(int argc, char **argv)
 	return rc;
 }
 
+/* The -D values, as src/contract.ts names them (EXIT and LAUNCHER). */
+static int print_contract(void)
+{
+	printf("{\"EXIT\":{\"FAILED\":%d,\"USAGE\":%d,\"TIMEOUT\":%d,"
+	       "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
+	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
+	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
+	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\"}}\n",
+	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
+	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
+	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
+	       PREP_DENO_RUN_DIR);
+	return fflush(stdout) ? PD_EXIT_FAILED : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "__contract"))
+		return print_contract();
 	if (argc >= 2 && !strcmp(argv[1], "run")) {
 		int rc = run_fast(argc - 2, argv + 2);
 		if (rc >= 0)

@@ -22,7 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "launcher.h"
+#include "io.h"
+#include "plan.h"
 
 static const char *next_str(char **p, char *end)
 {

@@ -30,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher.h"
+#include "cgroup.h"
+#include "io.h"
+#include "supervise.h"
 
 extern char **environ;
 

@@ -15,20 +15,14 @@
 
 import { join } from "node:path";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import {
-  hookSandbox,
-  type LaunchPlan,
-  RUN_DIR,
-  SANDBOX_RUNTIME_ENV,
-  spawnPlan,
-} from "../launch/mod.ts";
+import { hookSandbox, type LaunchPlan, SANDBOX_RUNTIME_ENV, spawnPlan } from "../launch/mod.ts";
 import type { Policy } from "../policy.ts";
 import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT } from "../outcome.ts";
+import { EXIT, LAUNCHER } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
@@ -122,7 +116,7 @@ export class HostProcess {
         }),
         // The runner's own state out of view, but for this host's folder.
         "--tmpfs",
-        RUN_DIR,
+        LAUNCHER.RUN_DIR,
         "--bind",
         dir,
         dir,

@@ -21,7 +21,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { EXIT } from "../outcome.ts";
+import { EXIT } from "../contract.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";

@@ -19,6 +19,7 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
   assert.equal(c.warmMagic, contract.WARM_MAGIC);
   assert.equal(c.warmMaxFrame, contract.WARM_MAX_FRAME);
   assert.equal(c.maxOutput, contract.MAX_OUTPUT);
+  assert.equal(c.truncationNote, contract.TRUNCATION_NOTE);
   assert.equal(c.runnerGraceSeconds, contract.RUNNER_GRACE_SECONDS);
   assert.equal(c.causeMarker, contract.CAUSE_MARKER);
   assert.equal(c.reasonMax, contract.REASON_MAX);
@@ -32,11 +33,13 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
     "WARM_MAGIC",
     "WARM_MAX_FRAME",
     "MAX_OUTPUT",
+    "TRUNCATION_NOTE",
     "RUNNER_GRACE_SECONDS",
     "CAUSE_MARKER",
     "REASON_MAX",
     "CONTEXT_VAR",
     "CRED_VARS",
+    "LAUNCHER", // the launcher's, checked in tests/runner/launcher_contract_test.ts
   ]);
   const exported = Object.entries(contract).filter(([, v]) => typeof v !== "function");
   assert.deepEqual(exported.map(([k]) => k).filter((k) => !checked.has(k)), []);
