@@ -217,3 +217,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "warm: a hook that closes its worker or calls Deno.exit gets a status, and its host is replaced",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    for (const mode of ["fresh", "reuse"]) {
+      const closes = s.hook(`close-${mode}`, `export default () => { self.close(); };`, {
+        warm: { mode, hosts: 1 },
+      });
+      const o = await s.run(closes, 1, 10);
+      assert.equal(o.exitCode, 1, o.output);
+      assert.match(o.output, /closed its worker/);
+      const exits = s.hook(`exit-${mode}`, `export default () => { Deno.exit(7); };`, {
+        warm: { mode, hosts: 1 },
+      });
+      assert.equal((await s.run(exits, 2, 10)).exitCode, 7);
+      assert.equal((await s.run(exits, 3, 10)).exitCode, 7);
+    }
+  },
+});
