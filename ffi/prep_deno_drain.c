@@ -138,19 +138,13 @@ static char *make_reason(const char *what, const pdc_outcome_t *out)
 	return reason;
 }
 
-void pd_drain_with_reason(const char *what, uint32_t job_id,
-			  const pdc_outcome_t *out)
+/* Drains this node with `reason` (xfree'd here), waiting DRAIN_WAIT_MS. */
+static void drain_node(uint32_t job_id, char *reason)
 {
 	drain_req_t *req;
 	pthread_t tid;
 	struct timespec until;
-	char *reason;
 
-	/* Only a daemon of the cluster may drain a node of it. */
-	if (prep_deno_params.drain_reason == PD_DRAIN_NO ||
-	    !running_in_daemon() || !conf ||
-	    !conf->node_name || !(reason = make_reason(what, out)))
-		return;
 	req = xmalloc(sizeof(*req));
 	req->node = xstrdup(conf->node_name);
 	req->reason = reason;
@@ -183,6 +177,37 @@ void pd_drain_with_reason(const char *what, uint32_t job_id,
 		     req->node, req->reason);
 	drain_req_put(req);
 	pthread_mutex_unlock(&drain_lock);
+}
+
+/* Only a daemon of the cluster may drain a node of it. */
+static bool may_drain(void)
+{
+	return prep_deno_params.drain_reason != PD_DRAIN_NO &&
+	       running_in_daemon() && conf && conf->node_name;
+}
+
+void pd_drain_with_reason(const char *what, uint32_t job_id,
+			  const pdc_outcome_t *out)
+{
+	char *reason;
+
+	if (may_drain() && (reason = make_reason(what, out)))
+		drain_node(job_id, reason);
+}
+
+void pd_drain_missing(const char *what, uint32_t job_id, const char *pattern)
+{
+	char *copy, *reason = NULL;
+
+	if (!may_drain() || (!pdc_is_module(pattern) &&
+			     prep_deno_params.drain_reason != PD_DRAIN_ALL))
+		return;
+	copy = xstrdup(pattern);
+	xstrfmtcat(reason, "%s %s: no such file", what, basename(copy));
+	xfree(copy);
+	if (strlen(reason) > PD_REASON_MAX)
+		reason[PD_REASON_MAX] = '\0';
+	drain_node(job_id, reason);
 }
 
 int pd_drain_shutdown(int wait_ms)

@@ -60,7 +60,8 @@ static int glob_error(const char *epath, int eerrno)
 
 /* Each configured value expanded as a glob, in prep/script's order; xfree
  * each. A value matching nothing sets *ok false, as in prep/script. */
-static char **expand_paths(pd_hook_t hook, size_t *n_out, bool *ok)
+static char **expand_paths(pd_hook_t hook, uint32_t job_id, size_t *n_out,
+			   bool *ok)
 {
 	const char *name = hook == PD_EPILOG ? "epilog" : "prolog";
 	char *const *values;
@@ -80,6 +81,7 @@ static char **expand_paths(pd_hook_t hook, size_t *n_out, bool *ok)
 		} else {
 			error("%s: Unable to create list of paths [%s]", name,
 			      pattern);
+			pd_drain_missing(name, job_id, pattern);
 			*ok = false;
 		}
 		globfree(&gl);
@@ -183,7 +185,7 @@ int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
 		env = pd_slurmd_build_env(je, cred, is_epilog);
 		rc = run_spank(name, env, PD_JOB_ENV_JOB_ID(je), cfg.timeout_s);
 	}
-	paths = expand_paths(hook, &n_paths, &paths_ok);
+	paths = expand_paths(hook, PD_JOB_ENV_JOB_ID(je), &n_paths, &paths_ok);
 	cfg.each = each_hook;
 	cfg.each_arg = &log_ctx;
 	if (!paths_ok) {

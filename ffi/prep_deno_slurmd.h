@@ -24,6 +24,11 @@ extern char **pd_slurmd_build_env(void *job_env, void *cred, bool is_epilog);
 extern void pd_drain_with_reason(const char *what, uint32_t job_id,
 				 const pdc_outcome_t *out);
 
+/* The same for a configured value that matched no file: "<what> <file>:
+ * no such file" (modules; shell hooks with drain_reason=all). */
+extern void pd_drain_missing(const char *what, uint32_t job_id,
+			     const char *pattern);
+
 /* Waits up to `wait_ms` for drain requests still in flight (fini). */
 extern int pd_drain_shutdown(int wait_ms);
 

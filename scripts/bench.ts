@@ -46,6 +46,8 @@ const NOTE = Deno.env.get("BENCH_NOTE") ?? "";
 export const WARM_FRESH_CONFIG: unknown = {};
 export const WARM_REUSE_CONFIG: unknown = { warm: { mode: "reuse" } };
 
+const loadavg = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const loadAtStart = loadavg();
 const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-bench-" });
 const bash = join(dir, "hook.sh");
 Deno.writeTextFileSync(bash, `#!/bin/bash\n[ -n "$SLURM_JOB_ID" ] || exit 1\n`, { mode: 0o755 });
@@ -197,6 +199,15 @@ const targetTable = [
   ...targets.map(([what, measured, ok]) => `| ${what} | ${measured} | ${verdict(ok)} |`),
 ].join("\n");
 const date = new Date().toISOString().slice(0, 10);
+const loadAtEnd = loadavg();
+const busy = Math.max(Number(loadAtStart.split(" ")[0]), Number(loadAtEnd.split(" ")[0])) >
+  navigator.hardwareConcurrency / 2;
+const loadNote =
+  `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAtEnd}${
+    busy
+      ? ` on ${navigator.hardwareConcurrency} CPUs: other work was running on the machine during this run, so every row is slower and noisier than on a quiet machine; compare rows with each other, not with another run`
+      : ""
+  }.`;
 const title = `prep/deno hook cost, ${date}, ${navigator.hardwareConcurrency} CPUs`;
 Deno.mkdirSync(join(TOP, "docs"), { recursive: true });
 Deno.writeTextFileSync(join(TOP, "docs", "benchmarks.svg"), plotSvg(rows, title));
@@ -208,7 +219,7 @@ Made by \`deno task bench\` (scripts/bench.ts) on ${date}, ${navigator.hardwareC
 (\`build/prep_deno.so\` via the FFI binding), as slurmd and slurmctld run it: ${SEQUENTIAL}
 sequential runs, and ${CONCURRENT_TOTAL} runs ${WIDTH} at a time the way the slurmctld side runs
 them (one core thread each). The floor row is a bare \`deno run --no-config\` of an empty module,
-started the same way, in the same run.${NOTE ? `\n\n${NOTE}` : ""}
+started the same way, in the same run. ${loadNote}${NOTE ? `\n\n${NOTE}` : ""}
 
 ${table}
 ${missing.length ? `\n${missing.map((m) => `- ${m}`).join("\n")}\n` : ""}
@@ -237,7 +248,10 @@ cache per hook, so one hook cannot poison another's), and the plugin core's fork
 ${warmNotes(workerMs, (serviceRss - serviceAloneRss) / 4, navigator.hardwareConcurrency)}
 Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics
 (fork, own process group, output pipe, stragglers killed); prep/script's own \`run_command()\`
-additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores.
+additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The warm
+rows measure the warm service as it is in this tree; the reuse row's module sits next to the
+\`deno.json\` of \`WARM_REUSE_CONFIG\` in scripts/bench.ts, which only selects reuse once the service
+reads it.
 `;
 console.log(table);
 for (const m of missing) console.log(m);
@@ -246,7 +260,7 @@ console.log(
     floorRss.toFixed(0)
   } MiB); warm service, 4 modules: ${serviceRss.toFixed(0)} MiB`,
 );
-console.log(`\n${targetTable}`);
+console.log(`\n${targetTable}\n\n${loadNote}`);
 Deno.writeTextFileSync(join(TOP, "docs", "benchmarks.md"), report);
 Deno.removeSync(dir, { recursive: true });
 // The report and plot are committed: keep them as `deno fmt` wants them.

@@ -4,7 +4,8 @@
  * installed here (run after `deno task build-plugin`, which the task does).
  *
  * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
- *   /usr/sbin/prep-deno                  the runner (deno compile'd, or the launcher)
+ *   /usr/sbin/prep-deno                  -> /usr/lib/prep-deno/build/prep-deno, the runner's
+ *                                        native launcher (build/entry.js beside it)
  *   /usr/local/sbin/prep-deno            -> /usr/sbin/prep-deno, the plugin's default runner=
  *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
  *                                        deno CLI for `deno test`/`check` (/usr/bin/deno
@@ -25,7 +26,6 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { DENO_RUN_FLAGS } from "../src/self_command.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const version = Deno.readTextFileSync(join(top, "VERSION")).trim();
@@ -83,43 +83,53 @@ function put(root: string, path: string, data: string | Uint8Array, mode = 0o644
   Deno.chmodSync(dest, mode);
 }
 
-/** The runner: a single binary where denort is there, else the launcher and the pinned Deno. */
+/**
+ * The runner, built as `deno task build` builds it but for its installed
+ * place: the staged /usr/lib/prep-deno (the source, scripts/build.ts, the
+ * pinned Deno) is bound at /usr/lib/prep-deno and its own build.ts run there
+ * on that Deno, so every path the native launcher and the bundled entry
+ * carry is the installed one (and no value build.ts hands the compiler is
+ * written twice). Then the build inputs are removed again.
+ */
 function buildRunner(root: string): string {
-  const out = join(root, "usr/sbin/prep-deno");
-  Deno.mkdirSync(dirname(out), { recursive: true });
-  const compile = new Deno.Command(Deno.execPath(), {
-    args: [
-      "compile",
-      "--quiet",
-      ...DENO_RUN_FLAGS,
-      "--include",
-      join(top, "src", "worker.ts"),
-      "--include",
-      join(top, "src", "warm", "job_worker.ts"),
-      "--output",
-      out,
-      join(top, "src", "main.ts"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  // The pinned Deno ships either way: `deno test` and `prep-deno check` of
-  // hooks need a deno CLI (postinst offers it as /usr/bin/deno).
+  const lib = join(root, LIB.slice(1));
+  copyTree(
+    join(top, "src"),
+    join(lib, "src"),
+    (n) => /\.(ts|c|h)$/.test(n) && !n.endsWith("_test.ts"),
+  );
+  put(root, `${LIB}/scripts/build.ts`, Deno.readFileSync(join(top, "scripts", "build.ts")));
+  // The pinned Deno: what the runner runs on, and the deno CLI for `deno test`
+  // and `prep-deno check` of hooks (postinst offers it as /usr/bin/deno).
   put(root, `${LIB}/deno`, Deno.readFileSync(Deno.execPath()), 0o755);
-  if (compile.success) return `single binary (deno compile, Deno ${Deno.version.deno})`;
-  run("cc", [
-    "-O2",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    `-DPREP_DENO_DENO=${JSON.stringify(`${LIB}/deno`)}`,
-    `-DPREP_DENO_MAIN=${JSON.stringify(`${LIB}/src/main.ts`)}`,
-    `-DPREP_DENO_RUN_FLAGS=${DENO_RUN_FLAGS.map((f) => JSON.stringify(f)).join(",")}`,
-    "-o",
-    out,
-    join(top, "ffi", "prep_deno_launcher.c"),
-  ]);
-  return `launcher and the pinned Deno ${Deno.version.deno} (no denort here)`;
+  let made = false;
+  try {
+    Deno.mkdirSync(LIB);
+    made = true; // a mount point only for the build; removed below
+  } catch { /* installed here already: bound over for the build */ }
+  try {
+    const out = run("bwrap", [
+      "--dev-bind",
+      "/",
+      "/",
+      "--bind",
+      lib,
+      LIB,
+      "--",
+      `${LIB}/deno`,
+      "run",
+      "--allow-all",
+      "--no-config",
+      `${LIB}/scripts/build.ts`,
+    ]);
+    Deno.removeSync(join(lib, "scripts"), { recursive: true });
+    Deno.removeSync(join(lib, "src", "launcher"), { recursive: true });
+    Deno.mkdirSync(join(root, "usr/sbin"), { recursive: true });
+    Deno.symlinkSync(`${LIB}/build/prep-deno`, join(root, "usr/sbin/prep-deno"));
+    return out.trim().split("\n").pop()!.replace(/^build\/prep-deno: /, "");
+  } finally {
+    if (made) Deno.removeSync(LIB);
+  }
 }
 
 /** Builds the tree under `root`; returns what the control file needs. */

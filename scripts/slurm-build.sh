@@ -83,6 +83,9 @@ build() {
   echo "== $(date -u) slurm $version from $tarball ($sha)" &&
     tar -xJf "$tarball" -C "$src" --strip-components=1 &&
     cd "$src" &&
+    # The compiler's temporary files beside the build: a /tmp cleaned by
+    # someone else mid-build must not break it.
+    mkdir -p "$src/.tmp" && export TMPDIR="$src/.tmp" &&
     ./configure --quiet --prefix="$prefix" --sysconfdir="$prefix/etc" \
       --enable-multiple-slurmd --disable-debug &&
     make -j2 >/dev/null &&

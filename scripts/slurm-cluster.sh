@@ -226,6 +226,8 @@ case "${1:-}" in
     for f in "$dir"/slurmctld.pid "$dir"/slurmd.pid "$dir"/slurmd-*.pid "$dir"/serve.pid; do
       d=$(basename "$f" .pid)
       [ "$d" != "slurmd-*" ] || continue
+      # Several nodes: their own pid files, no plain slurmd.pid.
+      [ "$d" != slurmd ] || [ -e "$f" ] || ! compgen -G "$dir/slurmd-*.pid" >/dev/null || continue
       if pid_alive "$f"; then echo "$d: running (pid $(cat "$f"))"; else echo "$d: stopped"; fi
     done
     SLURM_CONF="$dir/slurm.conf" sinfo 2>/dev/null || true

@@ -10,11 +10,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 version=${1:-}
-suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts)
+# The parity, failure and multi-node suites, and the spec's rows that only
+# real daemons show (spec_*_test.ts).
+suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts tests/slurm/spec_*_test.ts)
 if [ -n "$version" ]; then
   if scripts/slurm-build.sh --tarball "$version" >/dev/null; then
-    scripts/slurm-build.sh "$version" >/dev/null
+    prefix=$(scripts/slurm-build.sh "$version")
     scripts/build-plugin.sh "$version"
+    # Every Slurm command the tests run (sinfo, sbatch, ...) is the release's.
+    export PATH="$prefix/bin:$prefix/sbin:$PATH"
   else
     echo "test-slurm: *** NO SOURCE FOR SLURM $version: its tests will be reported as IGNORED ***" >&2
   fi

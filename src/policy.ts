@@ -14,31 +14,18 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { PERMISSION_KINDS, type PermissionKind, type Permissions } from "./permissions.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
 
-/** Permission kinds a set may grant, as Deno names them. */
-export const PERMISSION_KINDS = [
-  "all",
-  "read",
-  "write",
-  "net",
-  "env",
-  "run",
-  "ffi",
-  "sys",
-  "import",
-] as const;
-
-/** One permission kind. */
-export type PermissionKind = typeof PERMISSION_KINDS[number];
-
-/** A grant: everything (`true`) or a list; an absent kind is denied. */
-export type Grant = true | string[];
-
-/** A normalised permission set: paths are absolute. */
-export type Permissions = Partial<Record<PermissionKind, Grant>>;
+export {
+  type Grant,
+  PERMISSION_KINDS,
+  type PermissionKind,
+  type Permissions,
+  workerPermissions,
+} from "./permissions.ts";
 
 /** The permissions a hook gets and where they came from. */
 export interface Policy {
@@ -256,13 +243,4 @@ export function stripJsonc(text: string): string {
     }
   }
   return result;
-}
-
-/** The permission object a Worker takes: every kind explicit, absent ones denied. */
-export function workerPermissions(p: Permissions): Deno.PermissionOptionsObject {
-  const out: Record<string, boolean | string[]> = {};
-  for (const kind of PERMISSION_KINDS) {
-    if (kind !== "all") out[kind] = p.all === true ? true : p[kind] ?? false;
-  }
-  return out as Deno.PermissionOptionsObject;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Permissions } from "./policy.ts";
+import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
 import { type KernelView, RUNTIME_DIR } from "./view.ts";
 

@@ -45,7 +45,7 @@ export async function runHook(run: HookRun): Promise<number> {
   const jobId = run.env?.SLURM_JOB_ID ?? Deno.env.get("SLURM_JOB_ID") ?? "?";
   let plan;
   try {
-    plan = planHook(modulePath, run.hook, run.env);
+    plan = planHook(modulePath, run.hook, undefined, run.env);
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     console.error(`prep-deno: ${run.hook} ${modulePath} job ${jobId}: ${e.message}`);

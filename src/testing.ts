@@ -29,7 +29,9 @@
 import { buildJobContext } from "./context.ts";
 import { isExitStatus } from "./outcome.ts";
 import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
-import type { Hook, HookModule, HookName, JobContext, ScriptContext } from "./types.ts";
+import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
+
+export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext };
 
 /**
  * The fake job's identity and any variables to set. Every field is
@@ -60,7 +62,16 @@ export interface FakeJobOptions {
   env?: Record<string, string>;
 }
 
-/** The context of a hook name, or the context itself. */
+/**
+ * The context of a hook name, or the context itself.
+ *
+ * @example
+ * ```ts
+ * contextOf("epilogSlurmctld"); // "epilog_slurmctld"
+ * contextOf("prolog_slurmd"); // "prolog_slurmd"
+ * ```
+ * @throws {TypeError} when `hook` is neither.
+ */
 export function contextOf(hook: HookName | ScriptContext): ScriptContext {
   if (isScriptContext(hook)) return hook;
   for (const [context, name] of Object.entries(HOOK_FOR_CONTEXT)) {
@@ -135,8 +146,9 @@ export interface HookCall {
 /**
  * Calls the hook of `module` that serves `hook` (its named export, else
  * its default export) with a fake job, in this process, and gives the
- * status the runner would exit with. `Deno.exit(n)` in the hook becomes
- * status `n` instead of ending the test.
+ * status the runner would exit with. As under the runner, `Deno.env` answers
+ * from the job's environment (Deno's permission check first), and
+ * `Deno.exit(n)` in the hook becomes status `n` instead of ending the test.
  *
  * @example
  * ```ts
@@ -162,13 +174,13 @@ export async function callHook(
     );
   }
   const realExit = Deno.exit;
-  Object.defineProperty(Deno, "exit", {
-    configurable: true,
-    writable: true,
-    value: (code?: number): never => {
-      throw new HookExit(code ?? 0);
-    },
+  const realEnv = Deno.env;
+  const set = (name: "exit" | "env", value: unknown) =>
+    Object.defineProperty(Deno, name, { configurable: true, writable: true, value });
+  set("exit", (code?: number): never => {
+    throw new HookExit(code ?? 0);
   });
+  set("env", jobEnvFor(job, realEnv));
   try {
     const value = await (fn as Hook)(job);
     if (value === undefined) return { status: 0, job };
@@ -182,8 +194,31 @@ export async function callHook(
     }
     return { status: 1, job, error: e, reason: `the hook threw: ${(e as Error)?.message ?? e}` };
   } finally {
-    Object.defineProperty(Deno, "exit", { configurable: true, writable: true, value: realExit });
+    set("exit", realExit);
+    set("env", realEnv);
   }
+}
+
+/**
+ * `Deno.env` as a hook sees it under the runner: the job's environment is
+ * the process's. Deno's own permission check still comes first, so a test
+ * without --allow-env fails where the hook without an `env` grant would.
+ */
+function jobEnvFor(job: JobContext, real: Deno.Env): Deno.Env {
+  const env: Record<string, string> = { ...job.env };
+  return {
+    get: (k: string) => (real.get(k), env[k]),
+    has: (k: string) => (real.get(k), k in env),
+    toObject: () => (real.toObject(), { ...env }),
+    set: (k: string, v: string) => {
+      real.get(k);
+      env[k] = v;
+    },
+    delete: (k: string) => {
+      real.get(k);
+      delete env[k];
+    },
+  };
 }
 
 /** `Deno.exit(code)` inside a hook called by {@linkcode callHook}. */

@@ -76,3 +76,25 @@ Deno.test("testing: callHook passes the fake job, or the one given", async () =>
   await callHook({ epilog: (j: unknown) => void (seen = j) }, "epilog", { job });
   assert.equal(seen, job);
 });
+
+Deno.test("testing: Deno.env answers from the job's environment during the call, as in the runner", async () => {
+  let seen: unknown;
+  const before = Deno.env.get("SLURM_JOB_ID");
+  const r = await callHook(
+    {
+      prolog: () => {
+        seen = [
+          Deno.env.get("SLURM_JOB_ID"),
+          Deno.env.get("CUDA_VISIBLE_DEVICES"),
+          Deno.env.get("HOME"),
+        ];
+      },
+    },
+    "prolog",
+    { id: 12, env: { CUDA_VISIBLE_DEVICES: "0" } },
+  );
+  assert.equal(r.status, 0, r.reason);
+  assert.deepEqual(seen, ["12", "0", undefined]);
+  assert.equal(Deno.env.get("SLURM_JOB_ID"), before, "restored after the call");
+  assert.ok(Deno.env.get("PATH"));
+});

@@ -27,7 +27,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { Grant, Permissions } from "./policy.ts";
+import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 
 /** The keys of a sandbox set. */
@@ -319,16 +319,40 @@ export function resolveView(
   };
 }
 
-/** A device path, or a glob in its last part (`/dev/nvidia*`), as the host's device nodes. */
+/**
+ * Character devices a glob never grants, by number (devices(7)): physical
+ * memory, kernel memory and I/O ports.
+ */
+const RAW_MEMORY = new Set(["1:1", "1:2", "1:4"]);
+
+/**
+ * A device path, or a glob in its last part (`/dev/nvidia*`), as the host's
+ * device nodes. A glob never grants a disk (a block device) or raw memory:
+ * `/dev/nvme*` would bring the node's disks in with the GPUs' neighbours, so
+ * those must be named exactly.
+ */
 function expandDevice(pattern: string): ResolvedGrant[] {
   const dir = dirname(pattern);
   const last = pattern.slice(dir.length + 1);
-  const grants = /[*?[]/.test(last)
+  const glob = /[*?[]/.test(last);
+  const grants = glob
     ? matchNames(dir, last).map((name) => resolveGrant(join(dir, name)))
     : [resolveGrant(pattern)];
   for (const g of grants) {
     if (g.kind !== "device") {
       throw new GrantError(`${g.path} is not a device node; list it under "read" or "write"`);
+    }
+    if (glob) {
+      const info = Deno.statSync(g.real);
+      const rdev = info.rdev ?? 0;
+      const number = `${(rdev >> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
+      if (info.isBlockDevice || RAW_MEMORY.has(number)) {
+        throw new GrantError(
+          `${pattern} matches ${g.path}, ${
+            info.isBlockDevice ? "a disk (block device)" : "raw memory"
+          }; a glob never grants one: name it exactly under "devices" if the hook really needs it`,
+        );
+      }
     }
   }
   return grants;

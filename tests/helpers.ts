@@ -16,8 +16,23 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs `build/prep-deno` with `args`; `env` replaces the environment entirely. */
+/**
+ * Runs `build/prep-deno` with `args`; `env` replaces the environment entirely.
+ * For `try`, whose report carries the hook's stdout and stderr together (as
+ * the daemon's log does), `stderr` is that output followed by try's own
+ * stderr, so a test looks for the runner's messages in one place whichever
+ * command it ran; {@linkcode prepDenoRaw} gives the streams as they were.
+ */
 export async function prepDeno(
+  args: string[],
+  env?: Record<string, string>,
+): Promise<Ran> {
+  const r = await prepDenoRaw(args, env);
+  return args[0] === "try" ? { ...r, stderr: hookOutput(r) + r.stderr } : r;
+}
+
+/** Runs `build/prep-deno` with `args`: its stdout and stderr exactly as written. */
+export async function prepDenoRaw(
   args: string[],
   env?: Record<string, string>,
 ): Promise<Ran> {
@@ -52,10 +67,7 @@ export async function tryHook(
   if (opts.policy !== undefined) files["deno.json"] = JSON.stringify({ permissions: opts.policy });
   const path = writeFiles(dir, files);
   try {
-    const r = await prepDeno(["try", path, ...(opts.args ?? [])]);
-    // try reports the hook's stdout and stderr together, inside its report on
-    // stdout; tests that look for the runner's messages look in `stderr`.
-    return { ...r, stderr: hookOutput(r) + r.stderr };
+    return await prepDeno(["try", path, ...(opts.args ?? [])]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -59,7 +59,7 @@ export function plotSvg(rows: readonly PlotRow[], title: string): string {
         `<rect x="${labelW}" y="${y + 2}" width="${Math.max(1, scale(v)).toFixed(1)}" height="${
           rowH - 5
         }" fill="${color}"/>`,
-        `<text x="${labelW + Math.max(1, scale(v)) + 4}" y="${y + 12}">${
+        `<text x="${(labelW + Math.max(1, scale(v)) + 4).toFixed(1)}" y="${y + 12}">${
           v >= 100 ? v.toFixed(0) : v.toFixed(1)
         } ${unit}</text>`,
       );

@@ -11,13 +11,20 @@
 
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadPolicy, PERMISSION_KINDS, type Policy, PolicyError, stripJsonc } from "../policy.ts";
+import {
+  findConfig,
+  loadPolicy,
+  PERMISSION_KINDS,
+  type Policy,
+  PolicyError,
+  stripJsonc,
+} from "../policy.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
-import { moduleArg, parseCommand } from "./args.ts";
+import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
 export const CHECK_HELP = `Usage: prep-deno check MODULE
@@ -33,21 +40,37 @@ in ~/.cache/prep-deno/check.
 
 /** Runs `check`; 0 when the module type-checks and serves at least one hook. */
 export async function checkCommand(args: string[]): Promise<number> {
+  try {
+    return await check(args);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    // Plain, never a stack trace: what failed and on what.
+    console.error(`prep-deno check: ${(e as Error)?.message ?? e}`);
+    return 1;
+  }
+}
+
+async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("check", args, {});
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
   }
   const modulePath = resolve(moduleArg("check", positionals));
-  let policy: Policy;
+  // A refused policy (planted, malformed, a bad set) is said once, plainly.
+  let configPath: string | undefined;
   try {
-    policy = loadPolicy(modulePath, "prolog");
+    configPath = findConfig(dirname(modulePath));
+    if (configPath) loadPolicy(modulePath, "prolog");
   } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    console.error(`prep-deno check: ${e.message}`);
-    return 126;
+    if (e instanceof Deno.errors.NotFound) configPath = undefined;
+    else if (!(e instanceof PolicyError)) throw e;
+    else {
+      console.error(`prep-deno check: ${e.message}`);
+      return 126;
+    }
   }
-  const outside = outsideItsFolder(modulePath, policy);
+  const outside = outsideItsFolder(modulePath, configPath);
   if (outside) {
     console.error(
       `prep-deno check: ${modulePath} is a link to ${outside}, outside the hook's folder; ` +
@@ -57,7 +80,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   // The two halves are independent: run them side by side.
   const [typesOk, listing] = await Promise.all([
-    typeCheck(modulePath, policy),
+    typeCheck(modulePath, configPath),
     captureStdout((onStdout) =>
       runHook({
         modulePath,
@@ -102,7 +125,7 @@ export async function checkCommand(args: string[]): Promise<number> {
 }
 
 /** One line describing a policy. */
-export function describePolicy(p: Policy): string {
+function describePolicy(p: Policy): string {
   if (!p.setName) {
     return `none (no permission set${p.configPath ? ` in ${p.configPath}` : ", no deno.json"})`;
   }
@@ -137,11 +160,11 @@ function describeView(p: Policy): string {
  * The module's real path when it is a link leading out of its hook's
  * folder (the policy's folder, else the module's own), else undefined.
  */
-function outsideItsFolder(modulePath: string, policy: Policy): string | undefined {
+function outsideItsFolder(modulePath: string, configPath?: string): string | undefined {
   let real: string, root: string;
   try {
     real = Deno.realPathSync(modulePath);
-    root = Deno.realPathSync(policy.configPath ? dirname(policy.configPath) : dirname(modulePath));
+    root = Deno.realPathSync(configPath ? dirname(configPath) : dirname(modulePath));
   } catch {
     return undefined; // missing: the listing step says so, with run's words
   }
@@ -150,16 +173,16 @@ function outsideItsFolder(modulePath: string, policy: Policy): string | undefine
 }
 
 /** The imports the check resolves with: ours for "prep-deno", then the policy's own. */
-function importMap(policy: Policy): Record<string, string> {
+function importMap(configPath?: string): Record<string, string> {
   const lib = libDir();
   const map: Record<string, string> = {
     "prep-deno": pathToFileURL(join(lib, "mod.ts")).href,
     "prep-deno/testing": pathToFileURL(join(lib, "testing.ts")).href,
   };
-  if (!policy.configPath) return map;
+  if (!configPath) return map;
   try {
-    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(policy.configPath)));
-    const base = pathToFileURL(policy.configPath);
+    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
+    const base = pathToFileURL(configPath);
     for (const [k, v] of Object.entries(config?.imports ?? {})) {
       if (typeof v === "string") map[k] = /^[.\/]/.test(v) ? new URL(v, base).href : v;
     }
@@ -167,7 +190,7 @@ function importMap(policy: Policy): Record<string, string> {
   return map;
 }
 
-async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
+async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
   let view: { bwrap: string; bwrapArgs: readonly string[] };
   try {
@@ -191,7 +214,10 @@ async function typeCheck(modulePath: string, policy: Policy): Promise<boolean> {
         `export const served: HookModule = hooks;\n`,
     );
     // Not the site's deno.json as compiler options: it is a policy.
-    Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify({ imports: importMap(policy) }));
+    Deno.writeTextFileSync(
+      join(dir, "deno.json"),
+      JSON.stringify({ imports: importMap(configPath) }),
+    );
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();
     const env: Record<string, string> = {

@@ -61,9 +61,14 @@ export function initCommand(args: string[]): number {
       `init: ${dir} already has ${clashes.join(", ")}; nothing was written (pick another DIR)`,
     );
   }
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  for (const [name, text] of Object.entries(files)) {
-    Deno.writeTextFileSync(join(dir, name), text, { mode: 0o644, createNew: true });
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    for (const [name, text] of Object.entries(files)) {
+      Deno.writeTextFileSync(join(dir, name), text, { mode: 0o644, createNew: true });
+    }
+  } catch (e) {
+    console.error(`prep-deno init: cannot write in ${dir}: ${(e as Error).message}`);
+    return 1;
   }
   console.log(`prep-deno init: wrote ${Object.keys(files).join(", ")} in ${dir}
 
@@ -94,8 +99,8 @@ export function scaffold(lib: string): Record<string, string> {
   const testing = pathToFileURL(join(lib, "testing.ts")).href;
   return {
     "deno.json": POLICY.replace("@MOD@", mod).replace("@TESTING@", testing),
-    "site.ts": HOOK,
-    "site_test.ts": TEST,
+    "site.ts": hasHelpers(lib) ? hookWithHelpers(mod) : HOOK,
+    "site_test.ts": hasHelpers(lib) ? TEST + TEST_HELPERS : TEST,
   };
 }
 
@@ -135,6 +140,34 @@ const POLICY = `// The policy of the hooks in this folder (prep-deno(8), "Sandbo
   }
 }
 `;
+
+/** Whether the runner at `lib` has the run-time helpers (its mod.ts exports jobOutputPaths). */
+function hasHelpers(lib: string): boolean {
+  try {
+    return /\bjobOutputPaths\b/.test(Deno.readTextFileSync(join(lib, "helpers", "mod.ts")));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The hook, using a helper at run time. The runner lets its own mod.ts into
+ * every hook's view, but runs hooks without an import map: run-time imports
+ * name it by its file URL; type imports can use "prep-deno".
+ */
+function hookWithHelpers(mod: string): string {
+  return HOOK.replace(
+    'import type { JobContext } from "prep-deno";\n',
+    'import type { JobContext } from "prep-deno";\n' +
+      "// The runner's helpers, by file: hooks run without an import map.\n" +
+      `import { jobOutputPaths } from ${JSON.stringify(mod)};\n`,
+  ).replace(
+    "export function epilog(job: JobContext): void {\n",
+    "export function epilog(job: JobContext): void {\n" +
+      "  const { stdout } = jobOutputPaths(job); // %j, %u... expanded, as sbatch does\n" +
+      "  console.log(`epilog: job ${job.id} wrote its output to ${stdout}`);\n",
+  );
+}
 
 const HOOK = `// Slurm hooks for this site: Prolog=/path/site.ts and Epilog=/path/site.ts in
 // slurm.conf (with PrEpPlugins=prep/deno). Each export serves the hook of its name.
@@ -178,5 +211,19 @@ Deno.test("prolog lets a gpu job with GPUs start", async () => {
 Deno.test("epilog succeeds for a job that failed", async () => {
   const r = await callHook(hooks, "epilog", { env: { SLURM_JOB_EXIT_CODE2: "1:0" } });
   equal(r.status, 0, r.reason);
+});
+`;
+
+const TEST_HELPERS = `
+Deno.test("epilog names the job's output file with its patterns expanded", async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args.join(" "));
+  try {
+    await callHook(hooks, "epilog", { id: 42, env: { SLURM_JOB_STDOUT: "/scratch/out-%j.txt" } });
+  } finally {
+    console.log = log;
+  }
+  equal(lines[0], "epilog: job 42 wrote its output to /scratch/out-42.txt");
 });
 `;

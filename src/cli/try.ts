@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `prep-deno try MODULE ...`: runs a hook by hand with a fake but complete
- * job environment, through the same supervisor and sandbox as `run`.
+ * job environment, through `prep-deno run` itself: the same launcher,
+ * sandbox and output pipe as under the plugin.
  *
  * @module
  */
@@ -32,8 +33,8 @@ under slurmd. The fake job is the one prep-deno/testing gives unit tests.
 
   --context CTX      ${SCRIPT_CONTEXTS.join(" | ")} (default prolog_slurmd)
   --job-id N         the job id, 1 to 4294967294 (default 1)
-  --user NAME        the job's user, a name or uid in /etc/passwd (default root);
-                     its uid, gid and group name come from /etc/passwd and /etc/group
+  --user NAME        the job's user, a name or uid the system knows (default root);
+                     its uid, gid and group name come from the name service (getent)
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
   --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
@@ -59,43 +60,56 @@ export function parseEnvFile(text: string, file: string): Record<string, string>
 
 /** A job's user as /etc/passwd and /etc/group name it. */
 export interface JobUser {
+  /** The user name (`SLURM_JOB_USER`). */
   user: string;
+  /** Its uid (`SLURM_JOB_UID`). */
   uid: number;
+  /** Its primary gid (`SLURM_JOB_GID`). */
   gid: number;
+  /** The name of that gid (`SLURM_JOB_GROUP`), or the number when /etc/group has none. */
   group: string;
 }
 
 /**
- * Looks up `user` (a name, or a uid) in /etc/passwd, and its primary
- * group's name in /etc/group, as slurmctld does for SLURM_JOB_GROUP
- * (a gid with no name there keeps the number, as gid_to_string does).
+ * Looks up `user` (a name, or a uid) and its primary group's name through
+ * the name service, as slurmctld does (getpwnam/getgrgid: /etc/passwd,
+ * LDAP, SSSD...), with `getent`; where there is no getent, in /etc/passwd
+ * and /etc/group. A gid with no name keeps the number, as gid_to_string does.
  *
- * @throws {UsageError} naming the user when it is not in /etc/passwd.
+ * @throws {UsageError} naming the user when the system does not know it.
  */
-export function lookupJobUser(
-  user: string,
-  passwd = "/etc/passwd",
-  groups = "/etc/group",
-): JobUser {
-  const read = (file: string) => {
-    try {
-      return Deno.readTextFileSync(file).split("\n").map((l) => l.split(":"));
-    } catch (e) {
-      throw new UsageError(`try: --user ${user}: cannot read ${file}: ${(e as Error).message}`);
-    }
-  };
-  const numeric = /^\d+$/.test(user);
-  const entry = read(passwd).find((f) =>
-    f.length >= 4 && (f[0] === user || (numeric && f[2] === user))
-  );
-  if (!entry) {
+export function lookupJobUser(user: string): JobUser {
+  const entry = nss("passwd", user);
+  if (!entry || entry.length < 4 || !/^\d+$/.test(entry[2]) || !/^\d+$/.test(entry[3])) {
     throw new UsageError(
-      `try: --user ${user}: no such user in ${passwd} (give a user this host knows, or leave --user out for root)`,
+      `try: --user ${user}: no such user (getent passwd ${user}); give a user this host knows, or leave --user out for root`,
     );
   }
   const gid = Number(entry[3]);
-  const group = read(groups).find((f) => f.length >= 3 && f[2] === entry[3])?.[0] ?? `${gid}`;
+  const group = nss("group", entry[3])?.[0] ?? `${gid}`;
   return { user: entry[0], uid: Number(entry[2]), gid, group };
+}
+
+/** One entry of a name service database by name or id, split on ":". */
+function nss(db: "passwd" | "group", key: string): string[] | undefined {
+  try {
+    const out = new Deno.Command("getent", {
+      args: [db, key],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    // getent: 0 found, 2 not found; anything else means no usable getent.
+    if (out.code === 0) return new TextDecoder().decode(out.stdout).split("\n")[0].split(":");
+    if (out.code === 2) return undefined;
+  } catch { /* no getent: the files */ }
+  try {
+    // Both files have the id in the third field.
+    return Deno.readTextFileSync(`/etc/${db}`).split("\n").map((l) => l.split(":"))
+      .find((f) => f.length >= 3 && (f[0] === key || (/^\d+$/.test(key) && f[2] === key)));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `try`; resolves to the hook's exit status. */

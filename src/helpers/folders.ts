@@ -14,6 +14,7 @@
  * @module
  */
 
+import * as fs from "node:fs";
 import { dirname } from "node:path";
 import { runCommand } from "./command.ts";
 
@@ -35,6 +36,8 @@ interface Entry {
   readonly uid: number;
   readonly gid: number;
   readonly mode: number;
+  /** Device and inode (Deno's branch only): the entry the chown must reach. */
+  readonly id?: { dev: number; ino: number };
 }
 
 /** Paths Deno 2.9 serves only with `"all": true`. */
@@ -51,6 +54,7 @@ async function entryOf(path: string): Promise<Entry | undefined> {
         uid: i.uid ?? -1,
         gid: i.gid ?? -1,
         mode: (i.mode ?? 0) & 0o7777,
+        id: { dev: i.dev, ino: i.ino ?? -1 },
       };
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return undefined;
@@ -118,7 +122,7 @@ export async function makeJobFolder(path: string, opts: FolderOptions): Promise<
       }; refusing to change a folder a user controls (remove it first)`,
     );
   }
-  await chownChmod(path, opts.uid, opts.gid, mode);
+  await chownChmod(path, entry, opts.uid, opts.gid, mode);
 }
 
 async function makeParents(dir: string): Promise<void> {
@@ -136,14 +140,40 @@ async function mkdir(path: string, mode: number): Promise<void> {
   }
 }
 
-// chmod while root still owns it, then chown: no CAP_FOWNER needed.
-async function chownChmod(path: string, uid: number, gid: number, mode: number): Promise<void> {
+// chmod while root still owns it, then chown: no CAP_FOWNER needed. Both
+// act on the entry checked above and never through a symlink: in a folder
+// the job user can write, they could swap the new folder for a link to any
+// folder in the view between the check and the chown.
+async function chownChmod(
+  path: string,
+  entry: Entry,
+  uid: number,
+  gid: number,
+  mode: number,
+): Promise<void> {
   if (denoRefuses(path)) {
+    // chown -h never follows; chmod has no such switch, so the mode is
+    // checked after (a redirected chmod changes a mode, never an owner).
     await runCommand(["/usr/bin/chmod", mode.toString(8), "--", path]);
     await runCommand(["/usr/bin/chown", "-h", `${uid}:${gid}`, "--", path]);
-  } else {
-    Deno.chmodSync(path, mode);
-    Deno.chownSync(path, uid, gid);
+    const after = await entryOf(path);
+    if (after?.kind !== "directory" || after.uid !== uid || after.mode !== mode) {
+      throw new Error(`${path} was replaced while being made; refusing (remove it first)`);
+    }
+    return;
+  }
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!entry.id || st.dev !== entry.id.dev || st.ino !== entry.id.ino) {
+      throw new Error(
+        `${path} was replaced while being made (by a symlink or another folder); refusing to change what it now names`,
+      );
+    }
+    fs.fchmodSync(fd, mode);
+    fs.fchownSync(fd, uid, gid);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -6,9 +6,10 @@
  * - {@linkcode planHook}(modulePath, hook): the policy turned into a bwrap
  *   view and one `deno run` command line with Deno's permission flags and
  *   the prebuilt entry (throws {@linkcode LaunchRefused} with the status and
- *   the message when the hook cannot be launched). For a different entry
- *   (a warm host) build a plan from {@linkcode hookSandbox},
- *   {@linkcode denoPermissionFlags}, `bwrapArgs` and {@linkcode SANDBOX_RUNTIME_ENV}.
+ *   the message when the hook cannot be launched). For a different program
+ *   in the same view (a warm host) pass an {@linkcode OtherEntry}: its files,
+ *   its own writable folders, and its command from the policy's permission
+ *   flags; spawn it with `noStatus`.
  * - {@linkcode spawnPlan}(plan, options): runs it through the native
  *   launcher, which owns the hook's processes: memory cgroup, timeout,
  *   killing every process, exit status and message. Kill the returned child

@@ -147,7 +147,22 @@ export function policyDeps(modulePath: string): string[] {
 }
 
 /**
- * The plan for `hook` of the module at `modulePath` (absolute).
+ * Another program to run in a hook's view instead of build/entry.js (the
+ * warm service's hosts): the same view and permissions, its own command.
+ */
+export interface OtherEntry {
+  /** Files or folders it executes from, bound read-only (the deno binary is always). */
+  runtimePaths: readonly string[];
+  /** Folders of its own, bound read-write after the runner's state is masked. */
+  runtimeWritable?: readonly string[];
+  /** Its command line from the deno path and the policy's permission flags. */
+  command: (deno: string, permissionFlags: readonly string[], policy: Policy) => string[];
+}
+
+/**
+ * The plan for `hook` of the module at `modulePath` (absolute): by default
+ * build/entry.js, or `other`'s command in the same view. `env` is the job's
+ * environment (where `slurm: true` finds slurm.conf).
  *
  * @throws {LaunchRefused} when the module is missing, the policy unusable or
  * bwrap not installed; the message names the file and the fix.
@@ -155,6 +170,7 @@ export function policyDeps(modulePath: string): string[] {
 export function planHook(
   modulePath: string,
   hook: HookName,
+  other?: OtherEntry,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
 ): LaunchPlan {
   try {
@@ -187,11 +203,16 @@ export function planHook(
   }
   const { hookRoot, permissions } = hookSandbox(modulePath, policy);
   const deno = Deno.execPath();
+  const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
     bwrap,
     bwrapArgs: [
       ...bwrapArgs({
-        runtimePaths: [deno, ENTRY_PATH, ...HELPER_MODULE_PATHS],
+        runtimePaths: [
+          deno,
+          ...(other ? other.runtimePaths : [ENTRY_PATH]),
+          ...HELPER_MODULE_PATHS,
+        ],
         hookRoot,
         view: policy.view,
         setenv: SANDBOX_RUNTIME_ENV,
@@ -202,8 +223,9 @@ export function planHook(
       // anything.
       "--tmpfs",
       RUN_DIR,
+      ...writable,
     ],
-    command: [
+    command: other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
       deno,
       ...DENO_HOOK_FLAGS,
       // The entry takes the runtime's own variables out of the process

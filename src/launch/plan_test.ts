@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { PLAN_MAGIC } from "./constants.ts";
 import type { Policy } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { denoPermissionFlags, encodePlan, hookSandbox, LaunchRefused, policyDeps } from "./plan.ts";
+import {
+  denoPermissionFlags,
+  encodePlan,
+  hookSandbox,
+  LaunchRefused,
+  planHook,
+  policyDeps,
+} from "./plan.ts";
 
 Deno.test("plan: a policy becomes Deno's permission flags, absent kinds denied", () => {
   assert.deepEqual(denoPermissionFlags({}, []), ["--deny-import", "--no-npm"]);
@@ -87,4 +94,28 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
     () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),
     LaunchRefused,
   );
+});
+
+Deno.test("plan: another entry gets the same view, the runner's state masked before its own folders", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const module = `${dir}/hook.ts`;
+    Deno.writeTextFileSync(module, "export function prolog() {}\n");
+    const plan = planHook(module, "prolog", {
+      runtimePaths: ["/opt/warm.js"],
+      runtimeWritable: ["/run/prep-deno/hosts-1/7"],
+      command: (deno, flags) => [deno, "run", ...flags, "/opt/warm.js"],
+    });
+    const args = plan.bwrapArgs.join(" ");
+    assert.match(args, /--ro-bind \/opt\/warm\.js \/opt\/warm\.js/);
+    assert.ok(
+      args.indexOf("--tmpfs /run/prep-deno") < args.indexOf("--bind /run/prep-deno/hosts-1/7"),
+      args,
+    );
+    assert.deepEqual(plan.command.slice(-3), ["--deny-import", "--no-npm", "/opt/warm.js"]);
+    const read = plan.command.find((f) => f.startsWith("--allow-read="));
+    assert.ok(read?.slice("--allow-read=".length).split(",").includes(module), read);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -10,6 +10,7 @@
  * off-heap memory is bounded only by the machine. Documented in the README.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -73,6 +74,32 @@ static int own_cgroup(char *out, size_t size, int v2)
 	return found;
 }
 
+/*
+ * Removes the cgroups of launchers that were killed before they could
+ * (SIGKILL from the daemon's own deadline): empty by then, since their
+ * hooks died with bwrap, but still folders.
+ */
+static void remove_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[4400];
+		long pid;
+
+		if (strncmp(e->d_name, "prep-deno-", 10) ||
+		    sscanf(e->d_name + 10, "%ld-", &pid) != 1 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) < (int)sizeof(path))
+			rmdir(path);
+	}
+	closedir(d);
+}
+
 static int try_create(struct pd_cgroup *cg, int v2, long memory_mb)
 {
 	static unsigned counter;
@@ -80,6 +107,7 @@ static int try_create(struct pd_cgroup *cg, int v2, long memory_mb)
 
 	if (own_cgroup(parent, sizeof(parent), v2) < 0)
 		return -1;
+	remove_stale(parent);
 	if (snprintf(cg->path, sizeof(cg->path), "%s/prep-deno-%ld-%u-%ld", parent,
 		     (long)getpid(), counter++, (long)time(NULL)) >= (int)sizeof(cg->path) ||
 	    mkdir(cg->path, 0700) < 0) {
@@ -112,12 +140,15 @@ int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb)
 	return -1;
 }
 
-/* In the child, before exec: everything it starts is then in the cgroup. */
-int pd_cgroup_join(const struct pd_cgroup *cg)
+/* Moves `pid` into the cgroup: everything it starts from then on is in it. */
+int pd_cgroup_add(const struct pd_cgroup *cg, pid_t pid)
 {
+	char text[32];
+
 	if (!cg->path[0])
 		return 0;
-	return write_file(cg->path, "cgroup.procs", "0");
+	snprintf(text, sizeof(text), "%ld", (long)pid);
+	return write_file(cg->path, "cgroup.procs", text);
 }
 
 /* SIGKILLs every process in the cgroup until it is empty (forks included). */

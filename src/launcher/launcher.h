@@ -16,6 +16,7 @@
 #define PREP_DENO_LAUNCHER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* A NUL-separated list of strings, as the plan encodes them. */
 struct pd_list {
@@ -57,7 +58,7 @@ struct pd_cgroup {
 	int v2;
 };
 int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb);
-int pd_cgroup_join(const struct pd_cgroup *cg);
+int pd_cgroup_add(const struct pd_cgroup *cg, pid_t pid);
 void pd_cgroup_kill_all(const struct pd_cgroup *cg);
 int pd_cgroup_oom_killed(const struct pd_cgroup *cg);
 void pd_cgroup_remove(struct pd_cgroup *cg);

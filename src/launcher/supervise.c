@@ -87,17 +87,32 @@ static const char *recorded(int fd, int *code)
 	return "ended";
 }
 
-static char **final_argv(const struct pd_hook *h, const char *status_path)
+/*
+ * info_fd/block_fd >= 0: bwrap reports the sandbox's first pid on info_fd
+ * and waits on block_fd before it starts the hook, so the move of that pid
+ * into the cgroup (slow on cgroup v1: an RCU grace period) runs while bwrap
+ * builds the view, instead of before it.
+ */
+static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
+			 int block_fd)
 {
 	const struct pd_plan *p = h->plan;
 	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 8, sizeof(char *));
-	static char v8[64];
+	char **argv = calloc(p->bwrap.n + p->command.n + 12, sizeof(char *));
+	static char v8[64], info[16], block[16];
 
 	if (!argv || p->command.n < 2)
 		return NULL;
 	for (size_t i = 0; i < p->bwrap.n; i++)
 		argv[n++] = p->bwrap.items[i];
+	if (info_fd >= 0 && block_fd >= 0) {
+		snprintf(info, sizeof(info), "%d", info_fd);
+		snprintf(block, sizeof(block), "%d", block_fd);
+		argv[n++] = "--info-fd";
+		argv[n++] = info;
+		argv[n++] = "--block-fd";
+		argv[n++] = block;
+	}
 	if (status_path) {
 		argv[n++] = "--bind";
 		argv[n++] = (char *)status_path;
@@ -114,6 +129,33 @@ static char **final_argv(const struct pd_hook *h, const char *status_path)
 		argv[n++] = "--list-exports";
 	argv[n] = NULL;
 	return argv;
+}
+
+/* The sandbox's first pid from bwrap's --info-fd JSON; -1 if bwrap ended first. */
+static pid_t sandbox_pid(int fd)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	while (n < sizeof(buf) - 1) {
+		ssize_t got = read(fd, buf + n, sizeof(buf) - 1 - n);
+		char *key, *end;
+		long pid;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		n += (size_t)got;
+		buf[n] = '\0';
+		key = strstr(buf, "\"child-pid\":");
+		if (!key)
+			continue;
+		pid = strtol(key + strlen("\"child-pid\":"), &end, 10);
+		if (*end && pid > 0)
+			return (pid_t)pid;
+	}
+	return -1;
 }
 
 /* Kills the whole hook and reaps bwrap. */
@@ -133,17 +175,26 @@ int pd_supervise(const struct pd_hook *h)
 	struct pd_cgroup cg;
 	sigset_t set, old;
 	char **argv;
+	int info[2] = { -1, -1 }, block[2] = { -1, -1 };
 	pid_t pid;
 	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
 	const char *rec;
 	struct timespec deadline;
 
-	argv = final_argv(h, status_fd >= 0 ? status_path : NULL);
-	if (!argv || env_fd < 0) {
+	/* A write to a bwrap that already failed must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	pd_cgroup_create(&cg, h->memory_mb);
+	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
+		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
-	pd_cgroup_create(&cg, h->memory_mb);
+	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0]);
+	if (!argv || env_fd < 0) {
+		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
+		pd_cgroup_remove(&cg);
+		return PD_EXIT_SANDBOX;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -167,15 +218,33 @@ int pd_supervise(const struct pd_hook *h)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (pd_cgroup_join(&cg) < 0) {
-			pd_message(h, "cannot enter the hook's cgroup %s: %s", cg.path,
-				   strerror(errno));
-			_exit(PD_EXIT_SANDBOX);
+		signal(SIGPIPE, SIG_DFL);
+		if (cg.path[0]) {
+			/* bwrap's ends, open across exec. */
+			fcntl(info[1], F_SETFD, 0);
+			fcntl(block[0], F_SETFD, 0);
 		}
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
 		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
 		_exit(PD_EXIT_SANDBOX);
+	}
+	if (cg.path[0]) {
+		pid_t first;
+
+		close(info[1]);
+		close(block[0]);
+		/* Kept open to the end: bwrap may write more to it. */
+		first = sandbox_pid(info[0]);
+		if (first > 0 && pd_cgroup_add(&cg, first) < 0) {
+			pd_message(h, "cannot put the hook in its cgroup %s: %s", cg.path,
+				   strerror(errno));
+			kill(pid, SIGKILL);
+		}
+		/* Go (or, if bwrap already failed, nothing is listening). */
+		if (write(block[1], "g", 1) < 0 && errno != EPIPE)
+			kill(pid, SIGKILL);
+		close(block[1]);
 	}
 	close(env_fd);
 
@@ -209,6 +278,8 @@ int pd_supervise(const struct pd_hook *h)
 		}
 		/* EAGAIN: the deadline; EINTR: look again. */
 	}
+	if (info[0] >= 0)
+		close(info[0]);
 	oom = pd_cgroup_oom_killed(&cg);
 	pd_cgroup_remove(&cg); /* kills what the hook left running */
 	sigprocmask(SIG_SETMASK, &old, NULL);

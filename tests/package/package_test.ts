@@ -67,8 +67,10 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
   const files = mustSh(`dpkg-deb -c "${path}"`);
   for (
     const f of [
-      "./usr/sbin/prep-deno",
+      "./usr/sbin/prep-deno -> /usr/lib/prep-deno/build/prep-deno",
       "./usr/local/sbin/prep-deno -> /usr/sbin/prep-deno",
+      "./usr/lib/prep-deno/build/prep-deno",
+      "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
       "./usr/lib/prep-deno/VERSION",
       "./usr/lib/prep-deno/src/main.ts",
@@ -100,11 +102,14 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
       assert.match(roff, /^\.TH PREP[-_]DENO 8 /m);
     }
     // The launcher runs the packaged source on the packaged Deno, nothing of this tree.
-    const launcher = decoder.decode(Deno.readFileSync(join(x, "usr/sbin/prep-deno")));
-    if (launcher.includes("/usr/lib/prep-deno/src/main.ts")) {
-      assert.ok(launcher.includes("/usr/lib/prep-deno/deno"));
-      assert.ok(!launcher.includes(TOP), "no path of the build tree in the runner");
-    }
+    const launcher = decoder.decode(
+      Deno.readFileSync(join(x, "usr/lib/prep-deno/build/prep-deno")),
+    );
+    assert.ok(launcher.includes("/usr/lib/prep-deno/src/main.ts"));
+    assert.ok(launcher.includes("/usr/lib/prep-deno/deno"));
+    assert.ok(!launcher.includes(TOP), "no path of the build tree in the runner");
+    const entry = Deno.readTextFileSync(join(x, "usr/lib/prep-deno/build/entry.js"));
+    assert.ok(!entry.includes(TOP), "no path of the build tree in the entry");
   } finally {
     Deno.removeSync(x, { recursive: true });
   }
@@ -177,14 +182,26 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, c
         'grep -F \'"prep-deno": "file:///usr/lib/prep-deno/src/mod.ts"\' deno.json',
         'deno test 2>&1 | grep -E "passed|failed"',
         "prep-deno try site.ts --user nobody --job-id 77",
+        "prep-deno try site.ts --context epilog_slurmd --job-id 78",
         "prep-deno check site.ts",
         "man -w prep-deno >/dev/null 2>&1 || zcat /usr/share/man/man8/prep-deno.8.gz | head -2",
       ].join(" && "),
     );
     assert.equal(day.code, 0, day.stdout + day.stderr);
-    assert.match(day.stdout, /ok \| 4 passed \| 0 failed/);
+    // With the runner's helpers the scaffold has one test more (its Epilog uses one).
+    let helpers = true;
+    try {
+      Deno.statSync(join(TOP, "src/helpers/mod.ts"));
+    } catch {
+      helpers = false;
+    }
+    assert.match(day.stdout, new RegExp(`ok \\| ${helpers ? 5 : 4} passed \\| 0 failed`));
     assert.match(day.stdout, /^prolog: job 77 of nobody on \S+ \(1 nodes\)$/m);
-    assert.match(day.stdout, /^exit status: 0 \(success\)$/m);
+    assert.doesNotMatch(day.stdout, /^exit status: [1-9]/m);
+    if (helpers) {
+      // The scaffold's Epilog imports the runner's helpers at run time, from the package.
+      assert.match(day.stdout, /^epilog: job 78 wrote its output to \/tmp\/slurm-78\.out$/m);
+    }
     assert.match(day.stdout, /^types: ok$/m);
 
     const removed = inRoot(
@@ -216,7 +233,7 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
     mustSh(`rpm --root "${root}" --dbpath /rpmdb -i --nodeps --noscripts "${path}"`);
     for (
       const f of [
-        "usr/sbin/prep-deno",
+        "usr/lib/prep-deno/build/prep-deno",
         "usr/lib/prep-deno/deno",
         "usr/lib/prep-deno/src/mod.ts",
         "usr/lib/prep-deno/src/testing.ts",
@@ -226,6 +243,10 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
       ]
     ) assert.ok(Deno.statSync(join(root, f)).isFile, f);
     assert.equal(Deno.readLinkSync(join(root, "usr/local/sbin/prep-deno")), "/usr/sbin/prep-deno");
+    assert.equal(
+      Deno.readLinkSync(join(root, "usr/sbin/prep-deno")),
+      "/usr/lib/prep-deno/build/prep-deno",
+    );
     assert.equal(
       slurmVersionOf(Deno.readFileSync(join(root, "usr/lib64/slurm/prep_deno.so"))),
       slurm,

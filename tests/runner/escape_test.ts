@@ -165,8 +165,9 @@ Deno.test("escape: a sandbox set cannot keep the capabilities that undo the sand
         `${dir}/deno.json`,
         JSON.stringify({ sandbox: { prolog: { capabilities: [cap] } } }),
       );
-      const { prepDeno } = await import("../helpers.ts");
-      const r = await prepDeno(["try", `${dir}/hook.ts`]);
+      const { hookOutput, prepDenoRaw } = await import("../helpers.ts");
+      const ran = await prepDenoRaw(["try", `${dir}/hook.ts`]);
+      const r = { ...ran, stderr: hookOutput(ran) + ran.stderr };
       assert.equal(tryStatus(r), 126, cap);
       assert.match(r.stderr, new RegExp(`unknown or refused capability "${cap}"`));
     } finally {

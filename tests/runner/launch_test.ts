@@ -94,7 +94,7 @@ Deno.test("launch: a NUL byte in a policy path is refused with a message, not a 
     const r = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 14 }));
     assert.equal(r.code, 126, r.stderr);
     assert.match(r.stderr, /hook\.ts job 14: .*NUL/);
-    assert.doesNotMatch(r.stderr, /Uncaught|    at /);
+    assert.doesNotMatch(r.stderr, /Uncaught|^\s+at /m);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

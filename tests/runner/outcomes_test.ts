@@ -156,8 +156,8 @@ Deno.test("outcome: an import denial names the policy fix, not Deno's --allow fl
 });
 
 Deno.test("outcome: a missing module is 127, as prep/script's missing script", async () => {
-  const { hookOutput, prepDeno } = await import("../helpers.ts");
+  const { prepDeno } = await import("../helpers.ts");
   const r = await prepDeno(["try", "/nonexistent/prolog.ts"]);
   assert.equal(r.code, 127);
-  assert.match(hookOutput(r), /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
+  assert.match(r.stderr, /\/nonexistent\/prolog\.ts job 1: the module does not exist/);
 });

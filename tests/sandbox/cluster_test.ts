@@ -5,7 +5,8 @@
 // the node with the GPU named in the reason; Slurm's commands from a hook).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prepDeno, TOP } from "../helpers.ts";
+import { TOP } from "../helpers.ts";
+import { tryRun } from "./helpers.ts";
 import {
   CLUSTER_DIR,
   nodeState,
@@ -210,27 +211,11 @@ Deno.test({
         `SLURMD_NODENAME=${node}`,
       ];
       const hook = join(EXAMPLES, "gpu-check", "hook.ts");
-      const healthy = await prepDeno([
-        "try",
-        hook,
-        "--job-id",
-        "501",
-        "--env",
-        "SLURM_JOB_GPUS=0",
-        ...env,
-      ]);
+      const healthy = await tryRun([hook, "--job-id", "501", "--env", "SLURM_JOB_GPUS=0", ...env]);
       assert.match(healthy.stdout, /exit status: 0/, healthy.stdout + healthy.stderr);
       assert.equal(Deno.readTextFileSync("/run/prep-deno-gpu-jobs/0"), "501");
       assert.equal((await nodeState()).reason, "");
-      const lost = await prepDeno([
-        "try",
-        hook,
-        "--job-id",
-        "502",
-        "--env",
-        "SLURM_JOB_GPUS=0,1",
-        ...env,
-      ]);
+      const lost = await tryRun([hook, "--job-id", "502", "--env", "SLURM_JOB_GPUS=0,1", ...env]);
       assert.match(lost.stdout, /exit status: 0/, lost.stdout + lost.stderr);
       const state = await nodeState();
       assert.match(state.state, /DRAIN/);
@@ -254,8 +239,7 @@ Deno.test({
     await startCluster({ plugin: "prep/deno" });
     try {
       const node = (await slurm("hostname", ["-s"])).stdout.trim();
-      const r = await prepDeno([
-        "try",
+      const r = await tryRun([
         join(EXAMPLES, "node-health", "hook.ts"),
         "--env",
         `SLURM_CONF=${join(CLUSTER_DIR, "slurm.conf")}`,

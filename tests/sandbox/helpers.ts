@@ -2,7 +2,7 @@
 /** Test helpers for the kernel view: hooks with a full deno.json (permissions and sandbox). */
 
 import { join } from "node:path";
-import { prepDeno, type Ran, TOP, writeFiles } from "../helpers.ts";
+import { hookOutput, prepDenoRaw, type Ran, TOP, writeFiles } from "../helpers.ts";
 
 export { TOP };
 
@@ -27,9 +27,7 @@ export async function tryPolicy(
   else if (policy !== undefined) files["deno.json"] = JSON.stringify(policy);
   const path = writeFiles(dir, files);
   try {
-    const r = await prepDeno(["try", path, ...(opts.args ?? [])]);
-    const m = /^exit status: (\d+)/m.exec(r.stdout);
-    return { ...r, status: m ? Number(m[1]) : -1 };
+    return await tryRun([path, ...(opts.args ?? [])]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -49,4 +47,15 @@ export function grantDir(name: string): string {
   const dir = `/var/tmp/prep-deno-view-${name}-${crypto.randomUUID().slice(0, 8)}`;
   Deno.mkdirSync(dir, { mode: 0o755 });
   return dir;
+}
+
+/**
+ * Runs `prep-deno try ARGS`; `status` is the hook's exit status from the
+ * report, and `stderr` holds the hook's output (try reports it on stdout,
+ * in order, as the daemon logs it) followed by try's own stderr.
+ */
+export async function tryRun(args: string[]): Promise<Ran & { status: number }> {
+  const r = await prepDenoRaw(["try", ...args]);
+  const m = /^exit status: (\d+)/m.exec(r.stdout);
+  return { ...r, stderr: hookOutput(r) + r.stderr, status: m ? Number(m[1]) : -1 };
 }

@@ -3,8 +3,8 @@
 // helpers importable with no grant, through the real sandbox.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prepDeno, writeFiles } from "../helpers.ts";
-import { grantDir, HELPERS, runHook, tryPolicy } from "./helpers.ts";
+import { writeFiles } from "../helpers.ts";
+import { grantDir, HELPERS, runHook, tryPolicy, tryRun } from "./helpers.ts";
 
 Deno.test("bad sandbox sets are a 126 naming the file and the key", async () => {
   const cases: [unknown, RegExp][] = [
@@ -54,7 +54,7 @@ Deno.test("a policy dropped in a folder others can write is never used", async (
       "open/hooks/hook.ts": `export function prolog() { Deno.readTextFileSync("/etc/hostname"); }`,
     });
     Deno.chmodSync(join(top, "open"), 0o777);
-    const r = await prepDeno(["try", join(top, "open/hooks/hook.ts")]);
+    const r = await tryRun([join(top, "open/hooks/hook.ts")]);
     assert.match(r.stdout, /exit status: 1/, r.stdout + r.stderr);
     assert.match(r.stderr, /permission denied: read access to "?\/etc\/hostname/);
   } finally {
@@ -70,7 +70,7 @@ Deno.test("a policy others could write is refused with the reason", async () => 
       "hook.ts": `export function prolog() {}`,
     });
     Deno.chmodSync(join(dir, "deno.json"), 0o664);
-    const r = await prepDeno(["try", join(dir, "hook.ts")]);
+    const r = await tryRun([join(dir, "hook.ts")]);
     assert.match(r.stdout, /exit status: 126/);
     assert.match(
       r.stderr,

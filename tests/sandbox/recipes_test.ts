@@ -3,7 +3,8 @@
 // what they refuse to do.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prepDeno, TOP } from "../helpers.ts";
+import { TOP } from "../helpers.ts";
+import { tryRun } from "./helpers.ts";
 
 const EXAMPLES = join(TOP, "examples");
 
@@ -18,14 +19,14 @@ Deno.test("recipe job-folders through try: made for the user, idempotent, remove
   const args = ["--user", "nobody", "--job-id", id];
   try {
     for (let i = 0; i < 2; i++) {
-      const r = await prepDeno(["try", hook, ...args]);
+      const r = await tryRun([hook, ...args]);
       assert.equal(status(r), 0, r.stdout + r.stderr);
     }
     for (const root of ["/scratch", "/dev/shm", "/tmp"]) {
       const info = Deno.statSync(`${root}/jobs/nobody/${id}`);
       assert.deepEqual([info.uid, info.mode! & 0o777], [65534, 0o700], root);
     }
-    const e = await prepDeno(["try", hook, "--context", "epilog_slurmd", ...args]);
+    const e = await tryRun([hook, "--context", "epilog_slurmd", ...args]);
     assert.equal(status(e), 0, e.stdout + e.stderr);
     for (const root of ["/scratch", "/dev/shm", "/tmp"]) {
       assert.throws(() => Deno.lstatSync(`${root}/jobs/nobody/${id}`), Deno.errors.NotFound);
@@ -46,7 +47,7 @@ Deno.test("recipe job-folders through try: made for the user, idempotent, remove
       ],
     }).outputSync();
     assert.ok(Deno.lstatSync(planted).isSymlink);
-    const p = await prepDeno(["try", hook, ...args]);
+    const p = await tryRun([hook, ...args]);
     assert.equal(status(p), 1);
     assert.match(p.stderr, new RegExp(`${planted} exists and is a symlink; refusing to follow it`));
     assert.equal(Deno.statSync("/etc").uid, 0);
@@ -69,7 +70,7 @@ Deno.test("recipe job-folders: without CAP_CHOWN the folders would be root's; th
     Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify(policy));
     Deno.chmodSync(dir, 0o755);
     const id = String(800000 + Math.floor(Math.random() * 99999));
-    const r = await prepDeno(["try", join(dir, "hook.ts"), "--user", "nobody", "--job-id", id]);
+    const r = await tryRun([join(dir, "hook.ts"), "--user", "nobody", "--job-id", id]);
     assert.equal(status(r), 1);
     assert.match(r.stderr, /Operation not permitted/);
   } finally {
@@ -87,11 +88,11 @@ Deno.test("recipe rest-call: PrologSlurmctld posts the job; a 403 fails the job'
   try {
     const hook = join(EXAMPLES, "rest-call", "hook.ts");
     const args = ["--context", "prolog_slurmctld", "--job-id", "77"];
-    const ok = await prepDeno(["try", hook, ...args]);
+    const ok = await tryRun([hook, ...args]);
     assert.equal(status(ok), 0, ok.stdout + ok.stderr);
     assert.deepEqual((seen[0] as { id: number }).id, 77);
     answer = 403;
-    const refused = await prepDeno(["try", hook, ...args]);
+    const refused = await tryRun([hook, ...args]);
     assert.equal(status(refused), 1);
     assert.match(refused.stderr, /job 77 refused by http:\/\/127\.0\.0\.1:17019\/jobs: over quota/);
   } finally {

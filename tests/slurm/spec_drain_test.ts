@@ -16,7 +16,13 @@ import {
   waitFor,
   waitJobState,
 } from "./cluster.ts";
+import { RELEASE } from "./cluster.ts";
 import { PREP_DENO } from "../helpers.ts";
+
+/** A test of the release under test; ignored when that release is not built here. */
+function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test({ name, ignore: !!RELEASE.missing, fn });
+}
 
 function module(name: string, body: string): string {
   const dir = join(BASE, "spec", "drain");
@@ -33,7 +39,7 @@ async function drained(): Promise<{ state: string; reason: string }> {
   );
 }
 
-Deno.test("drain reason: a failing TypeScript Prolog names its file and cause in sinfo -R", async () => {
+test("drain reason: a failing TypeScript Prolog names its file and cause in sinfo -R", async () => {
   // The cause line as the runner prints it (src/contract.ts causeLine()).
   const hook = module(
     "site.ts",
@@ -55,7 +61,7 @@ Deno.test("drain reason: a failing TypeScript Prolog names its file and cause in
   }
 });
 
-Deno.test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
+test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
   const hook = module(
     "epi.ts",
     `console.error(${JSON.stringify(CAUSE_MARKER)} + "x".repeat(400));\nreturn 2;`,
@@ -73,7 +79,7 @@ Deno.test("drain reason: a failing Epilog module names it; the reason is one bou
   }
 });
 
-Deno.test("drain reason: without the runner's cause line, how it ended", async () => {
+test("drain reason: without the runner's cause line, how it ended", async () => {
   const hook = module("quiet.ts", `return 5;`);
   await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
   try {
@@ -85,7 +91,7 @@ Deno.test("drain reason: without the runner's cause line, how it ended", async (
   }
 });
 
-Deno.test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all", async () => {
+test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all", async () => {
   const hook = bashHook("drain-all", `echo "first"; echo "disk /scratch full"; exit 1`);
   await startCluster({
     plugin: "prep/deno",
@@ -102,7 +108,7 @@ Deno.test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all
   }
 });
 
-Deno.test("drain reason: drain_reason=no keeps Slurm's own reason for modules too", async () => {
+test("drain reason: drain_reason=no keeps Slurm's own reason for modules too", async () => {
   const hook = module(
     "off.ts",
     `console.error(${JSON.stringify(CAUSE_MARKER)} + "ignored");\nreturn 1;`,
@@ -123,7 +129,7 @@ Deno.test("drain reason: drain_reason=no keeps Slurm's own reason for modules to
 });
 
 for (const plugin of ["prep/script", "prep/deno"] as const) {
-  Deno.test(`spec §2.5 ${plugin}: scancel kills a running PrologSlurmctld`, async () => {
+  test(`spec §2.5 ${plugin}: scancel kills a running PrologSlurmctld`, async () => {
     const dir = join(BASE, "spec", `cancel-${plugin.replace("/", "-")}`);
     Deno.mkdirSync(dir, { recursive: true });
     const pidFile = join(dir, "hook.pid");

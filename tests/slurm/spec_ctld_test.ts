@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// spec §2.6, the rows of the failure table for the slurmctld hooks that
+// failures_test.ts does not cover, prep/script against prep/deno:
+// a PrologSlurmctld killed by a signal without a timeout is no failure;
+// a PrologSlurmctld timeout requeues the job ("failed due to timing out");
+// an EpilogSlurmctld timeout is only logged.
+import assert from "node:assert/strict";
+import { bashHook } from "./hooks.ts";
+import {
+  daemonLog,
+  sbatch,
+  show,
+  startCluster,
+  stopCluster,
+  waitFor,
+  waitJobState,
+} from "./cluster.ts";
+import { RELEASE } from "./cluster.ts";
+
+/** A test of the release under test; ignored when that release is not built here. */
+function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test({ name, ignore: !!RELEASE.missing, fn });
+}
+
+const PLUGINS = ["prep/script", "prep/deno"] as const;
+
+for (const plugin of PLUGINS) {
+  test(`spec §2.6 ${plugin}: a PrologSlurmctld killed by a signal is no failure`, async () => {
+    const hook = bashHook("ctld-self-kill", "kill -9 $$");
+    await startCluster({ plugin, prologSlurmctld: hook, timeout: 30 });
+    try {
+      const id = await sbatch(["--wrap", "true"]);
+      await waitJobState(id, ["COMPLETED"]);
+      assert.equal((await show("job", id)).Restarts, "0");
+      assert.match(
+        daemonLog("slurmctld"),
+        new RegExp(`prolog_slurmctld JobId=${id} prolog completed`),
+      );
+    } finally {
+      await stopCluster();
+    }
+  });
+
+  test(`spec §2.6 ${plugin}: a PrologSlurmctld timeout requeues the job`, async () => {
+    const hook = bashHook("ctld-slow", "sleep 30");
+    await startCluster({ plugin, prologSlurmctld: hook, timeout: 2 });
+    try {
+      const id = await sbatch(["--wrap", "true"]);
+      const done = new RegExp(`error: prolog_slurmctld JobId=${id} failed due to timing out`);
+      await waitFor(
+        "the timeout",
+        () => Promise.resolve(done.test(daemonLog("slurmctld")) || undefined),
+        30,
+      );
+      const job = await waitFor("the requeue", async () => {
+        const j = await show("job", id);
+        return j.Restarts === "1" ? j : undefined;
+      });
+      assert.equal(job.JobState, "PENDING");
+      // SIGTERM is blocked in the hook (§2.5): the SIGKILL ends it.
+      assert.match(
+        daemonLog("slurmctld"),
+        new RegExp(`JobId=${id} PrologSlurmctld exit status 0:9`),
+      );
+    } finally {
+      await stopCluster();
+    }
+  });
+
+  test(`spec §2.6 ${plugin}: an EpilogSlurmctld timeout is only logged`, async () => {
+    const hook = bashHook("ctld-slow-epilog", "sleep 30");
+    await startCluster({ plugin, epilogSlurmctld: hook, timeout: 2 });
+    try {
+      const id = await sbatch(["--wrap", "true"]);
+      await waitJobState(id, ["COMPLETED"], 30);
+      const line = new RegExp(`epilog_slurmctld JobId=${id} timed out`);
+      await waitFor(
+        "the log line",
+        () => Promise.resolve(line.test(daemonLog("slurmctld")) || undefined),
+        30,
+      );
+    } finally {
+      await stopCluster();
+    }
+  });
+}
