@@ -29,7 +29,7 @@ import {
   treeRssKb,
 } from "./bench/measure.ts";
 import { plotSvg } from "./bench/svg.ts";
-import { treePssKb, warmNotes, warmTargets, workerCpuMs } from "./bench/warm.ts";
+import { startWarmService, treePssKb, warmNotes, warmTargets, workerCpuMs } from "./bench/warm.ts";
 
 const TOP = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RUNNER = join(TOP, "build", "prep-deno");
@@ -81,18 +81,7 @@ const throughRunCommand = (hook: string): RunOne => async (e) => ({
   output: "",
 });
 
-const service = new Deno.Command(RUNNER, {
-  args: ["serve", "--socket", socket],
-  stdout: "null",
-  stderr: "null",
-}).spawn();
-for (let i = 0; i < 500; i++) {
-  try {
-    if (Deno.statSync(socket).isSocket) break;
-  } catch { /* not yet */ }
-  await new Promise((r) => setTimeout(r, 10));
-}
-const serviceAloneRss = treeRssKb(service.pid) / 1024;
+let service = await startWarmService(RUNNER, socket);
 
 const rows: Row[] = [];
 const missing: string[] = [];
@@ -133,11 +122,16 @@ const median = async (f: () => Promise<number>) => {
 const rss = await median(() => peakTreeRss(RUNNER, ["run", slow], env));
 const floorRss = await median(() => peakTreeRss(DENO, ["run", "--no-config", slowEmpty], env));
 
-// The service with four modules loaded (one per hook, as a site would have), in reuse mode.
+// A new service with four modules loaded (one per hook, as a site would have), in reuse mode:
+// the one above still has the hosts its 32-way runs started.
+service.kill("SIGTERM");
+await service.status;
+service = await startWarmService(RUNNER, socket);
+const serviceAloneRss = treeRssKb(service.pid) / 1024;
 for (const name of ["prolog", "epilog", "prologctld", "epilogctld"]) {
   await plugin.runHooks(warmCfg, [moduleIn(`four-${name}`, WARM_REUSE_CONFIG)], env);
 }
-await new Promise((r) => setTimeout(r, 500)); // let the pools fill
+await new Promise((r) => setTimeout(r, 500)); // let the hosts settle
 const serviceRss = treeRssKb(service.pid) / 1024;
 const servicePss = treePssKb(service.pid) / 1024;
 const workerMs = await workerCpuMs(dir);

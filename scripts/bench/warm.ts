@@ -13,6 +13,22 @@ import type { Row } from "./measure.ts";
 /** The hooks/s of fresh-isolate mode 32-way before the warm redesign (issue 11). */
 export const FRESH_BEFORE_PER_SECOND = 105;
 
+/** Starts `prep-deno serve` on `socket` and waits for it to listen. */
+export async function startWarmService(runner: string, socket: string): Promise<Deno.ChildProcess> {
+  const service = new Deno.Command(runner, {
+    args: ["serve", "--socket", socket],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 500; i++) {
+    try {
+      if (Deno.statSync(socket).isSocket) return service;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`prep-deno serve did not listen on ${socket}`);
+}
+
 /** Summed proportional memory (PSS, KiB: shared pages counted once) of `root` and its tree. */
 export function treePssKb(root: number): number {
   const parent = new Map<number, number>();

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { type HostSpec, statusOf } from "../host.ts";
 import { workerPermissions } from "../policy.ts";
@@ -45,6 +46,15 @@ export interface WarmHostSpec
   privateTmp: boolean;
 }
 
+/**
+ * The Worker's code: the bundle scripts/build.ts makes (one file loads
+ * faster, and a fresh job makes one Worker), else the module itself.
+ */
+export const WORKER_BUNDLE = new URL("../../build/job_worker.js", import.meta.url);
+const WORKER_ENTRY = existsSync(WORKER_BUNDLE)
+  ? WORKER_BUNDLE
+  : new URL("./job_worker.ts", import.meta.url);
+
 const ACK = new Uint8Array([0x41]); // "A"
 const KEEP = 0x4b; // "K"
 const RETIRE = 0x52; // "R"
@@ -65,7 +75,7 @@ interface Isolate {
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
-  const worker = new Worker(new URL("./job_worker.ts", import.meta.url), {
+  const worker = new Worker(WORKER_ENTRY, {
     type: "module",
     name: spec.hook,
     deno: { permissions: workerPermissions(spec.permissions) },

@@ -13,7 +13,9 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { hookSandbox, type LaunchPlan, SANDBOX_RUNTIME_ENV, spawnPlan } from "../launch/mod.ts";
 import type { Policy } from "../policy.ts";
@@ -24,7 +26,7 @@ import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { EXIT, LAUNCHER } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
-import type { WarmHostSpec } from "./host.ts";
+import { type WarmHostSpec, WORKER_BUNDLE } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
 
 /** How long a warm host may take to start and connect. */
@@ -109,7 +111,7 @@ export class HostProcess {
       bwrap,
       bwrapArgs: [
         ...bwrapArgs({
-          runtimePaths: [...self.runtimePaths, ...HELPER_MODULE_PATHS],
+          runtimePaths: [...self.runtimePaths, ...HELPER_MODULE_PATHS, ...workerBundle()],
           hookRoot,
           view: l.policy.view,
           setenv: { ...SANDBOX_RUNTIME_ENV, DENO_DIR: join(dir, "deno") },
@@ -258,4 +260,9 @@ function kill(child: Deno.ChildProcess): void {
 
 function describe(s: Deno.CommandStatus): string {
   return s.signal ? `killed by ${s.signal}` : `exit status ${s.code}`;
+}
+
+/** The bundled Worker entry, when the build made one (bound into the view). */
+function workerBundle(): string[] {
+  return existsSync(WORKER_BUNDLE) ? [fileURLToPath(WORKER_BUNDLE)] : [];
 }

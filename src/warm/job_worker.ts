@@ -72,6 +72,20 @@ Object.defineProperty(Deno, "exit", {
   },
 });
 
+// self.close() would end the isolate with no word to the host: a result.
+const realClose = self.close.bind(self);
+Object.defineProperty(globalThis, "close", {
+  value: () => {
+    report({
+      kind: "threw",
+      errorName: "Error",
+      message: "the hook closed its worker (self.close()) instead of returning",
+      closed: true,
+    });
+    realClose();
+  },
+});
+
 // Output goes to the current job; anything printed between jobs is dropped.
 const encoder = new TextEncoder();
 const post = (data: Uint8Array) => {

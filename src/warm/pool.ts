@@ -72,10 +72,11 @@ export class Pool {
     }
   }
 
-  /** Ends the pool: idle hosts now, busy ones after their job. */
-  drain(): void {
+  /** Ends the pool: idle hosts now, busy ones after their job; settles when all have ended. */
+  drain(): Promise<void> {
     this.#draining = true;
     for (const h of this.hosts) if (!h.busy) h.kill();
+    return Promise.all([...this.hosts].map((h) => h.exited)).then(() => {});
   }
 
   /** Whether nothing is running or waiting. */

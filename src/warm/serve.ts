@@ -90,7 +90,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     } catch { /* gone */ }
     console.error(`prep-deno serve: stopping; waiting for ${inflight} running hook(s)`);
     while (inflight > 0) await new Promise((r) => setTimeout(r, 50));
-    for (const { pool } of pools.values()) pool.drain();
+    const ended = Promise.all([...pools.values()].map(({ pool }) => pool.drain()));
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
     try {
       Deno.removeSync(hostsDir, { recursive: true });
     } catch { /* gone */ }

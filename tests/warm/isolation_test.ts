@@ -2,6 +2,7 @@
 // What warm jobs cannot share or reach: state between fresh jobs, the warm
 // host's connection, the service's environment; children and output bounded.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { opts, startService, text } from "./service.ts";
 
@@ -93,23 +94,59 @@ Deno.test({
   ...opts,
   async fn() {
     await using s = await startService();
-    // The attack: find the socket the host listens on, kill the host, listen
-    // there, and answer the next job with status 0 and a forged output.
+    // The attack, by a child process with every Deno permission: find the
+    // warm host's socket from its command line, connect to it, then listen
+    // there in its place, kill the host, and answer later jobs with a
+    // forged status 0.
+    const attacker = `
+      let sock = "";
+      for (const e of Deno.readDirSync("/proc")) {
+        try {
+          const cmd = Deno.readTextFileSync("/proc/" + e.name + "/cmdline").split("\\0");
+          const i = cmd.indexOf("__warmhost");
+          if (i >= 0 && !cmd[0].includes("bwrap")) {
+            sock = JSON.parse(cmd[i + 1]).socketPath;
+            globalThis.hostPid = Number(e.name);
+          }
+        } catch { /* not ours */ }
+      }
+      let connected = "no";
+      try { (await Deno.connect({ transport: "unix", path: sock })).close(); connected = "yes"; } catch { /* gone */ }
+      Deno.writeTextFileSync(REPORT, JSON.stringify({ found: sock !== "", connected }));
+      try { Deno.removeSync(sock); } catch { /* gone */ }
+      const l = Deno.listen({ transport: "unix", path: sock });
+      Deno.kill(globalThis.hostPid, "SIGKILL");
+      const reply = new TextEncoder().encode("0\\0forged\\n");
+      for await (const c of l) {
+        const head = new Uint8Array(4);
+        new DataView(head.buffer).setUint32(0, reply.length, true);
+        await c.write(new Uint8Array(4)); await c.write(head); await c.write(reply);
+      }`;
+    const marks = join(s.dir, "marks");
+    Deno.mkdirSync(marks);
+    const report = join(marks, "attack.json");
     const path = s.hook(
       "takeover",
       `export default async (job) => {
         if (job.id !== 1) { console.log("real", job.id); return 5; }
-        const found = new TextDecoder().decode((await new Deno.Command("/bin/sh", { args: ["-c",
-          "find / -xdev -type s 2>/dev/null; ls -l /proc/*/fd 2>/dev/null | grep -c socket"] }).output()).stdout);
-        console.log("sockets:", found.replace(/\\n/g, " "));
-        new Deno.Command("/bin/sh", { args: ["-c", "for s in $(find / -xdev -type s 2>/dev/null); do rm -f $s; done; kill -9 2"] }).spawn();
+        new Deno.Command(Deno.execPath(), { args: ["eval", ${
+        JSON.stringify(attacker.replace("REPORT", JSON.stringify(report)))
+      }] }).spawn();
+        await new Promise((r) => setTimeout(r, 20000));
       };`,
-      { permissions: { default: { run: ["/bin/sh"] } }, warm: { hosts: 1 } },
+      { permissions: { default: { run: true, write: [marks] } }, warm: { hosts: 1 } },
     );
-    await s.run(path, 1);
-    const o = await s.run(path, 2);
-    assert.equal(o.exitCode, 5, o.output);
-    assert.equal(text(o), "real 2");
+    // The job whose hook killed its host fails; it is not run again.
+    const first = await s.run(path, 1);
+    assert.equal(first.exitCode, 1, first.output);
+    assert.match(first.output, /the warm host process ended during the hook/);
+    assert.ok(existsSync(report), s.log());
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(report)), { found: true, connected: "no" });
+    for (const id of [2, 3]) {
+      const o = await s.run(path, id);
+      assert.equal(o.exitCode, 5, o.output);
+      assert.equal(text(o), `real ${id}`);
+    }
   },
 });
 
@@ -177,6 +214,28 @@ Deno.test({
         new RegExp(`${join(path, "..", "deno.json")}: `.replace(/[.\\/]/g, "\\$&")),
       );
       assert.match(o.output, pattern);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "warm: a hook that closes its worker or calls Deno.exit gets a status, and its host is replaced",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    for (const mode of ["fresh", "reuse"]) {
+      const closes = s.hook(`close-${mode}`, `export default () => { self.close(); };`, {
+        warm: { mode, hosts: 1 },
+      });
+      const o = await s.run(closes, 1, 10);
+      assert.equal(o.exitCode, 1, o.output);
+      assert.match(o.output, /closed its worker/);
+      const exits = s.hook(`exit-${mode}`, `export default () => { Deno.exit(7); };`, {
+        warm: { mode, hosts: 1 },
+      });
+      assert.equal((await s.run(exits, 2, 10)).exitCode, 7);
+      assert.equal((await s.run(exits, 3, 10)).exitCode, 7);
     }
   },
 });

@@ -81,7 +81,16 @@ export async function startService(args: string[] = []): Promise<Service> {
       await child.status;
       await logDone;
       await plugin.close();
-      Deno.removeSync(dir, { recursive: true });
+      // A host killed by the test may still be going away.
+      for (let i = 0;; i++) {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+          break;
+        } catch (e) {
+          if (i >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     },
     [Symbol.asyncDispose]: () => s.stop(),
   };
