@@ -11,19 +11,13 @@
 
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  findConfig,
-  loadPolicy,
-  PERMISSION_KINDS,
-  type Policy,
-  PolicyError,
-  stripJsonc,
-} from "../policy.ts";
+import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
+import { hookImports } from "../import_map.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
@@ -33,8 +27,8 @@ Type-checks MODULE against prep/deno's types (needs a deno CLI: the one this
 runner runs on, or \`deno\` on PATH), then lists which export serves each hook
 and the permissions each hook would get from the policy. Both run inside the
 hook's sandbox, as under slurmd: check reads only what the hook may read.
-"prep-deno" and "prep-deno/testing" resolve to this runner's types unless the
-imports of the policy's deno.json say otherwise. Type-check results are cached
+"prep-deno" and "prep-deno/testing" resolve to this runner's own modules, as
+under run; the other names in the imports of the policy's deno.json work too. Type-check results are cached
 in ~/.cache/prep-deno/check.
 `;
 
@@ -172,24 +166,6 @@ function outsideItsFolder(modulePath: string, configPath?: string): string | und
   return rel.startsWith("..") || isAbsolute(rel) ? real : undefined;
 }
 
-/** The imports the check resolves with: ours for "prep-deno", then the policy's own. */
-function importMap(configPath?: string): Record<string, string> {
-  const lib = libDir();
-  const map: Record<string, string> = {
-    "prep-deno": pathToFileURL(join(lib, "mod.ts")).href,
-    "prep-deno/testing": pathToFileURL(join(lib, "testing.ts")).href,
-  };
-  if (!configPath) return map;
-  try {
-    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
-    const base = pathToFileURL(configPath);
-    for (const [k, v] of Object.entries(config?.imports ?? {})) {
-      if (typeof v === "string") map[k] = /^[.\/]/.test(v) ? new URL(v, base).href : v;
-    }
-  } catch { /* loadPolicy already read it; a bad imports object is deno check's to report */ }
-  return map;
-}
-
 async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
   let view: { bwrap: string; bwrapArgs: readonly string[] };
@@ -215,8 +191,9 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
     );
     // Not the site's deno.json as compiler options: it is a policy.
     Deno.writeTextFileSync(
+      // The imports the hook runs with: "prep-deno" is this runner's, then the policy's names.
       join(dir, "deno.json"),
-      JSON.stringify({ imports: importMap(configPath) }),
+      JSON.stringify({ imports: hookImports(configPath) }),
     );
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();

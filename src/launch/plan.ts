@@ -15,6 +15,7 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { importMapUrl } from "../import_map.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
 import { PLAN_MAGIC, RUN_DIR, SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
@@ -228,6 +229,9 @@ export function planHook(
     command: other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
       deno,
       ...DENO_HOOK_FLAGS,
+      // "prep-deno" and the policy's "imports" (a policy is not a config).
+      "--import-map",
+      importMapUrl(policy.configPath),
       // The entry takes the runtime's own variables out of the process
       // (commands the hook runs must not inherit them), then revokes them.
       ...denoPermissionFlags(permissions, [STATUS_PATH], Object.keys(SANDBOX_RUNTIME_ENV)),
