@@ -18,6 +18,7 @@ import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts"
 import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
 import { hookImports } from "../import_map.ts";
+import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
@@ -64,12 +65,9 @@ async function check(args: string[]): Promise<number> {
       return 126;
     }
   }
-  const outside = outsideItsFolder(modulePath, configPath);
-  if (outside) {
-    console.error(
-      `prep-deno check: ${modulePath} is a link to ${outside}, outside the hook's folder; ` +
-        "not read (put the module itself in the folder of its deno.json)",
-    );
+  const leaving = moduleLinkLeavingRoot(modulePath, configPath);
+  if (leaving) {
+    console.error(`prep-deno check: ${leaving}`);
     return 1;
   }
   // The two halves are independent: run them side by side.
@@ -150,22 +148,6 @@ function describeView(p: Policy): string {
   return parts.length ? `; view: ${parts.join(" ")}` : "";
 }
 
-/**
- * The module's real path when it is a link leading out of its hook's
- * folder (the policy's folder, else the module's own), else undefined.
- */
-function outsideItsFolder(modulePath: string, configPath?: string): string | undefined {
-  let real: string, root: string;
-  try {
-    real = Deno.realPathSync(modulePath);
-    root = Deno.realPathSync(configPath ? dirname(configPath) : dirname(modulePath));
-  } catch {
-    return undefined; // missing: the listing step says so, with run's words
-  }
-  const rel = relative(root, real);
-  return rel.startsWith("..") || isAbsolute(rel) ? real : undefined;
-}
-
 async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
   let view: { bwrap: string; bwrapArgs: readonly string[] };
@@ -189,10 +171,10 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
         `import * as hooks from ${JSON.stringify(pathToFileURL(modulePath).href)};\n` +
         `export const served: HookModule = hooks;\n`,
     );
-    // Not the site's deno.json as compiler options: it is a policy.
+    // Not the site's deno.json as a config (it is a policy): no config at all,
+    // and the imports the hook runs with ("prep-deno" is this runner's).
     Deno.writeTextFileSync(
-      // The imports the hook runs with: "prep-deno" is this runner's, then the policy's names.
-      join(dir, "deno.json"),
+      join(dir, "import_map.json"),
       JSON.stringify({ imports: hookImports(configPath) }),
     );
     const cache = checkCache();
@@ -225,7 +207,8 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
         "check",
         "--quiet",
         "--no-lock",
-        `--config=${inside}/deno.json`,
+        "--no-config",
+        `--import-map=${inside}/import_map.json`,
         `${inside}/check.ts`,
       ],
       clearEnv: true,

@@ -16,6 +16,7 @@ import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import { importMapUrl } from "../import_map.ts";
+import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
 import { EXIT } from "../outcome.ts";
 import { PLAN_MAGIC, RUN_DIR, SANDBOX_RUNTIME_ENV, STATUS_PATH } from "./constants.ts";
@@ -195,6 +196,9 @@ export function planHook(
     if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
     throw e;
   }
+  // bwrap would bind what the link names: any file of the node, as code.
+  const leaving = moduleLinkLeavingRoot(modulePath, policy.configPath);
+  if (leaving) throw new LaunchRefused(EXIT.SANDBOX, leaving);
   const bwrap = findBwrap();
   if (!bwrap) {
     throw new LaunchRefused(
@@ -241,7 +245,8 @@ export function planHook(
       policy.configPath ?? "",
       policy.setName ?? "",
     ],
-    deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
+    // The module itself: replaced by a link, it is checked again.
+    deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
   };
 }
 
