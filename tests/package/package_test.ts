@@ -190,6 +190,8 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, c
         "prep-deno init /etc/slurm/hooks >/dev/null",
         "cd /etc/slurm/hooks",
         'grep -F \'"prep-deno": "file:///usr/lib/prep-deno/src/mod.ts"\' deno.json',
+        // The hook names the runner's helpers by "prep-deno", never by a path.
+        'grep -qF \'from "prep-deno";\' site.ts && ! grep -F "file://" site.ts',
         'deno test 2>&1 | grep -E "passed|failed"',
         "prep-deno try site.ts --user nobody --job-id 77",
         "prep-deno try site.ts --context epilog_slurmd --job-id 78",
