@@ -44,8 +44,8 @@ for (const plugin of ["prep/script", "prep/deno"] as const) {
         `echo "start ${n} $(date +%s%N)" >> ${log}; sleep 2; echo "end ${n} $(date +%s%N)" >> ${log}`;
       const a = hook(dir, "a.sh", body("a"));
       const b = hook(dir, "b.sh", body("b"));
-      // slurm-cluster.sh writes the value after "PrologSlurmctld=": a second line rides along.
-      await startCluster({ plugin, prologSlurmctld: `${a}\nPrologSlurmctld=${b}`, timeout: 30 });
+      // One line per value (slurm-cluster.sh writes a key line for each line).
+      await startCluster({ plugin, prologSlurmctld: `${a}\n${b}`, timeout: 30 });
       try {
         const id = await sbatch(["--wrap", "true"]);
         await waitJobState(id, ["COMPLETED"], 60);
@@ -80,7 +80,7 @@ Deno.test({
     const bad = hook(dir, "bad.sh", "exit 3");
     await startCluster({
       plugin: "prep/deno",
-      prologSlurmctld: `${ok}\nPrologSlurmctld=${bad}`,
+      prologSlurmctld: `${ok}\n${bad}`,
       timeout: 30,
     });
     try {
