@@ -45,8 +45,14 @@
 #define PD_EXIT_SANDBOX 126     /* bad policy, no bwrap */
 #define PD_EXIT_NOT_FOUND 127   /* no such module; prep/script's 127 */
 
-/* Where the runner is unless PrEpParameters=runner=... says otherwise. */
+/*
+ * Where the runner is unless PrEpParameters=runner=... says otherwise: a
+ * source install's place; a package defines its own at build time
+ * (scripts/build-plugin.sh PREP_DENO_RUNNER=..., /usr/sbin/prep-deno).
+ */
+#ifndef PD_DEFAULT_RUNNER
 #define PD_DEFAULT_RUNNER "/usr/local/sbin/prep-deno"
+#endif
 /* Where the warm service listens unless socket=... says otherwise. */
 #define PD_DEFAULT_SOCKET "/run/prep-deno/serve.sock"
 

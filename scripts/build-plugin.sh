@@ -10,6 +10,9 @@
 #                 SLURM_PREFIX=/its/prefix), the plugin is built with that
 #                 install's config.h and linked against its libslurmfull, so its
 #                 daemons load it; otherwise it is a compile check, not linked.
+# Environment (packages): PREP_DENO_RUNNER, the plugin's default runner= (else
+# /usr/local/sbin/prep-deno, a source install's); PREP_DENO_PLUGIN_OUT, where
+# the plugin is written instead.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$("$top/scripts/slurm-source.sh" "$@")
@@ -35,13 +38,16 @@ else
     what="compile check, not linked (no install of $1)"
   fi
 fi
+out=${PREP_DENO_PLUGIN_OUT:-$out}
+defines=()
+[ -z "${PREP_DENO_RUNNER:-}" ] || defines=(-DPD_DEFAULT_RUNNER="\"$PREP_DENO_RUNNER\"")
 # Every C file of ffi/ is the plugin (the runner's launcher is src/launcher/).
 sources=("$top"/ffi/*.c)
-mkdir -p "$top/build"
+mkdir -p "$(dirname "$out")"
 # Slurm's headers are -isystem: -Werror holds our code to account, not theirs.
 cc -shared -fPIC -O2 -g -pthread -Wall -Wextra -Werror \
-  -DHAVE_CONFIG_H -DPREP_DENO_VERSION="\"$(cat "$top/VERSION")\"" -iquote "$top/ffi" "${includes[@]}" -isystem "$src" \
+  -DHAVE_CONFIG_H -DPREP_DENO_VERSION="\"$(cat "$top/VERSION")\"" "${defines[@]}" -iquote "$top/ffi" "${includes[@]}" -isystem "$src" \
   "${sources[@]}" \
   "${link[@]}" -o "$out"
 version=$(sed -n 's/^#define SLURM_VERSION_STRING "\(.*\)"/\1/p' "$src/config.h")
-echo "build/$(basename "$out"): prep/deno for Slurm $version (from $src; $what)"
+echo "${out#"$top/"}: prep/deno for Slurm $version (from $src; $what)"

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `deno task package`: build/prep-deno_VERSION_ARCH.deb, for the Slurm
- * installed here (run after `deno task build-plugin`, which the task does).
+ * installed here. The plugin is built again for the package (its default
+ * `runner=` is the package's {@linkcode PACKAGED_RUNNER}, not a source
+ * install's /usr/local/sbin/prep-deno): nothing is put in /usr/local.
  *
  * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
  *   /usr/sbin/prep-deno                  -> /usr/lib/prep-deno/build/prep-deno, the runner's
- *                                        native launcher (build/entry.js beside it)
- *   /usr/local/sbin/prep-deno            -> /usr/sbin/prep-deno, the plugin's default runner=
+ *                                        native launcher (build/entry.js beside it); the
+ *                                        packaged plugin's default runner=
  *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
  *                                        deno CLI for `deno test`/`check` (/usr/bin/deno
  *                                        through update-alternatives, never over a site's own)
@@ -32,6 +34,10 @@ const version = Deno.readTextFileSync(join(top, "VERSION")).trim();
 /** Where Debian's Slurm looks for plugins (and where libslurmfull is). */
 const pluginDir = "/usr/lib/x86_64-linux-gnu/slurm-wlm";
 const LIB = "/usr/lib/prep-deno";
+/** The packaged plugin's default `runner=` (a source build's is /usr/local/sbin/prep-deno). */
+export const PACKAGED_RUNNER = "/usr/sbin/prep-deno";
+/** Where a source install's runner is: named so in the docs, rewritten for the package's copies. */
+const SOURCE_RUNNER = "/usr/local/sbin/prep-deno";
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const out = new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" })
@@ -132,20 +138,31 @@ function buildRunner(root: string): string {
   }
 }
 
+/** The plugin for the Slurm installed here, its default runner the package's; returns its path. */
+function buildPlugin(work: string): string {
+  const so = join(work, "prep_deno.so");
+  const out = new Deno.Command(join(top, "scripts", "build-plugin.sh"), {
+    env: { PREP_DENO_RUNNER: PACKAGED_RUNNER, PREP_DENO_PLUGIN_OUT: so },
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (!out.success) {
+    throw new Error(`scripts/build-plugin.sh: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return so;
+}
+
 /** Builds the tree under `root`; returns what the control file needs. */
-async function stage(root: string) {
-  const so = join(top, "build", "prep_deno.so");
+async function stage(root: string, so: string) {
   const built = await pluginSlurm(so);
   // Without dpkg (an RPM host), the plugin's own release is the pin.
   const slurm = hasDpkg() ? slurmPackage() : { name: "slurm", version: built, upstream: built };
   if (built !== slurm.upstream) {
     throw new Error(
-      `build/prep_deno.so is for Slurm ${built} but ${slurm.name} ${slurm.version} is installed: run deno task build-plugin`,
+      `the plugin is for Slurm ${built} but ${slurm.name} ${slurm.version} is installed: run deno task build-plugin`,
     );
   }
   const runner = buildRunner(root);
-  Deno.mkdirSync(join(root, "usr/local/sbin"), { recursive: true });
-  Deno.symlinkSync("/usr/sbin/prep-deno", join(root, "usr/local/sbin/prep-deno"));
   copyTree(
     join(top, "src"),
     join(root, LIB.slice(1), "src"),
@@ -157,7 +174,7 @@ async function stage(root: string) {
     root,
     "/lib/systemd/system/prep-deno-serve.service",
     Deno.readTextFileSync(join(top, "scripts", "prep-deno-serve.service"))
-      .replaceAll("/usr/local/sbin/prep-deno", "/usr/sbin/prep-deno")
+      .replaceAll(SOURCE_RUNNER, PACKAGED_RUNNER)
       .replace(/^# Install as .*\n/m, ""),
   );
   for (const page of ["prep-deno.8", "prep_deno.8"]) {
@@ -261,7 +278,7 @@ if (import.meta.main) {
   } catch { /* first time */ }
   const root = join(work, "root");
   Deno.mkdirSync(join(root, "DEBIAN"), { recursive: true });
-  const { slurm, runner } = await stage(root);
+  const { slurm, runner } = await stage(root, buildPlugin(work));
   // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
   run("chmod", ["-R", "go-w", root]);
   if (wantRpm) {

@@ -10,6 +10,7 @@
 import { EXIT } from "./contract.ts";
 import { denial, isExitStatus, type WorkerReport } from "./outcome.ts";
 import type { Permissions } from "./policy.ts";
+import { explainUnknownImport } from "./import_error.ts";
 
 /** What a warm host knows of its hook. */
 export interface HostSpec {
@@ -51,7 +52,10 @@ export function statusOf(
           }); export a function named "${spec.hook}"`,
       );
     case "load-failed":
-      return fail(EXIT.FAILED, `cannot load the module: ${r.message}`);
+      return fail(
+        EXIT.FAILED,
+        `cannot load the module: ${explainUnknownImport(r.message, spec.configPath) ?? r.message}`,
+      );
     case "threw":
       if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, spec));
       return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`);

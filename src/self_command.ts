@@ -36,13 +36,17 @@ export function isCompiled(): boolean {
   return Deno.mainModule.includes("/deno-compile-");
 }
 
-/** The command that runs this very runner again. */
-export function selfCommand(): SelfCommand {
+/**
+ * The command that runs this very runner again; `importMap` is a value for
+ * Deno's `--import-map` (a hook's imports, for the modules it loads).
+ */
+export function selfCommand(importMap?: string): SelfCommand {
   const exe = Deno.execPath();
   if (isCompiled()) return { argv: [exe], runtimePaths: [exe] };
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+  const map = importMap === undefined ? [] : ["--import-map", importMap];
   return {
-    argv: [exe, "run", ...DENO_RUN_FLAGS, main],
+    argv: [exe, "run", ...DENO_RUN_FLAGS, ...map, main],
     runtimePaths: [exe, dirname(main)],
   };
 }

@@ -4,7 +4,7 @@
  * needs nothing at run time:
  *
  * ```ts
- * import type { JobContext } from "/usr/local/lib/prep-deno/src/mod.ts";
+ * import type { JobContext } from "prep-deno";
  *
  * export async function prolog(job: JobContext): Promise<number | void> {
  *   if (job.partition === "gpu" && !job.env.CUDA_VISIBLE_DEVICES) return 1;

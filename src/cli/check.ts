@@ -9,22 +9,17 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  findConfig,
-  loadPolicy,
-  PERMISSION_KINDS,
-  type Policy,
-  PolicyError,
-  stripJsonc,
-} from "../policy.ts";
+import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
 import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../supervise.ts";
 import { libDir } from "./init.ts";
+import { hookImports } from "../import_map.ts";
+import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
@@ -34,8 +29,8 @@ Type-checks MODULE against prep/deno's types (needs a deno CLI: the one this
 runner runs on, or \`deno\` on PATH), then lists which export serves each hook
 and the permissions each hook would get from the policy. Both run inside the
 hook's sandbox, as under slurmd: check reads only what the hook may read.
-"prep-deno" and "prep-deno/testing" resolve to this runner's types unless the
-imports of the policy's deno.json say otherwise. Type-check results are cached
+"prep-deno" and "prep-deno/testing" resolve to this runner's own modules, as
+under run; the other names in the imports of the policy's deno.json work too. Type-check results are cached
 in ~/.cache/prep-deno/check.
 `;
 
@@ -71,12 +66,9 @@ async function check(args: string[]): Promise<number> {
       return EXIT.SANDBOX;
     }
   }
-  const outside = outsideItsFolder(modulePath, configPath);
-  if (outside) {
-    console.error(
-      `prep-deno check: ${modulePath} is a link to ${outside}, outside the hook's folder; ` +
-        "not read (put the module itself in the folder of its deno.json)",
-    );
+  const leaving = moduleLinkLeavingRoot(modulePath, configPath);
+  if (leaving) {
+    console.error(`prep-deno check: ${leaving}`);
     return 1;
   }
   // The two halves are independent: run them side by side.
@@ -157,40 +149,6 @@ function describeView(p: Policy): string {
   return parts.length ? `; view: ${parts.join(" ")}` : "";
 }
 
-/**
- * The module's real path when it is a link leading out of its hook's
- * folder (the policy's folder, else the module's own), else undefined.
- */
-function outsideItsFolder(modulePath: string, configPath?: string): string | undefined {
-  let real: string, root: string;
-  try {
-    real = Deno.realPathSync(modulePath);
-    root = Deno.realPathSync(configPath ? dirname(configPath) : dirname(modulePath));
-  } catch {
-    return undefined; // missing: the listing step says so, with run's words
-  }
-  const rel = relative(root, real);
-  return rel.startsWith("..") || isAbsolute(rel) ? real : undefined;
-}
-
-/** The imports the check resolves with: ours for "prep-deno", then the policy's own. */
-function importMap(configPath?: string): Record<string, string> {
-  const lib = libDir();
-  const map: Record<string, string> = {
-    "prep-deno": pathToFileURL(join(lib, "mod.ts")).href,
-    "prep-deno/testing": pathToFileURL(join(lib, "testing.ts")).href,
-  };
-  if (!configPath) return map;
-  try {
-    const config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
-    const base = pathToFileURL(configPath);
-    for (const [k, v] of Object.entries(config?.imports ?? {})) {
-      if (typeof v === "string") map[k] = /^[.\/]/.test(v) ? new URL(v, base).href : v;
-    }
-  } catch { /* loadPolicy already read it; a bad imports object is deno check's to report */ }
-  return map;
-}
-
 async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
   const deno = isCompiled() ? "deno" : Deno.execPath();
   let view: { bwrap: string; bwrapArgs: readonly string[] };
@@ -214,10 +172,11 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
         `import * as hooks from ${JSON.stringify(pathToFileURL(modulePath).href)};\n` +
         `export const served: HookModule = hooks;\n`,
     );
-    // Not the site's deno.json as compiler options: it is a policy.
+    // Not the site's deno.json as a config (it is a policy): no config at all,
+    // and the imports the hook runs with ("prep-deno" is this runner's).
     Deno.writeTextFileSync(
-      join(dir, "deno.json"),
-      JSON.stringify({ imports: importMap(configPath) }),
+      join(dir, "import_map.json"),
+      JSON.stringify({ imports: hookImports(configPath) }),
     );
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();
@@ -249,7 +208,8 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
         "check",
         "--quiet",
         "--no-lock",
-        `--config=${inside}/deno.json`,
+        "--no-config",
+        `--import-map=${inside}/import_map.json`,
         `${inside}/check.ts`,
       ],
       clearEnv: true,

@@ -99,7 +99,7 @@ export function scaffold(lib: string): Record<string, string> {
   const testing = pathToFileURL(join(lib, "testing.ts")).href;
   return {
     "deno.json": POLICY.replace("@MOD@", mod).replace("@TESTING@", testing),
-    "site.ts": hasHelpers(lib) ? hookWithHelpers(mod) : HOOK,
+    "site.ts": hasHelpers(lib) ? hookWithHelpers() : HOOK,
     "site_test.ts": hasHelpers(lib) ? TEST + TEST_HELPERS : TEST,
   };
 }
@@ -132,8 +132,9 @@ const POLICY = `// The policy of the hooks in this folder (prep-deno(8), "Sandbo
     }
   },
 
-  // For editors, deno check and deno test: where "prep-deno" (the job context types,
-  // import them with \`import type\`) and "prep-deno/testing" (the fake job) are.
+  // For editors, deno check and deno test: where "prep-deno" (the job context types
+  // and the helpers) and "prep-deno/testing" (the fake job) are. The runner itself
+  // always maps "prep-deno" to its own copy; your other names here work under it too.
   "imports": {
     "prep-deno": "@MOD@",
     "prep-deno/testing": "@TESTING@"
@@ -151,16 +152,14 @@ function hasHelpers(lib: string): boolean {
 }
 
 /**
- * The hook, using a helper at run time. The runner lets its own mod.ts into
- * every hook's view, but runs hooks without an import map: run-time imports
- * name it by its file URL; type imports can use "prep-deno".
+ * The hook, using a helper at run time: "prep-deno" names the runner's own
+ * mod.ts under `deno test` and `check` (this folder's import map) and under
+ * the runner (its own import map, the only version its sandbox lets in).
  */
-function hookWithHelpers(mod: string): string {
+function hookWithHelpers(): string {
   return HOOK.replace(
     'import type { JobContext } from "prep-deno";\n',
-    'import type { JobContext } from "prep-deno";\n' +
-      "// The runner's helpers, by file: hooks run without an import map.\n" +
-      `import { jobOutputPaths } from ${JSON.stringify(mod)};\n`,
+    'import { jobOutputPaths, type JobContext } from "prep-deno";\n',
   ).replace(
     "export function epilog(job: JobContext): void {\n",
     "export function epilog(job: JobContext): void {\n" +

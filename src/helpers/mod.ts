@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Helpers for the common work of node hooks. A hook imports them at run
- * time without any grant of the runner's source: the sandbox lets these
- * modules in read-only. Each helper's doc names the grants it needs.
+ * Helpers for the common work of node hooks, re-exported by `"prep-deno"`.
+ * A hook imports them at run time without any grant of the runner's source:
+ * the runner maps `"prep-deno"` to its own `mod.ts` and the sandbox lets
+ * these modules in read-only. Each helper's doc names the grants it needs.
  *
  * @example
  * ```ts
- * import type { JobContext } from "/usr/local/lib/prep-deno/src/mod.ts";
- * import { makeJobFolder, removeTree } from "/usr/local/lib/prep-deno/src/helpers/mod.ts";
+ * import { type JobContext, makeJobFolder, removeTree } from "prep-deno";
  *
  * export async function prolog(job: JobContext) {
  *   await makeJobFolder(`/tmp/${job.id}`, { uid: job.uid!, gid: job.gid! });

@@ -19,6 +19,7 @@ import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import { LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
+import { explainUnknownImport } from "../import_error.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
     const d = describeThrown(e);
     fail(
       `cannot load the module: ${
-        /run again with the --allow-\w+ flag/.test(d.message) ? denial(d.message, where) : d.message
+        /run again with the --allow-\w+ flag/.test(d.message)
+          ? denial(d.message, where)
+          : explainUnknownImport(d.message, where.configPath) ?? d.message
       }`,
     );
   }

@@ -15,6 +15,8 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { importMapUrl } from "../import_map.ts";
+import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
 import { EXIT, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
@@ -194,6 +196,9 @@ export function planHook(
     if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
     throw e;
   }
+  // bwrap would bind what the link names: any file of the node, as code.
+  const leaving = moduleLinkLeavingRoot(modulePath, policy.configPath);
+  if (leaving) throw new LaunchRefused(EXIT.SANDBOX, leaving);
   const bwrap = findBwrap();
   if (!bwrap) {
     throw new LaunchRefused(
@@ -230,6 +235,9 @@ export function planHook(
       other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
         deno,
         ...DENO_HOOK_FLAGS,
+        // "prep-deno" and the policy's "imports" (a policy is not a config).
+        "--import-map",
+        importMapUrl(policy.configPath),
         // The entry takes the runtime's own variables out of the process
         // (commands the hook runs must not inherit them), then revokes them.
         ...denoPermissionFlags(
@@ -244,7 +252,8 @@ export function planHook(
         policy.setName ?? "",
       ],
     ),
-    deps: [...policyDeps(modulePath), ...viewDeps(policy.view)],
+    // The module itself: replaced by a link, it is checked again.
+    deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
   };
 }
 

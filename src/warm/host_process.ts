@@ -21,6 +21,7 @@ import { hookSandbox, type LaunchPlan, SANDBOX_RUNTIME_ENV, spawnPlan } from "..
 import type { Policy } from "../policy.ts";
 import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
+import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
@@ -94,7 +95,8 @@ export class HostProcess {
     Deno.mkdirSync(join(dir, "deno"), { recursive: true, mode: 0o700 });
     const socketPath = join(dir, "host.sock");
     const listener = Deno.listen({ transport: "unix", path: socketPath });
-    const self = selfCommand();
+    // The hook's imports ("prep-deno", the policy's) for the module its Workers load.
+    const self = selfCommand(importMapUrl(l.policy.configPath));
     const { hookRoot, permissions } = hookSandbox(l.modulePath, l.policy);
     const spec: WarmHostSpec = {
       modulePath: l.modulePath,

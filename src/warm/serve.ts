@@ -23,6 +23,7 @@
 import { dirname, resolve } from "node:path";
 import { EXIT } from "../contract.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
+import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
@@ -56,6 +57,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const pools = new Map<string, { version: string; pool: Pool }>();
   const poolFor = (modulePath: string, hook: HookName): Pool => {
     const policy = loadPolicy(modulePath, hook);
+    const leaving = moduleLinkLeavingRoot(modulePath, policy.configPath);
+    if (leaving) throw new PolicyError(leaving);
     const warm = warmConfig(policy.configPath);
     // The policy as resolved (grants, kernel view) and the module file: any
     // change means new hosts.

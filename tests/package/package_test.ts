@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { TOP } from "../helpers.ts";
 import { slurmVersionOf } from "../../src/cli/version.ts";
+import { PrepPlugin } from "../../ffi/mod.ts";
+import { PACKAGED_RUNNER } from "../../scripts/package.ts";
 
 const decoder = new TextDecoder();
 
@@ -38,7 +40,7 @@ function installedSlurm(): { name: string; upstream: string } {
 }
 
 let built: string | undefined;
-/** Builds the package once per run of this file (build/prep_deno.so comes from the test task). */
+/** Builds the package once per run of this file (the package builds its own plugin). */
 function deb(): string {
   if (built) return built;
   const out = mustSh(`"${Deno.execPath()}" run --allow-all scripts/package.ts`);
@@ -47,7 +49,7 @@ function deb(): string {
   return built = join(TOP, name);
 }
 
-Deno.test("package: the .deb holds the runner, types, testing module, plugin, unit and man pages", () => {
+Deno.test("package: the .deb holds the runner, types, testing module, plugin, unit and man pages", async () => {
   const path = deb();
   const slurm = installedSlurm();
   const info = mustSh(`dpkg-deb -I "${path}"`);
@@ -68,7 +70,6 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
   for (
     const f of [
       "./usr/sbin/prep-deno -> /usr/lib/prep-deno/build/prep-deno",
-      "./usr/local/sbin/prep-deno -> /usr/sbin/prep-deno",
       "./usr/lib/prep-deno/build/prep-deno",
       "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
@@ -85,6 +86,11 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
     ]
   ) assert.ok(files.includes(f), `${f} missing from\n${files}`);
   assert.doesNotMatch(files, /_test\.ts/, "no tests in the package");
+  assert.doesNotMatch(
+    files,
+    /^\S+ +\S+ +\S+ +\S+ +\S+ +\.\/usr\/local\//m,
+    "nothing in /usr/local",
+  );
   assert.doesNotMatch(files, /^\S+ (?!root\/root)/m, "every file is root's");
   assert.doesNotMatch(files, /^[^l]....w|^[^l].......w/m, "nothing group- or other-writable");
 
@@ -93,6 +99,10 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
     mustSh(`dpkg-deb -x "${path}" "${x}"`);
     const so = Deno.readFileSync(join(x, "usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so"));
     assert.equal(slurmVersionOf(so), slurm.upstream);
+    // The packaged plugin finds the packaged runner with no PrEpParameters.
+    const soPath = join(x, "usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so");
+    await using plugin = PrepPlugin.open(soPath);
+    assert.equal(plugin.contract.defaultRunner, PACKAGED_RUNNER);
     const unit = Deno.readTextFileSync(join(x, "lib/systemd/system/prep-deno-serve.service"));
     assert.match(unit, /^ExecStart=\/usr\/sbin\/prep-deno serve /m);
     for (const page of ["prep-deno.8", "prep_deno.8"]) {
@@ -180,6 +190,8 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, c
         "prep-deno init /etc/slurm/hooks >/dev/null",
         "cd /etc/slurm/hooks",
         'grep -F \'"prep-deno": "file:///usr/lib/prep-deno/src/mod.ts"\' deno.json',
+        // The hook names the runner's helpers by "prep-deno", never by a path.
+        'grep -qF \'from "prep-deno";\' site.ts && ! grep -F "file://" site.ts',
         'deno test 2>&1 | grep -E "passed|failed"',
         "prep-deno try site.ts --user nobody --job-id 77",
         "prep-deno try site.ts --context epilog_slurmd --job-id 78",
@@ -242,7 +254,7 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
         "usr/share/man/man8/prep-deno.8.gz",
       ]
     ) assert.ok(Deno.statSync(join(root, f)).isFile, f);
-    assert.equal(Deno.readLinkSync(join(root, "usr/local/sbin/prep-deno")), "/usr/sbin/prep-deno");
+    assert.throws(() => Deno.lstatSync(join(root, "usr/local")), Deno.errors.NotFound);
     assert.equal(
       Deno.readLinkSync(join(root, "usr/sbin/prep-deno")),
       "/usr/lib/prep-deno/build/prep-deno",

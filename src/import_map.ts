@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The import map a hook runs with: `"prep-deno"` names this runner's own
+ * `mod.ts` (the helpers and types the sandbox already lets in read-only),
+ * and the bare names of the policy's `"imports"` work as Deno resolves them
+ * from a deno.json. Hooks run with `--no-config` (a policy is not compiler
+ * options), so this map is handed to Deno as a `data:` URL: no file to
+ * write, bind or keep fresh; the plan that carries it is recomputed when the
+ * policy changes.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { stripJsonc } from "./policy.ts";
+
+const SRC = dirname(fileURLToPath(import.meta.url));
+
+/** Where `"prep-deno"` and `"prep-deno/testing"` resolve: this runner's own source. */
+export function runnerImports(src: string = SRC): Record<string, string> {
+  return {
+    "prep-deno": pathToFileURL(join(src, "mod.ts")).href,
+    "prep-deno/testing": pathToFileURL(join(src, "testing.ts")).href,
+  };
+}
+
+/**
+ * Whether `key` is a bare name (`"lodash"`, `"@site/util/"`): only those
+ * are taken from a policy. A URL-like key (`"node:path"`, `"file:///..."`,
+ * `"./x.ts"`) would also remap the runner's own modules where they share a
+ * process with the hook (the warm service's hosts).
+ */
+function isBareName(key: string): boolean {
+  return key !== "" && !key.includes(":") && !/^[./\\]/.test(key);
+}
+
+/**
+ * The imports of the policy at `configPath` (bare names only, relative
+ * targets made absolute), then the runner's: `"prep-deno"` is always this
+ * runner's own code, the one version its sandbox lets in.
+ *
+ * @example
+ * ```ts
+ * hookImports("/etc/slurm/hooks/deno.json");
+ * // { "util": "file:///etc/slurm/hooks/util.ts", "prep-deno": "file:///usr/lib/prep-deno/src/mod.ts", ... }
+ * ```
+ */
+export function hookImports(configPath?: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  if (configPath) {
+    let imports: unknown;
+    try {
+      imports = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)))?.imports;
+    } catch { /* the policy loader already refused a file it cannot read */ }
+    if (imports && typeof imports === "object") {
+      const base = pathToFileURL(configPath);
+      for (const [k, v] of Object.entries(imports)) {
+        if (typeof v !== "string" || !isBareName(k)) continue;
+        map[k] = /^\.{0,2}\//.test(v) ? new URL(v, base).href : v;
+      }
+    }
+  }
+  return { ...map, ...runnerImports() };
+}
+
+/**
+ * `hookImports(configPath)` as the value of Deno's `--import-map` flag.
+ *
+ * @example
+ * ```ts
+ * const flags = ["--import-map", importMapUrl("/etc/slurm/hooks/deno.json")];
+ * ```
+ */
+export function importMapUrl(configPath?: string): string {
+  const json = JSON.stringify({ imports: hookImports(configPath) });
+  const bytes = new TextEncoder().encode(json);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `data:application/json;base64,${btoa(bin)}`;
+}
