@@ -156,8 +156,29 @@ async function mkdir(path: string, mode: number): Promise<void> {
   if (denoRefuses(path)) {
     await runCommand(["/usr/bin/mkdir", "-m", mode.toString(8), "--", path]);
   } else {
-    Deno.mkdirSync(path);
-    Deno.chmodSync(path, mode);
+    // Never chmod by name: the folder may be swapped for a link already.
+    Deno.mkdirSync(path, { mode });
+    const made = await entryOf(path);
+    if (made?.kind !== "directory" || made.uid !== 0) {
+      throw new Error(`${path} was replaced while being made; refusing (remove it first)`);
+    }
+    onCheckedFolder(path, made, (fd) => fs.fchmodSync(fd, mode));
+  }
+}
+
+/** Runs `change` on the folder `path` names only if it is still `entry` (same device and inode). */
+function onCheckedFolder(path: string, entry: Entry, change: (fd: number) => void): void {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!entry.id || st.dev !== entry.id.dev || st.ino !== entry.id.ino) {
+      throw new Error(
+        `${path} was replaced while being made (by a symlink or another folder); refusing to change what it now names`,
+      );
+    }
+    change(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -173,9 +194,10 @@ async function chownChmod(
   mode: number,
 ): Promise<void> {
   if (denoRefuses(path)) {
-    // chown -h never follows; chmod has no such switch, so the mode is
-    // checked after (a redirected chmod changes a mode, never an owner).
-    await runCommand(["/usr/bin/chmod", mode.toString(8), "--", path]);
+    // chown -h never follows; chmod has no such switch, so it runs only
+    // when needed (mkdir -m already made a new folder right) and the result
+    // is checked after (a redirected chmod changes a mode, never an owner).
+    if (entry.mode !== mode) await runCommand(["/usr/bin/chmod", mode.toString(8), "--", path]);
     await runCommand(["/usr/bin/chown", "-h", `${uid}:${gid}`, "--", path]);
     const after = await entryOf(path);
     if (after?.kind !== "directory" || after.uid !== uid || after.mode !== mode) {
@@ -183,19 +205,10 @@ async function chownChmod(
     }
     return;
   }
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!entry.id || st.dev !== entry.id.dev || st.ino !== entry.id.ino) {
-      throw new Error(
-        `${path} was replaced while being made (by a symlink or another folder); refusing to change what it now names`,
-      );
-    }
+  onCheckedFolder(path, entry, (fd) => {
     fs.fchmodSync(fd, mode);
     fs.fchownSync(fd, uid, gid);
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /**
