@@ -193,7 +193,7 @@ void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 {
 	pd_log_fallback(job_id, out);
 	if (out->timed_out)
-		error("run_command: %s poll timeout @ %d msec", what,
+		error(PD_RUN_COMMAND_FN ": %s poll timeout @ %d msec", what,
 		      timeout_s * 1000);
 	if (!out->status)
 		debug2("prep/deno: %s success rc:0 output:%s", what, out->output);

@@ -21,6 +21,7 @@
  */
 #include "prep_deno_slurmctld.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,11 +91,15 @@ static void each_hook(void *arg, uint32_t job_id, const char *path,
 							PD_PROLOG_SLURMCTLD);
 	pd_log_fallback(job_id, one);
 	if (one->timed_out)
-		error("run_command: %s poll timeout @ %d msec", key,
+		error(PD_RUN_COMMAND_FN ": %s poll timeout @ %d msec", key,
 		      pd_conf_timeout(call->is_epilog ? PD_EPILOG_SLURMCTLD :
 							PD_PROLOG_SLURMCTLD) *
 			      1000);
-	if (one->status) {
+	if (PD_CTLD_SIGKILL_IS_KILLED && WIFSIGNALED(one->status) &&
+	    WTERMSIG(one->status) == SIGKILL) {
+		info("_run_script: JobId=%u %s killed by signal %u", job_id,
+		     key, WTERMSIG(one->status));
+	} else if (one->status) {
 		error("_run_script: JobId=%u %s exit status %u:%u", job_id, key,
 		      WEXITSTATUS(one->status), WTERMSIG(one->status));
 		verbose("prep/deno: JobId=%u %s %s output:%s", job_id, key,

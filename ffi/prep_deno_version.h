@@ -60,6 +60,17 @@
  * SLURM_JOB_OVERSUBSCRIBE spelled NO/YES/OK. */
 #define PD_HAVE_CRED_QOS_EXCLUSIVE PD_SINCE(26, 5, 0)
 
+/* 24.05: run_command's poll loop is run_command_poll_child() (its name
+ * starts its timeout line), and slurmscriptd logs a script ended by
+ * SIGKILL as "killed by signal 9" (info) instead of "exit status 0:9". */
+#if PD_SINCE(24, 5, 0)
+#define PD_RUN_COMMAND_FN "run_command_poll_child"
+#define PD_CTLD_SIGKILL_IS_KILLED 1
+#else
+#define PD_RUN_COMMAND_FN "run_command"
+#define PD_CTLD_SIGKILL_IS_KILLED 0
+#endif
+
 #if PD_HAVE_STEP_ID
 #define PD_JOB_ENV_JOB_ID(je) ((je)->step_id.job_id)
 #else

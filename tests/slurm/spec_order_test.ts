@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BASE } from "./hooks.ts";
 import {
+  atLeast,
   CLUSTER_DIR,
   daemonLog,
   nodeState,
@@ -61,6 +62,14 @@ function slurmdLogSince(from: number): string {
   return daemonLog("slurmd").slice(from);
 }
 
+/** How slurmd names a job in its failure line: `[job N]`, from 25.11 `JobId=N SLUID=...`. */
+function jobTag(id: number): string {
+  return `(\\[job ${id}\\]|JobId=${id}( SLUID=\\S+)?)`;
+}
+
+/** The function run_command's timeout line starts with (24.05+: run_command_poll_child). */
+const RUN_COMMAND = atLeast("24.05") ? "run_command_poll_child" : "run_command";
+
 for (const plugin of PLUGINS) {
   test(`spec §2.3 ${plugin}: Prolog=dir/* runs in reverse glob order, each logged`, async () => {
     const { dir, order } = prologDir(`order-${plugin.replace("/", "-")}`);
@@ -95,7 +104,7 @@ for (const plugin of PLUGINS) {
       assert.match(job.Reason, /launch_failed_requeued_held|BeginTime|None/);
       const log = slurmdLogSince(from);
       assert.match(log, /error: prolog failed: rc:3 output:stdout line from 20-b/);
-      assert.match(log, new RegExp(`error: \\[job ${id}\\] prolog failed status=3:0`));
+      assert.match(log, new RegExp(`error: ${jobTag(id)} prolog failed status=3:0`));
       // A shell hook keeps prep/script's reason (drain_reason=yes is for modules).
       assert.equal((await nodeState()).reason, "Prolog error");
       assert.doesNotMatch(log, /10-a/);
@@ -123,7 +132,7 @@ for (const plugin of PLUGINS) {
         log,
         new RegExp(`error: prolog: Unable to create list of paths \\[${missing}/\\*\\]`),
       );
-      assert.match(log, new RegExp(`error: \\[job ${id}\\] prolog failed status=0:0`));
+      assert.match(log, new RegExp(`error: ${jobTag(id)} prolog failed status=0:0`));
     } finally {
       await resumeNode();
       await stopCluster();
@@ -170,7 +179,7 @@ for (const plugin of PLUGINS) {
           10,
         );
         const log = slurmdLogSince(from);
-        assert.match(log, /error: run_command: epilog poll timeout @ 4000 msec/);
+        assert.match(log, new RegExp(`error: ${RUN_COMMAND}: epilog poll timeout @ 4000 msec`));
         assert.match(log, /epilog success rc:0 output:/);
         assert.equal((await nodeState()).state.includes("DRAIN"), false);
       } finally {
