@@ -248,10 +248,9 @@ cache per hook, so one hook cannot poison another's), and the plugin core's fork
 ${warmNotes(workerMs, (serviceRss - serviceAloneRss) / 4, navigator.hardwareConcurrency)}
 Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics
 (fork, own process group, output pipe, stragglers killed); prep/script's own \`run_command()\`
-additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The warm
-rows measure the warm service as it is in this tree; the reuse row's module sits next to the
-\`deno.json\` of \`WARM_REUSE_CONFIG\` in scripts/bench.ts, which only selects reuse once the service
-reads it.
+additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The reuse
+row's module sits next to the \`deno.json\` of \`WARM_REUSE_CONFIG\` in scripts/bench.ts
+(\`"warm": { "mode": "reuse" }\`); the fresh row's has none (fresh is the default).
 `;
 console.log(table);
 for (const m of missing) console.log(m);

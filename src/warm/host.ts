@@ -26,6 +26,7 @@ import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { type HostSpec, statusOf } from "../host.ts";
 import { workerPermissions } from "../policy.ts";
+import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import type { JobReport } from "./job_worker.ts";
@@ -239,10 +240,11 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp, so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
+      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {

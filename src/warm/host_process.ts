@@ -16,16 +16,14 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { hookSandbox, type LaunchPlan, SANDBOX_RUNTIME_ENV, spawnPlan } from "../launch/mod.ts";
+import { hookSandbox, type LaunchPlan, LaunchRefused, planHook, spawnPlan } from "../launch/mod.ts";
 import type { Policy } from "../policy.ts";
-import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { selfCommand } from "../self_command.ts";
 import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT, LAUNCHER } from "../contract.ts";
+import { EXIT } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
 import { type WarmHostSpec, WORKER_BUNDLE } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
@@ -55,9 +53,12 @@ export type JobResult =
   /** The reply payload, as the plugin reads it. */
   | { kind: "reply"; payload: Uint8Array };
 
-/** A host could not start; the message says why. */
+/** A host could not start; the message says why, `status` is the job's. */
 export class HostStartError extends Error {
   override name = "HostStartError";
+  constructor(message: string, readonly status: number = EXIT.SANDBOX) {
+    super(message);
+  }
 }
 
 let counter = 0;
@@ -85,49 +86,39 @@ export class HostProcess {
 
   /** Starts a host through the one sandboxed launch and waits for its connection. */
   static async start(l: HostLaunch): Promise<HostProcess> {
-    const bwrap = findBwrap();
-    if (!bwrap) {
-      throw new HostStartError(
-        "bubblewrap (bwrap) is not installed; hooks never run without the kernel sandbox: apt-get install bubblewrap",
-      );
-    }
     const dir = join(l.hostsDir, String(++counter));
-    Deno.mkdirSync(join(dir, "deno"), { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socketPath = join(dir, "host.sock");
-    const listener = Deno.listen({ transport: "unix", path: socketPath });
     // The hook's imports ("prep-deno", the policy's) for the module its Workers load.
     const self = selfCommand(importMapUrl(l.policy.configPath));
-    const { hookRoot, permissions } = hookSandbox(l.modulePath, l.policy);
-    const spec: WarmHostSpec = {
-      modulePath: l.modulePath,
-      hook: l.hook,
-      permissions,
-      configPath: l.policy.configPath,
-      setName: l.policy.setName,
-      socketPath,
-      mode: l.warm.mode,
-      ownPidNamespace: !l.policy.view.hostProcesses,
-      privateTmp: tmpIsPrivate(l.policy.view),
-    };
-    const plan: LaunchPlan = {
-      bwrap,
-      bwrapArgs: [
-        ...bwrapArgs({
-          runtimePaths: [...self.runtimePaths, ...HELPER_MODULE_PATHS, ...workerBundle()],
-          hookRoot,
-          view: l.policy.view,
-          setenv: { ...SANDBOX_RUNTIME_ENV, DENO_DIR: join(dir, "deno") },
-        }),
-        // The runner's own state out of view, but for this host's folder.
-        "--tmpfs",
-        LAUNCHER.RUN_DIR,
-        "--bind",
-        dir,
-        dir,
-      ],
-      command: sandboxedCommand(l.policy.view, [...self.argv, "__warmhost", JSON.stringify(spec)]),
-      deps: [],
-    };
+    let plan: LaunchPlan;
+    try {
+      // The one sandboxed launch: the hook's own view and policy, with this
+      // host as the program and its folder (for the socket) writable.
+      plan = planHook(l.modulePath, l.hook, {
+        runtimePaths: [...self.runtimePaths, ...workerBundle()],
+        runtimeWritable: [dir],
+        command: (_deno, _flags, policy) => {
+          const spec: WarmHostSpec = {
+            modulePath: l.modulePath,
+            hook: l.hook,
+            // The host runs with every permission; its Worker gets the policy's.
+            permissions: hookSandbox(l.modulePath, policy).permissions,
+            configPath: policy.configPath,
+            setName: policy.setName,
+            socketPath,
+            mode: l.warm.mode,
+            ownPidNamespace: !policy.view.hostProcesses,
+            privateTmp: tmpIsPrivate(policy.view),
+          };
+          return [...self.argv, "__warmhost", JSON.stringify(spec)];
+        },
+      });
+    } catch (e) {
+      if (e instanceof LaunchRefused) throw new HostStartError(e.message, e.status);
+      throw e;
+    }
+    const listener = Deno.listen({ transport: "unix", path: socketPath });
     const child = spawnPlan(plan, {
       hook: l.hook,
       modulePath: l.modulePath,

@@ -174,7 +174,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       try {
         running = await ticket.host;
       } catch (e) {
-        if (e instanceof HostStartError) return await reply(EXIT.SANDBOX, e.message);
+        if (e instanceof HostStartError) return await reply(e.status, e.message);
         throw e;
       }
       if (answered) return; // timed out in line
