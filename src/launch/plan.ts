@@ -203,7 +203,7 @@ export function planHook(
       "--tmpfs",
       RUN_DIR,
     ],
-    command: sandboxedCommand(policy.view, [
+    command: sandboxedCommand({ hookRoot, view: policy.view }, [
       deno,
       ...DENO_HOOK_FLAGS,
       // The entry takes the runtime's own variables out of the process

@@ -124,7 +124,11 @@ export class HostProcess {
         dir,
         dir,
       ],
-      command: sandboxedCommand(l.policy.view, [...self.argv, "__warmhost", JSON.stringify(spec)]),
+      command: sandboxedCommand({ hookRoot, view: l.policy.view }, [
+        ...self.argv,
+        "__warmhost",
+        JSON.stringify(spec),
+      ]),
       deps: [],
     };
     const child = spawnPlan(plan, {
