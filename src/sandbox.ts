@@ -178,41 +178,65 @@ export const CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 /**
  * The group the hook's processes run as when they share the node's PID
- * namespace (`processes: "host"`); their user stays root.
+ * namespace (`processes: "host"`); their user stays root. See
+ * {@linkcode hostProcessesGid}.
+ */
+export const HOST_PROCESSES_GIDS = { first: 2147483647 - 0x100000, count: 0x100000 } as const;
+
+/**
+ * The group of a hook with `processes: "host"`: one of
+ * {@linkcode HOST_PROCESSES_GIDS}, from its hook root and view.
  *
  * Why: bubblewrap's own process outside the sandbox (the one that waits for
  * it) runs as root with no capabilities and in the host's mount namespace.
  * The kernel lets a process open another's `/proc/PID/root` when both have
  * the same user and group and the target holds no capability the caller
  * lacks, so a root hook that sees the node's processes could reach the whole
- * host through that process's root. This group is no process's on the
+ * host through that process's root. These groups are no process's on the
  * node (not root's 0, not nogroup's 65534, which a hook with `CAP_SETUID`
  * could pair with user nobody), so that check fails, and the hook cannot
- * change it back: `CAP_SETGID` is never kept with `processes: "host"`.
+ * change its group: `CAP_SETGID` is never kept with `processes: "host"`.
+ * Hooks with another root or view get another group, so they cannot reach
+ * each other's views either; runs of the same hook share one (and a view).
+ *
+ * @example
+ * ```ts
+ * hostProcessesGid("/etc/slurm/hooks", policy.view); // e.g. 2146512345
+ * ```
  */
-export const HOST_PROCESSES_GID = 2147483646;
+export function hostProcessesGid(hookRoot: string, view: KernelView): number {
+  // FNV-1a: stable across runs and builds, which a plan cache needs.
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(JSON.stringify([hookRoot, view]))) {
+    h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  }
+  return HOST_PROCESSES_GIDS.first + (h % HOST_PROCESSES_GIDS.count);
+}
 
 /** Where util-linux's setpriv is: fixed, as bwrap's path is. */
 export const SETPRIV = "/usr/bin/setpriv";
 
 /**
- * The command bwrap runs for `command` under `view`: `command` itself, or,
- * with `processes: "host"`, `command` behind setpriv, which sets the group
- * to {@linkcode HOST_PROCESSES_GID} (root's supplementary groups are kept,
- * so files readable by group root still are) and drops `CAP_SETGID` and
+ * The command bwrap runs for `command`: `command` itself, or, with
+ * `processes: "host"`, `command` behind setpriv, which sets the group to
+ * {@linkcode hostProcessesGid} (root's supplementary groups are kept, so
+ * files readable by group root still are) and drops `CAP_SETGID` and
  * `CAP_SETPCAP`, added by {@linkcode bwrapArgs} for it alone.
  *
  * @example
  * ```ts
- * const argv = sandboxedCommand(policy.view, [Deno.execPath(), "run", "entry.js"]);
+ * const argv = sandboxedCommand({ hookRoot, view: policy.view }, [Deno.execPath(), "run", "entry.js"]);
  * ```
  */
-export function sandboxedCommand(view: KernelView, command: readonly string[]): string[] {
-  if (!view.hostProcesses) return [...command];
+export function sandboxedCommand(
+  sandbox: { readonly hookRoot: string; readonly view: KernelView },
+  command: readonly string[],
+): string[] {
+  if (!sandbox.view.hostProcesses) return [...command];
   const drop = "-setgid,-setpcap";
   return [
     SETPRIV,
-    `--regid=${HOST_PROCESSES_GID}`,
+    `--regid=${hostProcessesGid(sandbox.hookRoot, sandbox.view)}`,
     "--keep-groups",
     `--inh-caps=${drop}`,
     `--ambient-caps=${drop}`,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { bwrapArgs, HOST_PROCESSES_GID, sandboxedCommand, SETPRIV } from "./sandbox.ts";
+import { bwrapArgs, hostProcessesGid, sandboxedCommand, SETPRIV } from "./sandbox.ts";
 import { resolveView } from "./view.ts";
 import { denoPermissionFlags } from "./launch/plan.ts";
 
@@ -58,13 +58,20 @@ Deno.test("sandbox args: each key of a sandbox set becomes its bwrap option", ()
   ]]);
   assert.ok(!a.includes("--unshare-pid"));
   assert.ok(a.includes("--unshare-net"));
-  const argv = sandboxedCommand(view, ["/usr/bin/deno", "run"]);
-  assert.deepEqual(argv.slice(0, 2), [SETPRIV, `--regid=${HOST_PROCESSES_GID}`]);
+  const argv = sandboxedCommand({ hookRoot: "/h", view }, ["/usr/bin/deno", "run"]);
+  const gid = hostProcessesGid("/h", view);
+  assert.deepEqual(argv.slice(0, 2), [SETPRIV, `--regid=${gid}`]);
+  assert.ok(gid > 65534 && gid < 2147483647);
+  // Another hook root (or view): another group, so hooks cannot reach each other.
+  assert.notEqual(hostProcessesGid("/other", view), gid);
+  assert.equal(hostProcessesGid("/h", view), gid, "stable: plans are cached");
   assert.ok(argv.includes("--bounding-set=-setgid,-setpcap"));
   assert.deepEqual(argv.slice(-3), ["--", "/usr/bin/deno", "run"]);
   // Without the node's processes: the command alone, no extra capability.
   const own = resolveView({ capabilities: ["CAP_CHOWN"] }, {}, {});
-  assert.deepEqual(sandboxedCommand(own, ["/usr/bin/deno"]), ["/usr/bin/deno"]);
+  assert.deepEqual(sandboxedCommand({ hookRoot: "/h", view: own }, ["/usr/bin/deno"]), [
+    "/usr/bin/deno",
+  ]);
   assert.deepEqual(uses(bwrapArgs({ ...BASE, view: own }), "--cap-add"), [["CAP_CHOWN"]]);
 });
 

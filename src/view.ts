@@ -195,7 +195,7 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
   const caps = (out.capabilities ?? []) as string[];
   if (out.processes === "host" && caps.includes("CAP_SETGID")) {
     throw new ViewError(
-      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see HOST_PROCESSES_GID in src/sandbox.ts)`,
+      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see hostProcessesGid in src/sandbox.ts)`,
     );
   }
   return out as ViewSet;

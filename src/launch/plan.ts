@@ -231,7 +231,7 @@ export function planHook(
       ...writable,
     ],
     command: sandboxedCommand(
-      policy.view,
+      { hookRoot, view: policy.view },
       other ? other.command(deno, denoPermissionFlags(permissions, []), policy) : [
         deno,
         ...DENO_HOOK_FLAGS,

@@ -190,6 +190,63 @@ Deno.test("escape: with the node's processes, no process's /proc/PID/root opens 
   }
 });
 
+Deno.test("escape: a hook with the node's processes does not reach another such hook's wider view", async () => {
+  const { prepDeno } = await import("../helpers.ts");
+  const wide = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+  const narrow = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+  const done = `${SECRET_DIR}/done-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    // The wide hook sees the secret's folder and waits while the other looks.
+    Deno.writeTextFileSync(
+      `${wide}/hook.ts`,
+      `export async function prolog() {
+        for (let i = 0; i < 100; i++) {
+          try { Deno.statSync("${done}"); return; } catch { await new Promise((r) => setTimeout(r, 100)); }
+        }
+      }`,
+    );
+    Deno.writeTextFileSync(
+      `${wide}/deno.json`,
+      JSON.stringify({
+        permissions: { prolog: { read: [SECRET_DIR] } },
+        sandbox: { prolog: { processes: "host", read: [SECRET_DIR] } },
+      }),
+    );
+    Deno.writeTextFileSync(
+      `${narrow}/hook.ts`,
+      `export async function prolog() {
+        await new Promise((r) => setTimeout(r, 1000));
+        const reached = [];
+        for (const e of Deno.readDirSync("/proc")) {
+          if (!/^\\d+$/.test(e.name)) continue;
+          try { reached.push(Deno.readTextFileSync("/proc/" + e.name + "/root${SECRET_DIR}/secret.txt")); } catch { /* refused */ }
+        }
+        console.log("reached", JSON.stringify(reached));
+      }`,
+    );
+    Deno.writeTextFileSync(
+      `${narrow}/deno.json`,
+      JSON.stringify({
+        permissions: { prolog: { all: true } },
+        sandbox: { prolog: { processes: "host" } },
+      }),
+    );
+    const waiting = prepDeno(["try", `${wide}/hook.ts`]);
+    const r = await prepDeno(["try", `${narrow}/hook.ts`]);
+    Deno.writeTextFileSync(done, "");
+    const w = await waiting;
+    assert.equal(tryStatus(w), 0, w.stderr);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    assert.match(r.stdout, /reached \[\]/);
+    assert.ok(!r.stdout.includes(SECRET), "the secret leaked through the other hook's root");
+  } finally {
+    for (const d of [wide, narrow]) Deno.removeSync(d, { recursive: true });
+    try {
+      Deno.removeSync(done);
+    } catch { /* not made */ }
+  }
+});
+
 Deno.test("escape: CAP_SETGID is refused with the node's processes (it would take root's group back)", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
   try {
