@@ -10,7 +10,9 @@
 
 import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
-import { type KernelView, RUNTIME_DIR } from "./view.ts";
+import { type KernelView, RUNTIME_DIR, SETPRIV } from "./view.ts";
+
+export { SETPRIV };
 
 /** What the sandbox must contain besides the policy's paths. */
 export interface SandboxSpec {
@@ -212,9 +214,6 @@ export function hostProcessesGid(hookRoot: string, view: KernelView): number {
   }
   return HOST_PROCESSES_GIDS.first + (h % HOST_PROCESSES_GIDS.count);
 }
-
-/** Where util-linux's setpriv is: fixed, as bwrap's path is. */
-export const SETPRIV = "/usr/bin/setpriv";
 
 /**
  * The command bwrap runs for `command`: `command` itself, or, with

@@ -39,6 +39,9 @@ export {
   slurmConfPath,
 } from "./view_slurm.ts";
 
+/** util-linux's setpriv, which `processes: "host"` needs (see `sandboxedCommand` in sandbox.ts). */
+export const SETPRIV = "/usr/bin/setpriv";
+
 /** The keys of a sandbox set. */
 export const VIEW_KEYS = [
   "read",
@@ -282,6 +285,15 @@ export function resolveView(
     if (covers(g.real, RUNTIME_DIR)) {
       throw new GrantError(
         `${g.path} is refused under "read": it would show the runtime's cache ${RUNTIME_DIR} from the host; grant the folders under it you need, or grant it under "write"`,
+      );
+    }
+  }
+  if (set?.processes === "host") {
+    try {
+      Deno.statSync(SETPRIV);
+    } catch {
+      throw new GrantError(
+        `"processes": "host" needs ${SETPRIV} (util-linux), which sets the hook's own group; install it`,
       );
     }
   }
