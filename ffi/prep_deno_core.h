@@ -37,6 +37,8 @@ typedef struct {
 	int concurrent;     /* async lists: all hooks at once (24.05+ ctld) */
 	uint32_t job_id;    /* for `each`; set by pdc_run_hooks_async */
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
+	int reset_signals;  /* children start with no signal blocked (Slurm's
+			     * script launcher, 24.05.5+), else inherit */
 } pdc_config_t;
 
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */
