@@ -90,7 +90,10 @@ for (const plugin of PLUGINS) {
       assert.match(job.Reason, /launch_failed_requeued_held|BeginTime|None/);
       const log = slurmdLogSince(from);
       assert.match(log, /error: prolog failed: rc:3 output:stdout line from 20-b/);
-      assert.match(log, new RegExp(`error: \\[job ${id}\\] prolog failed status=3:0`));
+      assert.match(
+        log,
+        new RegExp(`error: (\\[job ${id}\\]|JobId=${id}( SLUID=\\S+)?) prolog failed status=3:0`),
+      );
       // A shell hook keeps prep/script's reason (drain_reason=yes is for modules).
       assert.equal((await nodeState()).reason, "Prolog error");
       assert.doesNotMatch(log, /10-a/);
@@ -118,7 +121,10 @@ for (const plugin of PLUGINS) {
         log,
         new RegExp(`error: prolog: Unable to create list of paths \\[${missing}/\\*\\]`),
       );
-      assert.match(log, new RegExp(`error: \\[job ${id}\\] prolog failed status=0:0`));
+      assert.match(
+        log,
+        new RegExp(`error: (\\[job ${id}\\]|JobId=${id}( SLUID=\\S+)?) prolog failed status=0:0`),
+      );
     } finally {
       await resumeNode();
       await stopCluster();
@@ -165,7 +171,7 @@ for (const plugin of PLUGINS) {
           10,
         );
         const log = slurmdLogSince(from);
-        assert.match(log, /error: run_command: epilog poll timeout @ 4000 msec/);
+        assert.match(log, /error: run_command(_poll_child)?: epilog poll timeout @ 4000 msec/);
         assert.match(log, /epilog success rc:0 output:/);
         assert.equal((await nodeState()).state.includes("DRAIN"), false);
       } finally {
