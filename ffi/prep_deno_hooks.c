@@ -104,7 +104,10 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 				((uint64_t)cfg->kill_tag << 32) | cfg->job_id : 0;
 
 			out->status = pdc_run_one(argv, envp, timeout_ms, child,
-						  child_arg, tag, cfg->reset_signals,
+						  child_arg, tag,
+						  /* the runner: a clean start */
+						  module ? PDC_SIGNALS_NONE :
+							   cfg->signals,
 						  &out->timed_out, &out->output);
 		}
 		pdc_free_argv(argv);

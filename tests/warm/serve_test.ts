@@ -50,7 +50,10 @@ Deno.test({
     );
     const fast = s.hook("fast", `export default (job) => console.log("fast", job.id);`);
     let slowDone = 0;
-    const slowRuns = Array.from({ length: 4 }, (_, i) => s.run(slow, i + 1).then((o) => (slowDone++, o)));
+    const slowRuns = Array.from(
+      { length: 4 },
+      (_, i) => s.run(slow, i + 1).then((o) => (slowDone++, o)),
+    );
     const fastRuns = await Promise.all(Array.from({ length: 16 }, (_, i) => s.run(fast, 100 + i)));
     // Every fast hook is back while the slow ones, started first, still run.
     assert.equal(slowDone, 0);
@@ -98,7 +101,10 @@ Deno.test({
           JSON.stringify(k)
         }] = "blocked " + e.name; }`
       ).join("\n") + `\nconsole.log(JSON.stringify(got)); };`;
-    const o = await s.run(s.hook("attack", code, { permissions: { default: { read: ["/usr/share"] } } }), 9);
+    const o = await s.run(
+      s.hook("attack", code, { permissions: { default: { read: ["/usr/share"] } } }),
+      9,
+    );
     assert.equal(o.fallback, undefined);
     assert.equal(o.exitCode, 0, o.output);
     assert.ok(!o.output.includes("TOPSECRET"));
@@ -141,7 +147,10 @@ Deno.test({
   ...opts,
   async fn() {
     await using s = await startService();
-    const path = s.hook("fallback", `export default (job) => { console.log("ran", job.id); return 6; };`);
+    const path = s.hook(
+      "fallback",
+      `export default (job) => { console.log("ran", job.id); return 6; };`,
+    );
     const o = await s.plugin.runHooks(
       { ...s.cfg(), warmSocket: join(s.dir, "nobody.sock") },
       [path],

@@ -64,7 +64,9 @@ export async function startService(): Promise<Service> {
     hook(name, code, config) {
       const d = join(dir, name);
       Deno.mkdirSync(d, { recursive: true });
-      if (config !== undefined) Deno.writeTextFileSync(join(d, "deno.json"), JSON.stringify(config));
+      if (config !== undefined) {
+        Deno.writeTextFileSync(join(d, "deno.json"), JSON.stringify(config));
+      }
       const path = join(d, "hook.ts");
       Deno.writeTextFileSync(path, code);
       return path;

@@ -17,7 +17,9 @@ function alive(marker: string): boolean {
 /** Threads busy in `path`'s hosts: the CPU time of the service's process tree grows. */
 async function cpuOfTree(pid: number): Promise<number> {
   const out = await new Deno.Command("ps", { args: ["-o", "pid=,ppid=,time=", "-e"] }).output();
-  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => l.trim().split(/\s+/));
+  const rows = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    l.trim().split(/\s+/)
+  );
   const tree = new Set([String(pid)]);
   for (let grew = true; grew;) {
     grew = false;
@@ -56,12 +58,16 @@ for (const mode of ["fresh", "reuse"]) {
 
   for (
     const [what, code] of [
-      ["a top-level await that never settles", `await new Promise(() => {});\nexport default () => {};`],
+      [
+        "a top-level await that never settles",
+        `await new Promise(() => {});\nexport default () => {};`,
+      ],
       ["a top-level busy loop", `for (;;) {}\nexport default () => {};`],
     ]
   ) {
     Deno.test({
-      name: `warm ${mode}: ${what} times out (the timer runs from before the import) and is not run again`,
+      name:
+        `warm ${mode}: ${what} times out (the timer runs from before the import) and is not run again`,
       ...opts,
       async fn() {
         await using s = await startService();
@@ -122,7 +128,9 @@ for (const mode of ["fresh", "reuse"]) {
         if (!/^\d+$/.test(e.name)) continue;
         try {
           const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-          if (cmd.includes("__warmhost") && cmd.includes("crash/hook.ts")) Deno.kill(Number(e.name), "SIGKILL");
+          if (cmd.includes("__warmhost") && cmd.includes("crash/hook.ts")) {
+            Deno.kill(Number(e.name), "SIGKILL");
+          }
         } catch { /* gone */ }
       }
       const o = await run;
