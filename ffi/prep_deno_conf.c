@@ -147,7 +147,13 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 		.memory_mb = prep_deno_params.memory_mb,
 		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
 						       NULL,
-		.reset_signals = PD_HAVE_SCRIPT_LAUNCHER,
+		/* As prep/script's scripts start: through Slurm's script
+		 * launcher from 24.05.5; before, slurmd's thread or
+		 * slurmscriptd's. */
+		.signals = PD_HAVE_SCRIPT_LAUNCHER ? PDC_SIGNALS_NONE :
+			   (hook == PD_PROLOG || hook == PD_EPILOG) ?
+						     PDC_SIGNALS_INHERIT :
+						     PDC_SIGNALS_SCRIPTD,
 	};
 	return cfg;
 }

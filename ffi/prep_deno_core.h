@@ -38,9 +38,16 @@ typedef struct {
 	uint32_t job_id;    /* for `each`; set by pdc_run_hooks_async */
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
 	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
-	int reset_signals;  /* children start with no signal blocked (Slurm's
-			     * script launcher, 24.05.5+), else inherit */
+	int signals;        /* PDC_SIGNALS_*: the mask children start with */
 } pdc_config_t;
+
+/* The signal mask a hook starts with. */
+enum {
+	PDC_SIGNALS_INHERIT, /* the calling thread's (slurmd up to 24.05.4) */
+	PDC_SIGNALS_NONE,    /* nothing blocked (Slurm's script launcher) */
+	PDC_SIGNALS_SCRIPTD, /* slurmscriptd's threads' (up to 24.05.4): HUP INT
+			      * QUIT ABRT USR1 USR2 PIPE ALRM TERM TSTP XCPU */
+};
 
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */
 typedef void (*pdc_child_fn)(void *arg);

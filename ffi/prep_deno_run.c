@@ -157,6 +157,23 @@ static int open_pidfd(pid_t pid)
 #endif
 }
 
+/* In the child: the mask the hook starts with (PDC_SIGNALS_*). */
+static void set_child_signals(int signals)
+{
+	static const int scriptd[] = { SIGHUP,	SIGINT,	 SIGQUIT, SIGABRT,
+				       SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+				       SIGTERM, SIGTSTP, SIGXCPU };
+	sigset_t set;
+
+	if (signals == PDC_SIGNALS_INHERIT)
+		return;
+	sigemptyset(&set);
+	if (signals == PDC_SIGNALS_SCRIPTD)
+		for (size_t i = 0; i < sizeof(scriptd) / sizeof(scriptd[0]); i++)
+			sigaddset(&set, scriptd[i]);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
 static char *fail_text(const char *exe, const char *why)
 {
 	char *text = NULL;
@@ -171,7 +188,7 @@ static char *fail_text(const char *exe, const char *why)
 /* Runs one command; returns its wait status, or 127 if it cannot run. */
 int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		   int stop_grace_ms, pdc_child_fn child, void *child_arg, uint64_t tag,
-		   int reset_signals, int *timed_out, char **output)
+		   int signals, int *timed_out, char **output)
 {
 	static char *const no_env[] = { NULL };
 	const char *exe = argv[0];
@@ -205,12 +222,7 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		dup2(pfd[1], STDERR_FILENO);
 		close_from(3);
 		setpgid(0, 0);
-		if (reset_signals) {
-			sigset_t none;
-
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-		}
+		set_child_signals(signals);
 		/* As run_command: real ids follow the effective ones. */
 		if (setresgid(getegid(), getegid(), -1) ||
 		    setresuid(geteuid(), geteuid(), -1))
