@@ -16,7 +16,7 @@ import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
-import { runHook } from "../supervise.ts";
+import { runHook } from "../launch/mod.ts";
 import { libDir } from "./init.ts";
 import { hookImports } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";

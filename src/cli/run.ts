@@ -10,7 +10,7 @@
 
 import { LAUNCHER } from "../contract.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
-import { runHook } from "../supervise.ts";
+import { runHook } from "../launch/mod.ts";
 import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `run --help`. */
