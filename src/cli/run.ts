@@ -14,8 +14,7 @@ import { runHook } from "../launch/mod.ts";
 import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `run --help`. */
-export const RUN_HELP =
-  `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
+const RUN_HELP = `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
 
 Runs the hook of MODULE that serves SLURM_SCRIPT_CONTEXT, in the sandbox, with
 the job taken from the environment. This is what the prep/deno plugin executes.
