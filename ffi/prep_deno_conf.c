@@ -147,6 +147,7 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 		.memory_mb = prep_deno_params.memory_mb,
 		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
 						       NULL,
+		.reset_signals = PD_HAVE_SCRIPT_LAUNCHER,
 	};
 	return cfg;
 }

@@ -38,6 +38,8 @@ typedef struct {
 	uint32_t job_id;    /* for `each`; set by pdc_run_hooks_async */
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
 	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
+	int reset_signals;  /* children start with no signal blocked (Slurm's
+			     * script launcher, 24.05.5+), else inherit */
 } pdc_config_t;
 
 /* Runs in the child before exec (e.g. container_g_join); async-signal-safe. */

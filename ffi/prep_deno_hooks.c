@@ -110,7 +110,7 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 
 			out->status = pdc_run_one(argv, envp, timeout_ms,
 						  module ? PD_RUNNER_STOP_GRACE_MS : 10,
-						  child, child_arg, tag,
+						  child, child_arg, tag, cfg->reset_signals,
 						  &out->timed_out, &out->output);
 		}
 		pdc_free_argv(argv);

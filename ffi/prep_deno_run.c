@@ -171,7 +171,7 @@ static char *fail_text(const char *exe, const char *why)
 /* Runs one command; returns its wait status, or 127 if it cannot run. */
 int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		   int stop_grace_ms, pdc_child_fn child, void *child_arg, uint64_t tag,
-		   int *timed_out, char **output)
+		   int reset_signals, int *timed_out, char **output)
 {
 	static char *const no_env[] = { NULL };
 	const char *exe = argv[0];
@@ -205,6 +205,12 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		dup2(pfd[1], STDERR_FILENO);
 		close_from(3);
 		setpgid(0, 0);
+		if (reset_signals) {
+			sigset_t none;
+
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+		}
 		/* As run_command: real ids follow the effective ones. */
 		if (setresgid(getegid(), getegid(), -1) ||
 		    setresuid(geteuid(), geteuid(), -1))

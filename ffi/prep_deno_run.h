@@ -18,7 +18,7 @@
 extern int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		       int stop_grace_ms,
 		       pdc_child_fn child, void *child_arg, uint64_t tag,
-		       int *timed_out, char **output);
+		       int reset_signals, int *timed_out, char **output);
 
 /* A NULL-terminated deep copy of v[0..n); free with pdc_free_argv. */
 extern char **pdc_dup_strv(const char *const *v, size_t n);

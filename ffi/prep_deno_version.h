@@ -71,6 +71,11 @@
 #define PD_CTLD_SIGKILL_IS_KILLED 0
 #endif
 
+/* 24.05.5: scripts start through Slurm's script launcher (a re-exec of the
+ * daemon), so they begin with no signal blocked instead of the daemon
+ * thread's mask (slurmscriptd's blocks SIGTERM: timeouts ended in SIGKILL). */
+#define PD_HAVE_SCRIPT_LAUNCHER PD_SINCE(24, 5, 5)
+
 #if PD_HAVE_STEP_ID
 #define PD_JOB_ENV_JOB_ID(je) ((je)->step_id.job_id)
 #else

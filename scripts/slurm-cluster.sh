@@ -89,7 +89,11 @@ start_munge() {
 hook_lines() { # key values
   local v
   [ -n "$2" ] || return 0
-  while IFS= read -r v; do [ -z "$v" ] || echo "$1=$v"; done <<<"$2"
+  while IFS= read -r v; do
+    [ -n "$v" ] || continue
+    v=${v#"$1="} # a line may name its key already
+    echo "$1=$v"
+  done <<<"$2"
 }
 
 write_conf() {

@@ -42,6 +42,9 @@ export {
 /** util-linux's setpriv, which `processes: "host"` needs (see `sandboxedCommand` in sandbox.ts). */
 export const SETPRIV = "/usr/bin/setpriv";
 
+/** The host's /proc itself, or a process's folder in it: never bound (see resolveView). */
+const HOST_PROC = /^\/proc(\/(\d+|self|thread-self)(\/.*)?)?$/;
+
 /** The keys of a sandbox set. */
 export const VIEW_KEYS = [
   "read",
@@ -288,6 +291,16 @@ export function resolveView(
       );
     }
   }
+  const writes = list(write, writeList, []);
+  for (const [key, grants] of [["read", reads], ["write", writes]] as const) {
+    for (const g of grants) {
+      if (HOST_PROC.test(g.real)) {
+        throw new GrantError(
+          `${g.path} is refused under "${key}": the host's /proc shows the node's processes, and through /proc/PID/root the host's files; use "processes": "host" for processes, and name files under /proc/sys one by one`,
+        );
+      }
+    }
+  }
   if (set?.processes === "host") {
     try {
       Deno.statSync(SETPRIV);
@@ -302,7 +315,7 @@ export function resolveView(
     readAll: read === true,
     writeAll: write === true,
     read: reads,
-    write: list(write, writeList, []),
+    write: writes,
     devices: (set?.devices ?? []).flatMap(expandDevice),
     capabilities: set?.capabilities ?? [],
     hostProcesses: set?.processes === "host",

@@ -249,6 +249,50 @@ Deno.test("escape: a hook with the node's processes does not reach another such 
   }
 });
 
+Deno.test("escape: the host's /proc is never a grant (its PID folders open the host); one sysctl named under write is", async () => {
+  const { prepDeno } = await import("../helpers.ts");
+  const sysctl = "/proc/sys/vm/overcommit_memory";
+  for (
+    const [grant, ok] of [
+      [{ read: ["/proc"] }, false],
+      [{ write: ["/proc/self"] }, false],
+      [{ read: ["/proc/1"] }, false],
+      [{ write: [sysctl] }, true],
+    ] as const
+  ) {
+    const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
+    try {
+      Deno.writeTextFileSync(
+        `${dir}/hook.ts`,
+        `export async function prolog() {
+          const o = await new Deno.Command("/bin/sh", { args: ["-c", "cat ${sysctl} > /tmp/v && cat /tmp/v > ${sysctl} && echo WROTE"] }).output();
+          console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        }`,
+      );
+      Deno.writeTextFileSync(
+        `${dir}/deno.json`,
+        JSON.stringify({
+          permissions: { prolog: { run: ["/bin/sh"] } },
+          sandbox: { prolog: grant },
+        }),
+      );
+      const r = await prepDeno(["try", `${dir}/hook.ts`]);
+      if (ok) {
+        assert.equal(tryStatus(r), 0, r.stderr);
+        assert.match(r.stdout, /WROTE/);
+      } else {
+        assert.equal(tryStatus(r), 126, r.stderr);
+        assert.match(
+          r.stdout + r.stderr,
+          /is refused under "(read|write)": the host's \/proc shows/,
+        );
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("escape: CAP_SETGID is refused with the node's processes (it would take root's group back)", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-escape-" });
   try {

@@ -58,9 +58,9 @@ for (const plugin of PLUGINS) {
         return j.Restarts === "1" ? j : undefined;
       });
       assert.equal(job.JobState, "PENDING");
-      // SIGTERM is blocked in the hook (§2.5): the SIGKILL ends it, which
-      // slurmscriptd logs as a status up to 23.11, as a kill from 24.05.
-      const killed = atLeast("24.05") ? "killed by signal 9" : "exit status 0:9";
+      // 22.05: SIGTERM is blocked in the hook (§2.5), the SIGKILL ends it;
+      // 24.05.5+: the script launcher unblocks it, SIGTERM ends it.
+      const killed = atLeast("24.05") ? "exit status 0:15" : "exit status 0:9";
       assert.match(daemonLog("slurmctld"), new RegExp(`JobId=${id} PrologSlurmctld ${killed}`));
     } finally {
       await stopCluster();
