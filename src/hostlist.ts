@@ -7,7 +7,7 @@
 
 /** Refuses to expand a hostlist past this many names: a typo such as
  * `n[1-99999999]` must not eat the hook's memory. */
-export const MAX_HOSTNAMES = 1_000_000;
+const MAX_HOSTNAMES = 1_000_000;
 
 /**
  * Expands a Slurm hostlist such as `node[1-3,7],gpu[01-02]` into host

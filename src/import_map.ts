@@ -18,7 +18,7 @@ import { stripJsonc } from "./policy.ts";
 const SRC = dirname(fileURLToPath(import.meta.url));
 
 /** Where `"prep-deno"` and `"prep-deno/testing"` resolve: this runner's own source. */
-export function runnerImports(src: string = SRC): Record<string, string> {
+function runnerImports(src: string = SRC): Record<string, string> {
   return {
     "prep-deno": pathToFileURL(join(src, "mod.ts")).href,
     "prep-deno/testing": pathToFileURL(join(src, "testing.ts")).href,

@@ -13,7 +13,7 @@ import { reportUsage, UsageError } from "./cli/args.ts";
 import { EXIT } from "./contract.ts";
 
 /** Top-level `--help`. */
-export const HELP = `Usage: prep-deno <command> [options]
+const HELP = `Usage: prep-deno <command> [options]
 
 Commands:
   run MODULE    run a hook for the job in the environment (what prep/deno executes)

@@ -1,39 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * How a hook ended, as the worker reports it and as the runner turns it into
- * an exit status. The exit statuses are `EXIT` in src/contract.ts (the
+ * How a hook ended, in words the runner turns into an exit status and one
+ * message (the spawn path's src/launch/entry.ts, the warm path's
+ * src/warm/report.ts). The exit statuses are `EXIT` in src/contract.ts (the
  * plugin's too), documented in the README.
  *
  * @module
  */
-
-/** What a warm host's worker posts back, exactly once. */
-export type WorkerReport =
-  | { kind: "returned"; status: number }
-  | { kind: "bad-return"; value: string }
-  | { kind: "threw"; errorName: string; message: string; stack?: string }
-  | { kind: "exited"; status: number }
-  | { kind: "no-export"; exports: string[] }
-  | { kind: "ready" }
-  | { kind: "output"; data: Uint8Array }
-  | { kind: "load-failed"; message: string };
-
-/**
- * What a warm host sends its worker: first `preload` with `moduleUrl`, then
- * the job without `moduleUrl`, with `captureOutput`.
- */
-export interface WorkerRequest {
-  /** `file:` URL of the module to import now (absent: use the preloaded one). */
-  moduleUrl?: string;
-  /** Import the module and answer `ready`, without running a hook. */
-  preload?: boolean;
-  /** Post the hook's console and stdout/stderr output instead of writing it. */
-  captureOutput?: boolean;
-  /** Export to call, with `default` as fallback. */
-  hook: string;
-  /** The hook's environment. */
-  env: Record<string, string>;
-}
 
 /** Whether `v` is an exit status a hook may return. */
 export function isExitStatus(v: unknown): v is number {

@@ -66,7 +66,7 @@ export interface SlurmVar {
 export type Release = `${number}.${number}` | `${number}.${number}.${number}`;
 
 /** The release `try` and the table's defaults describe unless told otherwise. */
-export const DEFAULT_RELEASE: Release = "22.05";
+const DEFAULT_RELEASE: Release = "22.05";
 
 /** Compares two releases: negative, zero or positive. */
 export function compareRelease(a: Release, b: Release): number {
@@ -317,7 +317,7 @@ export const SLURM_VARS: readonly SlurmVar[] = [
 ];
 
 /** The side of a context: slurmd or slurmctld. */
-export function sideOf(context: ScriptContext): "slurmd" | "slurmctld" {
+function sideOf(context: ScriptContext): "slurmd" | "slurmctld" {
   return context.endsWith("_slurmd") ? "slurmd" : "slurmctld";
 }
 

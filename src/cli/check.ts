@@ -16,14 +16,14 @@ import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
-import { runHook } from "../supervise.ts";
+import { runHook } from "../launch/mod.ts";
 import { libDir } from "./init.ts";
 import { hookImports } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
-export const CHECK_HELP = `Usage: prep-deno check MODULE
+const CHECK_HELP = `Usage: prep-deno check MODULE
 
 Type-checks MODULE against prep/deno's types (needs a deno CLI: the one this
 runner runs on, or \`deno\` on PATH), then lists which export serves each hook
@@ -234,7 +234,7 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
 const ESC = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
 
 /** deno check's diagnostics without its stack backtrace and closing line. */
-export function plainDiagnostics(text: string, tmp: string): string {
+function plainDiagnostics(text: string, tmp: string): string {
   const cut = text.search(/^Stack backtrace:/m);
   return (cut < 0 ? text : text.slice(0, cut))
     .split("\n")

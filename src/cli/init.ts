@@ -13,10 +13,10 @@ import { isCompiled } from "../self_command.ts";
 import { parseCommand, UsageError } from "./args.ts";
 
 /** Where the hook types and the testing module are installed by the package. */
-export const INSTALLED_LIB = "/usr/lib/prep-deno/src";
+const INSTALLED_LIB = "/usr/lib/prep-deno/src";
 
 /** `init --help`. */
-export const INIT_HELP = `Usage: prep-deno init [DIR] [--lib DIR]
+const INIT_HELP = `Usage: prep-deno init [DIR] [--lib DIR]
 
 Starts a hooks folder in DIR (default: the current folder):
   deno.json      the policy: Deno permission sets and the kernel view ("sandbox")

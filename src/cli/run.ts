@@ -10,12 +10,11 @@
 
 import { LAUNCHER } from "../contract.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
-import { runHook } from "../supervise.ts";
+import { runHook } from "../launch/mod.ts";
 import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `run --help`. */
-export const RUN_HELP =
-  `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
+const RUN_HELP = `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
 
 Runs the hook of MODULE that serves SLURM_SCRIPT_CONTEXT, in the sandbox, with
 the job taken from the environment. This is what the prep/deno plugin executes.

@@ -23,7 +23,7 @@ import {
 } from "./args.ts";
 
 /** `try --help`. */
-export const TRY_HELP = `Usage: prep-deno try MODULE [options]
+const TRY_HELP = `Usage: prep-deno try MODULE [options]
 
 Runs MODULE as Slurm would, with a fake job, and prints a report: the hook's
 output (stdout and stderr on one pipe, in order, as the daemon logs it), its
@@ -47,7 +47,7 @@ under slurmd. The fake job is the one prep-deno/testing gives unit tests.
 `;
 
 /** Parses `KEY=VALUE` lines; names the file and line of a bad one. */
-export function parseEnvFile(text: string, file: string): Record<string, string> {
+function parseEnvFile(text: string, file: string): Record<string, string> {
   const env: Record<string, string> = {};
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "" || line.trimStart().startsWith("#")) return;
@@ -78,7 +78,7 @@ export interface JobUser {
  *
  * @throws {UsageError} naming the user when the system does not know it.
  */
-export function lookupJobUser(user: string): JobUser {
+function lookupJobUser(user: string): JobUser {
   const entry = nss("passwd", user);
   if (!entry || entry.length < 4 || !/^\d+$/.test(entry[2]) || !/^\d+$/.test(entry[3])) {
     throw new UsageError(

@@ -17,7 +17,7 @@ import { isCompiled } from "../self_command.ts";
 import type { ScriptContext } from "../types.ts";
 
 /** A runner path the plugin can execute: this binary, or build/prep-deno beside src/. */
-export function runnerPath(): string {
+function runnerPath(): string {
   if (isCompiled()) return Deno.execPath();
   return resolve(dirname(fileURLToPath(import.meta.url)), "../../build/prep-deno");
 }

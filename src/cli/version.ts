@@ -15,10 +15,10 @@ import VERSION from "../../VERSION" with { type: "text" };
 import { isCompiled } from "../self_command.ts";
 
 /** This runner's version, from the top-level VERSION file. */
-export const RUNNER_VERSION: string = VERSION.trim();
+const RUNNER_VERSION: string = VERSION.trim();
 
 /** Where a plugin is looked for: beside a source tree's build/, then Slurm's usual PluginDirs. */
-export function pluginCandidates(): string[] {
+function pluginCandidates(): string[] {
   const own = isCompiled()
     ? []
     : [join(dirname(fileURLToPath(import.meta.url)), "../../build/prep_deno.so")];

@@ -15,6 +15,8 @@
  *   killing every process, exit status and message. Kill the returned child
  *   with SIGTERM to stop the whole hook.
  * - {@linkcode CappedOutput}: the 1 MiB output cap both modes apply.
+ * - {@linkcode runHook}(run): plan and spawn in one, the hook's stdout
+ *   passed on or captured (`try`, `check`, `run` from TypeScript).
  *
  * @example
  * ```ts
@@ -30,4 +32,5 @@
 export * from "./constants.ts";
 export * from "./output.ts";
 export * from "./plan.ts";
+export * from "./run.ts";
 export * from "./spawn.ts";

@@ -24,7 +24,7 @@ import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 export { SANDBOX_RUNTIME_ENV };
 
 /** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
-export const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
+const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
 
 /**
  * What launches one hook.
@@ -64,7 +64,7 @@ export class LaunchRefused extends Error {
  * at build time was tried: Deno's cache databases are SQLite in WAL mode,
  * and opening them read-only is far slower than making new ones.)
  */
-export const DENO_HOOK_FLAGS = [
+const DENO_HOOK_FLAGS = [
   "run",
   "--no-config",
   "--no-lock",
@@ -137,7 +137,7 @@ export function denoPermissionFlags(
 }
 
 /** The npm registry Deno downloads `npm:` packages from. */
-export const NPM_REGISTRY_HOST = "registry.npmjs.org";
+const NPM_REGISTRY_HOST = "registry.npmjs.org";
 
 /** The folders and config names the policy lookup of `modulePath` reads. */
 export function policyDeps(modulePath: string): string[] {

@@ -31,7 +31,7 @@ export interface WarmConfig {
 /** What a policy without a `"warm"` object gets. */
 export const DEFAULT_WARM: Readonly<WarmConfig> = { mode: "fresh", hosts: 4 };
 /** The most warm hosts one (module, hook) may have. */
-export const MAX_HOSTS = 64;
+const MAX_HOSTS = 64;
 
 const KEYS = ["mode", "hosts"];
 

@@ -24,19 +24,27 @@
 
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { type HostSpec, statusOf } from "../host.ts";
-import { workerPermissions } from "../policy.ts";
+import { type Permissions, workerPermissions } from "../policy.ts";
 import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
-import type { JobReport } from "./job_worker.ts";
+import { type JobReport, type PortMessage, statusOf } from "./report.ts";
 import { MAX_OUTPUT } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
 /** What the service passes a warm host (as JSON on its command line). */
-export interface WarmHostSpec
-  extends Pick<HostSpec, "modulePath" | "hook" | "permissions" | "configPath" | "setName"> {
+export interface WarmHostSpec {
+  /** Absolute path of the module. */
+  modulePath: string;
+  /** Hook export to call. */
+  hook: string;
+  /** Granted permissions. */
+  permissions: Permissions;
+  /** Where they came from, for messages. */
+  configPath?: string;
+  /** The set used, for messages. */
+  setName?: string;
   /** The service's socket for this host (connected once, then removed). */
   socketPath: string;
   /** How jobs share isolates. */
@@ -72,7 +80,7 @@ interface Isolate {
   /** Settles with undefined once imported, or with the load failure. */
   ready: Promise<JobReport | undefined>;
   /** Receives the port's messages for the job running. */
-  onMessage?: (m: JobReport | { kind: "pong" }) => void;
+  onMessage?: (m: PortMessage) => void;
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
@@ -172,9 +180,10 @@ async function runJob(
   }
   const report = await new Promise<JobReport>((resolve) => {
     iso.onMessage = (m) => {
-      // Only bytes count as output (a hook can post anything on its own).
-      if (m.kind === "output" && m.data instanceof Uint8Array) out.push(m.data);
-      else if (m.kind !== "pong") resolve(m);
+      // Only bytes count as output.
+      if (m.kind === "output") {
+        if (m.data instanceof Uint8Array) out.push(m.data);
+      } else if (m.kind !== "pong" && m.kind !== "ready") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });

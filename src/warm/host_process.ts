@@ -238,7 +238,7 @@ export class HostProcess {
  * /tmp, a part of it or a folder above it into the view (files there are
  * the admin's grant, shared by spawned hooks too).
  */
-export function tmpIsPrivate(v: KernelView): boolean {
+function tmpIsPrivate(v: KernelView): boolean {
   return ![...v.read, ...v.write].some((g) =>
     g.real === "/" || g.real === "/tmp" || g.real.startsWith("/tmp/")
   );

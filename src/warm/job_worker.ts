@@ -17,15 +17,8 @@
 /// <reference lib="deno.worker" />
 
 import { buildJobContext } from "../context.ts";
-import { describeThrown, isExitStatus, type WorkerReport } from "../outcome.ts";
-
-/** A job's final report, plus what the host must know about the isolate. */
-export type JobReport = WorkerReport & {
-  /** The hook started Workers of its own (their threads may outlive the job). */
-  nested?: boolean;
-  /** The isolate closed itself (Deno.exit): it cannot take another job. */
-  closed?: boolean;
-};
+import { describeThrown, isExitStatus, showValue } from "../outcome.ts";
+import type { JobReport } from "./report.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;
@@ -153,9 +146,3 @@ self.onmessage = (e: MessageEvent) => {
   self.onmessage = null;
   port.onmessage = onPortMessage;
 };
-
-function showValue(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
-  return `a value of type ${typeof v}`;
-}

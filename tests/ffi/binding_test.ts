@@ -23,6 +23,8 @@ function module(name: string, body: string): string {
 }
 
 const plugin = PrepPlugin.open(SO);
+// Not a test of its own: every test here may run in any order.
+globalThis.addEventListener("unload", () => Deno.removeSync(DIR, { recursive: true }));
 const ctldEnv = (id: number) => ({
   SLURM_SCRIPT_CONTEXT: "prolog_slurmctld",
   SLURM_JOB_ID: String(id),
@@ -365,17 +367,18 @@ Deno.test({
   name: "binding: fini() stops running hooks, and every callback still arrives",
   ...opts,
   async fn() {
+    // An instance of its own to close: the other tests keep theirs.
+    const closing = PrepPlugin.open(SO);
     const hook = script("forever.sh", "sleep 300");
     const calls = Array.from(
       { length: 5 },
-      (_, i) => plugin.runHooksAsync({ runner: PREP_DENO }, [hook], ctldEnv(i), i),
+      (_, i) => closing.runHooksAsync({ runner: PREP_DENO }, [hook], ctldEnv(i), i),
     );
     await new Promise((r) => setTimeout(r, 300));
-    const left = await plugin.shutdown(5000);
+    const left = await closing.shutdown(5000);
     assert.equal(left, 0);
     const outcomes = await Promise.all(calls);
     for (const o of outcomes) assert.equal(o.signal, 9);
-    await plugin.close();
-    Deno.removeSync(DIR, { recursive: true });
+    await closing.close();
   },
 });

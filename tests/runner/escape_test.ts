@@ -4,9 +4,11 @@
 import assert from "node:assert/strict";
 import { tryHook, tryStatus } from "../helpers.ts";
 
-const SECRET_DIR = "/var/tmp/prep-deno-secret";
+// Outside /tmp (a hook's /tmp is its own) and this run's own.
+const SECRET_DIR = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-secret-" });
+Deno.chmodSync(SECRET_DIR, 0o755);
+globalThis.addEventListener("unload", () => Deno.removeSync(SECRET_DIR, { recursive: true }));
 const SECRET = "s3cr3t-" + crypto.randomUUID();
-Deno.mkdirSync(SECRET_DIR, { recursive: true });
 Deno.writeTextFileSync(`${SECRET_DIR}/secret.txt`, SECRET);
 Deno.writeTextFileSync(`${SECRET_DIR}/secret.json`, JSON.stringify({ SECRET }));
 Deno.writeTextFileSync(`${SECRET_DIR}/secret.js`, `export default ${JSON.stringify(SECRET)};`);

@@ -3,8 +3,10 @@
 import assert from "node:assert/strict";
 import { tryHook, tryStatus } from "../helpers.ts";
 
-const OUTSIDE = "/var/tmp/prep-deno-permtest";
-Deno.mkdirSync(OUTSIDE, { recursive: true });
+// Outside /tmp (a hook's /tmp is its own) and this run's own.
+const OUTSIDE = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-permtest-" });
+Deno.chmodSync(OUTSIDE, 0o755);
+globalThis.addEventListener("unload", () => Deno.removeSync(OUTSIDE, { recursive: true }));
 Deno.writeTextFileSync(`${OUTSIDE}/data.txt`, "granted data");
 
 /** A hook that does `body` and prints "did it" when it succeeded. */

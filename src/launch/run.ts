@@ -8,11 +8,11 @@
  */
 
 import { resolve } from "node:path";
-import { writeAll } from "./bytes.ts";
-import { LaunchRefused, planHook } from "./launch/plan.ts";
-import { spawnPlan } from "./launch/spawn.ts";
-import { pipeCapped } from "./launch/output.ts";
-import type { HookName } from "./types.ts";
+import { writeAll } from "../bytes.ts";
+import type { HookName } from "../types.ts";
+import { LaunchRefused, planHook } from "./plan.ts";
+import { spawnPlan } from "./spawn.ts";
+import { pipeCapped } from "./output.ts";
 
 /** One hook to run. */
 export interface HookRun {
