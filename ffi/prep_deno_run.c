@@ -168,9 +168,12 @@ static void set_child_signals(int signals)
 	if (signals == PDC_SIGNALS_INHERIT)
 		return;
 	sigemptyset(&set);
-	if (signals == PDC_SIGNALS_SCRIPTD)
+	if (signals == PDC_SIGNALS_SCRIPTD) {
 		for (size_t i = 0; i < sizeof(scriptd) / sizeof(scriptd[0]); i++)
 			sigaddset(&set, scriptd[i]);
+		/* slurmctld ignores SIGPIPE at times, slurmscriptd never. */
+		signal(SIGPIPE, SIG_DFL);
+	}
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
