@@ -8,7 +8,7 @@
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
  *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER); `prep-deno __contract` says them back.
+ *   src/contract.ts (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX); `prep-deno __contract` says them back.
  *
  * @module
  */
@@ -16,7 +16,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import { EXIT, LAUNCHER } from "../src/contract.ts";
+import { CAUSE_MARKER, EXIT, LAUNCHER, REASON_MAX } from "../src/contract.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(top, "build");
@@ -71,6 +71,8 @@ const defines: Record<string, string> = {
   PD_DEFAULT_HEAP_MB: String(LAUNCHER.DEFAULT_HEAP_MB),
   PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
   PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
+  PD_CAUSE_MARKER: str(CAUSE_MARKER),
+  PD_REASON_MAX: String(REASON_MAX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.

@@ -8,6 +8,7 @@
  */
 
 import { writeAll } from "../bytes.ts";
+import { causeLine } from "../contract.ts";
 import { encodePlan, LaunchRefused, planHook } from "../launch/plan.ts";
 import type { HookName } from "../types.ts";
 
@@ -22,6 +23,7 @@ export async function planCommand(args: string[]): Promise<number> {
     console.error(
       `prep-deno: ${hook} ${modulePath} job ${Deno.env.get("SLURM_JOB_ID") ?? "?"}: ${e.message}`,
     );
+    console.error(causeLine(e.message));
     return e.status;
   }
 }

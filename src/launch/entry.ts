@@ -17,7 +17,7 @@
 import { parseEnvEntries } from "../bytes.ts";
 import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
-import { LAUNCHER } from "../contract.ts";
+import { causeLine, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 import { explainUnknownImport } from "../import_error.ts";
 
@@ -55,17 +55,32 @@ function end(code: number): never {
 }
 
 let label = `${hook} ${decodeURIComponent(new URL(moduleUrl).pathname)} job ?`;
-function fail(message: string): never {
+/**
+ * Fails the hook: the runner's message, then the cause line (the plugin's
+ * drain reason), last, after everything the hook wrote: `cause` is the
+ * shortest answer to "why", `message` the whole sentence for the log.
+ */
+function fail(message: string, cause: string = message): never {
   console.error(`prep-deno: ${label}: ${message}`);
+  console.error(causeLine(cause));
   end(1);
 }
 
 function describeError(e: unknown): string {
   const d = describeThrown(e);
-  if (d.errorName === "NotCapable" || /run again with the --allow-\w+ flag/.test(d.message)) {
-    return denial(d.message, where);
-  }
+  if (isDenial(d.errorName, d.message)) return denial(d.message, where);
   return `${d.errorName}: ${d.message}`;
+}
+
+/** The cause of a thrown value: its message alone ("gpu 1 lost"), or the denial. */
+function causeOf(e: unknown): string {
+  const d = describeThrown(e);
+  if (isDenial(d.errorName, d.message)) return denial(d.message, where);
+  return d.message.trim() === "" ? d.errorName : d.message;
+}
+
+function isDenial(errorName: string, message: string): boolean {
+  return errorName === "NotCapable" || /run again with the --allow-\w+ flag/.test(message);
 }
 
 // Deno.exit(n) in the hook is exit status n, recorded as an ending.
@@ -78,11 +93,14 @@ Object.defineProperty(Deno, "exit", {
 });
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
-  fail(`a promise was rejected and nothing handled it: ${describeError(e.reason)}`);
+  fail(
+    `a promise was rejected and nothing handled it: ${describeError(e.reason)}`,
+    causeOf(e.reason),
+  );
 });
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  fail(`uncaught error: ${describeError(e.error ?? e.message)}`);
+  fail(`uncaught error: ${describeError(e.error ?? e.message)}`, causeOf(e.error ?? e.message));
 });
 
 /** All of stdin (the job's environment), read synchronously: a stream costs ~7 ms here. */
@@ -139,7 +157,10 @@ async function main(): Promise<void> {
     value = await (fn as (job: unknown) => unknown)(buildJobContext(env));
   } catch (e) {
     const d = describeThrown(e);
-    fail(d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`);
+    fail(
+      d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`,
+      causeOf(e),
+    );
   }
   // One turn of the event loop: a rejection the hook left floating is
   // reported (and fails the hook) before success is. A message, not a
@@ -174,6 +195,7 @@ globalThis.addEventListener("unload", () => {
     console.error(
       `prep-deno: ${label}: the hook's promise never settled and nothing was left to settle it (a missing resolve() or an awaited event that cannot come)`,
     );
+    console.error(causeLine("the hook's promise never settled"));
     Deno.exitCode = 1;
     ended = true;
     status?.writeSync(new TextEncoder().encode("exit 1\n"));

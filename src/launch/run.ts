@@ -9,6 +9,7 @@
 
 import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
+import { causeLine } from "../contract.ts";
 import type { HookName } from "../types.ts";
 import { LaunchRefused, planHook } from "./plan.ts";
 import { spawnPlan } from "./spawn.ts";
@@ -49,6 +50,7 @@ export async function runHook(run: HookRun): Promise<number> {
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     console.error(`prep-deno: ${run.hook} ${modulePath} job ${jobId}: ${e.message}`);
+    console.error(causeLine(e.message));
     return e.status;
   }
   const piped = run.onStdout !== undefined || run.capStdout === true;

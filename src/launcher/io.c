@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -19,6 +20,18 @@ void pd_message(const struct pd_hook *h, const char *fmt, ...)
 	va_end(ap);
 	dprintf(2, "prep-deno: %s %s job %s: %s\n", h->hook ? h->hook : "hook",
 		h->module ? h->module : "?", h->job_id ? h->job_id : "?", text);
+}
+
+void pd_cause(const char *fmt, ...)
+{
+	char text[PD_REASON_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	text[strcspn(text, "\n")] = '\0';
+	dprintf(2, "%s%s\n", PD_CAUSE_MARKER, text);
 }
 
 char *pd_read_all(int fd, size_t *len)

@@ -9,6 +9,13 @@
 void pd_message(const struct pd_hook *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The cause line, PD_CAUSE_MARKER then TEXT, on stderr: printed last, after
+ * the hook's output, so the plugin's drain reason (it takes the last such
+ * line) is the runner's, not one the hook printed.
+ */
+void pd_cause(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* All of fd up to EOF, malloc'd, *len bytes; NULL on error. */
 char *pd_read_all(int fd, size_t *len);
 

@@ -10,7 +10,7 @@
  * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS (see `prep-deno __contract`).
+ * PD_MAX_TIMEOUT_SECONDS, PD_CAUSE_MARKER, PD_REASON_MAX (see `prep-deno __contract`).
  *
  * The units, each with its own header, top to bottom (nothing calls up):
  *   main.c       the command line: the hot path, __exec, __contract

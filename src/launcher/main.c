@@ -153,6 +153,7 @@ static int exec_plan(int argc, char **argv)
 	bytes = pd_read_all(0, &len);
 	if (!bytes || pd_plan_decode(bytes, len, &plan) < 0) {
 		pd_message(&h, "the launch plan on stdin cannot be read");
+		pd_cause("the launch plan on stdin cannot be read");
 		return PD_EXIT_SANDBOX;
 	}
 	h.plan = &plan;
@@ -161,18 +162,19 @@ static int exec_plan(int argc, char **argv)
 	return rc;
 }
 
-/* The -D values, as src/contract.ts names them (EXIT and LAUNCHER). */
+/* The -D values, as src/contract.ts names them (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX). */
 static int print_contract(void)
 {
 	printf("{\"EXIT\":{\"FAILED\":%d,\"USAGE\":%d,\"TIMEOUT\":%d,"
 	       "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
-	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\"}}\n",
+	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\"},"
+	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d}\n",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR);
+	       PREP_DENO_RUN_DIR, PD_CAUSE_MARKER, PD_REASON_MAX);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 

@@ -198,12 +198,14 @@ int pd_supervise(const struct pd_hook *h)
 	pd_cgroup_create(&cg, h->memory_mb);
 	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
+		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
 	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0]);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
+		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -225,6 +227,7 @@ int pd_supervise(const struct pd_hook *h)
 	pid = fork();
 	if (pid < 0) {
 		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
+		pd_cause("cannot start the hook: fork: %s", strerror(errno));
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -239,6 +242,7 @@ int pd_supervise(const struct pd_hook *h)
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
 		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
+		pd_cause("cannot execute %s: %s", argv[0], strerror(errno));
 		_exit(PD_EXIT_SANDBOX);
 	}
 	if (cg.path[0]) {
@@ -251,6 +255,7 @@ int pd_supervise(const struct pd_hook *h)
 		if (first > 0 && pd_cgroup_add(&cg, first) < 0) {
 			pd_message(h, "cannot put the hook in its cgroup %s: %s", cg.path,
 				   strerror(errno));
+			pd_cause("cannot put the hook in its cgroup: %s", strerror(errno));
 			kill(pid, SIGKILL);
 		}
 		/* Go (or, if bwrap already failed, nothing is listening). */
@@ -307,11 +312,13 @@ int pd_supervise(const struct pd_hook *h)
 	if (timed_out) {
 		pd_message(h, "timed out after %g s; the hook was killed (every process of it)",
 			   h->timeout_s);
+		pd_cause("timed out after %g s", h->timeout_s);
 		return PD_EXIT_TIMEOUT;
 	}
 	if (stopped_by) {
 		pd_message(h, "the runner got %s; the hook was killed (every process of it)",
 			   strsignal(stopped_by));
+		pd_cause("stopped: the runner got signal %d (%s)", stopped_by, strsignal(stopped_by));
 		return 128 + stopped_by;
 	}
 	if (!strcmp(rec, "ended") && rc == code)
@@ -322,6 +329,7 @@ int pd_supervise(const struct pd_hook *h)
 			   "processes, off-heap memory included); raise it with --memory-mb, or "
 			   "PrEpParameters=memory_mb=N",
 			   h->memory_mb);
+		pd_cause("out of memory: passed its memory limit of %ld MiB", h->memory_mb);
 		return PD_EXIT_OUT_OF_MEMORY;
 	}
 	if (rc == 128 + SIGTRAP && strcmp(rec, "ended")) {
@@ -330,6 +338,7 @@ int pd_supervise(const struct pd_hook *h)
 			   "out of memory: the hook passed its heap limit of %ld MiB (raise it "
 			   "with --heap-mb, or PrEpParameters=heap_mb=N)",
 			   h->heap_mb);
+		pd_cause("out of memory: passed its heap limit of %ld MiB", h->heap_mb);
 		return PD_EXIT_OUT_OF_MEMORY;
 	}
 	if (!strcmp(rec, "none") && rc == PD_EXIT_SANDBOX)
@@ -339,20 +348,26 @@ int pd_supervise(const struct pd_hook *h)
 			   "the kernel sandbox (bwrap) or Deno could not start the hook (status %d); "
 			   "see the message above",
 			   rc);
+		pd_cause("the kernel sandbox (bwrap) or Deno could not start the hook (status %d)",
+			 rc);
 		return PD_EXIT_SANDBOX;
 	}
 	if (rc > 128) {
 		pd_message(h, "the hook's process was killed by signal %d (%s), not by the runner",
 			   rc - 128, strsignal(rc - 128));
+		pd_cause("killed by signal %d (%s)", rc - 128, strsignal(rc - 128));
 		return rc;
 	}
 	if (!strcmp(rec, "started") && rc == 0) {
 		pd_message(h, "the hook's process ended without a result (window.close(), or an "
 			      "exit past the runner); a hook that does not finish fails");
+		pd_cause("the hook's process ended without a result");
 		return 1;
 	}
-	if (!strcmp(rec, "started"))
+	if (!strcmp(rec, "started")) {
 		pd_message(h, "the hook's Deno process ended with status %d before the hook "
 			      "finished; see Deno's message above", rc);
+		pd_cause("Deno ended with status %d before the hook finished", rc);
+	}
 	return rc;
 }

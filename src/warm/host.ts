@@ -29,7 +29,7 @@ import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { type JobReport, type PortMessage, statusOf } from "./report.ts";
-import { MAX_OUTPUT } from "../contract.ts";
+import { causeLine, MAX_OUTPUT } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
@@ -164,10 +164,19 @@ async function runJob(
   // for the truncation note and the runner's own messages.
   const out = new CappedOutput(MAX_OUTPUT - 4096);
   let notes = "";
-  const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
+  let cause: string | undefined;
+  // The cause line last, after the hook's output and the runner's notes, as
+  // the spawn path prints it: the plugin drains with the last one.
+  const output = () =>
+    concat(
+      out.bytes(),
+      new TextEncoder().encode(notes + (cause === undefined ? "" : `${causeLine(cause)}\n`)),
+    );
   const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
-  const fail = (status: number, message: string) => {
-    notes += `prep-deno: ${label}: ${message}\n`;
+  const note = (message: string) => notes += `prep-deno: ${label}: ${message}\n`;
+  const fail = (status: number, message: string, why: string = message) => {
+    note(message);
+    cause = why;
     return status;
   };
   const loadFailure = await iso.ready;
@@ -192,7 +201,7 @@ async function runJob(
     ("errorName" in report && report.errorName === "uncaught error"));
   if (!retire && !(await answersPing(iso))) {
     retire = true;
-    fail(status, "the hook left its isolate busy after it returned; its warm host is replaced");
+    note("the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
   return { reply: { status, output: output() }, retire };

@@ -34,11 +34,14 @@ export type PortMessage =
   | { kind: "output"; data: Uint8Array }
   | { kind: "pong" };
 
-/** The exit status of a job's final report; `fail` says why on failure. */
+/**
+ * The exit status of a job's final report; `fail` says why on failure: the
+ * whole message, and the cause (the drain reason) where it is shorter.
+ */
 export function statusOf(
   r: JobReport,
   from: PolicySource,
-  fail: (status: number, message: string) => number,
+  fail: (status: number, message: string, cause?: string) => number,
 ): number {
   switch (r.kind) {
     case "returned":
@@ -66,7 +69,7 @@ export function statusOf(
       );
     case "threw":
       if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, from));
-      return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`);
+      return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`, r.message || r.errorName);
     default:
       // The port is out of the hook's reach: only a broken Worker gets here.
       return fail(

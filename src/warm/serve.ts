@@ -21,7 +21,7 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { EXIT } from "../contract.ts";
+import { causeLine, EXIT } from "../contract.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
@@ -128,12 +128,13 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     if (!payload) return;
     const req = decodeRequest(payload);
     const label = `${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
-    const reply = (status: number, message: string) => {
+    // The runner's message, then the cause line the plugin drains with, as
+    // the spawn path prints them.
+    const reply = (status: number, message: string, cause: string = message) => {
       if (answered) return replying;
       answered = true;
-      return replying = write(
-        encodeReply({ status, output: encoder.encode(`prep-deno: ${label}: ${message}\n`) }),
-      );
+      const text = `prep-deno: ${label}: ${message}\n${causeLine(cause)}\n`;
+      return replying = write(encodeReply({ status, output: encoder.encode(text) }));
     };
     if (!isScriptContext(req.context)) {
       return await reply(EXIT.USAGE, `bad context "${req.context}"`);
@@ -160,12 +161,14 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
           reply(
             EXIT.TIMEOUT,
             `timed out after ${req.timeoutSeconds} s; the hook was killed with its warm host process (every process of the hook; no other job was running there)`,
+            `timed out after ${req.timeoutSeconds} s`,
           );
         } else {
           ticket.cancel();
           reply(
             EXIT.TIMEOUT,
             `timed out after ${req.timeoutSeconds} s waiting for a free warm host (all ${pool.launch.warm.hosts} busy, see "warm.hosts" in the policy); the hook never started`,
+            `timed out after ${req.timeoutSeconds} s waiting for a free warm host`,
           );
         }
       }, req.timeoutSeconds * 1000)
@@ -194,11 +197,13 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         await reply(
           EXIT.OUT_OF_MEMORY,
           `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
+          result.outOfMemory,
         );
       } else {
         await reply(
           EXIT.FAILED,
           `the warm host process ended during the hook (${result.why}); the hook had started and was not run again`,
+          `the warm host process ended during the hook (${result.why})`,
         );
       }
     } finally {

@@ -4,14 +4,19 @@
 // their own #includes (main on top, io at the bottom, nothing calling up).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EXIT, LAUNCHER } from "../../src/contract.ts";
+import { CAUSE_MARKER, EXIT, LAUNCHER, REASON_MAX } from "../../src/contract.ts";
 import { PREP_DENO, TOP } from "../helpers.ts";
 
 Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's values", async () => {
   const out = await new Deno.Command(PREP_DENO, { args: ["__contract"] }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const built = JSON.parse(new TextDecoder().decode(out.stdout));
-  assert.deepEqual(built, { EXIT: { ...EXIT }, LAUNCHER: { ...LAUNCHER } });
+  assert.deepEqual(built, {
+    EXIT: { ...EXIT },
+    LAUNCHER: { ...LAUNCHER },
+    CAUSE_MARKER,
+    REASON_MAX,
+  });
 });
 
 /** Rank of each unit of src/launcher: a file may include only lower ranks and its own header. */
