@@ -39,13 +39,11 @@ async function drained(): Promise<{ state: string; reason: string }> {
   );
 }
 
-test("drain reason: a failing TypeScript Prolog names its file and cause in sinfo -R", async () => {
-  // The cause line as the runner prints it (src/contract.ts causeLine()).
+test("drain reason: a TypeScript Prolog that throws drains with its message in sinfo -R", async () => {
+  // The hook prints no cause line: the runner's, from the thrown error, is the reason.
   const hook = module(
     "site.ts",
-    `console.log("checking gpus");\nconsole.error(${
-      JSON.stringify(CAUSE_MARKER)
-    } + "gpu 1 lost");\nreturn 1;`,
+    `console.log("checking gpus");\nthrow new Error("gpu 1 lost");`,
   );
   await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
   try {
@@ -61,11 +59,36 @@ test("drain reason: a failing TypeScript Prolog names its file and cause in sinf
   }
 });
 
-test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
+test("drain reason: a timed-out TypeScript Prolog drains with the limit", async () => {
+  const hook = module("slow.ts", `for (;;) {}`);
+  await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 3 });
+  try {
+    await sbatch(["--wrap", "true"]);
+    assert.equal((await drained()).reason, "prolog slow.ts: timed out after 3 s");
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+test("drain reason: a hook's own cause line before the runner's failure does not win", async () => {
   const hook = module(
-    "epi.ts",
-    `console.error(${JSON.stringify(CAUSE_MARKER)} + "x".repeat(400));\nreturn 2;`,
+    "forger.ts",
+    `console.error(${JSON.stringify(CAUSE_MARKER)} + "all fine here");\n` +
+      `throw new Error("disk /scratch missing");`,
   );
+  await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
+  try {
+    await sbatch(["--wrap", "true"]);
+    assert.equal((await drained()).reason, "prolog forger.ts: disk /scratch missing");
+  } finally {
+    await resumeNode();
+    await stopCluster();
+  }
+});
+
+test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
+  const hook = module("epi.ts", `throw new Error("x".repeat(400) + "\\nsecond line");`);
   await startCluster({ plugin: "prep/deno", epilog: hook, timeout: 30 });
   try {
     const id = await sbatch(["--wrap", "true"]);
@@ -79,12 +102,12 @@ test("drain reason: a failing Epilog module names it; the reason is one bounded 
   }
 });
 
-test("drain reason: without the runner's cause line, how it ended", async () => {
-  const hook = module("quiet.ts", `return 5;`);
+test("drain reason: a hook that returns a status has no cause: how it ended", async () => {
+  const hook = module("quiet.ts", `console.log("not ready");\nreturn 5;`);
   await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
   try {
     await sbatch(["--wrap", "true"]);
-    assert.match((await drained()).reason, /^prolog quiet\.ts: /);
+    assert.equal((await drained()).reason, "prolog quiet.ts: exit status 5");
   } finally {
     await resumeNode();
     await stopCluster();
@@ -109,10 +132,7 @@ test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all", as
 });
 
 test("drain reason: drain_reason=no keeps Slurm's own reason for modules too", async () => {
-  const hook = module(
-    "off.ts",
-    `console.error(${JSON.stringify(CAUSE_MARKER)} + "ignored");\nreturn 1;`,
-  );
+  const hook = module("off.ts", `throw new Error("ignored");`);
   await startCluster({
     plugin: "prep/deno",
     prolog: hook,
