@@ -23,7 +23,7 @@ import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT } from "../contract.ts";
+import { CAUSE_MARKER, EXIT } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
 import { type WarmHostSpec, WORKER_BUNDLE } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
@@ -49,7 +49,7 @@ export type JobResult =
   /** The host never read the request: the hook did not start. */
   | { kind: "not-started"; why: string }
   /** The host read the request and ended before replying. */
-  | { kind: "died"; why: string; outOfMemory?: string }
+  | { kind: "died"; why: string; outOfMemory?: string; cause?: string }
   /** The reply payload, as the plugin reads it. */
   | { kind: "reply"; payload: Uint8Array };
 
@@ -207,14 +207,18 @@ export class HostProcess {
       const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
       clearTimeout(grace);
-      // The launcher names a memory or heap limit hit, and ends with 125.
-      const last = this.#tailOf().trim().split("\n").pop() ?? "";
+      // The launcher names a memory or heap limit hit, and ends with 125;
+      // its cause line (last) is the drain reason the reply passes on.
+      const lines = this.#tailOf().trim().split("\n");
+      const cause = lines.findLast((l) => l.startsWith(CAUSE_MARKER));
+      const last = lines.findLast((l) => !l.startsWith(CAUSE_MARKER)) ?? "";
       return {
         kind: "died",
         why: describe(status),
         outOfMemory: status.code === EXIT.OUT_OF_MEMORY
           ? (/out of memory.*/.exec(last)?.[0] ?? "out of memory: the warm host passed its limit")
           : undefined,
+        cause: cause?.slice(CAUSE_MARKER.length),
       };
     }
     this.retiring = answer[0] === 0x52; // "R"

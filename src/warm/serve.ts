@@ -197,7 +197,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         await reply(
           EXIT.OUT_OF_MEMORY,
           `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
-          result.outOfMemory,
+          result.cause ?? result.outOfMemory,
         );
       } else {
         await reply(

@@ -162,6 +162,11 @@ Deno.test({
     assert.equal(o.exitCode, 125, o.output);
     assert.match(o.output, /out of memory: the hook passed its memory limit of 300 MiB/);
     assert.match(o.output, /warm host process was killed, and the hook not run again/);
+    // The drain reason, last, as the spawn path gives it.
+    assert.match(
+      o.output,
+      /\nprep-deno: cause: out of memory: passed its memory limit of 300 MiB\n$/,
+    );
     // The next job gets a new host.
     Deno.writeTextFileSync(path, `export default () => console.log("small");`);
     assert.equal(text(await s.run(path, 7, 30)), "small");
