@@ -17,7 +17,7 @@
 import { parseEnvEntries } from "../bytes.ts";
 import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
-import { causeLine, LAUNCHER } from "../contract.ts";
+import { CAUSE_MARKER, causeLine, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 import { explainUnknownImport } from "../import_error.ts";
 
@@ -62,8 +62,24 @@ let label = `${hook} ${decodeURIComponent(new URL(moduleUrl).pathname)} job ?`;
  */
 function fail(message: string, cause: string = message): never {
   console.error(`prep-deno: ${label}: ${message}`);
-  console.error(causeLine(cause));
+  recordCause(cause);
   end(1);
+}
+
+/**
+ * Hands the cause to the launcher through the status file: it prints the
+ * cause line once every process of the hook is gone, so nothing the hook
+ * left running can print after it. Without a status file, printed here.
+ */
+function recordCause(cause: string): void {
+  const line = causeLine(cause);
+  try {
+    if (status) {
+      status.writeSync(new TextEncoder().encode(`cause ${line.slice(CAUSE_MARKER.length)}\n`));
+      return;
+    }
+  } catch { /* printed below instead */ }
+  console.error(line);
 }
 
 function describeError(e: unknown): string {
@@ -195,7 +211,7 @@ globalThis.addEventListener("unload", () => {
     console.error(
       `prep-deno: ${label}: the hook's promise never settled and nothing was left to settle it (a missing resolve() or an awaited event that cannot come)`,
     );
-    console.error(causeLine("the hook's promise never settled"));
+    recordCause("the hook's promise never settled");
     Deno.exitCode = 1;
     ended = true;
     status?.writeSync(new TextEncoder().encode("exit 1\n"));

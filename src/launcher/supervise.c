@@ -74,18 +74,28 @@ static int status_file(char *path, size_t size)
 	return fd;
 }
 
-static const char *recorded(int fd, int *code)
+/*
+ * The status file: "started\n", then, when the entry fails the hook,
+ * "cause TEXT\n", then "exit N\n". The cause is printed here, after every
+ * process of the hook is gone, so none can print a cause line after it.
+ */
+static const char *recorded(int fd, int *code, char *cause, size_t cause_len)
 {
-	char buf[128] = { 0 };
+	char buf[PD_REASON_MAX + 64] = { 0 };
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	char *exit_line;
+	char *exit_line, *cause_line;
 
 	if (n <= 0 || strncmp(buf, "started\n", 8))
 		return "none";
-	exit_line = strstr(buf, "exit ");
+	cause_line = strstr(buf, "\ncause ");
+	if (cause_line) {
+		cause_line += 7;
+		snprintf(cause, cause_len, "%.*s", (int)strcspn(cause_line, "\n"), cause_line);
+	}
+	exit_line = strstr(buf, "\nexit ");
 	if (!exit_line)
 		return "started";
-	*code = atoi(exit_line + 5);
+	*code = atoi(exit_line + 6);
 	return "ended";
 }
 
@@ -191,6 +201,7 @@ int pd_supervise(const struct pd_hook *h)
 	pid_t pid;
 	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
 	const char *rec;
+	char cause[PD_REASON_MAX + 1] = "";
 	struct timespec deadline;
 
 	/* A write to a bwrap that already failed must not kill us. */
@@ -302,7 +313,7 @@ int pd_supervise(const struct pd_hook *h)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(argv);
 
-	rec = status_fd >= 0 ? recorded(status_fd, &code) : "unknown";
+	rec = status_fd >= 0 ? recorded(status_fd, &code, cause, sizeof(cause)) : "unknown";
 	if (status_fd >= 0) {
 		close(status_fd);
 		unlink(status_path);
@@ -321,8 +332,12 @@ int pd_supervise(const struct pd_hook *h)
 		pd_cause("stopped: the runner got signal %d (%s)", stopped_by, strsignal(stopped_by));
 		return 128 + stopped_by;
 	}
-	if (!strcmp(rec, "ended") && rc == code)
-		return rc; /* the entry said why, if it failed */
+	if (!strcmp(rec, "ended") && rc == code) {
+		/* The entry said why, if it failed: its cause line goes last. */
+		if (cause[0])
+			pd_cause("%s", cause);
+		return rc;
+	}
 	if (oom) {
 		pd_message(h,
 			   "out of memory: the hook passed its memory limit of %ld MiB (all its "

@@ -181,6 +181,21 @@ Deno.test("cause: the hook's own cause line printed before the failure does not 
   assert.equal(r.last, causeLine("disk /scratch missing"), r.output);
 });
 
+Deno.test("cause: a process the failing hook left behind cannot print a cause after the runner's", async () => {
+  const r = await runMerged({
+    "hook.ts": `export function prolog() {
+      new Deno.Command("/bin/sh", {
+        args: ["-c", "sleep 0.5; echo '${CAUSE_MARKER}forged by a child'"],
+        stdout: "inherit",
+      }).spawn();
+      throw new Error("the real cause");
+    }`,
+    "deno.json": JSON.stringify({ permissions: { prolog: { run: ["/bin/sh"] } } }),
+  });
+  assert.equal(r.code, EXIT.FAILED, r.output);
+  assert.equal(r.last, causeLine("the real cause"), r.output);
+});
+
 for (
   const [what, code] of [
     ["a non-zero status the hook returns", `export function prolog() { return 3; }`],
