@@ -41,7 +41,7 @@ scontrol show job "$ok" --oneliner | grep -oE '(JobId|JobName|JobState|ExitCode)
 echo
 echo "== the job whose prolog failed, and the node (as under prep/script):"
 scontrol show job "$bad" --oneliner | grep -oE '(JobId|JobState|Reason)=[^ ]*'
-sinfo -R
+sinfo -R -o '%70E %N'
 echo
 echo "== prep/deno in the daemons' logs:"
 grep -h "prep/deno: \(runner\|Prolog=\|PrologSlurmctld=\)" build/cluster/log/slurmctld.log build/cluster/log/slurmd.log

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
-import { CommandError, drainNode, runCommand } from "../../src/helpers/mod.ts";
+import type { JobContext } from "prep-deno";
+import { CommandError, drainNode, runCommand } from "prep-deno";
 
 /** Where nvidia-smi may be installed, first found wins. */
 export const NVIDIA_SMI = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"];

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
-import { makeJobFolder, removeTree } from "../../src/helpers/mod.ts";
+import type { JobContext } from "prep-deno";
+import { makeJobFolder, removeTree } from "prep-deno";
 
 /** Where the per-job folders go: each root must exist on the node. */
 export const ROOTS = ["/scratch", "/dev/shm", "/tmp"];

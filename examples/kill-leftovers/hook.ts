@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
-import { otherJobsOnNode, signalUserProcesses, userProcesses } from "../../src/helpers/mod.ts";
+import type { JobContext } from "prep-deno";
+import { otherJobsOnNode, signalUserProcesses, userProcesses } from "prep-deno";
 
 /** Users below this uid are system accounts: never touched. */
 export const FIRST_USER_UID = 1000;

@@ -10,8 +10,8 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
-import { drainNode, runCommand } from "../../src/helpers/mod.ts";
+import type { JobContext } from "prep-deno";
+import { drainNode, runCommand } from "prep-deno";
 
 /** What a healthy node has: folders and the free MiB each needs. */
 export const NEEDS: Readonly<Record<string, number>> = { "/tmp": 100, "/var/tmp": 100 };

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
+import type { JobContext } from "prep-deno";
 
 /** The service's endpoint. */
 export const ENDPOINT = "http://127.0.0.1:17019/jobs";

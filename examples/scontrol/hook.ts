@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { JobContext } from "../../src/mod.ts";
-import { runCommand, SLURM_COMMANDS } from "../../src/helpers/mod.ts";
+import type { JobContext } from "prep-deno";
+import { runCommand, SLURM_COMMANDS } from "prep-deno";
 
 export async function prolog(job: JobContext): Promise<void> {
   const note = `prolog on ${job.nodeName ?? "?"} at ${new Date().toISOString()}`;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Example site hooks: one module serves all four. Its permissions come from
 // deno.json beside it; everything else is out of its reach.
-import type { JobContext } from "../../src/mod.ts";
+import type { JobContext } from "prep-deno";
 
 const LOG = "/var/tmp/prep-deno-demo";
 
@@ -12,12 +12,14 @@ function record(job: JobContext, what: string): Promise<void> {
   return Deno.writeTextFile(`${LOG}/hooks.log`, line, { append: true });
 }
 
-/** Refuses jobs whose comment asks to fail, to show what a failing prolog does. */
+/**
+ * Refuses jobs whose comment asks to fail, to show what a failing prolog does:
+ * the thrown message becomes the node's drain reason (`sinfo -R`).
+ */
 export async function prolog(job: JobContext): Promise<number | void> {
   await record(job, `comment=${JSON.stringify(job.comment ?? "")}`);
   if (job.comment === "please fail") {
-    console.error(`refusing job ${job.id}: its comment asks the prolog to fail`);
-    return 1;
+    throw new Error(`refusing job ${job.id}: its comment asks the prolog to fail`);
   }
 }
 
