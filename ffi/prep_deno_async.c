@@ -241,18 +241,23 @@ int pdc_inflight(void)
 	return n;
 }
 
+void pdc_deadline(struct timespec *until, int wait_ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += wait_ms / 1000;
+	until->tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (until->tv_nsec >= 1000000000) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000;
+	}
+}
+
 int pdc_shutdown(int wait_ms)
 {
 	struct timespec until;
 	int left;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	pdc_deadline(&until, wait_ms);
 	pdc_kill_all();
 	pthread_mutex_lock(&core_lock);
 	while (inflight > 0 &&

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "prep_deno_contract.h"
 
@@ -143,5 +144,8 @@ extern int pdc_inflight(void);
 /* Kills every running hook's process group and waits up to `wait_ms` for
  * the threads to finish (they still call `done`). Returns those left. */
 extern int pdc_shutdown(int wait_ms);
+
+/* The CLOCK_REALTIME time `wait_ms` from now, for pthread_cond_timedwait. */
+extern void pdc_deadline(struct timespec *until, int wait_ms);
 
 #endif

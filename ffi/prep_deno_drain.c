@@ -215,13 +215,7 @@ int pd_drain_shutdown(int wait_ms)
 	struct timespec until;
 	int left;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	pdc_deadline(&until, wait_ms);
 	pthread_mutex_lock(&drain_lock);
 	while (drains_running &&
 	       pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == 0)
