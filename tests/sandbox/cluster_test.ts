@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { TOP } from "../helpers.ts";
 import { tryRun } from "./helpers.ts";
 import {
+  alive,
   CLUSTER_DIR,
   nodeState,
   resumeNode,
@@ -138,15 +139,6 @@ Deno.test({
     }
   },
 });
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "recipe scontrol: a hook updates its job through Slurm's own command",

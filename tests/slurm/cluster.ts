@@ -132,7 +132,8 @@ export async function startCluster(setup: HookSetup): Promise<void> {
   if (r.code !== 0) throw new Error(`cluster did not start:\n${r.stderr}\n${await logs()}`);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (SIGCONT: harmless to a live one). */
+export function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
     return true;

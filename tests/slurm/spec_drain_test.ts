@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CAUSE_MARKER } from "../../src/contract.ts";
 import { BASE, bashHook } from "./hooks.ts";
 import {
+  alive,
   daemonLog,
   nodeState,
   resumeNode,
@@ -193,13 +194,4 @@ for (const plugin of ["prep/script", "prep/deno"] as const) {
       await stopCluster();
     }
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BASE } from "./hooks.ts";
 import {
+  alive,
   atLeast,
   CLUSTER_DIR,
   daemonLog,
@@ -187,15 +188,6 @@ for (const plugin of PLUGINS) {
       }
     },
   );
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The release under test as [major, minor, micro]. */
