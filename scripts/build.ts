@@ -52,6 +52,16 @@ await run(Deno.execPath(), [
   join(build, "job_worker.js"),
   join(top, "src", "warm", "job_worker.ts"),
 ]);
+// The warm host's program: a host neither transpiles nor holds the CLI.
+await run(Deno.execPath(), [
+  "bundle",
+  "--quiet",
+  "--no-config",
+  "--no-lock",
+  "--output",
+  join(build, "warm_host.js"),
+  join(top, "src", "warm", "host_main.ts"),
+]);
 
 const str = (s: string) => JSON.stringify(s);
 const launcherDir = join(top, "src", "launcher");

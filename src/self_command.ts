@@ -38,15 +38,18 @@ export function isCompiled(): boolean {
 
 /**
  * The command that runs this very runner again; `importMap` is a value for
- * Deno's `--import-map` (a hook's imports, for the modules it loads).
+ * Deno's `--import-map` (a hook's imports, for the modules it loads);
+ * `program` a bundled script (absolute path) to run instead of
+ * `src/main.ts`, with the same Deno and flags.
  */
-export function selfCommand(importMap?: string): SelfCommand {
+export function selfCommand(importMap?: string, program?: string): SelfCommand {
   const exe = Deno.execPath();
   if (isCompiled()) return { argv: [exe], runtimePaths: [exe] };
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
   const map = importMap === undefined ? [] : ["--import-map", importMap];
   return {
-    argv: [exe, "run", ...DENO_RUN_FLAGS, ...map, main],
-    runtimePaths: [exe, dirname(main)],
+    argv: [exe, "run", ...DENO_RUN_FLAGS, ...map, program ?? main],
+    // src/ stays in view either way: hooks import "prep-deno" from it.
+    runtimePaths: [exe, dirname(main), ...(program ? [program] : [])],
   };
 }

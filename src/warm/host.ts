@@ -22,7 +22,6 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
 import { RUNTIME_DIR } from "../view.ts";
@@ -53,16 +52,9 @@ export interface WarmHostSpec {
   ownPidNamespace: boolean;
   /** The sandbox's /tmp is its own tmpfs (no grant brings the host's in). */
   privateTmp: boolean;
+  /** URL of the Worker's program (the service knows where the build put it). */
+  workerEntry: string;
 }
-
-/**
- * The Worker's code: the bundle scripts/build.ts makes (one file loads
- * faster, and a fresh job makes one Worker), else the module itself.
- */
-export const WORKER_BUNDLE = new URL("../../build/job_worker.js", import.meta.url);
-const WORKER_ENTRY = existsSync(WORKER_BUNDLE)
-  ? WORKER_BUNDLE
-  : new URL("./job_worker.ts", import.meta.url);
 
 const ACK = new Uint8Array([0x41]); // "A"
 const KEEP = 0x4b; // "K"
@@ -84,7 +76,7 @@ interface Isolate {
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
-  const worker = new Worker(WORKER_ENTRY, {
+  const worker = new Worker(spec.workerEntry, {
     type: "module",
     name: spec.hook,
     deno: { permissions: workerPermissions(spec.permissions) },

@@ -25,7 +25,7 @@ import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { CAUSE_MARKER, EXIT } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
-import { type WarmHostSpec, WORKER_BUNDLE } from "./host.ts";
+import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
 
 /** How long a warm host may take to start and connect. */
@@ -90,13 +90,13 @@ export class HostProcess {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socketPath = join(dir, "host.sock");
     // The hook's imports ("prep-deno", the policy's) for the module its Workers load.
-    const self = selfCommand(importMapUrl(l.policy.configPath));
+    const self = selfCommand(importMapUrl(l.policy.configPath), hostProgram());
     let plan: LaunchPlan;
     try {
       // The one sandboxed launch: the hook's own view and policy, with this
       // host as the program and its folder (for the socket) writable.
       plan = planHook(l.modulePath, l.hook, {
-        runtimePaths: [...self.runtimePaths, ...workerBundle()],
+        runtimePaths: [...self.runtimePaths, ...bundled(WORKER_BUNDLE)],
         runtimeWritable: [dir],
         command: (_deno, _flags, policy) => {
           const spec: WarmHostSpec = {
@@ -110,7 +110,9 @@ export class HostProcess {
             mode: l.warm.mode,
             ownPidNamespace: !policy.view.hostProcesses,
             privateTmp: tmpIsPrivate(policy.view),
+            workerEntry: (existsSync(WORKER_BUNDLE) ? WORKER_BUNDLE : WORKER_SOURCE).href,
           };
+          // "__warmhost" either way: `ps` (and the tests) tell a host by it.
           return [...self.argv, "__warmhost", JSON.stringify(spec)];
         },
       });
@@ -259,7 +261,21 @@ function describe(s: Deno.CommandStatus): string {
   return s.signal ? `killed by ${s.signal}` : `exit status ${s.code}`;
 }
 
-/** The bundled Worker entry, when the build made one (bound into the view). */
-function workerBundle(): string[] {
-  return existsSync(WORKER_BUNDLE) ? [fileURLToPath(WORKER_BUNDLE)] : [];
+/**
+ * The Worker's program: the bundle scripts/build.ts makes (one file loads
+ * faster, and a fresh job makes one Worker), else the module itself.
+ */
+const WORKER_BUNDLE = new URL("../../build/job_worker.js", import.meta.url);
+const WORKER_SOURCE = new URL("./job_worker.ts", import.meta.url);
+/** The host's program, bundled (src/warm/host_main.ts); without a build, `main.ts __warmhost`. */
+const HOST_BUNDLE = new URL("../../build/warm_host.js", import.meta.url);
+
+/** The bundled host program's path, when the build made one. */
+function hostProgram(): string | undefined {
+  return existsSync(HOST_BUNDLE) ? fileURLToPath(HOST_BUNDLE) : undefined;
+}
+
+/** `url`'s path when the build made that file (bound into the view), else nothing. */
+function bundled(url: URL): string[] {
+  return existsSync(url) ? [fileURLToPath(url)] : [];
 }
