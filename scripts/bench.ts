@@ -29,6 +29,7 @@ import {
   treeRssKb,
 } from "./bench/measure.ts";
 import { plotSvg } from "./bench/svg.ts";
+import { spawnParts } from "./bench/spawn_parts.ts";
 import { startWarmService, treePssKb, warmNotes, warmTargets, workerCpuMs } from "./bench/warm.ts";
 
 const TOP = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,6 +37,8 @@ const RUNNER = join(TOP, "build", "prep-deno");
 const SEQUENTIAL = Number(Deno.env.get("BENCH_SEQUENTIAL") ?? 60);
 const CONCURRENT_TOTAL = Number(Deno.env.get("BENCH_CONCURRENT") ?? 128);
 const WIDTH = 32;
+/** Runs of each layer in the spawn path's breakdown. */
+const SPAWN_PARTS_RUNS = Number(Deno.env.get("BENCH_SPAWN_PARTS") ?? 30);
 /** Say so in the report when the machine was shared during the run. */
 const NOTE = Deno.env.get("BENCH_NOTE") ?? "";
 
@@ -102,7 +105,11 @@ const runs: [string, RunOne][] = [
 ];
 for (const [path, run] of runs) {
   try {
-    rows.push(await sequential(path, run, env, SEQUENTIAL));
+    // A warm path is measured warm: its pool's hosts started (a host's start is a
+    // one-off, reported apart as the first job's cost).
+    const warm = path.includes("warm");
+    if (warm) await concurrent(path, run, env, WIDTH, WIDTH);
+    rows.push(await sequential(path, run, env, SEQUENTIAL, warm ? 10 : 1));
     rows.push(await concurrent(path, run, env, CONCURRENT_TOTAL, WIDTH));
   } catch (e) {
     missing.push(`${path}: not measured (${(e as Error).message.split("\n")[0]})`);
@@ -135,8 +142,14 @@ await new Promise((r) => setTimeout(r, 500)); // let the hosts settle
 const serviceRss = treeRssKb(service.pid) / 1024;
 const servicePss = treePssKb(service.pid) / 1024;
 const workerMs = await workerCpuMs(dir);
+const withHelpers = moduleIn("helpers");
+Deno.writeTextFileSync(
+  withHelpers,
+  `import * as helpers from "prep-deno";\nexport default (job) => { if (!job.id || !helpers) return 1; };\n`,
+);
 service.kill("SIGTERM");
 await service.status;
+const parts = await spawnParts(RUNNER, ts, empty, withHelpers, env, SPAWN_PARTS_RUNS);
 
 const ms = (n: number) => n.toFixed(1);
 const table = [
@@ -242,9 +255,38 @@ looks up the hook's launch plan (bwrap arguments and the \`deno run\` line with 
 Deno's own permission flags) in a root-only cache keyed by the stat of every folder and
 \`deno.json\` the policy lookup reads; only on a miss does Deno compute it. It then starts
 bwrap -> deno with the prebuilt entry (\`build/entry.js\`, bundled at build time, so the runner's
-code is never transpiled per hook) in a memory cgroup of its own, and waits. What remains above
-the floor is bubblewrap's namespaces and mounts, the hook module's own transpile (a private
-cache per hook, so one hook cannot poison another's), and the plugin core's fork and pipes.
+code is never transpiled per hook) in a memory cgroup of its own, and waits.
+
+Where a spawned hook's time goes, measured in this run (scripts/bench/spawn_parts.ts: the same
+hook started with one more layer each time, ${SPAWN_PARTS_RUNS} runs of each taken in rotation, so
+a machine whose speed drifts shifts every layer alike; started from the bench, not through the
+plugin's core):
+
+| layer | p50 (ms) | adds (ms) |
+| --- | ---: | ---: |
+${parts.map((p) => `| ${p.what} | ${ms(p.p50)} | ${ms(p.added)} |`).join("\n")}
+
+So the spawn path's cost over the floor is fixed, whatever the floor (the last row is the whole
+path again for a hook that imports every helper: it adds what that import costs): ${
+  ms(parts[1].added)
+} ms of Deno running the entry and importing the hook (its permission flags, the job read
+from stdin, the hook's module graph and its transpile), ${
+  ms(parts[2].added)
+} ms of bubblewrap making the hook's namespaces (mount, pid, net, ipc, uts, cgroup) and its
+read-only view, ${
+  ms(parts[3].added)
+} ms of the launcher (the memory cgroup: creating it, moving the sandbox into it, which cgroup
+v1 makes wait for an RCU grace period and which the launcher overlaps with bubblewrap's set-up,
+and removing it). A ratio to the floor can only meet 1.5x where one bare Deno start costs at
+least twice these together; on a machine where Deno starts in 25 ms none of these layers can be
+given up: the namespaces and the view are the kernel wall, the cgroup bounds the whole hook's
+memory and kills all of it at the timeout. Two costs these layers showed are gone: Deno parsed
+the bundled entry for its imports in every hook's empty DENO_DIR (~6 ms a run; the build now makes
+that analysis once, \`build/entry.analysis.db\`, and the launcher copies it in), and a hook
+importing \`"prep-deno"\` transpiled the helpers' TypeScript and, through one \`node:fs\` import,
+started Deno's Node compatibility layer (~75 ms a run; \`"prep-deno"\` is now the bundle
+\`build/mod.js\`, which imports \`node:fs\` only where a helper uses it). The hook's own
+transpile is not worth a cache: seeding each DENO_DIR with it changed nothing measurable.
 
 ${warmNotes(workerMs, (serviceRss - serviceAloneRss) / 4, navigator.hardwareConcurrency)}
 Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics

@@ -3,7 +3,9 @@
  * `deno task build`: makes the runner.
  *
  * - build/entry.js: the in-sandbox entry (src/launch/entry.ts) bundled, so
- *   no hook ever transpiles the runner's own code.
+ *   no hook ever transpiles the runner's own code; build/entry.analysis.db,
+ *   Deno's analysis of it, copied into each hook's empty DENO_DIR so no
+ *   hook parses it either (src/launch/constants.ts).
  * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
@@ -17,6 +19,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
 import { CAUSE_MARKER, EXIT, LAUNCHER, REASON_MAX } from "../src/contract.ts";
+import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE } from "../src/launch/constants.ts";
+import { DatabaseSync } from "node:sqlite";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(top, "build");
@@ -41,6 +45,42 @@ await run(Deno.execPath(), [
   join(build, "entry.js"),
   join(top, "src", "launch", "entry.ts"),
 ]);
+// "prep-deno" as hooks import it at run time (src/import_map.ts).
+await run(Deno.execPath(), [
+  "bundle",
+  "--quiet",
+  "--no-config",
+  "--no-lock",
+  "--output",
+  join(build, "mod.js"),
+  join(top, "src", "mod.ts"),
+]);
+// Deno's analysis of the entry and of "prep-deno", which every spawned hook
+// would otherwise redo in its empty DENO_DIR: one file the launcher copies in.
+const analysisDir = Deno.makeTempDirSync({ prefix: "prep-deno-build-" });
+try {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "cache",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      join(build, "entry.js"),
+      join(build, "mod.js"),
+    ],
+    env: { DENO_DIR: analysisDir },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+  const db = new DatabaseSync(join(analysisDir, DENO_ANALYSIS_CACHE));
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.close();
+  Deno.copyFileSync(join(analysisDir, DENO_ANALYSIS_CACHE), join(build, ENTRY_ANALYSIS_FILE));
+  Deno.chmodSync(join(build, ENTRY_ANALYSIS_FILE), 0o644);
+} finally {
+  Deno.removeSync(analysisDir, { recursive: true });
+}
 // The warm hosts' Worker entry, bundled too: a fresh-isolate job makes one
 // Worker, and one file costs it about a fifth less CPU than the modules.
 await run(Deno.execPath(), [
@@ -81,6 +121,7 @@ const defines: Record<string, string> = {
   PD_DEFAULT_HEAP_MB: String(LAUNCHER.DEFAULT_HEAP_MB),
   PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
   PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
+  PD_MAX_SEEDS: String(LAUNCHER.MAX_SEEDS),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),

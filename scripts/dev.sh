@@ -21,7 +21,10 @@ command -v curl >/dev/null || need+=(curl ca-certificates)
 command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "dev.sh: install ${need[*]} (needs root)" >&2; exit 1; }
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+  # Said and stopped on failure (apt's lock held by another apt, say): `set -e`
+  # does not stop at a failed `&&` list, and nothing works without these.
+  { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2; } ||
+    { echo "dev.sh: could not install ${need[*]} with apt-get (see above)" >&2; exit 1; }
 fi
 export PATH="$(dirname "$deno"):$PATH" DENO_NO_UPDATE_CHECK=1
 task=${1:?usage: scripts/dev.sh TASK [ARGS...]}

@@ -140,7 +140,7 @@ export const LAUNCHER = {
    */
   STATUS_PATH: "/tmp/.prep-deno-status",
   /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
-  PLAN_MAGIC: "prep-deno-plan-1",
+  PLAN_MAGIC: "prep-deno-plan-2",
   /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
   DEFAULT_HEAP_MB: 512,
   /**
@@ -158,6 +158,8 @@ export const LAUNCHER = {
    * across upgrades (`PREP_DENO_RUN_DIR`).
    */
   RUN_DIR: "/run/prep-deno",
+  /** Most files a plan copies into the sandbox at start (its seeds; `PD_MAX_SEEDS`). */
+  MAX_SEEDS: 4,
 } as const;
 
 /** One credential variable. */

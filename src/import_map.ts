@@ -11,17 +11,35 @@
  * @module
  */
 
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { stripJsonc } from "./policy.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 
-/** Where `"prep-deno"` and `"prep-deno/testing"` resolve: this runner's own source. */
-function runnerImports(src: string = SRC): Record<string, string> {
+/**
+ * `src/mod.ts` bundled by scripts/build.ts: what `"prep-deno"` names when a
+ * hook runs. A hook importing the TypeScript itself would parse and
+ * transpile its whole module graph on every run (about 80 ms of a spawned
+ * hook here); editors and `prep-deno check` keep the TypeScript, its types.
+ */
+export const RUNTIME_MODULE = fileURLToPath(new URL("../build/mod.js", import.meta.url));
+
+/** The bundle when the build made it (a sandbox binds it): else nothing. */
+export function runtimeModulePaths(): string[] {
+  return existsSync(RUNTIME_MODULE) ? [RUNTIME_MODULE] : [];
+}
+
+/**
+ * Where `"prep-deno"` and `"prep-deno/testing"` resolve: this runner's own
+ * source, or at run time its bundle.
+ */
+function runnerImports(atRunTime: boolean): Record<string, string> {
+  const mod = atRunTime && existsSync(RUNTIME_MODULE) ? RUNTIME_MODULE : join(SRC, "mod.ts");
   return {
-    "prep-deno": pathToFileURL(join(src, "mod.ts")).href,
-    "prep-deno/testing": pathToFileURL(join(src, "testing.ts")).href,
+    "prep-deno": pathToFileURL(mod).href,
+    "prep-deno/testing": pathToFileURL(join(SRC, "testing.ts")).href,
   };
 }
 
@@ -38,7 +56,8 @@ function isBareName(key: string): boolean {
 /**
  * The imports of the policy at `configPath` (bare names only, relative
  * targets made absolute), then the runner's: `"prep-deno"` is always this
- * runner's own code, the one version its sandbox lets in.
+ * runner's own code, the one version its sandbox lets in (`atRunTime`: the
+ * bundle, for hooks that run; else the TypeScript, for type checks).
  *
  * @example
  * ```ts
@@ -46,7 +65,7 @@ function isBareName(key: string): boolean {
  * // { "util": "file:///etc/slurm/hooks/util.ts", "prep-deno": "file:///usr/lib/prep-deno/src/mod.ts", ... }
  * ```
  */
-export function hookImports(configPath?: string): Record<string, string> {
+export function hookImports(configPath?: string, atRunTime = false): Record<string, string> {
   const map: Record<string, string> = {};
   if (configPath) {
     let imports: unknown;
@@ -61,11 +80,12 @@ export function hookImports(configPath?: string): Record<string, string> {
       }
     }
   }
-  return { ...map, ...runnerImports() };
+  return { ...map, ...runnerImports(atRunTime) };
 }
 
 /**
- * `hookImports(configPath)` as the value of Deno's `--import-map` flag.
+ * `hookImports(configPath, true)` as the value of Deno's `--import-map`
+ * flag: the map hooks run with.
  *
  * @example
  * ```ts
@@ -73,7 +93,7 @@ export function hookImports(configPath?: string): Record<string, string> {
  * ```
  */
 export function importMapUrl(configPath?: string): string {
-  const json = JSON.stringify({ imports: hookImports(configPath) });
+  const json = JSON.stringify({ imports: hookImports(configPath, true) });
   const bytes = new TextEncoder().encode(json);
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);

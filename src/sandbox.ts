@@ -81,6 +81,18 @@ export function findBwrap(): string | undefined {
 }
 
 /**
+ * Whether the runtime's cache (DENO_DIR) is a writable tmpfs of the
+ * sandbox's own: the private /tmp (mounted after a whole-root grant too),
+ * or the tmpfs mounted over a written host /tmp. Not if a read grant
+ * brought the host's in (the policy refuses those: checked all the same,
+ * as the launcher copies files into it).
+ */
+export function runtimeCachePrivate(v: KernelView): boolean {
+  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) return true;
+  return !v.read.some((g) => covers(g.real, RUNTIME_DIR));
+}
+
+/**
  * The bwrap arguments (without the bwrap path itself and without the command
  * to run after `--`). Pure: every path in `spec.view` was resolved and
  * checked by the policy.

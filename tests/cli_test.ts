@@ -36,6 +36,8 @@ Deno.test("cli: bad flags and arguments are usage errors (status 2) with a hint"
 
 Deno.test("cli: check type-checks, lists exports and each hook's permissions", async () => {
   const dir = Deno.makeTempDirSync();
+  // A grant names a path of the node: check, like run, refuses a missing one.
+  Deno.mkdirSync("/scratch", { recursive: true });
   try {
     const good = writeFiles(dir, {
       "good.ts":

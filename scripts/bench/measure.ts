@@ -30,8 +30,9 @@ export async function sequential(
   run: RunOne,
   env: Record<string, string>,
   n: number,
+  warmUp = 1,
 ): Promise<Row> {
-  await run(env, -1);
+  for (let i = 0; i < warmUp; i++) await run(env, -1);
   const times: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {

@@ -14,9 +14,20 @@
  * @module
  */
 
-import * as fs from "node:fs";
-import { dirname } from "node:path";
 import { runCommand } from "./command.ts";
+
+// No static `node:` import in the helpers: the first one costs a hook ~40 ms
+// of Deno's Node compatibility start-up on every run, used or not. node:fs
+// (for fchmod/fchown on a checked descriptor) loads when a folder is made.
+const nodeFs = () => import("node:fs");
+
+/** The folder part of an absolute `path` ("/a/b/" -> "/a", "/a" -> "/"), as node:path's. */
+function dirname(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  const cut = trimmed.lastIndexOf("/");
+  if (cut < 0) return trimmed === "" && path.startsWith("/") ? "/" : ".";
+  return trimmed.slice(0, cut).replace(/\/+$/, "") || "/";
+}
 
 /** Who owns a job folder and how it is opened. */
 export interface FolderOptions {
@@ -162,12 +173,17 @@ async function mkdir(path: string, mode: number): Promise<void> {
     if (made?.kind !== "directory" || made.uid !== 0) {
       throw new Error(`${path} was replaced while being made; refusing (remove it first)`);
     }
-    onCheckedFolder(path, made, (fd) => fs.fchmodSync(fd, mode));
+    await onCheckedFolder(path, made, (fs, fd) => fs.fchmodSync(fd, mode));
   }
 }
 
 /** Runs `change` on the folder `path` names only if it is still `entry` (same device and inode). */
-function onCheckedFolder(path: string, entry: Entry, change: (fd: number) => void): void {
+async function onCheckedFolder(
+  path: string,
+  entry: Entry,
+  change: (fs: typeof import("node:fs"), fd: number) => void,
+): Promise<void> {
+  const fs = await nodeFs();
   const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     const st = fs.fstatSync(fd);
@@ -176,7 +192,7 @@ function onCheckedFolder(path: string, entry: Entry, change: (fd: number) => voi
         `${path} was replaced while being made (by a symlink or another folder); refusing to change what it now names`,
       );
     }
-    change(fd);
+    change(fs, fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -205,7 +221,7 @@ async function chownChmod(
     }
     return;
   }
-  onCheckedFolder(path, entry, (fd) => {
+  await onCheckedFolder(path, entry, (fs, fd) => {
     fs.fchmodSync(fd, mode);
     fs.fchownSync(fd, uid, gid);
   });

@@ -13,18 +13,28 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
+import { bwrapArgs, findBwrap, runtimeCachePrivate, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
-import { importMapUrl } from "../import_map.ts";
+import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
 import { EXIT, LAUNCHER } from "../contract.ts";
-import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
+import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE, SANDBOX_RUNTIME_ENV } from "./constants.ts";
 
 export { SANDBOX_RUNTIME_ENV };
 
 /** The prebuilt in-sandbox entry (scripts/build.ts bundles src/launch/entry.ts). */
 const ENTRY_PATH = fileURLToPath(new URL("../../build/entry.js", import.meta.url));
+/** Deno's analysis of the entry, made with it (seeds each hook's DENO_DIR). */
+const ENTRY_ANALYSIS_PATH = join(dirname(ENTRY_PATH), ENTRY_ANALYSIS_FILE);
+
+/** One file the launcher copies into the sandbox before the hook starts (bwrap `--file`). */
+export interface SeedFile {
+  /** The file outside, root's own (the launcher skips it otherwise). */
+  readonly host: string;
+  /** Where it goes in the sandbox: a writable tmpfs of the sandbox's own. */
+  readonly sandbox: string;
+}
 
 /**
  * What launches one hook.
@@ -44,6 +54,8 @@ export interface LaunchPlan {
   readonly command: readonly string[];
   /** Every file or folder whose change may change this plan (policy lookup). */
   readonly deps: readonly string[];
+  /** Files copied into the sandbox at start: a head start for Deno's cache, never needed. */
+  readonly seeds?: readonly SeedFile[];
 }
 
 /** A hook the runner refuses to launch: its exit status and why. */
@@ -85,9 +97,10 @@ export function hookSandbox(
   const hookRoot = policy.hookRoot ?? (policy.configPath ? dirname(policy.configPath) : modulePath);
   const p = policy.permissions;
   // The runner's helpers (src/helpers, src/mod.ts) are importable by any hook.
-  const permissions = p.read === true || p.all === true
-    ? p
-    : { ...p, read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS] };
+  const permissions = p.read === true || p.all === true ? p : {
+    ...p,
+    read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS, ...runtimeModulePaths()],
+  };
   return { hookRoot, permissions };
 }
 
@@ -217,6 +230,7 @@ export function planHook(
           deno,
           ...(other ? other.runtimePaths : [ENTRY_PATH]),
           ...HELPER_MODULE_PATHS,
+          ...runtimeModulePaths(),
         ],
         hookRoot,
         view: policy.view,
@@ -254,16 +268,25 @@ export function planHook(
     ),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
+    // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
+    seeds: !other && runtimeCachePrivate(policy.view)
+      ? [{
+        host: ENTRY_ANALYSIS_PATH,
+        sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
+      }]
+      : [],
   };
 }
 
 /**
  * The plan as the native launcher reads it: NUL-terminated strings, each
- * list preceded by its length: deps, bwrap and its arguments, command.
+ * list preceded by its length: deps, bwrap and its arguments, command,
+ * seeds (pairs: the file outside, its path in the sandbox).
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {
   const parts: string[] = [LAUNCHER.PLAN_MAGIC];
-  for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command]) {
+  const seeds = (plan.seeds ?? []).slice(0, LAUNCHER.MAX_SEEDS).flatMap((f) => [f.host, f.sandbox]);
+  for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command, seeds]) {
     parts.push(String(list.length), ...list);
   }
   for (const p of parts) {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { LAUNCHER } from "../contract.ts";
 import type { Policy } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import { runtimeModulePaths } from "../import_map.ts";
 import {
   denoPermissionFlags,
   encodePlan,
@@ -52,6 +53,7 @@ Deno.test("plan: the hook root is the policy's folder, or the module alone", () 
     "/scratch",
     "/etc/slurm/hooks",
     ...HELPER_MODULE_PATHS,
+    ...runtimeModulePaths(),
   ]);
   const alone = hookSandbox(
     "/etc/slurm/prolog.ts",
@@ -80,17 +82,27 @@ Deno.test("plan: the deps are every folder above the module and its config names
 });
 
 Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses NUL bytes", () => {
-  const bytes = encodePlan({
+  const plan = {
     bwrap: "/usr/bin/bwrap",
     bwrapArgs: ["--x"],
     command: ["deno", "run"],
     deps: ["/"],
-  });
+  };
+  const head = [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run"];
+  assert.equal(new TextDecoder().decode(encodePlan(plan)), [...head, "0", ""].join("\0"));
+  // Seeds: pairs (the file outside, its path in the sandbox), at most LAUNCHER.MAX_SEEDS.
+  const seeds = Array.from({ length: LAUNCHER.MAX_SEEDS + 1 }, (_, i) => ({
+    host: `/s${i}`,
+    sandbox: `/tmp/.deno/s${i}`,
+  }));
   assert.equal(
-    new TextDecoder().decode(bytes),
-    [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run", ""].join(
-      "\0",
-    ),
+    new TextDecoder().decode(encodePlan({ ...plan, seeds })),
+    [
+      ...head,
+      String(2 * LAUNCHER.MAX_SEEDS),
+      ...seeds.slice(0, LAUNCHER.MAX_SEEDS).flatMap((f) => [f.host, f.sandbox]),
+      "",
+    ].join("\0"),
   );
   assert.throws(
     () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),

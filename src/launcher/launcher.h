@@ -10,7 +10,8 @@
  * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS, PD_CAUSE_MARKER, PD_REASON_MAX (see `prep-deno __contract`).
+ * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX (see
+ * `prep-deno __contract`).
  *
  * The units, each with its own header, top to bottom (nothing calls up):
  *   main.c       the command line: the hot path, __exec, __contract
@@ -37,6 +38,7 @@ struct pd_plan {
 	struct pd_list deps;
 	struct pd_list bwrap;	/* bwrap path, then its arguments */
 	struct pd_list command; /* deno path, "run", flags, entry, entry args */
+	struct pd_list seeds;	/* pairs: a file outside, its path in the sandbox */
 	char *bytes;		/* the encoded plan the lists point into */
 	size_t len;
 };

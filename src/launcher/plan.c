@@ -9,7 +9,8 @@
  * if the cache folder and file are owned by us and writable by nobody else.
  *
  * Cache file: "KEY\0" (module, hook, build id), a count of deps, each as
- * "path\0stat\0", then the plan exactly as Deno encoded it.
+ * "path\0stat\0", then the plan exactly as Deno encoded it (deps, bwrap,
+ * command, seeds: see encodePlan() in src/launch/plan.ts).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,7 +67,8 @@ int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan)
 	plan->len = len;
 	if (!magic || strcmp(magic, PD_PLAN_MAGIC) || decode_list(&p, end, &plan->deps) ||
 	    decode_list(&p, end, &plan->bwrap) || decode_list(&p, end, &plan->command) ||
-	    plan->bwrap.n < 1 || plan->command.n < 2)
+	    decode_list(&p, end, &plan->seeds) || plan->bwrap.n < 1 || plan->command.n < 2 ||
+	    plan->seeds.n % 2)
 		return -1;
 	return 0;
 }
@@ -76,6 +78,7 @@ void pd_plan_free(struct pd_plan *plan)
 	free(plan->deps.items);
 	free(plan->bwrap.items);
 	free(plan->command.items);
+	free(plan->seeds.items);
 	free(plan->bytes);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -100,18 +100,47 @@ static const char *recorded(int fd, int *code, char *cause, size_t cause_len)
 }
 
 /*
+ * The plan's seeds (src/launch/plan.ts), opened for bwrap's --file: -1 for
+ * one that is missing or that anyone but root or us could have written (a
+ * seed is only a head start for Deno's cache; the hook runs without it).
+ */
+static void open_seeds(const struct pd_plan *p, int *fds)
+{
+	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
+		struct stat st;
+
+		fds[i] = -1;
+		if (i >= p->seeds.n / 2)
+			continue;
+		fds[i] = open(p->seeds.items[2 * i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fds[i] >= 0 && (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
+				    (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022))) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+}
+
+static void close_seeds(int *fds)
+{
+	for (size_t i = 0; i < PD_MAX_SEEDS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/*
  * info_fd/block_fd >= 0: bwrap reports the sandbox's first pid on info_fd
  * and waits on block_fd before it starts the hook, so the move of that pid
  * into the cgroup (slow on cgroup v1: an RCU grace period) runs while bwrap
  * builds the view, instead of before it.
  */
 static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
-			 int block_fd)
+			 int block_fd, const int *seed_fds)
 {
 	const struct pd_plan *p = h->plan;
 	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 12, sizeof(char *));
-	static char v8[64], info[16], block[16];
+	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 12, sizeof(char *));
+	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16];
 
 	if (!argv || p->command.n < 2)
 		return NULL;
@@ -124,6 +153,14 @@ static char **final_argv(const struct pd_hook *h, const char *status_path, int i
 		argv[n++] = info;
 		argv[n++] = "--block-fd";
 		argv[n++] = block;
+	}
+	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
+		if (seed_fds[i] < 0)
+			continue;
+		snprintf(fds[i], sizeof(fds[i]), "%d", seed_fds[i]);
+		argv[n++] = "--file";
+		argv[n++] = fds[i];
+		argv[n++] = p->seeds.items[2 * i + 1];
 	}
 	if (status_path) {
 		argv[n++] = "--bind";
@@ -197,7 +234,7 @@ int pd_supervise(const struct pd_hook *h)
 	struct pd_cgroup cg;
 	sigset_t set, old;
 	char **argv;
-	int info[2] = { -1, -1 }, block[2] = { -1, -1 };
+	int info[2] = { -1, -1 }, block[2] = { -1, -1 }, seed_fds[PD_MAX_SEEDS];
 	pid_t pid;
 	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
 	const char *rec;
@@ -213,10 +250,12 @@ int pd_supervise(const struct pd_hook *h)
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
-	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0]);
+	open_seeds(h->plan, seed_fds);
+	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
+		close_seeds(seed_fds);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -239,6 +278,7 @@ int pd_supervise(const struct pd_hook *h)
 	if (pid < 0) {
 		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
 		pd_cause("cannot start the hook: fork: %s", strerror(errno));
+		close_seeds(seed_fds);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -250,6 +290,9 @@ int pd_supervise(const struct pd_hook *h)
 			fcntl(info[1], F_SETFD, 0);
 			fcntl(block[0], F_SETFD, 0);
 		}
+		for (size_t i = 0; i < PD_MAX_SEEDS; i++)
+			if (seed_fds[i] >= 0)
+				fcntl(seed_fds[i], F_SETFD, 0);
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
 		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
@@ -275,6 +318,7 @@ int pd_supervise(const struct pd_hook *h)
 		close(block[1]);
 	}
 	close(env_fd);
+	close_seeds(seed_fds);
 
 	for (;;) {
 		siginfo_t info;

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Where a spawned hook's time goes: the same hook started four ways, each
+ * adding one layer of the spawn path, timed in rotation (one run of each in
+ * turn) so that a machine whose speed drifts during the bench shifts every
+ * layer alike:
+ *
+ * 1. the floor, a bare `deno run --no-config` of an empty module;
+ * 2. the hook's own `deno run` line from its launch plan (the entry, the
+ *    policy as permission flags, the job on stdin), outside any sandbox;
+ * 3. the same line inside bubblewrap with the plan's view (namespaces and
+ *    mounts), no launcher;
+ * 4. the native launcher (`prep-deno run`): plan cache, memory cgroup,
+ *    status file, timeout;
+ * 5. and the same for a hook that imports `"prep-deno"` (every helper).
+ *
+ * @module
+ */
+
+import { planHook } from "../../src/launch/plan.ts";
+
+/** One layer's p50, and what it adds to the one before. */
+export interface SpawnPart {
+  what: string;
+  p50: number;
+  added: number;
+}
+
+/** Times each layer `n` times in rotation; returns one row per layer. */
+export async function spawnParts(
+  runner: string,
+  hookPath: string,
+  emptyModule: string,
+  helpersHookPath: string,
+  env: Record<string, string>,
+  n: number,
+): Promise<SpawnPart[]> {
+  const plan = planHook(hookPath, "prolog", undefined, env);
+  const jobOnStdin = new TextEncoder().encode(
+    Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(""),
+  );
+  const deno = Deno.execPath();
+  // Layer 2 gets what bwrap gives layer 3: an empty DENO_DIR on a tmpfs, each run.
+  const cacheDir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "prep-deno-bench-" });
+  let runs = 0;
+  const layers: [string, string, string[], Uint8Array | undefined][] = [
+    ["bare `deno run --no-config` of an empty module (the floor)", deno, [
+      "run",
+      "--no-config",
+      emptyModule,
+    ], undefined],
+    ["+ the entry, the policy's flags and the hook, no sandbox", plan.command[0], [
+      ...plan.command.slice(1),
+    ], jobOnStdin],
+    ["+ bubblewrap's namespaces and mounts (the plan's view)", plan.bwrap, [
+      ...plan.bwrapArgs,
+      "--",
+      ...plan.command,
+    ], jobOnStdin],
+    ["+ the native launcher: plan cache, memory cgroup, status, timer", runner, [
+      "run",
+      hookPath,
+    ], undefined],
+    ['the whole path again, the hook importing "prep-deno" (every helper)', runner, [
+      "run",
+      helpersHookPath,
+    ], undefined],
+  ];
+  const once = async ([what, cmd, args, stdin]: typeof layers[number]) => {
+    const denoDir = `${cacheDir}/${runs++}`;
+    const t = performance.now();
+    const child = new Deno.Command(cmd, {
+      args,
+      env: { ...env, DENO_DIR: denoDir },
+      clearEnv: true,
+      stdin: stdin ? "piped" : "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    if (stdin) {
+      const w = child.stdin.getWriter();
+      await w.write(stdin);
+      await w.close();
+    }
+    const out = await child.output();
+    if (!out.success) {
+      throw new Error(`${what}: exit ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return performance.now() - t;
+  };
+  const times: number[][] = layers.map(() => []);
+  for (const layer of layers) await once(layer); // warm-up: plan cache, page cache
+  for (let i = 0; i < n; i++) {
+    for (let l = 0; l < layers.length; l++) times[l].push(await once(layers[l]));
+  }
+  Deno.removeSync(cacheDir, { recursive: true });
+  const p50s = times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return layers.map(([what], l) => ({
+    what,
+    p50: p50s[l],
+    added: l === 0 ? p50s[0] : p50s[l] - p50s[l - 1],
+  }));
+}
