@@ -10,6 +10,10 @@
  *    policy as permission flags, the job on stdin), outside any sandbox;
  * 3. the same line inside bubblewrap with the plan's view (namespaces and
  *    mounts), no launcher;
+ *
+ * 2 and 3 get what the launcher gives a hook: an empty DENO_DIR of its own
+ * but for the build's analysis of the bundles (a per-run folder, made
+ * before the clock starts);
  * 4. the native launcher (`prep-deno run`): plan cache, memory cgroup,
  *    status file, timeout;
  * 5. and the same for a hook that imports `"prep-deno"` (every helper).
@@ -17,7 +21,13 @@
  * @module
  */
 
+import { dirname, join } from "node:path";
 import { planHook } from "../../src/launch/plan.ts";
+import {
+  DENO_ANALYSIS_CACHE,
+  ENTRY_ANALYSIS_FILE,
+  SANDBOX_RUNTIME_ENV,
+} from "../../src/launch/constants.ts";
 
 /** One layer's p50, and what it adds to the one before. */
 export interface SpawnPart {
@@ -40,9 +50,19 @@ export async function spawnParts(
     Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(""),
   );
   const deno = Deno.execPath();
-  // Layer 2 gets what bwrap gives layer 3: an empty DENO_DIR on a tmpfs, each run.
   const cacheDir = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "prep-deno-bench-" });
+  const analysis = join(
+    dirname(plan.command.find((a) => a.endsWith("entry.js"))!),
+    ENTRY_ANALYSIS_FILE,
+  );
   let runs = 0;
+  /** A fresh DENO_DIR holding only the analysis, as the launcher's hooks start with. */
+  const freshDenoDir = () => {
+    const dir = `${cacheDir}/${runs++}`;
+    Deno.mkdirSync(dir);
+    Deno.copyFileSync(analysis, join(dir, DENO_ANALYSIS_CACHE));
+    return dir;
+  };
   const layers: [string, string, string[], Uint8Array | undefined][] = [
     ["bare `deno run --no-config` of an empty module (the floor)", deno, [
       "run",
@@ -54,6 +74,9 @@ export async function spawnParts(
     ], jobOnStdin],
     ["+ bubblewrap's namespaces and mounts (the plan's view)", plan.bwrap, [
       ...plan.bwrapArgs,
+      "--bind",
+      "DENO_DIR",
+      SANDBOX_RUNTIME_ENV.DENO_DIR,
       "--",
       ...plan.command,
     ], jobOnStdin],
@@ -67,10 +90,10 @@ export async function spawnParts(
     ], undefined],
   ];
   const once = async ([what, cmd, args, stdin]: typeof layers[number]) => {
-    const denoDir = `${cacheDir}/${runs++}`;
+    const denoDir = freshDenoDir();
     const t = performance.now();
     const child = new Deno.Command(cmd, {
-      args,
+      args: args.map((a) => a === "DENO_DIR" ? denoDir : a),
       env: { ...env, DENO_DIR: denoDir },
       clearEnv: true,
       stdin: stdin ? "piped" : "null",
