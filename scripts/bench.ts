@@ -288,7 +288,9 @@ started Deno's Node compatibility layer (~75 ms a run; \`"prep-deno"\` is now th
 \`build/mod.js\`, which imports \`node:fs\` only where a helper uses it). The hook's own
 transpile is not worth a cache: seeding each DENO_DIR with it changed nothing measurable.
 
-${warmNotes(workerMs, (serviceRss - serviceAloneRss) / 4, navigator.hardwareConcurrency)}
+${
+  warmNotes(workerMs, (serviceRss - serviceAloneRss) / 4, navigator.hardwareConcurrency, SEQUENTIAL)
+}
 Notes. The bash rows are the plugin's core running a bash hook with prep/script's semantics
 (fork, own process group, output pipe, stragglers killed); prep/script's own \`run_command()\`
 additionally pauses 10 ms after every script. The 32-way rows are CPU-bound on 2 cores. The reuse

@@ -117,7 +117,12 @@ export function warmTargets(
 }
 
 /** The paragraph on the warm rows: how they are made and what bounds them. */
-export function warmNotes(workerMs: number, hostRssMiB: number, cpus: number): string {
+export function warmNotes(
+  workerMs: number,
+  hostRssMiB: number,
+  cpus: number,
+  sequentialRuns: number,
+): string {
   return `How the warm rows are made: \`prep-deno serve\` keeps warm host processes per (module,
 hook), each started through the same sandboxed launch as a spawned hook (its own memory cgroup
 and bubblewrap view) and running one job at a time, so a timeout kills one host process and never
@@ -130,7 +135,12 @@ than Workers can be made.
 What bounds them, measured in this run: one Worker (an empty module imported, then terminated)
 costs ${workerMs.toFixed(1)} ms of CPU in Deno ${Deno.version.deno}, so fresh mode cannot pass
 about ${(cpus * 1000 / Math.max(workerMs, 0.1)).toFixed(0)} hooks/s on ${cpus} CPUs whatever the
-service does (a process per job costs more). Deno offers no cheaper isolate: a Worker is a new V8
+service does (a process per job costs more). The same cost makes fresh mode's slowest runs: a
+sequential job finds a host whose next isolate is ready while the hosts keep up, and waits for
+one still being made when they do not (the p99 of ${sequentialRuns} runs is their slowest).
+V8's own flags do not change it (\`--single-threaded\`, \`--jitless\`, a smaller young
+generation: within 15% of the Worker's cost, measured by hand), and the runner's Worker program
+adds ~2 ms to a bare Worker. Deno offers no cheaper isolate: a Worker is a new V8
 isolate plus a runtime bootstrap. For memory, each warm host is a Deno process (one per module, as
 the timeout must be able to kill it and each policy has its own kernel view) holding one Worker:
 about ${
