@@ -274,8 +274,8 @@ from stdin, the hook's module graph and its transpile), ${
   ms(parts[2].added)
 } ms of bubblewrap making the hook's namespaces (mount, pid, net, ipc, uts, cgroup) and its
 read-only view, ${
-  ms(parts[3].added)
-} ms of the launcher (the memory cgroup: creating it, moving the sandbox into it, which cgroup
+  parts[3].added < 1 ? "no measurable time" : `${ms(parts[3].added)} ms`
+} of the launcher (the memory cgroup: creating it, moving the sandbox into it, which cgroup
 v1 makes wait for an RCU grace period and which the launcher overlaps with bubblewrap's set-up,
 and removing it). A ratio to the floor can only meet 1.5x where one bare Deno start costs at
 least twice these together; on a machine where Deno starts in 25 ms none of these layers can be
