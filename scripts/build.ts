@@ -28,51 +28,54 @@ const out = join(build, "prep-deno");
 const main = join(top, "src", "main.ts");
 Deno.mkdirSync(build, { recursive: true });
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<void> {
+  const r = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
   if (!r.success) {
     console.error(`${cmd} ${args.join(" ")}:\n${new TextDecoder().decode(r.stderr)}`);
     Deno.exit(1);
   }
 }
 
-await run(Deno.execPath(), [
-  "bundle",
-  "--quiet",
-  "--no-config",
-  "--no-lock",
-  "--output",
-  join(build, "entry.js"),
-  join(top, "src", "launch", "entry.ts"),
-]);
-// "prep-deno" as hooks import it at run time (src/import_map.ts).
-await run(Deno.execPath(), [
-  "bundle",
-  "--quiet",
-  "--no-config",
-  "--no-lock",
-  "--output",
-  join(build, "mod.js"),
-  join(top, "src", "mod.ts"),
-]);
+/**
+ * What is bundled (one file each: nothing is transpiled where it runs), and
+ * why: the output in build/, its source under src/.
+ */
+const BUNDLES: [out: string, source: string][] = [
+  // The in-sandbox entry of every spawned hook.
+  ["entry.js", "launch/entry.ts"],
+  // "prep-deno" as hooks import it at run time (src/import_map.ts).
+  ["mod.js", "mod.ts"],
+  // The warm hosts' Worker: a fresh-isolate job makes one, and one file
+  // costs it about a fifth less CPU than the modules.
+  ["job_worker.js", "warm/job_worker.ts"],
+  // The warm host's program: a host neither transpiles nor holds the CLI.
+  ["warm_host.js", "warm/host_main.ts"],
+];
+for (const [out, source] of BUNDLES) {
+  await run(Deno.execPath(), [
+    "bundle",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    "--output",
+    join(build, out),
+    join(top, "src", source),
+  ]);
+}
+
 // Deno's analysis of the entry and of "prep-deno", which every spawned hook
 // would otherwise redo in its empty DENO_DIR: one file the launcher copies in.
 const analysisDir = Deno.makeTempDirSync({ prefix: "prep-deno-build-" });
 try {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "cache",
-      "--quiet",
-      "--no-config",
-      "--no-lock",
-      join(build, "entry.js"),
-      join(build, "mod.js"),
-    ],
-    env: { DENO_DIR: analysisDir },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+  await run(Deno.execPath(), [
+    "cache",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    join(build, "entry.js"),
+    join(build, "mod.js"),
+  ], { DENO_DIR: analysisDir });
+  // One self-contained file: the write-ahead log folded in.
   const db = new DatabaseSync(join(analysisDir, DENO_ANALYSIS_CACHE));
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   db.close();
@@ -81,27 +84,6 @@ try {
 } finally {
   Deno.removeSync(analysisDir, { recursive: true });
 }
-// The warm hosts' Worker entry, bundled too: a fresh-isolate job makes one
-// Worker, and one file costs it about a fifth less CPU than the modules.
-await run(Deno.execPath(), [
-  "bundle",
-  "--quiet",
-  "--no-config",
-  "--no-lock",
-  "--output",
-  join(build, "job_worker.js"),
-  join(top, "src", "warm", "job_worker.ts"),
-]);
-// The warm host's program: a host neither transpiles nor holds the CLI.
-await run(Deno.execPath(), [
-  "bundle",
-  "--quiet",
-  "--no-config",
-  "--no-lock",
-  "--output",
-  join(build, "warm_host.js"),
-  join(top, "src", "warm", "host_main.ts"),
-]);
 
 const str = (s: string) => JSON.stringify(s);
 const launcherDir = join(top, "src", "launcher");
