@@ -24,7 +24,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
-/** `n` runs one after the other (after one to warm caches). */
+/** `n` runs one after the other (after `warmUp` to warm caches). */
 export async function sequential(
   path: string,
   run: RunOne,
@@ -32,24 +32,44 @@ export async function sequential(
   n: number,
   warmUp = 1,
 ): Promise<Row> {
-  for (let i = 0; i < warmUp; i++) await run(env, -1);
-  const times: number[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    const o = await run(env, -1);
-    if (o.status !== 0 || o.fallback) throw new Error(`${path}: ${o.fallback ?? o.output}`);
-    times.push(performance.now() - t);
+  return (await sideBySide([[path, run]], env, n, warmUp))[0];
+}
+
+/**
+ * `n` sequential runs of each path, taken in rotation (one of each in turn),
+ * so that rows compared with each other see the machine alike even when its
+ * speed drifts during the bench. Throughput counts each path's own time.
+ */
+export async function sideBySide(
+  paths: [string, RunOne][],
+  env: Record<string, string>,
+  n: number,
+  warmUp = 1,
+): Promise<Row[]> {
+  for (const [, run] of paths) {
+    for (let i = 0; i < warmUp; i++) await run(env, -1);
   }
-  const total = performance.now() - t0;
-  times.sort((a, b) => a - b);
-  return {
-    path,
-    mode: "sequential",
-    p50: percentile(times, 0.5),
-    p99: percentile(times, 0.99),
-    perSecond: n / (total / 1000),
-  };
+  const times: number[][] = paths.map(() => []);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < paths.length; p++) {
+      const [path, run] = paths[p];
+      const t = performance.now();
+      const o = await run(env, -1);
+      if (o.status !== 0 || o.fallback) throw new Error(`${path}: ${o.fallback ?? o.output}`);
+      times[p].push(performance.now() - t);
+    }
+  }
+  return paths.map(([path], p) => {
+    const sorted = times[p].sort((a, b) => a - b);
+    const total = sorted.reduce((sum, t) => sum + t, 0);
+    return {
+      path,
+      mode: "sequential",
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      perSecond: n / (total / 1000),
+    };
+  });
 }
 
 /** `total` runs, `width` in flight at a time, as the slurmctld side runs them. */

@@ -124,3 +124,60 @@ export async function spawnParts(
     added: l === 0 ? p50s[0] : p50s[l] - p50s[l - 1],
   }));
 }
+
+/** What bubblewrap costs around a program that does nothing (`/usr/bin/true`). */
+export interface BwrapCost {
+  /** p50 of `/usr/bin/true` alone. */
+  bare: number;
+  /** p50 of bubblewrap with one mount namespace and /usr only, around it. */
+  minimal: number;
+  /** p50 of bubblewrap with the hook's plan (its namespaces and view), around it. */
+  plan: number;
+  /** How many mounts the plan's view makes. */
+  mounts: number;
+}
+
+/**
+ * Splits bubblewrap's layer in two, timed in rotation like the layers:
+ * what any bubblewrap sandbox costs (a process more, a mount namespace made
+ * and torn down, a pivot into it), and what the plan's further namespaces
+ * and mounts add.
+ */
+export async function bwrapCost(
+  hookPath: string,
+  env: Record<string, string>,
+  n: number,
+): Promise<BwrapCost> {
+  const plan = planHook(hookPath, "prolog", undefined, env);
+  const TRUE = "/usr/bin/true";
+  const usrOnly = ["--ro-bind", "/usr", "/usr"];
+  for (const dir of ["lib", "lib64", "bin"]) {
+    try {
+      if (Deno.lstatSync(`/${dir}`).isSymlink) usrOnly.push("--symlink", `usr/${dir}`, `/${dir}`);
+    } catch { /* not on this machine */ }
+  }
+  const commands: [string, string[]][] = [
+    [TRUE, []],
+    [plan.bwrap, [...usrOnly, TRUE]],
+    [plan.bwrap, [...plan.bwrapArgs, TRUE]],
+  ];
+  const once = async ([cmd, args]: [string, string[]]) => {
+    const t = performance.now();
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: exit ${out.code}`);
+    return performance.now() - t;
+  };
+  const times: number[][] = commands.map(() => []);
+  for (const c of commands) await once(c);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < commands.length; c++) times[c].push(await once(commands[c]));
+  }
+  const [bare, minimal, planned] = times.map((t) =>
+    t.sort((a, b) => a - b)[Math.floor(t.length / 2)]
+  );
+  const mounts =
+    plan.bwrapArgs.filter((a) =>
+      /^--(ro-)?bind(-try)?$|^--dev(-bind)?(-try)?$|^--proc$|^--tmpfs$|^--file$/.test(a)
+    ).length;
+  return { bare, minimal, plan: planned, mounts };
+}
