@@ -163,6 +163,8 @@ const parts = await spawnParts(RUNNER, ts, empty, withHelpers, env, SPAWN_PARTS_
 const bwrap = await bwrapCost(ts, env, SPAWN_PARTS_RUNS * 2);
 /** What the entry, bubblewrap and the launcher add to the floor together. */
 const addedBySandbox = parts.slice(1, 4).reduce((sum, p) => sum + p.added, 0);
+/** Bubblewrap's layer less what bwrap costs around a program that does nothing. */
+const insideNamespaces = parts[2].added - (bwrap.plan - bwrap.bare);
 
 const ms = (n: number) => n.toFixed(1);
 const table = [
@@ -303,18 +305,21 @@ bubblewrap sandbox costs, adds ${
 } ms (one process more, a mount namespace made, pivoted into and torn down); the plan's other
 namespaces and its ${bwrap.mounts} mounts add ${ms(bwrap.plan - bwrap.minimal)} ms more; the
 rest of the layer, ${
-  ms(parts[2].added - (bwrap.plan - bwrap.bare))
-} ms, is Deno starting inside those namespaces rather than outside them (${SPAWN_PARTS_RUNS * 2}
-runs each, in rotation). So 1.5x the floor is within reach only where one bare Deno start costs at least
-twice what the layers add (${ms(2 * addedBySandbox)} ms here), and it moves further away the
+  insideNamespaces < 1 ? "nothing measurable" : `${ms(insideNamespaces)} ms`
+}, is Deno starting inside those namespaces rather than outside them (${SPAWN_PARTS_RUNS * 2}
+runs each, in rotation). So 1.5x the floor is within reach only where one bare Deno start costs
+at least twice what the layers add (${
+  ms(2 * addedBySandbox)
+} ms here), and it moves further away the
 faster Deno starts: where a bare Deno start takes 20 ms (the issue's other machine), 1.5x of it
 leaves 10 ms for all the layers, which add ${ms(addedBySandbox)} ms here. None of the layers
 can be given up: the namespaces and the view are the kernel wall, the cgroup bounds the whole
 hook's memory and kills all of it at the timeout.
 
-Two costs these layers showed are gone: Deno parsed the bundled entry for its imports in every hook's empty DENO_DIR (~6 ms a run; the build now makes
-that analysis once, \`build/entry.analysis.db\`, and the launcher copies it in), and a hook
-importing \`"prep-deno"\` transpiled the helpers' TypeScript and, through one \`node:fs\` import,
+Two costs these layers showed are gone: Deno parsed the bundled entry for its imports in every
+hook's empty DENO_DIR (~6 ms a run; the build now makes that analysis once,
+\`build/entry.analysis.db\`, and the launcher copies it in), and a hook importing
+\`"prep-deno"\` transpiled the helpers' TypeScript and, through one \`node:fs\` import,
 started Deno's Node compatibility layer (~75 ms a run; \`"prep-deno"\` is now the bundle
 \`build/mod.js\`, which imports \`node:fs\` only where a helper uses it). The hook's own
 transpile is not worth a cache: seeding each DENO_DIR with it changed nothing measurable.

@@ -20,8 +20,29 @@ export type RunOne = (
   id: number,
 ) => Promise<{ status: number; fallback?: string; output: string }>;
 
-function percentile(sorted: number[], p: number): number {
+/** The `p` quantile of ascending `sorted` times. */
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/**
+ * Runs each of `timed` `n` times in rotation (one of each in turn, after
+ * `warmUp` rounds that do not count), so that things compared with each
+ * other see the machine alike even when its speed drifts during the bench.
+ * Each call times itself (and may prepare before its clock starts); returns
+ * each one's times in ascending order.
+ */
+export async function inRotation(
+  timed: (() => Promise<number>)[],
+  n: number,
+  warmUp = 1,
+): Promise<number[][]> {
+  for (let i = 0; i < warmUp; i++) for (const t of timed) await t();
+  const times = timed.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < timed.length; t++) times[t].push(await timed[t]());
+  }
+  return times.map((ts) => ts.sort((a, b) => a - b));
 }
 
 /** `n` runs one after the other (after `warmUp` to warm caches). */
@@ -36,9 +57,8 @@ export async function sequential(
 }
 
 /**
- * `n` sequential runs of each path, taken in rotation (one of each in turn),
- * so that rows compared with each other see the machine alike even when its
- * speed drifts during the bench. Throughput counts each path's own time.
+ * `n` sequential runs of each path, taken in rotation (see `inRotation`).
+ * Throughput counts each path's own time.
  */
 export async function sideBySide(
   paths: [string, RunOne][],
@@ -46,30 +66,23 @@ export async function sideBySide(
   n: number,
   warmUp = 1,
 ): Promise<Row[]> {
-  for (const [, run] of paths) {
-    for (let i = 0; i < warmUp; i++) await run(env, -1);
-  }
-  const times: number[][] = paths.map(() => []);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < paths.length; p++) {
-      const [path, run] = paths[p];
+  const times = await inRotation(
+    paths.map(([path, run]) => async () => {
       const t = performance.now();
       const o = await run(env, -1);
       if (o.status !== 0 || o.fallback) throw new Error(`${path}: ${o.fallback ?? o.output}`);
-      times[p].push(performance.now() - t);
-    }
-  }
-  return paths.map(([path], p) => {
-    const sorted = times[p].sort((a, b) => a - b);
-    const total = sorted.reduce((sum, t) => sum + t, 0);
-    return {
-      path,
-      mode: "sequential",
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      perSecond: n / (total / 1000),
-    };
-  });
+      return performance.now() - t;
+    }),
+    n,
+    warmUp,
+  );
+  return paths.map(([path], p) => ({
+    path,
+    mode: "sequential",
+    p50: percentile(times[p], 0.5),
+    p99: percentile(times[p], 0.99),
+    perSecond: n / (times[p].reduce((sum, t) => sum + t, 0) / 1000),
+  }));
 }
 
 /** `total` runs, `width` in flight at a time, as the slurmctld side runs them. */

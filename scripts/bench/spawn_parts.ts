@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Where a spawned hook's time goes: the same hook started four ways, each
- * adding one layer of the spawn path, timed in rotation (one run of each in
+ * Where a spawned hook's time goes: the same hook started with one more
+ * layer of the spawn path each time, timed in rotation (one run of each in
  * turn) so that a machine whose speed drifts during the bench shifts every
  * layer alike:
  *
@@ -10,18 +10,20 @@
  *    policy as permission flags, the job on stdin), outside any sandbox;
  * 3. the same line inside bubblewrap with the plan's view (namespaces and
  *    mounts), no launcher;
- *
- * 2 and 3 get what the launcher gives a hook: an empty DENO_DIR of its own
- * but for the build's analysis of the bundles (a per-run folder, made
- * before the clock starts);
  * 4. the native launcher (`prep-deno run`): plan cache, memory cgroup,
  *    status file, timeout;
  * 5. and the same for a hook that imports `"prep-deno"` (every helper).
+ *
+ * Every layer gets what the launcher gives a hook: an empty DENO_DIR of
+ * its own but for the build's analysis of the bundles (a per-run folder,
+ * made before the clock starts). `bwrapCost` then splits layer 3's
+ * bubblewrap share around a program that does nothing.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
+import { inRotation, percentile } from "./measure.ts";
 import { planHook } from "../../src/launch/plan.ts";
 import {
   DENO_ANALYSIS_CACHE,
@@ -111,13 +113,10 @@ export async function spawnParts(
     }
     return performance.now() - t;
   };
-  const times: number[][] = layers.map(() => []);
-  for (const layer of layers) await once(layer); // warm-up: plan cache, page cache
-  for (let i = 0; i < n; i++) {
-    for (let l = 0; l < layers.length; l++) times[l].push(await once(layers[l]));
-  }
+  // The warm-up round fills the plan cache and the page cache.
+  const times = await inRotation(layers.map((layer) => () => once(layer)), n);
   Deno.removeSync(cacheDir, { recursive: true });
-  const p50s = times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  const p50s = times.map((t) => percentile(t, 0.5));
   return layers.map(([what], l) => ({
     what,
     p50: p50s[l],
@@ -167,17 +166,12 @@ export async function bwrapCost(
     if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: exit ${out.code}`);
     return performance.now() - t;
   };
-  const times: number[][] = commands.map(() => []);
-  for (const c of commands) await once(c);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < commands.length; c++) times[c].push(await once(commands[c]));
-  }
-  const [bare, minimal, planned] = times.map((t) =>
-    t.sort((a, b) => a - b)[Math.floor(t.length / 2)]
-  );
+  const [bare, minimal, planned] = (await inRotation(commands.map((c) => () => once(c)), n))
+    .map((t) => percentile(t, 0.5));
+  // What makes a mount: a bind, a new /proc, /dev or tmpfs (`--file` and
+  // `--symlink` write into one).
   const mounts =
-    plan.bwrapArgs.filter((a) =>
-      /^--(ro-)?bind(-try)?$|^--dev(-bind)?(-try)?$|^--proc$|^--tmpfs$|^--file$/.test(a)
-    ).length;
+    plan.bwrapArgs.filter((a) => /^--(ro-|dev-)?bind(-try)?$|^--dev$|^--proc$|^--tmpfs$/.test(a))
+      .length;
   return { bare, minimal, plan: planned, mounts };
 }
