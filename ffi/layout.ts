@@ -28,6 +28,7 @@ export interface Layouts {
     concurrent: number;
     kill_tag: number;
     memory_mb: number;
+    tasks_max: number;
   };
   pdc_outcome_t: {
     size: number;
@@ -57,6 +58,7 @@ export interface LibraryContract {
   reasonMax: number;
   contextVar: string;
   credVars: string[];
+  numbers: Record<string, { flag: string; min: number; max: number; default: number }>;
   layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;
 }
 

@@ -38,9 +38,15 @@ extern int init(void)
 {
 	bool ctld = running_in_slurmctld();
 
-	pd_conf_parse();
+	int bad = pd_conf_parse();
+
 	info("prep/deno %s for Slurm %s", PREP_DENO_VERSION,
 	     SLURM_VERSION_STRING);
+	if (bad) {
+		/* A limit quietly dropped or wrapped is worse than no daemon. */
+		error("prep/deno: PrEpParameters has a bad number (above); not starting");
+		return SLURM_ERROR;
+	}
 	if (access(prep_deno_params.runner, X_OK) < 0)
 		error("prep/deno: runner %s is not executable: %m; TypeScript "
 		      "hooks will fail (set PrEpParameters=runner=PATH)",

@@ -40,6 +40,7 @@ typedef struct {
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
 	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
 	int signals;        /* PDC_SIGNALS_*: the mask children start with */
+	int tasks_max;      /* runner --tasks-max; 0: the runner's default */
 } pdc_config_t;
 
 /* The signal mask a hook starts with. */

@@ -25,7 +25,7 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(10, sizeof(char *));
+	char **argv = calloc(12, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -51,6 +51,11 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 	if (cfg->memory_mb > 0) {
 		snprintf(num, sizeof(num), "%d", cfg->memory_mb);
 		argv[n++] = strdup("--memory-mb");
+		argv[n++] = strdup(num);
+	}
+	if (cfg->tasks_max > 0) {
+		snprintf(num, sizeof(num), "%d", cfg->tasks_max);
+		argv[n++] = strdup("--tasks-max");
 		argv[n++] = strdup(num);
 	}
 	return argv;

@@ -36,6 +36,9 @@
 
 extern char **environ;
 
+/* How often a hook with a process limit has it looked at: pids.events has no signal. */
+#define TASKS_TICK_NS 50000000L
+
 /* The job's environment, NUL-separated, in a sealed-off memfd at offset 0. */
 static int env_memfd(void)
 {
@@ -236,15 +239,16 @@ int pd_supervise(const struct pd_hook *h)
 	char **argv;
 	int info[2] = { -1, -1 }, block[2] = { -1, -1 }, seed_fds[PD_MAX_SEEDS];
 	pid_t pid;
-	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
+	int ws = 0, timed_out = 0, stopped_by = 0, tasks_hit = 0, oom, code = -1, rc, grouped;
 	const char *rec;
 	char cause[PD_REASON_MAX + 1] = "";
 	struct timespec deadline;
 
 	/* A write to a bwrap that already failed must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	pd_cgroup_create(&cg, h->memory_mb);
-	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
+	pd_cgroup_create(&cg, h->memory_mb, h->tasks_max);
+	grouped = cg.path[0] || cg.pids[0];
+	if (grouped && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cgroup_remove(&cg);
@@ -285,7 +289,7 @@ int pd_supervise(const struct pd_hook *h)
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (cg.path[0]) {
+		if (grouped) {
 			/* bwrap's ends, open across exec. */
 			fcntl(info[1], F_SETFD, 0);
 			fcntl(block[0], F_SETFD, 0);
@@ -299,7 +303,7 @@ int pd_supervise(const struct pd_hook *h)
 		pd_cause("cannot execute %s: %s", argv[0], strerror(errno));
 		_exit(PD_EXIT_SANDBOX);
 	}
-	if (cg.path[0]) {
+	if (grouped) {
 		pid_t first;
 
 		close(info[1]);
@@ -322,9 +326,14 @@ int pd_supervise(const struct pd_hook *h)
 
 	for (;;) {
 		siginfo_t info;
-		struct timespec now, left;
-		int sig;
+		struct timespec now, left, tick = { 0, TASKS_TICK_NS };
+		int sig, timed;
 
+		if (pd_cgroup_tasks_hit(&cg)) {
+			tasks_hit = 1;
+			stop_hook(&cg, pid, &ws);
+			break;
+		}
 		if (h->timeout_s > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = deadline.tv_sec - now.tv_sec;
@@ -339,7 +348,11 @@ int pd_supervise(const struct pd_hook *h)
 				break;
 			}
 		}
-		sig = sigtimedwait(&set, &info, h->timeout_s > 0 ? &left : NULL);
+		/* With a process limit, look at it every tick (nothing signals it). */
+		timed = h->timeout_s > 0;
+		if (cg.pids[0] && (!timed || left.tv_sec > 0 || left.tv_nsec > TASKS_TICK_NS))
+			left = tick, timed = 1;
+		sig = sigtimedwait(&set, &info, timed ? &left : NULL);
 		if (sig == SIGCHLD) {
 			if (waitpid(pid, &ws, WNOHANG) == pid)
 				break;
@@ -353,6 +366,8 @@ int pd_supervise(const struct pd_hook *h)
 	if (info[0] >= 0)
 		close(info[0]);
 	oom = pd_cgroup_oom_killed(&cg);
+	/* A fork refused at the limit between two looks fails the hook too. */
+	tasks_hit = tasks_hit || (!timed_out && !stopped_by && pd_cgroup_tasks_hit(&cg));
 	pd_cgroup_remove(&cg); /* kills what the hook left running */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(argv);
@@ -369,6 +384,15 @@ int pd_supervise(const struct pd_hook *h)
 			   h->timeout_s);
 		pd_cause("timed out after %g s", h->timeout_s);
 		return PD_EXIT_TIMEOUT;
+	}
+	if (tasks_hit) {
+		pd_message(h,
+			   "the hook reached its process limit of %ld tasks (processes and threads); "
+			   "every process of it was killed (raise it with --tasks-max, or "
+			   "PrEpParameters=tasks_max=N)",
+			   h->tasks_max);
+		pd_cause("reached its process limit of %ld tasks", h->tasks_max);
+		return PD_EXIT_OUT_OF_MEMORY;
 	}
 	if (stopped_by) {
 		pd_message(h, "the runner got %s; the hook was killed (every process of it)",

@@ -42,6 +42,8 @@ export interface HostLaunch {
   heapMb?: number;
   /** The whole host's memory limit in MiB (its memory cgroup). */
   memoryMb?: number;
+  /** Most tasks (processes and threads) of each warm host at once. */
+  tasksMax?: number;
 }
 
 /** How a job handed to a host ended. */
@@ -128,6 +130,7 @@ export class HostProcess {
       env: {},
       heapMb: l.heapMb,
       memoryMb: l.memoryMb,
+      tasksMax: l.tasksMax,
       noStatus: true,
       stdout: "null",
       stderr: "piped",
@@ -209,7 +212,7 @@ export class HostProcess {
       const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
       clearTimeout(grace);
-      // The launcher names a memory or heap limit hit, and ends with 125;
+      // The launcher names a memory, heap or process limit hit, and ends with 125;
       // its cause line (last) is the drain reason the reply passes on.
       const lines = this.#tailOf().trim().split("\n");
       const cause = lines.findLast((l) => l.startsWith(CAUSE_MARKER));
@@ -218,7 +221,8 @@ export class HostProcess {
         kind: "died",
         why: describe(status),
         outOfMemory: status.code === EXIT.OUT_OF_MEMORY
-          ? (/out of memory.*/.exec(last)?.[0] ?? "out of memory: the warm host passed its limit")
+          ? (/out of memory.*|the hook reached its process limit.*/.exec(last)?.[0] ??
+            "out of memory: the warm host passed its limit")
           : undefined,
         cause: cause?.slice(CAUSE_MARKER.length),
       };

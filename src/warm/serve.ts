@@ -43,6 +43,8 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** Most tasks (processes and threads) of each warm host at once. */
+  tasksMax?: number;
 }
 
 const encoder = new TextEncoder();
@@ -75,6 +77,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       hostsDir,
       heapMb: opts.heapMb,
       memoryMb: opts.memoryMb,
+      tasksMax: opts.tasksMax,
     });
     pools.set(key, { version, pool });
     return pool;
