@@ -20,6 +20,7 @@ import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import { CAUSE_MARKER, causeLine, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 import { explainUnknownImport } from "../import_error.ts";
+import { guardChildEnv } from "../child_env.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -142,6 +143,8 @@ async function main(): Promise<void> {
   label = `${hook} ${decodeURIComponent(new URL(moduleUrl).pathname)} job ${
     env.SLURM_JOB_ID ?? "?"
   }`;
+  // Commands the hook runs get no loader variable it did not get from the job.
+  guardChildEnv(() => env);
   let mod: Record<string, unknown>;
   try {
     mod = await import(moduleUrl);

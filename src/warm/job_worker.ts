@@ -19,6 +19,7 @@
 import { buildJobContext } from "../context.ts";
 import { describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import type { JobReport } from "./report.ts";
+import { guardChildEnv } from "../child_env.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;
@@ -110,6 +111,10 @@ Object.defineProperty(Deno, "env", {
     delete: (k: string) => (realEnv.get(k), delete jobEnv()[k], undefined),
   },
 });
+// Commands a job runs get no loader variable it did not get from the job:
+// checked against the job's environment as it came, not as the hook left it.
+let jobCame: Record<string, string> = {};
+guardChildEnv(() => jobCame);
 
 async function onPortMessage(e: MessageEvent) {
   const msg = e.data;
@@ -123,6 +128,7 @@ async function onPortMessage(e: MessageEvent) {
     }
     return;
   }
+  jobCame = { ...msg.env };
   const current = job = { env: { ...msg.env }, reported: false };
   try {
     const mod = loaded ?? {};
