@@ -27,6 +27,7 @@ import { CAUSE_MARKER, EXIT } from "../contract.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
+import { cgroupPids, hostCgroups, killJobProcesses } from "./job_cgroup.ts";
 
 /** How long a warm host may take to start and connect. */
 const START_TIMEOUT_MS = 20_000;
@@ -74,6 +75,10 @@ export class HostProcess {
   /** Settles when the host can take its next job. */
   ready: Promise<void> = Promise.resolve();
   #tailOf: () => string;
+  /** The host's cgroups (the launcher's, one per hierarchy); empty without any. */
+  #cgroups: string[];
+  /** The host's own processes in them, before any job: never a job's. */
+  #own: Set<number>;
 
   private constructor(
     readonly label: string,
@@ -84,6 +89,9 @@ export class HostProcess {
   ) {
     this.exited.then(() => this.dead = true);
     this.#tailOf = tail;
+    // Connected, no job yet: what is in the host's cgroups now is the host.
+    this.#cgroups = hostCgroups(child.pid);
+    this.#own = cgroupPids(this.#cgroups);
   }
 
   /** Starts a host through the one sandboxed launch and waits for its connection. */
@@ -227,6 +235,9 @@ export class HostProcess {
         cause: cause?.slice(CAUSE_MARKER.length),
       };
     }
+    // Every process the job started ends with it, before its answer: those
+    // of the host's cgroups that are not the host (job_cgroup.ts).
+    await killJobProcesses(this.#cgroups, this.#own);
     this.retiring = answer[0] === 0x52; // "R"
     // Then "r": the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Every process a warm job started ends with the job, `processes: "host"`
+// included: a process that daemonized (setsid, double fork: reparented out
+// of the host's tree, into the node's own PID namespace) and changed its
+// user (so the host itself could not signal it) is gone when the
+// job's answer arrives, and the next job in the same host does not see it.
+import assert from "node:assert/strict";
+import { opts, startService, text } from "./service.ts";
+
+/** The pids of processes whose command line contains `marker`. */
+async function pidsOf(marker: string): Promise<string[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-f", marker] }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
+Deno.test({
+  name: 'warm, processes: "host": a daemonized process ends with its job (both modes)',
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    for (const mode of ["fresh", "reuse"]) {
+      // A sleep no other process runs: its length is the marker.
+      const marker = `sleep ${1000 + Math.floor(Math.random() * 8000)}.${Deno.pid}`;
+      const path = s.hook(
+        `daemon-${mode}`,
+        `const ps = async () => new TextDecoder().decode((await new Deno.Command("/bin/sh",
+          { args: ["-c", "for p in /proc/[0-9]*; do tr '\\\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"] })
+          .output()).stdout).split("\\n");
+        export default async (job) => {
+          // Who runs the marker, as this job sees the node's processes.
+          const mark = ${JSON.stringify(marker)};
+          const seen = (await ps()).filter((l) => l.startsWith(mark));
+          let started = false;
+          if (job.id === 1) {
+            // setsid and a double fork: the sleep's parent is the node's init;
+            // and it is user nobody's: the host itself could not kill it.
+            await new Deno.Command("/bin/sh", { args: ["-c",
+              "setsid /bin/sh -c '/usr/bin/setpriv --reuid=65534 " + mark +
+              " </dev/null >/dev/null 2>&1 &' &"] }).output();
+            for (let i = 0; i < 500 && !started; i++) {
+              started = (await ps()).some((l) => l.startsWith(mark));
+              if (!started) await new Promise((r) => setTimeout(r, 10));
+            }
+          }
+          console.log(JSON.stringify({ job: job.id, seen, started }));
+        };`,
+        {
+          permissions: { default: { run: ["/bin/sh"] } },
+          sandbox: { default: { processes: "host", capabilities: ["CAP_SETUID"] } },
+          warm: { mode, hosts: 1 },
+        },
+      );
+      const first = await s.run(path, 1);
+      assert.equal(first.exitCode, 0, first.output + s.log());
+      assert.equal(first.fallback, undefined);
+      assert.deepEqual(JSON.parse(text(first)), { job: 1, seen: [], started: true });
+      // The daemon ran (the job waited for it) and is gone once the job answered.
+      assert.deepEqual(await pidsOf(marker), [], `${mode}: the daemon outlived its job`);
+      const second = await s.run(path, 2);
+      assert.equal(second.exitCode, 0, second.output);
+      assert.deepEqual(JSON.parse(text(second)), { job: 2, seen: [], started: false }, mode);
+    }
+  },
+});
