@@ -6,6 +6,7 @@
 // job's answer arrives, and the next job in the same host does not see it.
 import assert from "node:assert/strict";
 import { opts, startService, text } from "./service.ts";
+import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
 
 /** The pids of processes whose command line contains `marker`. */
 async function pidsOf(marker: string): Promise<string[]> {
@@ -61,4 +62,34 @@ Deno.test({
       assert.deepEqual(JSON.parse(text(second)), { job: 2, seen: [], started: false }, mode);
     }
   },
+});
+
+Deno.test('spawn, processes: "host": a daemonized process that changed its user ends with the hook', async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-daemon-" });
+  const marker = `sleep ${1000 + Math.floor(Math.random() * 8000)}.${Deno.pid}1`;
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts": `export default async () => {
+        await new Deno.Command("/bin/sh", { args: ["-c",
+          "setsid /bin/sh -c '/usr/bin/setpriv --reuid=65534 ${marker} </dev/null >/dev/null 2>&1 &' &"] }).output();
+        for (let i = 0; i < 500; i++) {
+          const ps = await new Deno.Command("/bin/sh", { args: ["-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\\\0' ' '"] }).output();
+          if (new TextDecoder().decode(ps.stdout).includes(${
+        JSON.stringify(marker)
+      })) return console.log("started");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };`,
+      "deno.json": JSON.stringify({
+        permissions: { default: { run: ["/bin/sh"] } },
+        sandbox: { default: { processes: "host", capabilities: ["CAP_SETUID"] } },
+      }),
+    });
+    const r = await prepDeno(["try", hook]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    assert.match(hookOutput(r), /^started$/m);
+    assert.deepEqual(await pidsOf(marker), [], "the daemon outlived its hook");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
