@@ -97,8 +97,16 @@ static int stat_text(const char *path, char *out, size_t size)
 	/*
 	 * A folder counts by identity, owner and mode only: its mtime moves
 	 * with every file made in it (think /tmp), and what the lookup reads
-	 * in it, its deno.json, is a dep of its own.
+	 * in it, its deno.json, is a dep of its own. Written with a trailing
+	 * slash, its entries count too (mtime): the folder a device glob reads
+	 * (/dev for /dev/nvidia*), a folder of devices bound whole.
 	 */
+	if (S_ISDIR(st.st_mode) && path[0] && path[strlen(path) - 1] == '/') {
+		snprintf(out, size, "%llu:%llu:%o:%u:%u:%lld.%09ld", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid,
+			 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(out, size, "%llu:%llu:%o:%u:%u", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid);
