@@ -93,3 +93,31 @@ Deno.test('spawn, processes: "host": a daemonized process that changed its user 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "warm: serve --tasks-max bounds each warm host; a fork bomb fails its job naming the limit",
+  ...opts,
+  async fn() {
+    await using s = await startService(["--tasks-max", "100"]);
+    const marker = `bomb-${crypto.randomUUID()}`;
+    const bomb = `${s.dir}/${marker}.sh`;
+    Deno.writeTextFileSync(bomb, `#!/bin/sh\n"$0" & "$0" & wait\n`);
+    Deno.chmodSync(bomb, 0o755);
+    const path = s.hook(
+      "bomb",
+      `export default async () => {
+        await new Deno.Command("/bin/sh", { args: [${JSON.stringify(bomb)}] }).output();
+      };`,
+      { permissions: { default: { run: ["/bin/sh"], read: [s.dir] } }, warm: { hosts: 1 } },
+    );
+    const o = await s.run(path, 1, 120);
+    assert.equal(o.exitCode, 125, o.output.slice(-2000) + s.log());
+    assert.match(o.output, /the hook reached its process limit of 100 tasks/);
+    assert.match(o.output, /prep-deno: cause: reached its process limit of 100 tasks\n?$/);
+    assert.deepEqual(await pidsOf(marker), []);
+    // The next job gets a new host and runs.
+    const fine = s.hook("fine", "export default () => { console.log('fine'); };");
+    const next = await s.run(fine, 2);
+    assert.equal(next.exitCode, 0, next.output);
+  },
+});
