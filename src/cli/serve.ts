@@ -23,7 +23,8 @@ imported once per host), and "hosts" (most hosts per hook, default 4).
 spawned hook (its JavaScript heap; all its processes through a memory cgroup;
 its processes and threads through a pids cgroup).
 Refuses a PATH that is not a socket or that a running service holds.
-Run it as root, one per daemon host (scripts/prep-deno-serve.service).
+Run it as root, one per daemon host: systemctl enable --now prep-deno-serve.service
+(see prep-deno-serve(8)).
 `;
 
 /** Runs `serve`; returns only if the listener closes. */
