@@ -85,7 +85,7 @@ export class UnsafeChildEnv extends Error {
 function refuse(name: string): never {
   throw new UnsafeChildEnv(
     `prep-deno: a command a hook runs cannot be given ${name}: it makes programs load code or ` +
-      `files it names (a loader or search-path variable; see "Commands a hook runs" in the README)`,
+      `files it names (a loader or search-path variable; see docs/sandbox.md)`,
   );
 }
 
