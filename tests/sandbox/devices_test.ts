@@ -88,6 +88,10 @@ Deno.test({
       const r = await inPrivateMounts(`${FAKE_DEV}
 mount -t tmpfs -o mode=755 prep-deno-fake-run /run
 ${PREP_DENO} try ${hook} --job-id 1 | grep -E '^exit status|refused|folder'
+echo "=== a disk made later in the bound folder of devices"
+mknod -m 600 /dev/nvidia-caps/loop8 b 7 8
+${PREP_DENO} try ${hook} --job-id 4 | grep -E '^exit status|folder' || true
+rm /dev/nvidia-caps/loop8
 echo "=== a disk in a matched folder"
 mkdir -m 755 /dev/nvidia-disk; mknod -m 600 /dev/nvidia-disk/loop9 b 7 9
 ${PREP_DENO} try ${hook} --job-id 2 | grep -E '^exit status|folder' || true
@@ -96,8 +100,14 @@ echo "=== a matched folder others may write"
 mkdir -m 1777 /dev/nvidia-drop
 ${PREP_DENO} try ${hook} --job-id 3 | grep -E '^exit status|folder' || true
 `);
-      const [ok, disk, open] = r.out.split(/^=== .*$/m);
+      const [ok, later, disk, open] = r.out.split(/^=== .*$/m);
       assert.match(ok, /^exit status: 0/m, r.out);
+      // The plan cached by the first run is remade: the folder's entries count.
+      assert.match(later, /^exit status: 126/m, r.out);
+      assert.match(
+        later,
+        /\/dev\/nvidia-caps \(matched by \/dev\/nvidia\*\) is a folder that is not a folder of devices: it holds \/dev\/nvidia-caps\/loop8, a disk \(block device\)/,
+      );
       assert.match(disk, /^exit status: 126/m, r.out);
       assert.match(
         disk,
