@@ -46,6 +46,8 @@ const BUNDLES: [out: string, source: string][] = [
   ["entry.js", "launch/entry.ts"],
   // "prep-deno" as hooks import it at run time (src/import_map.ts).
   ["mod.js", "mod.ts"],
+  // "node:child_process" as hooks import it at run time: its env checked.
+  ["child_process.js", "launch/child_process_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],

@@ -133,6 +133,14 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
   Command.prototype = Original.prototype;
   Object.defineProperty(Original.prototype, "constructor", { value: Command });
   Object.defineProperty(Deno, "Command", { value: Command, enumerable: true });
+  // For node:child_process as hooks import it (src/launch/child_process_shim.ts).
+  Object.defineProperty(globalThis, Symbol.for("prep-deno.checkChildEnv"), {
+    value: (env: unknown) =>
+      checkChildEnv(
+        env && typeof env === "object" ? env as Record<string, string> : undefined,
+        jobEnv(),
+      ),
+  });
   const env = Deno.env;
   const set = env.set.bind(env);
   Object.defineProperty(env, "set", {

@@ -26,9 +26,25 @@ const NAMES = [
   "BASH_FUNC_ls%%",
 ];
 
-const HOOK = `export default async () => {
+const HOOK = `import { execFileSync, spawnSync } from "node:child_process";
+import cp from "node:child_process";
+export default async () => {
   const names = ${JSON.stringify(NAMES)};
-  const viaCommand = [], viaSet = [];
+  const viaCommand = [], viaSet = [], viaNode = [];
+  // node:child_process, named and default imports, and as require() gives it.
+  const builtin = process.getBuiltinModule("node:child_process");
+  const nodeWays = [
+    (env) => spawnSync("/usr/bin/env", [], { env }),
+    (env) => execFileSync("/usr/bin/env", { env }),
+    (env) => cp.spawnSync("/usr/bin/env", { env }),
+    (env) => builtin.execFileSync("/usr/bin/env", [], { env }),
+  ];
+  for (const way of nodeWays) {
+    try {
+      way({ GCONV_PATH: "/tmp/evil" });
+    } catch (e) { if (/cannot be given/.test(e.message)) viaNode.push(true); }
+  }
+  const nodeOut = String(spawnSync("/usr/bin/env", [], { env: { SAFE: "1" } }).stdout);
   for (const n of names) {
     try {
       await new Deno.Command("/usr/bin/env", { env: { [n]: "/tmp/evil" } }).output();
@@ -50,7 +66,7 @@ const HOOK = `export default async () => {
   const job = Deno.env.get("JOB_TMPDIR");
   const jobs = job ? await env({ TMPDIR: job }).catch((e) => e.message) : "TMPDIR=none in the job";
   console.log(JSON.stringify({
-    viaCommand, viaSet, around,
+    viaCommand, viaSet, around, viaNode: viaNode.length, nodeSafe: nodeOut.includes("SAFE=1"),
     seen: names.filter((n) => out.includes(n + "=/tmp/evil")),
     safe: out.includes("SAFE=1"),
     jobTmpdir: /^TMPDIR=(.*)$/m.exec(jobs)?.[1] ?? jobs,
@@ -63,6 +79,8 @@ function check(report: string, jobTmpdir: string): void {
   assert.deepEqual(r.viaCommand, NAMES);
   assert.deepEqual(r.viaSet, NAMES);
   assert.equal(r.around, "refused");
+  assert.equal(r.viaNode, 4);
+  assert.equal(r.nodeSafe, true);
   assert.deepEqual(r.seen, []);
   assert.equal(r.safe, true);
   assert.equal(r.jobTmpdir, jobTmpdir);
