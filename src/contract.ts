@@ -140,7 +140,7 @@ export const LAUNCHER = {
    */
   STATUS_PATH: "/tmp/.prep-deno-status",
   /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
-  PLAN_MAGIC: "prep-deno-plan-2",
+  PLAN_MAGIC: "prep-deno-plan-3",
   /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
   DEFAULT_HEAP_MB: 512,
   /**
@@ -160,6 +160,11 @@ export const LAUNCHER = {
   RUN_DIR: "/run/prep-deno",
   /** Most files a plan copies into the sandbox at start (its seeds; `PD_MAX_SEEDS`). */
   MAX_SEEDS: 4,
+  /**
+   * Where the hook's view holds the broker's socket when the policy names
+   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/privileged.ts).
+   */
+  PRIVILEGED_SOCKET: "/run/prep-deno/privileged.sock",
 } as const;
 
 /** One credential variable. */

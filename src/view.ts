@@ -30,6 +30,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
+import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
 import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
 
 export {
@@ -53,6 +54,7 @@ export const VIEW_KEYS = [
   "capabilities",
   "processes",
   "slurm",
+  "privileged",
 ] as const;
 
 /**
@@ -101,6 +103,8 @@ export interface ViewSet {
   readonly processes?: "host" | "private";
   /** Slurm's client commands work: slurm.conf and its folder, munge, the network. */
   readonly slurm?: boolean;
+  /** Commands the runner runs for the hook with more than it has (src/privileged.ts). */
+  readonly privileged?: readonly PrivilegedCommand[];
 }
 
 /** A set that cannot be used: names the file, the set and the key. */
@@ -188,6 +192,14 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         }
         out[key] = value;
         break;
+      case "privileged":
+        try {
+          out[key] = parsePrivileged(value, where);
+        } catch (e) {
+          if (e instanceof PrivilegedError) throw new ViewError(e.message);
+          throw e;
+        }
+        break;
       case "slurm":
         if (typeof value !== "boolean") {
           throw new ViewError(`${at}: must be true or false, not ${JSON.stringify(value)}`);
@@ -239,6 +251,8 @@ export interface KernelView {
   readonly slurm?: SlurmClientPaths;
   /** The host network is shared (`net`, `import` or `slurm`). */
   readonly network: boolean;
+  /** Commands the runner's broker runs for the hook (src/privileged.ts); none when absent. */
+  readonly privileged?: readonly PrivilegedCommand[];
 }
 
 /**
@@ -321,6 +335,7 @@ export function resolveView(
     hostProcesses: set?.processes === "host",
     slurm,
     network: Boolean(permissions.net || permissions.import || permissions.all || set?.slurm),
+    privileged: set?.privileged ?? [],
   };
 }
 
@@ -346,6 +361,8 @@ export function viewDeps(view: KernelView): string[] {
     chain(g.path);
     chain(g.real);
   }
+  // A privileged program replaced or made writable: the plan is made again, and refused.
+  for (const c of view.privileged ?? []) chain(c.command);
   if (view.slurm) {
     chain(view.slurm.confDir);
     // A secret that appears later must make a new plan, which hides it.

@@ -15,6 +15,7 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap, runtimeCachePrivate, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { encodePrivileged, PRIVILEGED_SOCKET } from "../privileged.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
@@ -56,6 +57,11 @@ export interface LaunchPlan {
   readonly deps: readonly string[];
   /** Files copied into the sandbox at start: a head start for Deno's cache, never needed. */
   readonly seeds?: readonly SeedFile[];
+  /**
+   * The policy's privileged commands as the launcher's broker reads them
+   * ({@linkcode encodePrivileged}); empty: no broker, no socket.
+   */
+  readonly privileged?: readonly string[];
 }
 
 /** A hook the runner refuses to launch: its exit status and why. */
@@ -219,7 +225,18 @@ export function planHook(
       "bubblewrap (bwrap) is not installed; hooks never run without the kernel sandbox: apt-get install bubblewrap",
     );
   }
-  const { hookRoot, permissions } = hookSandbox(modulePath, policy);
+  const sandbox = hookSandbox(modulePath, policy);
+  const { hookRoot } = sandbox;
+  const privileged = encodePrivileged(policy.view.privileged ?? []);
+  // The broker's socket (the launcher binds it there): Deno gates a unix
+  // socket's connect behind `net` of "unix:PATH" and read and write of the
+  // path. The view's network stays as the policy set it (decided before this).
+  const permissions = privileged.length === 0 ? sandbox.permissions : {
+    ...sandbox.permissions,
+    net: addPath(sandbox.permissions.net, `unix:${PRIVILEGED_SOCKET}`),
+    read: addPath(sandbox.permissions.read, PRIVILEGED_SOCKET),
+    write: addPath(sandbox.permissions.write, PRIVILEGED_SOCKET),
+  };
   const deno = Deno.execPath();
   const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
@@ -266,6 +283,7 @@ export function planHook(
         policy.setName ?? "",
       ],
     ),
+    privileged,
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
     // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
@@ -278,15 +296,29 @@ export function planHook(
   };
 }
 
+/** `grant` with `path` added (a grant of everything stays one). */
+function addPath(grant: Permissions["read"], path: string): Permissions["read"] {
+  return grant === true ? true : [...(grant ?? []), path];
+}
+
 /**
  * The plan as the native launcher reads it: NUL-terminated strings, each
  * list preceded by its length: deps, bwrap and its arguments, command,
- * seeds (pairs: the file outside, its path in the sandbox).
+ * seeds (pairs: the file outside, its path in the sandbox), privileged
+ * commands (see encodePrivileged in src/privileged.ts).
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {
   const parts: string[] = [LAUNCHER.PLAN_MAGIC];
   const seeds = (plan.seeds ?? []).slice(0, LAUNCHER.MAX_SEEDS).flatMap((f) => [f.host, f.sandbox]);
-  for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command, seeds]) {
+  for (
+    const list of [
+      plan.deps,
+      [plan.bwrap, ...plan.bwrapArgs],
+      plan.command,
+      seeds,
+      plan.privileged ?? [],
+    ]
+  ) {
     parts.push(String(list.length), ...list);
   }
   for (const p of parts) {

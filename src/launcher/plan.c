@@ -67,7 +67,8 @@ int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan)
 	plan->len = len;
 	if (!magic || strcmp(magic, PD_PLAN_MAGIC) || decode_list(&p, end, &plan->deps) ||
 	    decode_list(&p, end, &plan->bwrap) || decode_list(&p, end, &plan->command) ||
-	    decode_list(&p, end, &plan->seeds) || plan->bwrap.n < 1 || plan->command.n < 2 ||
+	    decode_list(&p, end, &plan->seeds) || decode_list(&p, end, &plan->privileged) ||
+	    plan->bwrap.n < 1 || plan->command.n < 2 ||
 	    plan->seeds.n % 2)
 		return -1;
 	return 0;
@@ -79,6 +80,7 @@ void pd_plan_free(struct pd_plan *plan)
 	free(plan->bwrap.items);
 	free(plan->command.items);
 	free(plan->seeds.items);
+	free(plan->privileged.items);
 	free(plan->bytes);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "cgroup.h"
 #include "io.h"
 #include "supervise.h"
@@ -135,11 +136,11 @@ static void close_seeds(int *fds)
  * builds the view, instead of before it.
  */
 static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
-			 int block_fd, const int *seed_fds)
+			 int block_fd, const int *seed_fds, const char *broker_sock)
 {
 	const struct pd_plan *p = h->plan;
 	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 12, sizeof(char *));
+	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 16, sizeof(char *));
 	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16];
 
 	if (!argv || p->command.n < 2)
@@ -166,6 +167,12 @@ static char **final_argv(const struct pd_hook *h, const char *status_path, int i
 		argv[n++] = "--bind";
 		argv[n++] = (char *)status_path;
 		argv[n++] = PD_STATUS_PATH;
+	}
+	if (broker_sock) {
+		/* The socket alone, on the view's own tmpfs over the runner's state. */
+		argv[n++] = "--bind";
+		argv[n++] = (char *)broker_sock;
+		argv[n++] = PD_PRIVILEGED_SOCKET;
 	}
 	argv[n++] = "--";
 	/*
@@ -226,7 +233,7 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
 		;
 }
 
-int pd_supervise(const struct pd_hook *h)
+static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 {
 	char status_path[4200];
 	int status_fd = h->no_status ? -1 : status_file(status_path, sizeof(status_path));
@@ -244,6 +251,9 @@ int pd_supervise(const struct pd_hook *h)
 	/* A write to a bwrap that already failed must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	pd_cgroup_create(&cg, h->memory_mb);
+	/* The broker's commands count against the hook's limits and end with it. */
+	if (broker->pid > 0 && cg.path[0])
+		pd_cgroup_add(&cg, broker->pid);
 	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
@@ -251,7 +261,8 @@ int pd_supervise(const struct pd_hook *h)
 		return PD_EXIT_SANDBOX;
 	}
 	open_seeds(h->plan, seed_fds);
-	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds);
+	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
+			  broker->pid > 0 ? broker->sock : NULL);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
@@ -428,5 +439,20 @@ int pd_supervise(const struct pd_hook *h)
 			      "finished; see Deno's message above", rc);
 		pd_cause("Deno ended with status %d before the hook finished", rc);
 	}
+	return rc;
+}
+
+int pd_supervise(const struct pd_hook *h)
+{
+	struct pd_broker broker;
+	int rc;
+
+	if (pd_broker_start(h->plan, &broker) < 0) {
+		pd_message(h, "cannot start the privileged-command broker: %s", strerror(errno));
+		pd_cause("cannot start the privileged-command broker: %s", strerror(errno));
+		return PD_EXIT_SANDBOX;
+	}
+	rc = run_hook(h, &broker);
+	pd_broker_stop(&broker);
 	return rc;
 }
