@@ -281,6 +281,11 @@ export function planHook(
         hook,
         policy.configPath ?? "",
         policy.setName ?? "",
+        // For capability hints: the sandbox set and what it keeps.
+        JSON.stringify({
+          set: policy.view.setName ?? hook,
+          capabilities: policy.view.capabilities,
+        }),
       ],
     ),
     privileged,
