@@ -164,7 +164,8 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
 
 /** A resolved grant bound at its real path, and at the name the policy used when that was a symlink. */
 function bind(how: string, g: ResolvedGrant): string[] {
-  const a = [how, g.real, g.real];
+  // Bound by the launcher from a descriptor (fdBinds), after these.
+  const a = g.byFd ? [] : [how, g.real, g.real];
   if (g.isLink) a.push("--symlink", g.real, g.path);
   return a;
 }
@@ -254,5 +255,21 @@ export function sandboxedCommand(
     `--bounding-set=${drop}`,
     "--",
     ...command,
+  ];
+}
+
+/**
+ * The grants the launcher binds by descriptor (see `byFd` in trust.ts), as
+ * the plan carries them: pairs of `rw` or `ro` and the real path.
+ *
+ * @example
+ * ```ts
+ * fdBinds(policy.view); // ["rw", "/var/log/slurm/gpu.log"]
+ * ```
+ */
+export function fdBinds(v: KernelView): string[] {
+  return [
+    ...v.read.filter((g) => g.byFd).flatMap((g) => ["ro", g.real]),
+    ...v.write.filter((g) => g.byFd).flatMap((g) => ["rw", g.real]),
   ];
 }

@@ -31,6 +31,7 @@ import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
 import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
+import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
 import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
 
 export {
@@ -55,6 +56,7 @@ export const VIEW_KEYS = [
   "processes",
   "slurm",
   "privileged",
+  "create",
 ] as const;
 
 /**
@@ -105,6 +107,8 @@ export interface ViewSet {
   readonly slurm?: boolean;
   /** Commands the runner runs for the hook with more than it has (src/privileged.ts). */
   readonly privileged?: readonly PrivilegedCommand[];
+  /** Write grants the runner makes when missing (src/view_create.ts). */
+  readonly create?: readonly CreateSpec[];
 }
 
 /** A set that cannot be used: names the file, the set and the key. */
@@ -192,6 +196,13 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         }
         out[key] = value;
         break;
+      case "create":
+        try {
+          out[key] = parseCreate(value, at);
+        } catch (e) {
+          throw new ViewError((e as Error).message);
+        }
+        break;
       case "privileged":
         try {
           out[key] = parsePrivileged(value, where);
@@ -253,6 +264,8 @@ export interface KernelView {
   readonly network: boolean;
   /** Commands the runner's broker runs for the hook (src/privileged.ts); none when absent. */
   readonly privileged?: readonly PrivilegedCommand[];
+  /** Paths the runner made when missing: gone again, the plan is made again. */
+  readonly created?: readonly string[];
 }
 
 /**
@@ -297,6 +310,8 @@ export function resolveView(
       )
       : [];
   const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
+  // Before any grant is resolved: a grant the runner makes must exist by then.
+  if (set?.create) createMissing(set.create, writeList);
   const reads = list(read, readList, writeList);
   for (const g of reads) {
     if (covers(g.real, RUNTIME_DIR)) {
@@ -336,6 +351,7 @@ export function resolveView(
     slurm,
     network: Boolean(permissions.net || permissions.import || permissions.all || set?.slurm),
     privileged: set?.privileged ?? [],
+    created: (set?.create ?? []).map((c) => c.path),
   };
 }
 
@@ -363,6 +379,7 @@ export function viewDeps(view: KernelView): string[] {
   }
   // A privileged program replaced or made writable: the plan is made again, and refused.
   for (const c of view.privileged ?? []) chain(c.command);
+  for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);
     // A secret that appears later must make a new plan, which hides it.

@@ -13,7 +13,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { bwrapArgs, findBwrap, runtimeCachePrivate, sandboxedCommand } from "../sandbox.ts";
+import {
+  bwrapArgs,
+  fdBinds,
+  findBwrap,
+  runtimeCachePrivate,
+  sandboxedCommand,
+} from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import { encodePrivileged, PRIVILEGED_SOCKET } from "../privileged.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
@@ -62,6 +68,11 @@ export interface LaunchPlan {
    * ({@linkcode encodePrivileged}); empty: no broker, no socket.
    */
   readonly privileged?: readonly string[];
+  /**
+   * Grants the launcher binds by a descriptor it opens at launch without
+   * following a link (pairs: `rw`/`ro`, the path; see `byFd` in trust.ts).
+   */
+  readonly fdBinds?: readonly string[];
 }
 
 /** A hook the runner refuses to launch: its exit status and why. */
@@ -289,6 +300,7 @@ export function planHook(
       ],
     ),
     privileged,
+    fdBinds: fdBinds(policy.view),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
     // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
@@ -310,7 +322,8 @@ function addPath(grant: Permissions["read"], path: string): Permissions["read"] 
  * The plan as the native launcher reads it: NUL-terminated strings, each
  * list preceded by its length: deps, bwrap and its arguments, command,
  * seeds (pairs: the file outside, its path in the sandbox), privileged
- * commands (see encodePrivileged in src/privileged.ts).
+ * commands (see encodePrivileged in src/privileged.ts), descriptor binds
+ * (pairs: `rw`/`ro`, the path).
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {
   const parts: string[] = [LAUNCHER.PLAN_MAGIC];
@@ -322,6 +335,7 @@ export function encodePlan(plan: LaunchPlan): Uint8Array {
       plan.command,
       seeds,
       plan.privileged ?? [],
+      plan.fdBinds ?? [],
     ]
   ) {
     parts.push(String(list.length), ...list);

@@ -41,6 +41,7 @@ struct pd_plan {
 	struct pd_list command; /* deno path, "run", flags, entry, entry args */
 	struct pd_list seeds;	/* pairs: a file outside, its path in the sandbox */
 	struct pd_list privileged; /* the broker's rules (broker.c), empty: no broker */
+	struct pd_list fd_binds;   /* pairs: "rw"/"ro", a path bound by descriptor */
 	char *bytes;		/* the encoded plan the lists point into */
 	size_t len;
 };

@@ -68,6 +68,7 @@ int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan)
 	if (!magic || strcmp(magic, PD_PLAN_MAGIC) || decode_list(&p, end, &plan->deps) ||
 	    decode_list(&p, end, &plan->bwrap) || decode_list(&p, end, &plan->command) ||
 	    decode_list(&p, end, &plan->seeds) || decode_list(&p, end, &plan->privileged) ||
+	    decode_list(&p, end, &plan->fd_binds) || plan->fd_binds.n % 2 ||
 	    plan->bwrap.n < 1 || plan->command.n < 2 ||
 	    plan->seeds.n % 2)
 		return -1;
@@ -81,6 +82,7 @@ void pd_plan_free(struct pd_plan *plan)
 	free(plan->command.items);
 	free(plan->seeds.items);
 	free(plan->privileged.items);
+	free(plan->fd_binds.items);
 	free(plan->bytes);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -122,6 +122,48 @@ static void open_seeds(const struct pd_plan *p, int *fds)
 	}
 }
 
+#define PD_MAX_FD_BINDS 64
+
+/*
+ * The plan's descriptor binds (grants in a folder a service user owns, see
+ * byFd in src/trust.ts): each opened from its folder with O_NOFOLLOW, so
+ * whoever owns that folder cannot swap the entry for a link to another
+ * file. -1, with the path in `bad`, when one is now a link, missing, or
+ * neither a file nor a folder.
+ */
+static int open_fd_binds(const struct pd_plan *p, int *fds, const char **bad)
+{
+	for (size_t i = 0; i < PD_MAX_FD_BINDS; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < p->fd_binds.n / 2 && i < PD_MAX_FD_BINDS; i++) {
+		const char *path = p->fd_binds.items[2 * i + 1], *slash = strrchr(path, '/');
+		char parent[4096];
+		struct stat st;
+		int dir;
+
+		*bad = path;
+		if (!slash || slash[1] == '\0' || (size_t)(slash - path) >= sizeof(parent))
+			return -1;
+		snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		dir = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			return -1;
+		fds[i] = openat(dir, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+		if (fds[i] < 0 || fstat(fds[i], &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			return -1;
+	}
+	*bad = NULL;
+	return 0;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 static void close_seeds(int *fds)
 {
 	for (size_t i = 0; i < PD_MAX_SEEDS; i++)
@@ -136,12 +178,13 @@ static void close_seeds(int *fds)
  * builds the view, instead of before it.
  */
 static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
-			 int block_fd, const int *seed_fds, const char *broker_sock)
+			 int block_fd, const int *seed_fds, const char *broker_sock, const int *bind_fds)
 {
 	const struct pd_plan *p = h->plan;
 	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 16, sizeof(char *));
-	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16];
+	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 3 * PD_MAX_FD_BINDS + 16,
+			     sizeof(char *));
+	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16], binds[PD_MAX_FD_BINDS][16];
 
 	if (!argv || p->command.n < 2)
 		return NULL;
@@ -167,6 +210,14 @@ static char **final_argv(const struct pd_hook *h, const char *status_path, int i
 		argv[n++] = "--bind";
 		argv[n++] = (char *)status_path;
 		argv[n++] = PD_STATUS_PATH;
+	}
+	for (size_t i = 0; i < PD_MAX_FD_BINDS; i++) {
+		if (bind_fds[i] < 0)
+			continue;
+		snprintf(binds[i], sizeof(binds[i]), "%d", bind_fds[i]);
+		argv[n++] = strcmp(p->fd_binds.items[2 * i], "rw") ? "--ro-bind-fd" : "--bind-fd";
+		argv[n++] = binds[i];
+		argv[n++] = p->fd_binds.items[2 * i + 1];
 	}
 	if (broker_sock) {
 		/* The socket alone, on the view's own tmpfs over the runner's state. */
@@ -242,6 +293,8 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	sigset_t set, old;
 	char **argv;
 	int info[2] = { -1, -1 }, block[2] = { -1, -1 }, seed_fds[PD_MAX_SEEDS];
+	int bind_fds[PD_MAX_FD_BINDS];
+	const char *bad_bind = NULL;
 	pid_t pid;
 	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
 	const char *rec;
@@ -260,13 +313,24 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
+	if (open_fd_binds(h->plan, bind_fds, &bad_bind) < 0) {
+		pd_message(h,
+			   "the grant %s is no longer a file or folder in its folder (a link, or gone): "
+			   "refused, as its folder's owner could have swapped it",
+			   bad_bind);
+		pd_cause("the grant %s was swapped or removed", bad_bind);
+		close_fds(bind_fds, PD_MAX_FD_BINDS);
+		pd_cgroup_remove(&cg);
+		return PD_EXIT_SANDBOX;
+	}
 	open_seeds(h->plan, seed_fds);
 	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
-			  broker->pid > 0 ? broker->sock : NULL);
+			  broker->pid > 0 ? broker->sock : NULL, bind_fds);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
 		close_seeds(seed_fds);
+		close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -290,6 +354,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
 		pd_cause("cannot start the hook: fork: %s", strerror(errno));
 		close_seeds(seed_fds);
+		close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -304,6 +369,9 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		for (size_t i = 0; i < PD_MAX_SEEDS; i++)
 			if (seed_fds[i] >= 0)
 				fcntl(seed_fds[i], F_SETFD, 0);
+		for (size_t i = 0; i < PD_MAX_FD_BINDS; i++)
+			if (bind_fds[i] >= 0)
+				fcntl(bind_fds[i], F_SETFD, 0);
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
 		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
@@ -330,6 +398,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	}
 	close(env_fd);
 	close_seeds(seed_fds);
+	close_fds(bind_fds, PD_MAX_FD_BINDS);
 
 	for (;;) {
 		siginfo_t info;
