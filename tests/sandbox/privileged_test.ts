@@ -14,6 +14,7 @@ const EXAMPLES = join(TOP, "examples");
 const PROBE = `#!/bin/bash
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/$$/status
 echo "cwd=$(pwd)"
+for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d"; done
 env | sort
 `;
 
@@ -256,6 +257,13 @@ export async function prolog(job) {
     assert.match(probe, /NoNewPrivs:\s+1/);
     assert.match(probe, /cwd=\/ \|/);
     assert.doesNotMatch(probe, /SECRET_OF_JOB|SLURM_|DENO_/);
+    // The broker's socket folder: root's alone while the hook runs, gone after it.
+    const folders = [...probe.matchAll(/broker (\d+) (\S+) (\S+)/g)];
+    assert.ok(folders.length > 0, probe);
+    for (const [, mode, owner] of folders) assert.deepEqual([mode, owner], ["700", "root"]);
+    for (const [, , , dir] of folders) {
+      assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+    }
   } finally {
     Deno.removeSync(fake, { recursive: true });
   }
