@@ -5,61 +5,8 @@
 // every other program, never gets those capabilities.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { TOP } from "../helpers.ts";
 import { grantDir, HELPERS, tryPolicy, tryRun } from "./helpers.ts";
-
-const FAKES = join(TOP, "tests", "fixtures", "fake-gpu");
-const EXAMPLES = join(TOP, "examples");
-
-const PROBE = `#!/bin/bash
-grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/$$/status
-echo "cwd=$(pwd)"
-for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d"; done
-env | sort
-`;
-
-/** The fakes, in a fresh root-only folder (a privileged program must be root's). */
-function fakes(): string {
-  const dir = grantDir("fakes");
-  for (const f of ["nvidia-smi", "modprobe", "mknod"]) {
-    Deno.copyFileSync(join(FAKES, f), join(dir, f));
-    Deno.chmodSync(join(dir, f), 0o755);
-  }
-  Deno.writeTextFileSync(join(dir, "probe"), PROBE, { mode: 0o755 });
-  Deno.chmodSync(join(dir, "probe"), 0o755);
-  return dir;
-}
-
-/** A recipe copied beside the fakes, its real paths replaced by theirs. */
-function recipe(name: string, fake: string, swap: Record<string, string> = {}): string {
-  const dir = grantDir(name);
-  const paths: Record<string, string> = {
-    "/usr/bin/nvidia-smi": `${fake}/nvidia-smi`,
-    "/usr/sbin/modprobe": `${fake}/modprobe`,
-    "/usr/bin/mknod": `${fake}/mknod`,
-    ...swap,
-  };
-  for (const f of ["hook.ts", "deno.json"]) {
-    let text = Deno.readTextFileSync(join(EXAMPLES, name, f));
-    for (const [from, to] of Object.entries(paths)) text = text.replaceAll(from, to);
-    Deno.writeTextFileSync(join(dir, f), text);
-  }
-  // The fakes in the view, so the hook's own queries can run them.
-  const policy = JSON.parse(Deno.readTextFileSync(join(dir, "deno.json")));
-  for (const set of Object.values(policy.sandbox) as { read?: string[] }[]) {
-    set.read = [...(set.read ?? []), fake];
-  }
-  Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify(policy));
-  return dir;
-}
-
-function calls(fake: string): string[] {
-  try {
-    return Deno.readTextFileSync(join(fake, "calls.log")).trim().split("\n");
-  } catch {
-    return [];
-  }
-}
+import { calls, fakes, recipe } from "./fake_gpu.ts";
 
 /** A slurm.conf for `slurm: true` (the recipes ask Slurm about the job). */
 function slurmConf(): string {
