@@ -61,7 +61,7 @@ Deno.test({
       assert.equal(job.JobState, "COMPLETED", JSON.stringify(job));
       await waitFor(
         "the epilog's resets",
-        async () => calls(fake).includes("nvidia-smi -c DEFAULT") ? true : undefined,
+        () => Promise.resolve(calls(fake).includes("nvidia-smi -c DEFAULT") ? true : undefined),
       );
       // The glob's hooks in Slurm's order; each recipe's own calls in its order.
       const seen = calls(fake).filter((c) => !c.startsWith("nvidia-smi"));
