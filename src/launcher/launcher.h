@@ -18,6 +18,7 @@
  *   supervise.h  runs one hook (cgroup, status file, timeout)
  *   plan.h       launch plans: decode, cache, ask Deno for one
  *   cgroup.h     one memory cgroup per hook
+ *   argv.h       the bwrap command line of one hook
  *   broker.h     runs the policy's privileged commands for the hook
  *   io.h         messages and reading a descriptor whole
  *   launcher.h   (this file) the types they share

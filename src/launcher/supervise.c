@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "broker.h"
 #include "cgroup.h"
 #include "io.h"
@@ -100,154 +101,6 @@ static const char *recorded(int fd, int *code, char *cause, size_t cause_len)
 	return "ended";
 }
 
-/*
- * The plan's seeds (src/launch/plan.ts), opened for bwrap's --file: -1 for
- * one that is missing or that anyone but root or us could have written (a
- * seed is only a head start for Deno's cache; the hook runs without it).
- */
-static void open_seeds(const struct pd_plan *p, int *fds)
-{
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
-		struct stat st;
-
-		fds[i] = -1;
-		if (i >= p->seeds.n / 2)
-			continue;
-		fds[i] = open(p->seeds.items[2 * i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fds[i] >= 0 && (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
-				    (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022))) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-	}
-}
-
-#define PD_MAX_FD_BINDS 64
-
-/*
- * The plan's descriptor binds (grants in a folder a service user owns, see
- * byFd in src/trust.ts): each opened from its folder with O_NOFOLLOW, so
- * whoever owns that folder cannot swap the entry for a link to another
- * file. -1, with the path in `bad`, when one is now a link, missing, or
- * neither a file nor a folder.
- */
-static int open_fd_binds(const struct pd_plan *p, int *fds, const char **bad)
-{
-	for (size_t i = 0; i < PD_MAX_FD_BINDS; i++)
-		fds[i] = -1;
-	for (size_t i = 0; i < p->fd_binds.n / 2 && i < PD_MAX_FD_BINDS; i++) {
-		const char *path = p->fd_binds.items[2 * i + 1], *slash = strrchr(path, '/');
-		char parent[4096];
-		struct stat st;
-		int dir;
-
-		*bad = path;
-		if (!slash || slash[1] == '\0' || (size_t)(slash - path) >= sizeof(parent))
-			return -1;
-		snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-		dir = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir < 0)
-			return -1;
-		fds[i] = openat(dir, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		close(dir);
-		if (fds[i] < 0 || fstat(fds[i], &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
-			return -1;
-	}
-	*bad = NULL;
-	return 0;
-}
-
-static void close_fds(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-static void close_seeds(int *fds)
-{
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-/*
- * info_fd/block_fd >= 0: bwrap reports the sandbox's first pid on info_fd
- * and waits on block_fd before it starts the hook, so the move of that pid
- * into the cgroup (slow on cgroup v1: an RCU grace period) runs while bwrap
- * builds the view, instead of before it.
- */
-static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
-			 int block_fd, const int *seed_fds, const char *broker_sock, const int *bind_fds)
-{
-	const struct pd_plan *p = h->plan;
-	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 3 * PD_MAX_FD_BINDS + 16,
-			     sizeof(char *));
-	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16], binds[PD_MAX_FD_BINDS][16];
-
-	if (!argv || p->command.n < 2)
-		return NULL;
-	for (size_t i = 0; i < p->bwrap.n; i++)
-		argv[n++] = p->bwrap.items[i];
-	if (info_fd >= 0 && block_fd >= 0) {
-		snprintf(info, sizeof(info), "%d", info_fd);
-		snprintf(block, sizeof(block), "%d", block_fd);
-		argv[n++] = "--info-fd";
-		argv[n++] = info;
-		argv[n++] = "--block-fd";
-		argv[n++] = block;
-	}
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
-		if (seed_fds[i] < 0)
-			continue;
-		snprintf(fds[i], sizeof(fds[i]), "%d", seed_fds[i]);
-		argv[n++] = "--file";
-		argv[n++] = fds[i];
-		argv[n++] = p->seeds.items[2 * i + 1];
-	}
-	if (status_path) {
-		argv[n++] = "--bind";
-		argv[n++] = (char *)status_path;
-		argv[n++] = PD_STATUS_PATH;
-	}
-	for (size_t i = 0; i < PD_MAX_FD_BINDS; i++) {
-		if (bind_fds[i] < 0)
-			continue;
-		snprintf(binds[i], sizeof(binds[i]), "%d", bind_fds[i]);
-		argv[n++] = strcmp(p->fd_binds.items[2 * i], "rw") ? "--ro-bind-fd" : "--bind-fd";
-		argv[n++] = binds[i];
-		argv[n++] = p->fd_binds.items[2 * i + 1];
-	}
-	if (broker_sock) {
-		/* The socket alone, on the view's own tmpfs over the runner's state. */
-		argv[n++] = "--bind";
-		argv[n++] = (char *)broker_sock;
-		argv[n++] = PD_PRIVILEGED_SOCKET;
-	}
-	argv[n++] = "--";
-	/*
-	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
-	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
-	 * after the first "run".
-	 */
-	size_t i = 0, run = 1;
-	while (run < p->command.n && strcmp(p->command.items[run], "run"))
-		run++;
-	if (run == p->command.n)
-		run = 1;
-	while (i <= run)
-		argv[n++] = p->command.items[i++];
-	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
-	argv[n++] = v8;
-	while (i < p->command.n)
-		argv[n++] = p->command.items[i++];
-	if (h->list_exports)
-		argv[n++] = "--list-exports";
-	argv[n] = NULL;
-	return argv;
-}
-
 /* The sandbox's first pid from bwrap's --info-fd JSON; -1 if bwrap ended first. */
 static pid_t sandbox_pid(int fd)
 {
@@ -313,24 +166,24 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
-	if (open_fd_binds(h->plan, bind_fds, &bad_bind) < 0) {
+	if (pd_open_fd_binds(h->plan, bind_fds, &bad_bind) < 0) {
 		pd_message(h,
 			   "the grant %s is no longer a file or folder in its folder (a link, or gone): "
 			   "refused, as its folder's owner could have swapped it",
 			   bad_bind);
 		pd_cause("the grant %s was swapped or removed", bad_bind);
-		close_fds(bind_fds, PD_MAX_FD_BINDS);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
-	open_seeds(h->plan, seed_fds);
-	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
+	pd_open_seeds(h->plan, seed_fds);
+	argv = pd_final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
 			  broker->pid > 0 ? broker->sock : NULL, bind_fds);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
-		close_seeds(seed_fds);
-		close_fds(bind_fds, PD_MAX_FD_BINDS);
+		pd_close_seeds(seed_fds);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -353,8 +206,8 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	if (pid < 0) {
 		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
 		pd_cause("cannot start the hook: fork: %s", strerror(errno));
-		close_seeds(seed_fds);
-		close_fds(bind_fds, PD_MAX_FD_BINDS);
+		pd_close_seeds(seed_fds);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -397,8 +250,8 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		close(block[1]);
 	}
 	close(env_fd);
-	close_seeds(seed_fds);
-	close_fds(bind_fds, PD_MAX_FD_BINDS);
+	pd_close_seeds(seed_fds);
+	pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 
 	for (;;) {
 		siginfo_t info;

@@ -25,6 +25,7 @@ const RANK: Record<string, number> = {
   "io": 1,
   "cgroup": 1,
   "broker": 2,
+  "argv": 2,
   "plan": 2,
   "supervise": 3,
   "main": 4,
