@@ -216,6 +216,12 @@ static void become(const struct rule *r, char **args, size_t n, int out, int err
 			strerror(errno));
 		_exit(126);
 	}
+	/* Nothing of the launcher's reaches the command but its three streams. */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+#endif
+		for (int fd = 3; fd < 65536; fd++)
+			close(fd);
 	argv[0] = (char *)r->path;
 	for (size_t i = 0; i < n; i++)
 		argv[i + 1] = args[i];
@@ -296,8 +302,14 @@ static void serve(int conn, const struct pd_list *rules)
 		reply(conn, 126, "", 0, msg, strlen(msg));
 		goto done;
 	}
-	for (size_t off = 0; off < len && n < MAX_ARGS; off += strlen(req + off) + 1)
+	for (size_t off = 0; off < len; off += strlen(req + off) + 1) {
+		if (n == MAX_ARGS) {
+			snprintf(msg, sizeof(msg), "prep-deno: privileged request with too many arguments\n");
+			reply(conn, 126, "", 0, msg, strlen(msg));
+			goto done;
+		}
 		args[n++] = req + off;
+	}
 	if (find_rule(rules, args[0], &r) < 0) {
 		snprintf(msg, sizeof(msg),
 			 "prep-deno: no privileged command \"%.200s\" in the hook's policy; name it "

@@ -203,6 +203,10 @@ export async function prolog(job) {
     assert.match(probe, /CapAmb:\s+0000000000000000/);
     assert.match(probe, /NoNewPrivs:\s+1/);
     assert.match(probe, /cwd=\/ \|/);
+    // Its three streams, nothing of the launcher's (ls's own folder of /proc aside).
+    const fds = [...probe.matchAll(/fd (\d+) (\S+)/g)];
+    assert.deepEqual(fds.slice(0, 3).map((m) => m[1]), ["0", "1", "2"], probe);
+    for (const [, n, target] of fds.slice(3)) assert.match(target, /^\/proc\/\d+\/fd$/, `fd ${n}`);
     assert.doesNotMatch(probe, /SECRET_OF_JOB|SLURM_|DENO_/);
     // The broker's socket folder: root's alone while the hook runs, gone after it.
     const folders = [...probe.matchAll(/broker (\d+) (\S+) (\S+)/g)];
