@@ -258,3 +258,69 @@ Deno.test("privileged commands: a set that can run code of its own choosing cann
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged commands: while a hook runs, neither a local user nor another hook can reach its broker", async () => {
+  const fake = fakes();
+  const marks = grantDir("marks");
+  const code = `export async function prolog() {
+  Deno.writeTextFileSync(${JSON.stringify(`${marks}/ready`)}, "");
+  while (true) {
+    try { Deno.statSync(${JSON.stringify(`${marks}/done`)}); return; } catch { /* wait */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}`;
+  try {
+    const running = tryPolicy(code, {
+      ...attackPolicy(fake),
+      permissions: { prolog: { read: [marks], write: [marks] } },
+    });
+    while (true) {
+      try {
+        Deno.statSync(`${marks}/ready`);
+        break;
+      } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sockets = [...Deno.readDirSync("/run/prep-deno/broker")].map((e) =>
+      `/run/prep-deno/broker/${e.name}/sock`
+    ).filter((p) => {
+      try {
+        return Deno.statSync(p).isSocket;
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(sockets.length > 0);
+    // A local user: the folder is root's alone.
+    const asNobody = await new Deno.Command("/usr/bin/setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "eval",
+        `for (const p of ${JSON.stringify(sockets)}) {
+          try { (await Deno.connect({ transport: "unix", path: p })).close(); console.log("reached " + p); }
+          catch (e) { console.log(e.name); }
+        }`,
+      ],
+      env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: "/tmp/prep-deno-nobody-deno" },
+    }).output();
+    const seen = new TextDecoder().decode(asNobody.stdout);
+    assert.doesNotMatch(seen, /reached/);
+    assert.match(seen, /PermissionDenied/, new TextDecoder().decode(asNobody.stderr));
+    // Another hook, with no privileged commands: the runner's folder is empty in its view.
+    const other = await tryPolicy(
+      `export function prolog() { console.log("entries " + [...Deno.readDirSync("/run/prep-deno")].length); }`,
+      { permissions: { prolog: { read: ["/run/prep-deno"] } } },
+    );
+    assert.match(other.stderr, /entries 0/, other.stderr);
+    Deno.writeTextFileSync(`${marks}/done`, "");
+    assert.equal((await running).status, 0);
+  } finally {
+    Deno.writeTextFileSync(`${marks}/done`, "");
+    Deno.removeSync(fake, { recursive: true });
+    Deno.removeSync(marks, { recursive: true });
+    Deno.removeSync("/tmp/prep-deno-nobody-deno", { recursive: true });
+  }
+});
