@@ -13,7 +13,15 @@
 import { CAPABILITIES } from "./view.ts";
 import { denial, type PolicySource } from "./outcome.ts";
 
-/** Where the hook's view came from, for hints. */
+/**
+ * Where the hook's view came from, for hints.
+ *
+ * @example
+ * ```ts
+ * const from: ViewSource = { configPath: "/etc/slurm/hooks/deno.json", sandboxSet: "prolog",
+ *   capabilities: ["CAP_CHOWN"] };
+ * ```
+ */
 export interface ViewSource {
   /** The policy file, if any. */
   readonly configPath?: string;

@@ -31,12 +31,24 @@ import type { Permissions } from "./permissions.ts";
 import { untrustedReason } from "./trust.ts";
 import { LAUNCHER } from "./contract.ts";
 
-/** Where the hook's view holds the broker's socket (a bind from a root-only folder). */
+/**
+ * Where the hook's view holds the broker's socket (a bind from a root-only folder).
+ *
+ * @example
+ * ```ts
+ * await Deno.connect({ transport: "unix", path: PRIVILEGED_SOCKET });
+ * ```
+ */
 export const PRIVILEGED_SOCKET: string = LAUNCHER.PRIVILEGED_SOCKET;
 
 /**
  * Every Linux capability by name (capabilities(7)), in kernel order: a
  * privileged command may name any of them.
+ *
+ * @example
+ * ```ts
+ * ALL_CAPABILITIES.indexOf("CAP_SYS_ADMIN"); // 21, its number
+ * ```
  */
 export const ALL_CAPABILITIES = [
   "CAP_CHOWN",
@@ -86,6 +98,11 @@ export const ALL_CAPABILITIES = [
  * What a `{name}` in an argument pattern matches (the launcher's matcher,
  * src/launcher/broker.c, implements the same classes). None matches a
  * leading `-`, so a placeholder can never turn into an option.
+ *
+ * @example
+ * ```ts
+ * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}"]
+ * ```
  */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   "{int}": "decimal digits",
@@ -102,7 +119,15 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
 const CODE_RUNNERS =
   /^(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox|env|xargs|find|nohup|nice|timeout|stdbuf|setsid|setpriv|nsenter|unshare|chroot|capsh|sudo|su|doas|runuser|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|lua[0-9.]*|luajit|php[0-9.]*|tclsh[0-9.]*|wish|expect|awk|gawk|mawk|nawk|sed|make|gdb|vim?|ed|emacs|R|Rscript|java|jshell|osascript|pwsh|systemd-run|flock|watch)$/;
 
-/** One privileged command, checked. */
+/**
+ * One privileged command, checked.
+ *
+ * @example
+ * ```ts
+ * const c: PrivilegedCommand = { name: "load", command: "/usr/sbin/modprobe",
+ *   capabilities: ["CAP_SYS_MODULE"], args: [["nvidia"]] };
+ * ```
+ */
 export interface PrivilegedCommand {
   /** The name the hook asks for. */
   readonly name: string;

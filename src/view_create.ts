@@ -21,7 +21,14 @@
 import { basename, dirname, isAbsolute } from "node:path";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 
-/** One path to make when missing. */
+/**
+ * One path to make when missing.
+ *
+ * @example
+ * ```ts
+ * const s: CreateSpec = { path: "/run/enroot", type: "directory", mode: 0o755, owner: "root" };
+ * ```
+ */
 export interface CreateSpec {
   /** Absolute path. */
   readonly path: string;

@@ -14,7 +14,15 @@ import { CommandError, type CommandResult } from "./command.ts";
 /** Where the hook's view holds the broker's socket (`LAUNCHER.PRIVILEGED_SOCKET`). */
 const SOCKET = "/run/prep-deno/privileged.sock";
 
-/** Options of {@linkcode privileged}. */
+/**
+ * Options of {@linkcode privileged}.
+ *
+ * @example
+ * ```ts
+ * const r = await privileged("make-nodes", ["-m", "666", "/dev/nvidiactl", "c", "195", "255"],
+ *   { allowFailure: true });
+ * ```
+ */
 export interface PrivilegedOptions {
   /** Resolve with a failed result instead of throwing (default: throw). */
   readonly allowFailure?: boolean;
