@@ -161,6 +161,9 @@ export async function prolog(job) {
   show("inject", await privileged("gpu-power", ["-i", "0", "-pl", "300", "-c", "0"], { allowFailure: true }));
   show("option", await privileged("gpu-power", ["-i", "-r", "-pl", "300"], { allowFailure: true }));
   show("other", await privileged("/usr/bin/id", [], { allowFailure: true }));
+  for (const [i, w] of [["0x1", "300"], ["0", "1.2.3"], ["0", "300;id"], ["0", ""], ["0", " 300"]]) {
+    show("shape", await privileged("gpu-power", ["-i", i, "-pl", w], { allowFailure: true }));
+  }
   show("probe", await privileged("probe", [], { allowFailure: true }));
   const conn = await Deno.connect({ transport: "unix", path: "/run/prep-deno/privileged.sock" });
   await conn.write(new TextEncoder().encode("gpu-power"));
@@ -192,6 +195,10 @@ export async function prolog(job) {
     assert.match(line("inject"), /^inject 126 .*match none of its "args" patterns/);
     assert.match(line("option"), /^option 126 .*match none of its "args" patterns/);
     assert.match(line("other"), /^other 126 .*no privileged command "\/usr\/bin\/id"/);
+    // Each placeholder takes its exact shape, nothing around it.
+    const shapes = r.stderr.split("\n").filter((l) => l.startsWith("shape "));
+    assert.equal(shapes.length, 5, r.stderr);
+    for (const l of shapes) assert.match(l, /^shape 126 .*match none of its "args" patterns/);
     assert.match(line("raw"), /^raw 126 .*malformed privileged request/);
     assert.deepEqual(calls(fake), []);
     // Through the broker: exactly CAP_SYS_ADMIN (bit 21), no_new_privs, "/", a clean environment.
