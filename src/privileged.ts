@@ -256,24 +256,37 @@ export function admitPrivileged(
   if (commands.length > 0) refuseCodeRunners(permissions, where);
 }
 
-/** A program others could replace would run with the capabilities. */
+/**
+ * A program others could replace would run with the capabilities. A link
+ * is taken when it and its target are beyond others' reach (Debian's
+ * `/usr/sbin/modprobe` is a link to kmod, which acts on the name it was
+ * run by): the broker executes the link's path, and the target's name is
+ * judged as the link's is.
+ */
 function checkProgram(command: string, here: string): void {
   let info: Deno.FileInfo;
+  let target = command;
   try {
     info = Deno.lstatSync(command);
+    if (info.isSymlink) target = Deno.realPathSync(command);
   } catch {
     throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
   }
-  if (!info.isFile) {
+  if (!Deno.statSync(target).isFile) {
+    throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
+  }
+  if (CODE_RUNNERS.test(basename(target))) {
     throw new PrivilegedError(
-      `${here}: "command" ${command} must be the program itself, not a link or folder (name the path the link points at)`,
+      `${here}: "command" ${command} is a link to ${target}, which runs code named by its arguments or input; name the program that does the work`,
     );
   }
-  const why = untrustedReason(command, { ownerMatters: true, owners: new Set([0]) });
-  if (why) {
-    throw new PrivilegedError(
-      `${here}: "command" ${command} is refused: ${why}; a privileged program and every folder above it must be owned by root and writable by nobody else`,
-    );
+  for (const path of new Set([command, target])) {
+    const why = untrustedReason(path, { ownerMatters: true, owners: new Set([0]) });
+    if (why) {
+      throw new PrivilegedError(
+        `${here}: "command" ${command} is refused: ${why}; a privileged program (and a link to it) and every folder above it must be owned by root and writable by nobody else`,
+      );
+    }
   }
 }
 

@@ -257,6 +257,14 @@ Deno.test("privileged commands: a set that can run code of its own choosing cann
     const s = await tryPolicy("export function prolog() {}", shell);
     assert.equal(s.status, 126);
     assert.match(s.stderr, /"privileged" "gpu-power": "command" \/usr\/bin\/bash runs code/);
+    // A link is judged by its target too.
+    Deno.symlinkSync("/usr/bin/bash", join(fake, "smi-link"));
+    const linked = attackPolicy(fake);
+    (linked.sandbox.prolog.privileged as Record<string, { command: string }>)["gpu-power"]
+      .command = join(fake, "smi-link");
+    const l = await tryPolicy("export function prolog() {}", linked);
+    assert.equal(l.status, 126);
+    assert.match(l.stderr, /smi-link is a link to \/usr\/bin\/bash, which runs code/);
     Deno.chmodSync(join(fake, "nvidia-smi"), 0o777);
     const open = await tryPolicy("export function prolog() {}", attackPolicy(fake));
     assert.equal(open.status, 126);
@@ -329,5 +337,36 @@ Deno.test("privileged commands: while a hook runs, neither a local user nor anot
     Deno.removeSync(fake, { recursive: true });
     Deno.removeSync(marks, { recursive: true });
     Deno.removeSync("/tmp/prep-deno-nobody-deno", { recursive: true });
+  }
+});
+
+Deno.test("privileged commands: a root-owned link runs by its own name (Debian's modprobe is a link to kmod)", async () => {
+  const fake = fakes();
+  const multi = `${fake}/multi`;
+  Deno.writeTextFileSync(multi, `#!/bin/bash\necho "run as \${0##*/}: $*"\n`);
+  Deno.chmodSync(multi, 0o755);
+  Deno.symlinkSync(multi, `${fake}/modprobe-link`);
+  try {
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() { console.log((await privileged("load", ["nvidia"])).stdout.trim()); }`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              load: {
+                command: `${fake}/modprobe-link`,
+                capabilities: ["CAP_SYS_MODULE"],
+                args: [["nvidia"]],
+              },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /run as modprobe-link: nvidia/);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
   }
 });
