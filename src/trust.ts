@@ -128,7 +128,7 @@ export function resolveGrant(
 ): ResolvedGrant {
   const missing = () =>
     new GrantError(
-      `${path} does not exist on this host; create it first, or list it under "create" of the sandbox set (with its mode and owner) so the runner makes it (a grant is bound from the host, never made up inside the sandbox)`,
+      `${path} does not exist on this host; create it first (a "write" grant may instead be listed under "create" of the sandbox set, with its mode and owner, for the runner to make); a grant is bound from the host, never made up inside the sandbox`,
     );
   // Every symlink met on the way must itself be beyond others' reach. The
   // real path is the one this walk found, never a second lookup that a

@@ -55,7 +55,7 @@ Deno.test('grants: "create" makes a missing write grant with its mode and owner,
     assert.equal(without.status, 126);
     assert.match(
       without.stderr,
-      /does not exist on this host; create it first, or list it under "create"/,
+      /does not exist on this host; create it first \(a "write" grant may instead be listed under "create"/,
     );
     // Not in a folder others own or can write, and not without a write grant.
     const open = join(base, "open");
