@@ -138,6 +138,7 @@ export function loadPolicy(
       view.privileged ?? [],
       `${configPath}: "sandbox" set "${chosen?.name}"`,
       permissions,
+      view.writeAll ? true : view.write.flatMap((g) => [g.path, g.real]),
     );
     return { configPath, setName, permissions, view, hookRoot };
   } catch (e) {

@@ -28,7 +28,7 @@
 
 import { basename, isAbsolute } from "node:path";
 import type { Permissions } from "./permissions.ts";
-import { untrustedReason } from "./trust.ts";
+import { covers, untrustedReason } from "./trust.ts";
 import { LAUNCHER } from "./contract.ts";
 
 /**
@@ -238,12 +238,14 @@ export function parsePrivileged(
 
 /**
  * The host-side checks of parsed commands: each program is owned by root
- * and writable by nobody else, and the hook's permission set runs no code
- * of its own choosing (no shell, interpreter, `ffi` or `all`).
+ * and writable by nobody else, none is inside the hook's `writable` grants
+ * (`true`: the whole host), and the hook's permission set runs no code of
+ * its own choosing (no shell, interpreter, `ffi` or `all`).
  *
  * @example
  * ```ts
- * admitPrivileged(view.privileged ?? [], 'deno.json: sandbox set "prolog"', policy.permissions);
+ * admitPrivileged(view.privileged ?? [], 'deno.json: sandbox set "prolog"', policy.permissions,
+ *   view.write.flatMap((g) => [g.path, g.real]));
  * ```
  * @throws {PrivilegedError} naming the file, the key and the fix.
  */
@@ -251,8 +253,25 @@ export function admitPrivileged(
   commands: readonly PrivilegedCommand[],
   where: string,
   permissions: Permissions,
+  writable: readonly string[] | true = [],
 ): void {
-  for (const c of commands) checkProgram(c.command, `${where}: "privileged" "${c.name}"`);
+  for (const c of commands) {
+    const here = `${where}: "privileged" "${c.name}"`;
+    checkProgram(c.command, here);
+    // A hook that could rewrite the program would run its own code with the capabilities.
+    let target = c.command;
+    try {
+      target = Deno.realPathSync(c.command);
+    } catch { /* checked above */ }
+    const w = writable === true
+      ? "/"
+      : writable.find((w) => covers(w, c.command) || covers(w, target));
+    if (w !== undefined) {
+      throw new PrivilegedError(
+        `${here}: "command" ${c.command} is inside the write grant ${w}, so the hook could replace the program it asks the runner to run; grant a narrower path`,
+      );
+    }
+  }
   if (commands.length > 0) refuseCodeRunners(permissions, where);
 }
 

@@ -257,6 +257,14 @@ Deno.test("privileged commands: a set that can run code of its own choosing cann
     const s = await tryPolicy("export function prolog() {}", shell);
     assert.equal(s.status, 126);
     assert.match(s.stderr, /"privileged" "gpu-power": "command" \/usr\/bin\/bash runs code/);
+    // A program inside the hook's own write grant: the hook could replace it.
+    const writable = attackPolicy(fake, { write: [fake] });
+    const wr = await tryPolicy("export function prolog() {}", writable);
+    assert.equal(wr.status, 126);
+    assert.match(
+      wr.stderr,
+      /nvidia-smi is inside the write grant .*, so the hook could replace the program/,
+    );
     // A link is judged by its target too.
     Deno.symlinkSync("/usr/bin/bash", join(fake, "smi-link"));
     const linked = attackPolicy(fake);
