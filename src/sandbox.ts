@@ -9,8 +9,9 @@
  */
 
 import type { Permissions } from "./permissions.ts";
-import { covers, type ResolvedGrant } from "./trust.ts";
-import { type KernelView, RUNTIME_DIR, SETPRIV } from "./view.ts";
+import type { ResolvedGrant } from "./trust.ts";
+import { type KernelView, SETPRIV } from "./view.ts";
+import { LAUNCHER } from "./contract.ts";
 
 export { SETPRIV };
 
@@ -81,18 +82,6 @@ export function findBwrap(): string | undefined {
 }
 
 /**
- * Whether the runtime's cache (DENO_DIR) is a writable tmpfs of the
- * sandbox's own: the private /tmp (mounted after a whole-root grant too),
- * or the tmpfs mounted over a written host /tmp. Not if a read grant
- * brought the host's in (the policy refuses those: checked all the same,
- * as the launcher copies files into it).
- */
-export function runtimeCachePrivate(v: KernelView): boolean {
-  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) return true;
-  return !v.read.some((g) => covers(g.real, RUNTIME_DIR));
-}
-
-/**
  * The bwrap arguments (without the bwrap path itself and without the command
  * to run after `--`). Pure: every path in `spec.view` was resolved and
  * checked by the policy.
@@ -133,13 +122,16 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   for (const g of v.read) a.push(...bind("--ro-bind", g));
   for (const g of v.write) a.push(...bind("--bind", g));
   for (const g of v.devices) a.push(...bind("--dev-bind", g));
-  // The runtime's cache stays private even when the host's /tmp is granted.
-  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) {
-    a.push("--tmpfs", RUNTIME_DIR);
-  }
   // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
+  // The runner's own state after every grant: the host's (plans, status
+  // files, the warm service's sockets) is out of every view, and the tmpfs
+  // in its place holds the runner's in-sandbox files (Deno's cache, the
+  // status file, seeds). Its host counterpart is root's in root's /run: a
+  // grant of the host's /tmp, or of the whole host, brings no name there
+  // that a local user could prepare or swap.
+  a.push("--tmpfs", LAUNCHER.RUN_DIR);
   for (const w of spec.runtimeWritable ?? []) a.push("--bind", w, w);
   if (!v.hostProcesses) a.push("--unshare-pid");
   a.push(

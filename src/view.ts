@@ -242,13 +242,6 @@ export interface KernelView {
 }
 
 /**
- * Where the Deno runtime inside the sandbox keeps its cache: always a
- * private tmpfs, even when a grant brings the host's /tmp in, so nothing on
- * the host can plant code into it.
- */
-export const RUNTIME_DIR = "/tmp/.deno";
-
-/**
  * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
  * is silent, the permission set's `read`/`write` lists), device globs,
  * Slurm's client paths.
@@ -284,13 +277,6 @@ export function resolveView(
       : [];
   const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
   const reads = list(read, readList, writeList);
-  for (const g of reads) {
-    if (covers(g.real, RUNTIME_DIR)) {
-      throw new GrantError(
-        `${g.path} is refused under "read": it would show the runtime's cache ${RUNTIME_DIR} from the host; grant the folders under it you need, or grant it under "write"`,
-      );
-    }
-  }
   const writes = list(write, writeList, []);
   for (const [key, grants] of [["read", reads], ["write", writes]] as const) {
     for (const g of grants) {

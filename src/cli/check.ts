@@ -12,7 +12,8 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
-import { EXIT } from "../contract.ts";
+import { EXIT, LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "../launch/constants.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -162,8 +163,9 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
   }
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
   // Seen at a fixed path inside the sandbox, so the type-check cache hits
-  // when nothing changed.
-  const inside = "/tmp/prep-deno-check";
+  // when nothing changed: in the view's private tmpfs over the runner's
+  // state, never in a granted host /tmp where a user could prepare it.
+  const inside = `${LAUNCHER.RUN_DIR}/check`;
   try {
     const types = pathToFileURL(join(libDir(), "types.ts")).href;
     Deno.writeTextFileSync(
@@ -181,7 +183,7 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();
     const env: Record<string, string> = {
-      DENO_DIR: cache ?? "/tmp/.deno",
+      DENO_DIR: cache ?? RUNTIME_DIR,
       DENO_NO_UPDATE_CHECK: "1",
       RUST_BACKTRACE: "0",
     };

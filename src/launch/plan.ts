@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import { bwrapArgs, findBwrap, runtimeCachePrivate, sandboxedCommand } from "../sandbox.ts";
+import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
@@ -221,7 +221,6 @@ export function planHook(
   }
   const { hookRoot, permissions } = hookSandbox(modulePath, policy);
   const deno = Deno.execPath();
-  const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
     bwrap,
     bwrapArgs: [
@@ -235,14 +234,10 @@ export function planHook(
         hookRoot,
         view: policy.view,
         setenv: SANDBOX_RUNTIME_ENV,
+        // Bound after the tmpfs over the runner's state (a hook that could
+        // write a plan could grant the next hook anything).
+        runtimeWritable: other?.runtimeWritable,
       }),
-      // The runner's own state (every hook's launch plan, status files, the
-      // warm service's socket) is out of every hook's view, whatever its
-      // grants: a hook that could write a plan could grant the next hook
-      // anything.
-      "--tmpfs",
-      LAUNCHER.RUN_DIR,
-      ...writable,
     ],
     command: sandboxedCommand(
       { hookRoot, view: policy.view },
@@ -268,13 +263,11 @@ export function planHook(
     ),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
-    // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
-    seeds: !other && runtimeCachePrivate(policy.view)
-      ? [{
-        host: ENTRY_ANALYSIS_PATH,
-        sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
-      }]
-      : [],
+    // Into the DENO_DIR in the view's private tmpfs (see bwrapArgs).
+    seeds: other ? [] : [{
+      host: ENTRY_ANALYSIS_PATH,
+      sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
+    }],
   };
 }
 

@@ -25,6 +25,7 @@
 
 #include "io.h"
 #include "plan.h"
+#include "rundir.h"
 
 static const char *next_str(char **p, char *end)
 {
@@ -111,26 +112,13 @@ static int stat_text(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* Our own folder, writable by nobody else; created if missing. */
-static int private_dir(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	mkdir(path, mode);
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-			       !(st.st_mode & 022) ?
-		       0 :
-		       -1;
-}
-
 static int cache_path(const char *module, const char *hook, char *out, size_t size)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *parts[] = { module, hook, PREP_DENO_BUILD_ID };
 
-	if (private_dir(PREP_DENO_RUN_DIR, 0755) < 0 ||
-	    snprintf(out, size, "%s/plans", PREP_DENO_RUN_DIR) >= (int)size ||
-	    private_dir(out, 0700) < 0)
+	/* Root's, in root's folders all the way down (rundir.c). */
+	if (pd_run_dir("plans", 0700, out, size) < 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
 		for (const char *c = parts[i];; c++) {
