@@ -131,7 +131,10 @@ export function loadPolicy(
   const permissions = setName ? normalizeSet(sets![setName], configPath, setName) : {};
   try {
     const chosen = parseViewSet((config as { sandbox?: unknown })?.sandbox, hook, configPath);
-    const view = resolveView(chosen?.set, permissions, env, chosen?.name);
+    const view = resolveView(chosen?.set, permissions, env, chosen?.name, [
+      modulePath,
+      configPath,
+    ]);
     refuseSelfWrite(configPath, hookRoot, permissions, view);
     return { configPath, setName, permissions, view, hookRoot };
   } catch (e) {

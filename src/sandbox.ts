@@ -9,7 +9,7 @@
  */
 
 import type { Permissions } from "./permissions.ts";
-import type { ResolvedGrant } from "./trust.ts";
+import { covers, type ResolvedGrant } from "./trust.ts";
 import { type KernelView, SETPRIV } from "./view.ts";
 import { LAUNCHER } from "./contract.ts";
 
@@ -115,7 +115,6 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   }
   if (v.slurm) {
     a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
-    for (const secret of v.slurm.hidden ?? []) a.push("--ro-bind", "/dev/null", secret);
     // connect() needs no write access to the socket's mount: read-only is enough.
     if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
   }
@@ -125,6 +124,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
+  // Slurm's secrets after every other bind (a `read` of slurm.conf's folder
+  // or of a folder above, the hook root), wherever the view has them.
+  if (v.slurm) a.push(...slurmMasks(v, spec));
   // The runner's own state after every grant: the host's (plans, status
   // files, the warm service's sockets) is out of every view, and the tmpfs
   // in its place holds the runner's in-sandbox files (Deno's cache, the
@@ -151,6 +153,26 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // commands its node shim's folder as their whole PATH.
   a.push("--setenv", "PATH", CHILD_PATH);
   for (const [k, val] of Object.entries(spec.setenv)) a.push("--setenv", k, val);
+  return a;
+}
+
+/** The masks over what `slurm: true` hides (see src/view_slurm.ts) that lie in the view. */
+function slurmMasks(v: KernelView, spec: SandboxSpec): string[] {
+  const slurm = v.slurm!;
+  const inView = (p: string) =>
+    v.readAll || v.writeAll ||
+    [
+      slurm.confDir,
+      spec.hookRoot,
+      ...spec.runtimePaths,
+      ...[...v.read, ...v.write].map((g) => g.real),
+    ]
+      .some((o) => covers(o, p));
+  const a: string[] = [];
+  for (const d of slurm.hiddenDirs ?? []) {
+    if (inView(d)) a.push("--tmpfs", d, "--remount-ro", d);
+  }
+  for (const f of slurm.hidden ?? []) if (inView(f)) a.push("--ro-bind", "/dev/null", f);
   return a;
 }
 

@@ -26,11 +26,11 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
-import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
+import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
 
 export {
   mungeSocketPath,
@@ -244,7 +244,8 @@ export interface KernelView {
 /**
  * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
  * is silent, the permission set's `read`/`write` lists), device globs,
- * Slurm's client paths.
+ * Slurm's client paths. `shown` (the hook's module and policy file) are
+ * never masked by `slurm: true`.
  *
  * @example
  * ```ts
@@ -258,6 +259,7 @@ export function resolveView(
   permissions: Permissions,
   env: Readonly<Record<string, string | undefined>>,
   setName?: string,
+  shown: readonly string[] = [],
 ): KernelView {
   const all = permissions.all === true;
   const read = set?.read ?? (all ? undefined : permissions.read);
@@ -275,7 +277,7 @@ export function resolveView(
         resolveGrant(p)
       )
       : [];
-  const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
+  const slurm = set?.slurm ? resolveSlurmClient(env, shown) : undefined;
   const reads = list(read, readList, writeList);
   const writes = list(write, writeList, []);
   for (const [key, grants] of [["read", reads], ["write", writes]] as const) {
@@ -334,8 +336,14 @@ export function viewDeps(view: KernelView): string[] {
   }
   if (view.slurm) {
     chain(view.slurm.confDir);
-    // A secret that appears later must make a new plan, which hides it.
-    for (const name of SLURM_SECRETS) deps.add(join(view.slurm.confDir, name));
+    // A file that appears later or turns private must make a new plan,
+    // which masks it: each walked folder's listing ("DIR/.": its mtime
+    // counts, see stat_text in src/launcher/plan.c) and each entry judged.
+    for (const p of view.slurm.walked ?? []) {
+      deps.add(p);
+      deps.add(`${p}/.`);
+    }
+    for (const p of [...(view.slurm.hidden ?? []), ...(view.slurm.hiddenDirs ?? [])]) chain(p);
     if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
   }
   return [...deps];

@@ -98,8 +98,19 @@ static int stat_text(const char *path, char *out, size_t size)
 	/*
 	 * A folder counts by identity, owner and mode only: its mtime moves
 	 * with every file made in it (think /tmp), and what the lookup reads
-	 * in it, its deno.json, is a dep of its own.
+	 * in it, its deno.json, is a dep of its own. Named "DIR/." it counts
+	 * by its listing too (mtime, ctime): the plan masks what is in it
+	 * (slurm.conf's folder, see viewDeps() in src/view.ts).
 	 */
+	size_t len = strlen(path);
+
+	if (S_ISDIR(st.st_mode) && len >= 2 && !strcmp(path + len - 2, "/.")) {
+		snprintf(out, size, "%llu:%llu:%o:%u:%u:%lld.%09ld:%lld.%09ld",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, st.st_mode,
+			 st.st_uid, st.st_gid, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(out, size, "%llu:%llu:%o:%u:%u", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid);
