@@ -15,6 +15,7 @@ import { loadPolicy, type Permissions, type Policy, PolicyError } from "../polic
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { bwrapArgs, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { covers } from "../trust.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
@@ -136,7 +137,23 @@ export function denoPermissionFlags(
     return items.join(",");
   };
   for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
-    const grant = p[kind];
+    // "/" in a list is the whole host: the global flag, which a revoke of
+    // one path below it leaves alone (see the refusal below).
+    const grant = Array.isArray(p[kind]) && (p[kind] as string[]).includes("/") ? true : p[kind];
+    if (kind === "write" && Array.isArray(grant)) {
+      // The entry revokes its own write of each extra path (the status
+      // file) before the hook runs, and Deno's revoke of a path also
+      // drops every listed grant above it: the hook would silently lose it.
+      for (const own of extraWrite) {
+        const above = grant.find((g) => covers(g, own));
+        if (above !== undefined) {
+          throw new LaunchRefused(
+            EXIT.SANDBOX,
+            `the "write" grant "${above}" covers ${LAUNCHER.RUN_DIR}, which is the runner's own in every view (a fresh tmpfs: nothing of the host's is there); grant the folders under "${above}" that the hook writes instead`,
+          );
+        }
+      }
+    }
     const extra = kind === "write" ? extraWrite : kind === "env" ? extraEnv : [];
     if (grant === true) flags.push(`--allow-${kind}`);
     else if ((grant?.length ?? 0) + extra.length > 0) {

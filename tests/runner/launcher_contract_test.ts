@@ -24,6 +24,7 @@ const RANK: Record<string, number> = {
   "launcher.h": 0,
   "io": 1,
   "cgroup": 1,
+  "rundir": 1,
   "plan": 2,
   "supervise": 2,
   "main": 3,
