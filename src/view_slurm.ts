@@ -15,7 +15,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { GrantError, resolveGrant } from "./trust.ts";
 
 /** Where Slurm's client commands find their configuration and munge. */
@@ -127,7 +127,15 @@ export function slurmMasks(
   const hidden = new Set<string>(), hiddenDirs = new Set<string>(), walked: string[] = [];
   const visit = (dir: string) => {
     walked.push(dir);
-    for (const e of Deno.readDirSync(dir)) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch (e) {
+      if (dir === confDir) throw e;
+      // Gone since listed (a spool folder in it, say): its listing dep makes a new plan.
+      return;
+    }
+    for (const e of entries) {
       if (walked.length > SLURM_WALK_MAX) {
         throw new GrantError(
           `slurm: true: ${confDir} (slurm.conf's folder) holds more than ${SLURM_WALK_MAX} entries; keep slurm.conf in a folder of its own`,
@@ -144,15 +152,20 @@ export function slurmMasks(
       }
       if (info.isSymlink) {
         // Judged by its target: masked where the hook would reach it.
-        let real: string;
+        let real: string, target: Deno.FileInfo;
         try {
           real = Deno.realPathSync(path);
+          target = Deno.statSync(real);
         } catch {
-          continue; // dangling: nothing to read
+          // Dangling: nothing to read now; the folder its target would
+          // appear in is a dep, so a target made later gets a new plan.
+          try {
+            walked.push(dirname(resolve(dir, Deno.readLinkSync(path))));
+          } catch { /* gone */ }
+          continue;
         }
         walked.push(real);
         if (shown.includes(real)) continue;
-        const target = Deno.statSync(real);
         if (isSecretName(e.name) || isSecretName(basename(real)) || !readableByAll(real)) {
           (target.isDirectory ? hiddenDirs : hidden).add(real);
         }

@@ -88,6 +88,10 @@ Deno.test(
       file(`${conf}/late.key`, `${secret} added later\n`, 0o644);
       file(`${conf}/late.conf`, `${secret} added later, private\n`, 0o600);
       file(`${conf}/keys/late`, `${secret} added later in a subfolder\n`, 0o600);
+      // A link whose private target appears only later, outside the folder.
+      Deno.symlinkSync(`${outside}/later`, `${conf}/later.conf`);
+      await run();
+      file(`${outside}/later`, `${secret} a link's target made later\n`, 0o600);
       await run();
       // A file that turns private later.
       file(`${conf}/gres.conf`, `${secret} made private\n`, 0o600);
