@@ -125,6 +125,8 @@ export function slurmMasks(
   shown: readonly string[] = [],
 ): { hidden: string[]; hiddenDirs: string[]; walked: string[] } {
   const hidden = new Set<string>(), hiddenDirs = new Set<string>(), walked: string[] = [];
+  // Folders walked by their real path, so that links in a loop end.
+  const visited = new Set<string>([Deno.realPathSync(confDir)]);
   const visit = (dir: string) => {
     walked.push(dir);
     let entries: Deno.DirEntry[];
@@ -168,10 +170,16 @@ export function slurmMasks(
         if (shown.includes(real)) continue;
         if (isSecretName(e.name) || isSecretName(basename(real)) || !readableByAll(real)) {
           (target.isDirectory ? hiddenDirs : hidden).add(real);
+        } else if (target.isDirectory && !visited.has(real)) {
+          // A linked folder is judged as a subfolder: what is in it too.
+          visited.add(real);
+          visit(real);
         }
       } else if (info.isDirectory) {
-        if (forEveryone(info)) visit(path);
-        else hiddenDirs.add(path);
+        if (forEveryone(info)) {
+          visited.add(path);
+          visit(path);
+        } else hiddenDirs.add(path);
       } else if (info.isFile && (isSecretName(e.name) || !forEveryone(info))) {
         hidden.add(path);
       }

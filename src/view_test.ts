@@ -126,6 +126,13 @@ Deno.test("view: slurm masks what not every user could read in slurm.conf's fold
     file(join(outside, "target"), 0o600);
     Deno.symlinkSync(join(outside, "target"), join(dir, "link.conf"));
     Deno.symlinkSync(join(dir, "sub", "hidden.conf"), join(dir, "alias"));
+    // A linked folder open to all is walked as a subfolder; a loop ends.
+    Deno.mkdirSync(join(outside, "linked"), { mode: 0o755 });
+    Deno.chmodSync(outside, 0o755);
+    file(join(outside, "linked", "private"), 0o600);
+    file(join(outside, "linked", "public"), 0o644);
+    Deno.symlinkSync(join(outside, "linked"), join(dir, "linked"));
+    Deno.symlinkSync(dir, join(dir, "sub", "loop"));
     const m = slurmMasks(dir, [join(dir, "slurm.conf")]);
     assert.deepEqual(
       m.hidden,
@@ -135,6 +142,7 @@ Deno.test("view: slurm masks what not every user could read in slurm.conf's fold
         join(dir, "sub", "hidden.conf"),
         join(dir, "sub", "public.key"),
         join(Deno.realPathSync(outside), "target"),
+        join(Deno.realPathSync(outside), "linked", "private"),
       ].sort(),
     );
     assert.deepEqual(m.hiddenDirs, [join(dir, "closed")]);

@@ -52,6 +52,10 @@ Deno.test(
       file(`${conf}/closed/readable`, `${secret} in a closed folder\n`, 0o644);
       file(`${outside}/jwt`, `${secret} linked from outside\n`, 0o600);
       Deno.symlinkSync(`${outside}/jwt`, `${conf}/jwt.conf`);
+      // A linked folder every user may enter, with a private file in it.
+      Deno.mkdirSync(`${outside}/shared`, { mode: 0o755 });
+      file(`${outside}/shared/private`, `${secret} in a linked folder\n`, 0o600);
+      Deno.symlinkSync(`${outside}/shared`, `${conf}/shared`);
       const hook = `${hooks}/hook.ts`;
       Deno.writeTextFileSync(
         hook,
