@@ -167,6 +167,10 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
   // state, never in a granted host /tmp where a user could prepare it.
   const inside = `${LAUNCHER.RUN_DIR}/check`;
   try {
+    // The tmpfs over it needs a mount point when the view binds the host's /run.
+    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  try {
     const types = pathToFileURL(join(libDir(), "types.ts")).href;
     Deno.writeTextFileSync(
       join(dir, "check.ts"),
