@@ -111,7 +111,7 @@ Deno.test(
       // Odd rounds fail with 3: a hook ending "right" is not only a success.
       Deno.writeTextFileSync(
         `${hooks}/hook.ts`,
-        `export function prolog(job) {
+        `export function prolog(job: { id: number }) {
   // The grant still works: the runner's own status file revoked none of it
   // (Deno serves /dev/shm to "all" only; the view's bind of it is enough here).
   Deno.writeTextFileSync("/tmp/own-" + job.id, "x");
@@ -146,6 +146,9 @@ for i in $(seq 1 ${ROUNDS}); do
   echo "=== round $i"
   ${q(PREP_DENO)} try ${q(`${hooks}/hook.ts`)} --job-id $i 2>&1
 done
+# check type-checks in the same view, with its own files in it.
+echo "=== check"
+PATH=${q(dirname(Deno.execPath()))}:$PATH ${q(PREP_DENO)} check ${q(`${hooks}/hook.ts`)} 2>&1
 kill $racer; wait $racer 2>/dev/null
 echo "=== left in the planted names"
 for s in ${names.map(q).join(" ")}; do
@@ -163,7 +166,9 @@ done
       }).output();
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 0, text);
-      const rounds = text.split(/^=== round \d+\n/m).slice(1);
+      const [before, checked] = text.split(/^=== check\n/m);
+      assert.match(checked ?? "", /^types: ok$/m, text);
+      const rounds = before.split(/^=== round \d+\n/m).slice(1);
       assert.equal(rounds.length, ROUNDS, text);
       rounds.forEach((r, i) => {
         const id = i + 1;
