@@ -5,7 +5,7 @@
  * `runner=` is the package's {@linkcode PACKAGED_RUNNER}, not a source
  * install's /usr/local/sbin/prep-deno): nothing is put in /usr/local.
  *
- * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
+ * Layout (packaging/prep-deno.spec builds an RPM, and its -debuginfo, from the same trees):
  *   /usr/sbin/prep-deno                  -> ../lib/prep-deno/build/prep-deno, the runner's
  *                                        native launcher (build/entry.js beside it); the
  *                                        packaged plugin's default runner=
@@ -43,6 +43,7 @@ import {
   maintainer,
   maintainerScripts,
   md5sums,
+  rpmChangelog,
 } from "./package/debian.ts";
 import { splitDebug } from "./package/strip.ts";
 
@@ -238,13 +239,24 @@ function du(dir: string): number {
 }
 
 /** Builds the RPM from the staged tree with packaging/prep-deno.spec. */
-function rpm(root: string, slurmVersion: string): string {
+function rpm(root: string, debugRoot: string, slurmVersion: string): string {
   const topdir = join(top, "build", "rpm");
+  // The spec with its %changelog made from the Debian changelog.
+  const spec = join(top, "build", "package", "prep-deno.spec");
+  Deno.writeTextFileSync(
+    spec,
+    Deno.readTextFileSync(join(top, "packaging", "prep-deno.spec")) +
+      rpmChangelog(top, `1.slurm${slurmVersion}`),
+  );
   run("rpmbuild", [
     "-bb",
     "--quiet",
     "--define",
     `stage ${root}`,
+    "--define",
+    `debug_stage ${debugRoot}`,
+    "--define",
+    `packager ${maintainer(top, Deno.env.toObject())}`,
     "--define",
     `slurm_version ${slurmVersion}`,
     "--define",
@@ -253,7 +265,7 @@ function rpm(root: string, slurmVersion: string): string {
     `_topdir ${topdir}`,
     "--define",
     "_unitdir /usr/lib/systemd/system",
-    join(top, "packaging", "prep-deno.spec"),
+    spec,
   ]);
   const dir = join(topdir, "RPMS", "x86_64");
   const name = [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
@@ -273,8 +285,20 @@ if (import.meta.main) {
   const { slurm, runner } = await stage(root, buildPlugin(work));
   // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
   run("chmod", ["-R", "go-w", root]);
+  // Debug symbols to a tree of their own (prep-deno-dbgsym, or the RPM's
+  // -debuginfo), as dh_strip and find-debuginfo do.
+  const dbg = join(work, "dbgsym");
+  const buildIds = splitDebug(root, [
+    `${LIB.slice(1)}/build/prep-deno`,
+    `${pluginDir.slice(1)}/prep_deno.so`,
+  ], dbg);
+  put(
+    root,
+    "/usr/share/doc/prep-deno/changelog.gz",
+    changelog(top, version, `${version}+slurm${slurm.upstream}`),
+  );
   if (wantRpm) {
-    const out = rpm(root, slurm.upstream);
+    const out = rpm(root, dbg, slurm.upstream);
     console.log(
       `${relative(top, out)}: prep-deno ${version} for Slurm ${slurm.upstream}; runner: ${runner}`,
     );
@@ -282,13 +306,6 @@ if (import.meta.main) {
     const arch = run("dpkg", ["--print-architecture"]).trim();
     const debVersion = `${version}+slurm${slurm.upstream}`;
     const who = maintainer(top, Deno.env.toObject());
-    // Debug symbols to their own package, as dh_strip makes prep-deno-dbgsym.
-    const dbg = join(work, "dbgsym");
-    const buildIds = splitDebug(root, [
-      `${LIB.slice(1)}/build/prep-deno`,
-      `${pluginDir.slice(1)}/prep_deno.so`,
-    ], dbg);
-    put(root, "/usr/share/doc/prep-deno/changelog.gz", changelog(top, version, debVersion));
     const sizeKiB = Math.ceil(du(root) / 1024);
     put(
       root,

@@ -154,3 +154,31 @@ export function md5sums(root: string): string {
   walk(root);
   return lines.join("\n") + "\n";
 }
+
+/**
+ * packaging/debian/changelog as an RPM `%changelog`, newest first; the
+ * newest entry carries the RPM's version-release (`0.2.0-1.slurm22.05.8`).
+ *
+ * @example
+ * ```ts
+ * rpmChangelog("/src/prep-deno", "1.slurm22.05.8");
+ * // "* Mon Dec 07 2026 prep/deno developers <...> - 0.2.0-1.slurm22.05.8\n- Warm mode: ..."
+ * ```
+ */
+export function rpmChangelog(top: string, release: string): string {
+  const text = Deno.readTextFileSync(join(debianDir(top), "changelog"));
+  const entries = text.split(/^(?=prep-deno \()/m).filter((e) => e.trim());
+  return entries.map((entry, i) => {
+    const version = /^prep-deno \(([^)]+)\)/.exec(entry)![1];
+    const [, who, date] = /^ -- (.+?) {2}(.+)$/m.exec(entry)!;
+    const d = new Date(date);
+    const day = d.toUTCString().slice(0, 3);
+    const month = d.toUTCString().slice(8, 11);
+    const stamp = `${day} ${month} ${
+      String(d.getUTCDate()).padStart(2, "0")
+    } ${d.getUTCFullYear()}`;
+    const items = entry.split("\n").filter((l) => /^ {2}\* /.test(l) || /^ {4}\S/.test(l))
+      .map((l) => l.replace(/^ {2}\* /, "- ").replace(/^ {4}/, "  "));
+    return `* ${stamp} ${who} - ${version}-${i === 0 ? release : "1"}\n${items.join("\n")}\n`;
+  }).join("\n");
+}
