@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fakeJobEnv } from "../../src/slurm_vars.ts";
 import { prepDeno } from "../helpers.ts";
 import { grantDir } from "./helpers.ts";
@@ -102,6 +102,22 @@ Deno.test(
       const r = await prepDeno(["run", hook], env);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!r.stdout.includes(secret), `a secret leaked:\n${r.stdout}`);
+      // A read grant of the folder above slurm.conf's, and of the keys' folder.
+      file(`${conf}/gres.conf`, "# gres\n", 0o644);
+      Deno.writeTextFileSync(
+        `${hooks}/deno.json`,
+        JSON.stringify({
+          permissions: { prolog: { read: [dirname(conf), outside], run: ["/bin/sh"] } },
+          sandbox: {
+            prolog: {
+              slurm: true,
+              read: [dirname(conf), outside],
+              capabilities: ["CAP_DAC_OVERRIDE"],
+            },
+          },
+        }),
+      );
+      await run();
       // The hook root is slurm.conf's folder itself (its policy there): its
       // own module and policy, root's only, still load; nothing else shows.
       file(`${conf}/gres.conf`, "# gres\n", 0o644);
