@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "cgroup.h"
 #include "io.h"
+#include "rundir.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -57,23 +58,20 @@ static int env_memfd(void)
 	return fd;
 }
 
-/* A root-only file the entry writes "started" and "exit N" to. */
+/*
+ * A root-only file the entry writes "started" and "exit N" to, in root's
+ * folders all the way down (rundir.c). bwrap binds it onto
+ * PD_STATUS_PATH, in the view's private tmpfs (see bwrapArgs() in
+ * src/sandbox.ts): neither end is a name a user can prepare.
+ */
 static int status_file(char *path, size_t size)
 {
 	char dir[4096];
-	struct stat st;
-	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0755);
-	snprintf(dir, sizeof(dir), "%s/status", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0700);
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
+	if (pd_run_dir("status", 0700, dir, sizeof(dir)) < 0 ||
+	    snprintf(path, size, "%s/XXXXXX", dir) >= (int)size)
 		return -1;
-	snprintf(path, size, "%s/XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	return fd;
+	return mkostemp(path, O_CLOEXEC);
 }
 
 /*

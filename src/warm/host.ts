@@ -24,7 +24,6 @@
 
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
-import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { type JobReport, type PortMessage, statusOf } from "./report.ts";
@@ -255,11 +254,10 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs (Deno's cache is elsewhere). */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
-      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {

@@ -26,6 +26,7 @@ const RANK: Record<string, number> = {
   "cgroup": 1,
   "broker": 2,
   "argv": 2,
+  "rundir": 1,
   "plan": 2,
   "supervise": 3,
   "main": 4,
