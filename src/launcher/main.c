@@ -222,12 +222,13 @@ static int print_contract(void)
 	       "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
-	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d},"
+	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
+	       "\"PRIVILEGED_SOCKET\":\"%s\"},"
 	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d,\"NUMBERS\":{",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX);
+	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX);
 	for (size_t i = 0; i < N_NUMBERS; i++)
 		printf("%s\"%s\":{\"flag\":\"%s\",\"min\":%lld,\"max\":%lld,\"default\":%lld}",
 		       i ? "," : "", numbers[i].key, numbers[i].flag, numbers[i].min, numbers[i].max,
