@@ -90,6 +90,16 @@ export const CAUSE_MARKER = "prep-deno: cause: ";
 /** Longest node reason the plugin sets, in bytes (`PD_REASON_MAX`). */
 export const REASON_MAX = 120;
 
+/**
+ * First field of the outcome record's wire line (src/outcome_record.ts),
+ * which the launcher hands the plugin on its `--outcome-fd`
+ * (`PD_OUTCOME_MAGIC`).
+ */
+export const OUTCOME_MAGIC = "prep-deno-outcome/1";
+
+/** Longest outcome record line, newline included, in bytes (`PD_OUTCOME_MAX`). */
+export const OUTCOME_MAX = 4096;
+
 /** The variable that names the hook's context (`prolog_slurmd`, ...). */
 export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";
 
