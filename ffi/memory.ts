@@ -14,6 +14,7 @@
  */
 
 import type { Layouts } from "./layout.ts";
+import { parseOutcome } from "../src/outcome_record.ts";
 import type { CoreConfig, Outcome } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -80,6 +81,7 @@ export function readOutcome(p: Deno.PointerObject, at: Layouts["pdc_outcome_t"])
   const out = v.getPointer(at.output);
   const failed = v.getPointer(at.failed_path);
   const fallback = v.getPointer(at.fallback);
+  const record = v.getPointer(at.record);
   const low = status & 0x7f;
   return {
     status,
@@ -89,6 +91,7 @@ export function readOutcome(p: Deno.PointerObject, at: Layouts["pdc_outcome_t"])
     output: out ? Deno.UnsafePointerView.getCString(out) : "",
     failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
     fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
+    record: record ? parseOutcome(Deno.UnsafePointerView.getCString(record) + "\n") : undefined,
   };
 }
 

@@ -18,7 +18,14 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import { CAUSE_MARKER, EXIT, LAUNCHER, OUTCOME_MAGIC, OUTCOME_MAX, REASON_MAX } from "../src/contract.ts";
+import {
+  CAUSE_MARKER,
+  EXIT,
+  LAUNCHER,
+  OUTCOME_MAGIC,
+  OUTCOME_MAX,
+  REASON_MAX,
+} from "../src/contract.ts";
 import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE } from "../src/launch/constants.ts";
 import { DatabaseSync } from "node:sqlite";
 
