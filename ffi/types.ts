@@ -52,8 +52,13 @@ export interface Outcome {
   signal?: number;
   /** Killed at the timeout, or the runner's own timeout (124). */
   timedOut: boolean;
-  /** stdout and stderr of the last hook run. */
+  /** stdout and stderr of the last hook run (escaped: see pdc_escape_output). */
   output: string;
+  /**
+   * What slurmd's log shows of it: the output, then the runner's own line
+   * made from the record by the one printer (`outcomeText`).
+   */
+  log: string;
   /** The hook that failed. */
   failedPath?: string;
   /** Why the warm service was passed over for the spawn path, if it was. */

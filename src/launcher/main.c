@@ -81,6 +81,26 @@ static const char *hook_for_context(const char *context)
 	return NULL;
 }
 
+/*
+ * The record's descriptor, close-on-exec so no process of the hook holds
+ * it. One of the standard three (the warm service, which can hand down no
+ * other, passes stdout) is moved up and /dev/null takes its place: the
+ * hook then writes to /dev/null there, never into the record.
+ */
+static int outcome_fd(int fd)
+{
+	int moved, null;
+
+	if (fd >= 3)
+		return fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 ? fd : -1;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (moved < 0 || null < 0 || dup2(null, fd) < 0)
+		return -1;
+	close(null);
+	return moved;
+}
+
 /* Parses run/__exec flags into h; 0, or -1 for a line Deno should explain. */
 static int parse(int argc, char **argv, struct pd_hook *h, const char **module, int exec_mode)
 {
@@ -96,9 +116,9 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 			heap = (long)d, i++;
 		else if (!strcmp(a, "--memory-mb") && (d = number(v, 1 << 24)) >= 1)
 			memory = (long)d, i++;
-		else if (!strcmp(a, "--outcome-fd") && (d = number(v, 1 << 20)) >= 3 &&
-			 fcntl((int)d, F_SETFD, FD_CLOEXEC) == 0)
-			h->outcome_fd = (int)d, i++;
+		else if (!strcmp(a, "--outcome-fd") && (d = number(v, 1 << 20)) >= 1 &&
+			 (h->outcome_fd = outcome_fd((int)d)) >= 0)
+			i++;
 		else if (!strcmp(a, "--list-exports"))
 			h->list_exports = 1;
 		else if (exec_mode && !strcmp(a, "--no-status"))
