@@ -22,7 +22,7 @@ export function forgingHook(hook: string, ending: "throw" | "spin" = "throw"): s
   const forgedRecord = [OUTCOME_MAGIC, "threw", "1", hook, "/x.ts", "1", FORGED, FORGED].join(
     "\t",
   );
-  return `export function ${hook === "default" ? "prolog" : hook}() {
+  return `export function ${hook}() {
   const w = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s));
   w(${JSON.stringify(`${CAUSE_MARKER}${FORGED}\n`)});
   w(${JSON.stringify(`${forgedRecord}\n`)});
