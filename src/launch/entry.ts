@@ -18,17 +18,22 @@
 
 import { parseEnvEntries } from "../bytes.ts";
 import { buildJobContext } from "../context.ts";
-import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import { causeLine, LAUNCHER } from "../contract.ts";
 import {
   formatOutcome,
   type HookOutcome,
-  type OutcomeKind,
   type OutcomePlace,
   outcomeText,
 } from "../outcome_record.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
-import { explainUnknownImport } from "../import_error.ts";
+import {
+  callHook,
+  type CallOutcome,
+  judgeExit,
+  judgeLoad,
+  judgeThrown,
+  judgeValue,
+} from "../hook_call.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -85,58 +90,24 @@ function end(code: number): never {
   throw new Error("unreachable: Deno.exit returned");
 }
 
-/**
- * Fails the hook: `message` is the whole sentence for the log, `cause` the
- * shortest answer to "why" (the plugin's drain reason).
- */
-function fail(kind: OutcomeKind, message: string, cause: string = message): never {
-  record({ kind, status: 1, message, cause });
-  realExit(1);
+/** Ends the process with the outcome of the hook call (src/hook_call.ts). */
+function finish(o: CallOutcome): never {
+  record(o);
+  realExit(o.status);
   throw new Error("unreachable: Deno.exit returned");
-}
-
-function describeError(e: unknown): string {
-  const d = describeThrown(e);
-  if (isDenial(d.errorName, d.message)) return denial(d.message, where);
-  return `${d.errorName}: ${d.message}`;
-}
-
-/** The cause of a thrown value: its message alone ("gpu 1 lost"), or the denial. */
-function causeOf(e: unknown): string {
-  const d = describeThrown(e);
-  if (isDenial(d.errorName, d.message)) return denial(d.message, where);
-  return d.message.trim() === "" ? d.errorName : d.message;
-}
-
-function isDenial(errorName: string, message: string): boolean {
-  return errorName === "NotCapable" || /run again with the --allow-\w+ flag/.test(message);
 }
 
 // Deno.exit(n) in the hook is exit status n, recorded as an ending.
 Object.defineProperty(Deno, "exit", {
-  value: (code?: number) => {
-    const c = code ?? Deno.exitCode;
-    if (!isExitStatus(c)) {
-      fail("bad-value", `called Deno.exit(${String(code)}), which is not an exit status`);
-    }
-    end(c);
-  },
+  value: (code?: number) => finish(judgeExit(code ?? Deno.exitCode)),
 });
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
-  fail(
-    "threw",
-    `a promise was rejected and nothing handled it: ${describeError(e.reason)}`,
-    causeOf(e.reason),
-  );
+  finish(judgeThrown(e.reason, where, "unhandled"));
 });
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  fail(
-    "threw",
-    `uncaught error: ${describeError(e.error ?? e.message)}`,
-    causeOf(e.error ?? e.message),
-  );
+  finish(judgeThrown(e.error ?? e.message, where, "uncaught"));
 });
 
 /** All of stdin (the job's environment), read synchronously: a stream costs ~7 ms here. */
@@ -164,65 +135,25 @@ async function main(): Promise<void> {
   try {
     mod = await import(moduleUrl);
   } catch (e) {
-    const d = describeThrown(e);
-    fail(
-      "load-failed",
-      `cannot load the module: ${
-        /run again with the --allow-\w+ flag/.test(d.message)
-          ? denial(d.message, where)
-          : explainUnknownImport(d.message, where.configPath) ?? d.message
-      }`,
-    );
+    finish(judgeLoad(e, where));
   }
   if (mode === "--list-exports") {
     console.log(JSON.stringify(Object.keys(mod)));
     end(0);
   }
-  const fn = typeof mod[hook] === "function" ? mod[hook] : mod.default;
-  if (typeof fn !== "function") {
-    fail(
-      "no-export",
-      `the module has no export "${hook}" and no default export` +
-        ` (it exports: ${
-          Object.keys(mod).join(", ") || "nothing"
-        }); export a function named "${hook}"`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = await (fn as (job: unknown) => unknown)(buildJobContext(env));
-  } catch (e) {
-    const d = describeThrown(e);
-    fail(
-      "threw",
-      d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`,
-      causeOf(e),
-    );
-  }
-  // One turn of the event loop: a rejection the hook left floating is
-  // reported (and fails the hook) before success is. A message, not a
-  // timer: Deno's first timer costs ~15 ms of start-up.
-  await new Promise((r) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => (channel.port1.close(), r(undefined));
-    channel.port2.postMessage(0);
-  });
-  if (value === undefined) {
-    const code = Deno.exitCode;
-    if (!isExitStatus(code)) {
-      fail("bad-value", `set Deno.exitCode to ${String(code)}, which is not an exit status`);
-    }
-    end(code);
-  }
-  if (!isExitStatus(value)) {
-    fail(
-      "bad-value",
-      `returned ${
-        showValue(value)
-      }, which is not an exit status (return nothing or an integer 0-255)`,
-    );
-  }
-  end(value);
+  finish(
+    await callHook(mod, hook, buildJobContext(env), where, async (value) => {
+      // One turn of the event loop: a rejection the hook left floating is
+      // reported (and fails the hook) before success is. A message, not a
+      // timer: Deno's first timer costs ~15 ms of start-up.
+      await new Promise((r) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => (channel.port1.close(), r(undefined));
+        channel.port2.postMessage(0);
+      });
+      return value === undefined ? judgeValue(Deno.exitCode, "exitCode") : judgeValue(value);
+    }),
+  );
 }
 
 // No top-level await: a hook whose promise can never settle (nothing left
