@@ -223,7 +223,7 @@ static void log_record(const char *record)
 		f[n++] = t;
 	/* strtok_r skips empty fields: a record without cause has 7. */
 	if (n == 8 || n == 7)
-		error("prep-deno: %s %s job %s: %s", f[3], f[4], f[5], f[n - 1]);
+		error(PD_MESSAGE_PREFIX " %s", f[3], f[4], f[5], f[n - 1]);
 	xfree(copy);
 }
 

@@ -22,6 +22,7 @@ import {
   CAUSE_MARKER,
   EXIT,
   LAUNCHER,
+  MESSAGE_PREFIX,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -115,6 +116,7 @@ const defines: Record<string, string> = {
   PD_REASON_MAX: String(REASON_MAX),
   PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
   PD_OUTCOME_MAX: String(OUTCOME_MAX),
+  PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.

@@ -102,6 +102,14 @@ export const OUTCOME_MAGIC = "prep-deno-outcome/1";
 export const OUTCOME_MAX = 4096;
 
 /**
+ * The one prefix of the runner's messages, `prep-deno: <hook> <file> job
+ * <id>:`, a printf format of three strings (`PD_MESSAGE_PREFIX`): the
+ * launcher, the plugin's log line and src/outcome_record.ts `placePrefix`
+ * all build it from this.
+ */
+export const MESSAGE_PREFIX = "prep-deno: %s %s job %s:";
+
+/**
  * The descriptor the plugin hands the runner for the outcome record
  * (`--outcome-fd`, `PD_OUTCOME_FD`): the write end of a pipe only the
  * plugin reads.

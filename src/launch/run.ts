@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { causeLine } from "../contract.ts";
 import type { HookName } from "../types.ts";
+import { type HookOutcome, outcomeText } from "../outcome_record.ts";
 import { LaunchRefused, planHook } from "./plan.ts";
 import { spawnPlan } from "./spawn.ts";
 import { pipeCapped } from "./output.ts";
@@ -49,7 +50,14 @@ export async function runHook(run: HookRun): Promise<number> {
     plan = planHook(modulePath, run.hook, undefined, run.env);
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
-    console.error(`prep-deno: ${run.hook} ${modulePath} job ${jobId}: ${e.message}`);
+    const record: HookOutcome = {
+      kind: "refused",
+      status: e.status,
+      message: e.message,
+      cause: e.message,
+      place: { hook: run.hook, module: modulePath, job: jobId },
+    };
+    console.error(outcomeText(record));
     console.error(causeLine(e.message));
     return e.status;
   }

@@ -8,6 +8,7 @@ import {
   CAUSE_MARKER,
   EXIT,
   LAUNCHER,
+  MESSAGE_PREFIX,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -25,6 +26,7 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     REASON_MAX,
     OUTCOME_MAGIC,
     OUTCOME_MAX,
+    MESSAGE_PREFIX,
   });
 });
 
