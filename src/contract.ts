@@ -81,10 +81,12 @@ export const TRUNCATION_NOTE =
 export const RUNNER_GRACE_SECONDS = 5;
 
 /**
- * Start of the line a failing hook's runner prints with the cause of the
- * failure (the first line of the error). The plugin takes the last such line
- * and, with `PrEpParameters=drain_reason=yes` (the default), makes the
- * node's reason `<prolog|epilog> <file>: <cause>`.
+ * Start of the line the runner prints with the cause of a failure (the
+ * first line of the error) for a person at a terminal (`prep-deno try`, a
+ * `run` without `--outcome-fd`). The plugin never reads it: the node's
+ * reason, `<prolog|epilog> <file>: <cause>` with
+ * `PrEpParameters=drain_reason=yes` (the default), comes from the outcome
+ * record's cause ({@linkcode OUTCOME_MAGIC}).
  */
 export const CAUSE_MARKER = "prep-deno: cause: ";
 

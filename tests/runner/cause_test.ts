@@ -278,3 +278,37 @@ Deno.test("cause: the record's descriptor is not the hook's: a child writing to 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("cause: a module that is missing when the runner starts still gives the plugin a record (127)", async () => {
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  const env = { ...fakeJobEnv("prolog_slurmd", { id: 45 }), PATH: "/usr/bin:/bin" };
+  const o = await plugin.runHooksAsync(
+    { runner: PREP_DENO, timeoutSeconds: 30 },
+    ["/nonexistent/site.ts"],
+    env,
+    45,
+  );
+  assert.equal(o.exitCode, EXIT.NOT_FOUND, o.log);
+  assert.equal(o.record?.kind, "refused", o.log);
+  assert.match(o.record?.cause ?? "", /does not exist/);
+  assert.deepEqual(o.record?.place, { hook: "prolog", module: "/nonexistent/site.ts", job: "45" });
+});
+
+Deno.test("cause: a shell hook's output is escaped the same way, its lines kept, and it has no record", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const path = join(dir, "prolog.sh");
+    Deno.writeTextFileSync(
+      path,
+      `#!/bin/sh\nprintf 'one\\000two\\r\\033[2Kthree\\nfour\\n'\nexit 3\n`,
+    );
+    Deno.chmodSync(path, 0o755);
+    const o = await plugin.runHooksAsync({ runner: PREP_DENO }, [path], {}, 46);
+    assert.equal(o.exitCode, 3);
+    assert.equal(o.output, "one\\x00two\\x0d\\x1b[2Kthree\nfour\n");
+    assert.equal(o.record, undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
