@@ -259,7 +259,12 @@ static int outcome(const struct pd_hook *h, int rc, const char *rec, int code,
 	if (cg_error)
 		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot put the hook in its cgroup",
 			      "cannot put the hook in its cgroup: %s", strerror(cg_error));
-	if (!strcmp(rec, "ended") && rc == code)
+	/*
+	 * The entry's record, with the status the runner saw; but a kill
+	 * (128+N) after the cgroup's out-of-memory kill is the memory limit's,
+	 * whatever record anything in the sandbox wrote before it.
+	 */
+	if (!strcmp(rec, "ended") && rc == code && !(oom && rc > 128))
 		return pd_end_escaped(h, r->kind, rc, r->cause, r->message);
 	if (oom) {
 		snprintf(why, sizeof(why), "out of memory: passed its memory limit of %ld MiB",
