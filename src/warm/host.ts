@@ -24,12 +24,12 @@
 
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
-import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
 import { judgeLoad, judgeThrown } from "../hook_call.ts";
 import { placePrefix } from "../outcome_record.ts";
+import type { ViewSource } from "../capability_hints.ts";
 import { MAX_OUTPUT } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
@@ -46,6 +46,10 @@ export interface WarmHostSpec {
   configPath?: string;
   /** The set used, for messages. */
   setName?: string;
+  /** The sandbox set used and the capabilities it keeps, for capability hints. */
+  sandboxSet?: string;
+  /** See `sandboxSet`. */
+  capabilities?: string[];
   /** The service's socket for this host (connected once, then removed). */
   socketPath: string;
   /** How jobs share isolates. */
@@ -78,7 +82,12 @@ interface Isolate {
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
-  const from = { hook: spec.hook, configPath: spec.configPath, setName: spec.setName };
+  const from = {
+    hook: spec.hook,
+    configPath: spec.configPath,
+    setName: spec.setName,
+    view: viewSource(spec),
+  };
   const worker = new Worker(spec.workerEntry, {
     type: "module",
     name: spec.hook,
@@ -250,11 +259,10 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs (Deno's cache is elsewhere). */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
-      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {
@@ -267,4 +275,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/** Where the host's view came from, for capability hints. */
+function viewSource(spec: WarmHostSpec): ViewSource {
+  return {
+    configPath: spec.configPath,
+    sandboxSet: spec.sandboxSet ?? spec.hook,
+    capabilities: spec.capabilities ?? [],
+  };
 }

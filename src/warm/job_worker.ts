@@ -19,13 +19,13 @@
 
 import { buildJobContext } from "../context.ts";
 import { callHook, type CallOutcome, jobEnv, judgeExit, judgeLoad } from "../hook_call.ts";
-import type { PolicySource } from "../outcome.ts";
+import type { CallSource } from "../hook_call.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;
 let job: { env: Record<string, string>; reported: boolean } | undefined;
 let nested = false;
-let from: PolicySource = { hook: "?" };
+let from: CallSource = { hook: "?" };
 
 // Globals that would carry state between Workers of one host (or, with a
 // shared DENO_DIR, between jobs). Removed before any hook code runs.
