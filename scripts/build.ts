@@ -10,7 +10,7 @@
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
  *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER, NUMBERS, CAUSE_MARKER, REASON_MAX);
+ *   src/contract.ts (EXIT, LAUNCHER, NUMBERS, CAUSE_MARKER, REASON_MAX, OUTCOME_*);
  *   `prep-deno __contract` says them back.
  *
  * @module
@@ -19,7 +19,16 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import { CAUSE_MARKER, EXIT, LAUNCHER, NUMBERS, REASON_MAX } from "../src/contract.ts";
+import {
+  CAUSE_MARKER,
+  EXIT,
+  LAUNCHER,
+  MESSAGE_PREFIX,
+  NUMBERS,
+  OUTCOME_MAGIC,
+  OUTCOME_MAX,
+  REASON_MAX,
+} from "../src/contract.ts";
 import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE } from "../src/launch/constants.ts";
 import { DatabaseSync } from "node:sqlite";
 
@@ -114,6 +123,9 @@ const defines: Record<string, string> = {
   "PD_NUMBERS(X)": Object.entries(NUMBERS).map(([key, n]) =>
     `X(${key.toUpperCase()},${str(key)},${str(n.flag)},${n.min},${n.max},${n.default})`
   ).join(" "),
+  PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
+  PD_OUTCOME_MAX: String(OUTCOME_MAX),
+  PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.

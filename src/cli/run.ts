@@ -38,6 +38,8 @@ the job taken from the environment. This is what the prep/deno plugin executes.
                      needs a writable pids cgroup
 Each takes a whole number within the bounds PrEpParameters gives it (heap_mb
 ${NUMBERS.heap_mb.min}-${NUMBERS.heap_mb.max}, memory_mb ${NUMBERS.memory_mb.min}-${NUMBERS.memory_mb.max}, tasks_max ${NUMBERS.tasks_max.min}-${NUMBERS.tasks_max.max}).
+  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+                     instead of the message and cause line on stderr (the plugin passes 3)
 `;
 
 /** Runs `run`; resolves to the exit status. */
@@ -48,6 +50,7 @@ export async function runCommand(args: string[]): Promise<number> {
     "memory-mb": { type: "string" },
     "tasks-max": { type: "string" },
     "list-exports": { type: "boolean" },
+    "outcome-fd": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_HELP);
@@ -77,5 +80,6 @@ export async function runCommand(args: string[]): Promise<number> {
     memoryMb,
     tasksMax,
     listExports: values["list-exports"] === true,
+    outcomeFd: numberFlag("run", "outcome-fd", values["outcome-fd"] as string | undefined, 1 << 20),
   });
 }
