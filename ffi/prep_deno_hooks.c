@@ -25,7 +25,8 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(12, sizeof(char *));
+	/* runner run PATH, then 5 flags with a value each, then NULL. */
+	char **argv = calloc(3 + 2 * 5 + 1, sizeof(char *));
 	char num[32];
 	int n = 0;
 

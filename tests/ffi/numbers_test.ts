@@ -109,8 +109,25 @@ Deno.test("numbers: a bad number in PrEpParameters stops the plugin at init(), n
 Deno.test("numbers: tasks_max reaches the runner as --tasks-max", async () => {
   await using plugin = PrepPlugin.open(SO);
   assert.deepEqual(
-    plugin.hookArgv({ runner: "/r", heapMb: 64, memoryMb: 300, tasksMax: 512 }, "/h/p.ts"),
-    ["/r", "run", "/h/p.ts", "--heap-mb", "64", "--memory-mb", "300", "--tasks-max", "512"],
+    plugin.hookArgv(
+      { runner: "/r", timeoutSeconds: 9, heapMb: 64, memoryMb: 300, tasksMax: 512 },
+      "/h/p.ts",
+    ),
+    [
+      "/r",
+      "run",
+      "/h/p.ts",
+      "--outcome-fd",
+      "3",
+      "--timeout",
+      "9",
+      "--heap-mb",
+      "64",
+      "--memory-mb",
+      "300",
+      "--tasks-max",
+      "512",
+    ],
   );
 });
 
