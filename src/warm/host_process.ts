@@ -53,7 +53,14 @@ export type JobResult =
   /** The host never read the request: the hook did not start. */
   | { kind: "not-started"; why: string }
   /** The host read the request and ended before replying. */
-  | { kind: "died"; why: string; outOfMemory?: string; cause?: string }
+  | {
+    kind: "died";
+    why: string;
+    outOfMemory?: string;
+    /** Which limit the launcher's record names: memory (heap or whole host) or tasks. */
+    limit?: "memory" | "tasks";
+    cause?: string;
+  }
   /** The reply payload, as the plugin reads it. */
   | { kind: "reply"; payload: Uint8Array };
 
@@ -234,6 +241,7 @@ export class HostProcess {
         outOfMemory: record?.kind === "memory" || record?.kind === "tasks"
           ? (record.message ?? "out of memory: the warm host passed its limit")
           : undefined,
+        limit: record?.kind === "tasks" ? "tasks" : "memory",
         cause: record?.cause,
       };
     }

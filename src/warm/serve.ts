@@ -219,7 +219,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         console.error(`prep-deno serve: ${hook} ${label}: ${result.why}; left to the spawn path`);
       } else if (result.outOfMemory) {
         await reply(
-          "memory",
+          result.limit ?? "memory",
           EXIT.OUT_OF_MEMORY,
           `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
           result.cause ?? result.outOfMemory,
