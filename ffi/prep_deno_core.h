@@ -21,6 +21,9 @@ typedef struct {
 	char *output;      /* stdout+stderr, NUL-terminated, malloc'd */
 	char *failed_path; /* the hook that failed, malloc'd; NULL if none */
 	char *fallback;    /* why the warm service was passed over, or NULL */
+	long long started_ms; /* when the hook started, ms since the epoch */
+	int duration_ms;   /* how long it ran */
+	int mode;          /* PDC_MODE_* (prep_deno_observe.h) */
 } pdc_outcome_t;
 
 /* Called after each hook of a list with its own outcome (e.g. to log it). */
