@@ -79,10 +79,13 @@ export class HostProcess {
     readonly conn: Deno.UnixConn,
     readonly exited: Promise<Deno.CommandStatus>,
     tail: () => string,
+    voice: { on: boolean },
   ) {
     this.exited.then(() => this.dead = true);
     this.#tailOf = tail;
+    this.#voice = voice;
   }
+  #voice: { on: boolean };
 
   /** Starts a host through the one sandboxed launch and waits for its connection. */
   static async start(l: HostLaunch): Promise<HostProcess> {
@@ -133,6 +136,10 @@ export class HostProcess {
       stderr: "piped",
     });
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
+    // Silenced once the service itself ends the host (an idle host
+    // retired, a pool drained): the launcher's "killed" words then
+    // describe the service's own act, not a hook's end.
+    const voice = { on: true };
     let tail = "";
     const stderrDone = (async () => {
       const dec = new TextDecoder();
@@ -140,7 +147,7 @@ export class HostProcess {
         const text = dec.decode(chunk, { stream: true });
         tail = (tail + text).slice(-8192);
         for (const line of text.split("\n")) {
-          if (line) console.error(`prep-deno serve: warm host ${label}: ${line}`);
+          if (line && voice.on) console.error(`prep-deno serve: warm host ${label}: ${line}`);
         }
       }
     })().catch(() => {});
@@ -170,6 +177,7 @@ export class HostProcess {
           return s;
         }),
         () => tail,
+        voice,
       );
     } catch (e) {
       kill(child);
@@ -229,8 +237,9 @@ export class HostProcess {
     return { kind: "reply", payload: answer.subarray(1) };
   }
 
-  /** Kills the host and its whole sandbox. */
+  /** Kills the host and its whole sandbox (quietly when it holds no job). */
   kill(): void {
+    if (!this.busy) this.#voice.on = false;
     this.dead = true;
     kill(this.child);
     try {

@@ -123,16 +123,21 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
   let written: Promise<void> = Promise.resolve();
   const write = (bytes: Uint8Array) =>
     written = written.then(() => writeAll(conn, bytes)).catch(() => {});
+  // The one line per job this service logs: what ended it, and how long.
+  const began = performance.now();
+  let ended = "";
+  let label = "";
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
     const req = decodeRequest(payload);
-    const label = `${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
+    label = `${req.context} ${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
     // The runner's message, then the cause line the plugin drains with, as
     // the spawn path prints them.
     const reply = (status: number, message: string, cause: string = message) => {
       if (answered) return replying;
       answered = true;
+      ended = `exit status ${status}: ${cause}`;
       const text = `prep-deno: ${label}: ${message}\n${causeLine(cause)}\n`;
       return replying = write(encodeReply({ status, output: encoder.encode(text) }));
     };
@@ -188,11 +193,13 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       if (answered) return; // timed out: the timer answered
       if (result.kind === "reply") {
         answered = true;
+        const head = result.payload.subarray(0, Math.max(0, result.payload.indexOf(0)));
+        ended = `exit status ${new TextDecoder().decode(head)}`;
         await (replying = write(encodeFrame(result.payload)));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
         answered = true;
-        console.error(`prep-deno serve: ${hook} ${label}: ${result.why}; left to the spawn path`);
+        ended = `${result.why}; left to the spawn path`;
       } else if (result.outOfMemory) {
         await reply(
           EXIT.OUT_OF_MEMORY,
@@ -213,6 +220,11 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     }
   } finally {
     await replying; // a timeout's answer, written from the timer
+    if (label) {
+      console.error(
+        `prep-deno serve: ${label}: ${ended || "no answer"} in ${Math.round(performance.now() - began)} ms`,
+      );
+    }
     conn.close();
   }
 }
