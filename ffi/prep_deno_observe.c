@@ -124,29 +124,47 @@ const char *pdc_hook_name(char *const *envp, char *buf, size_t size)
 	return buf;
 }
 
-const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out)
+char *pdc_record_field(const char *record, int n)
+{
+	const char *p = record;
+
+	for (int i = 0; p && i < n; i++)
+		if ((p = strchr(p, '\t')))
+			p++;
+	if (!p || *p == '\t' || !*p || *p == '\n')
+		return NULL;
+	return strndup(p, strcspn(p, "\t\n"));
+}
+
+const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out,
+			   char *buf, size_t size)
 {
 	int module = pdc_is_module(path);
+	char *kind;
 
 	if (!out->status)
 		return "ok";
+	if (module && out->record && (kind = pdc_record_field(out->record, 1))) {
+		snprintf(buf, size, "%s", kind);
+		free(kind);
+		return buf;
+	}
 	if (out->timed_out)
 		return "timeout";
 	if (WIFSIGNALED(out->status))
 		return "signal";
 	if (!WIFEXITED(out->status))
 		return "not_run";
+	if (!module)
+		return WEXITSTATUS(out->status) == 127 ? "not_run" : "exit";
 	switch (WEXITSTATUS(out->status)) {
 	case PD_EXIT_OUT_OF_MEMORY:
-		return module ? "memory" : "exit";
+		return "memory";
 	case PD_EXIT_SANDBOX:
-		return module ? "sandbox" : "exit";
 	case PD_EXIT_NOT_FOUND:
-		return "not_found";
-	case PD_EXIT_FAILED:
-		return module ? "failed" : "exit";
+		return "refused";
 	default:
-		return "exit";
+		return "lost"; /* a runner that left no record */
 	}
 }
 
@@ -176,9 +194,8 @@ char *pdc_cause_text(const char *path, const pdc_outcome_t *out)
 
 	if (!out->status)
 		return NULL;
-	if (pdc_is_module(path))
-		cause = last_line(out->output, PD_CAUSE_MARKER);
-	if (cause)
+	if (pdc_is_module(path) && out->record &&
+	    (cause = pdc_record_field(out->record, 6)))
 		return cause;
 	if (out->timed_out)
 		return strdup("timed out");
@@ -217,7 +234,9 @@ int pdc_observe_hook(char *const *envp, const char *path,
 {
 	char hookbuf[64];
 	const char *hook = pdc_hook_name(envp, hookbuf, sizeof(hookbuf));
-	const char *kind = pdc_cause_kind(path, out);
+	char kindbuf[32];
+	const char *kind = pdc_cause_kind(path, out, kindbuf, sizeof(kindbuf));
+	char *message = out->record ? pdc_record_field(out->record, 7) : NULL;
 	const char *job = env_get(envp, "SLURM_JOB_ID");
 	size_t kept, dropped = core_dropped(out->output, &kept);
 	size_t cap = pdc_observe.journal_output_max;
@@ -228,8 +247,10 @@ int pdc_observe_hook(char *const *envp, const char *path,
 
 	pdc_metrics_hook(hook, path, mode_name(out->mode), kind,
 			 out->duration_ms, out->timed_out);
-	if (!pdc_observe.journal)
+	if (!pdc_observe.journal) {
+		free(message);
 		return 0;
+	}
 	cause = pdc_cause_text(path, out);
 	if (kept > cap) {
 		dropped += kept - cap;
@@ -254,11 +275,13 @@ int pdc_observe_hook(char *const *envp, const char *path,
 	sb_fmt(&b, ",\"timed_out\":%s", out->timed_out ? "true" : "false");
 	sb_key_str(&b, "kind", kind);
 	sb_key_str(&b, "cause", cause);
+	sb_key_str(&b, "message", message);
 	sb_key_str(&b, "fallback", out->fallback);
 	sb_add(&b, ",\"output\":", 10);
 	sb_json(&b, out->output, kept);
 	sb_fmt(&b, ",\"output_dropped\":%zu}", dropped);
 	free(cause);
+	free(message);
 	rc = b.failed ? -1 : pdc_journal_append(b.s, b.len);
 	if (rc)
 		pdc_metrics_journal_error();

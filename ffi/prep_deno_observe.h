@@ -34,12 +34,21 @@ extern pdc_observe_t pdc_observe;
 #define PD_JOURNAL_MAX_DAYS 30
 #define PD_JOURNAL_OUTPUT_KB 64
 
-/* "ok", "timeout", "memory", "sandbox", "not_found", "failed", "exit",
- * "signal", "not_run": how one hook ended, from its outcome. */
-extern const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out);
+/*
+ * How one hook ended: "ok"; for a TypeScript hook the kind of its outcome
+ * record (src/outcome_record.ts: threw, returned, timeout, memory, ...,
+ * written into `buf`), or without one "timeout", "signal", "memory",
+ * "refused", "lost"; for a script "exit", "timeout", "signal", "not_run".
+ */
+extern const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out,
+				  char *buf, size_t size);
 
-/* The cause text: the runner's cause line for a module, else the last line
- * of a failing script's output, else how it ended. malloc'd; NULL on ok. */
+/* Field `n` (0: the magic) of an outcome record line, malloc'd; NULL if
+ * absent or empty. */
+extern char *pdc_record_field(const char *record, int n);
+
+/* The cause text: a TypeScript hook's record's cause, else how it ended
+ * (exit status N, timed out, killed by signal N). malloc'd; NULL on ok. */
 extern char *pdc_cause_text(const char *path, const pdc_outcome_t *out);
 
 /* "prolog", "epilog", "prolog_slurmctld", "epilog_slurmctld" from envp's

@@ -55,8 +55,9 @@ export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
 /**
  * The first field of every warm request (`PD_WARM_MAGIC`). Version 2: the
  * service sends an empty frame once the hook started, before the reply.
+ * Version 3: the reply carries the outcome record in a field of its own.
  */
-export const WARM_MAGIC = "prep-deno-warm/2";
+export const WARM_MAGIC = "prep-deno-warm/3";
 
 /** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
 export const WARM_MAX_FRAME = 16 * 1024 * 1024;
@@ -89,6 +90,23 @@ export const CAUSE_MARKER = "prep-deno: cause: ";
 
 /** Longest node reason the plugin sets, in bytes (`PD_REASON_MAX`). */
 export const REASON_MAX = 120;
+
+/**
+ * First field of the outcome record's wire line (src/outcome_record.ts),
+ * which the launcher hands the plugin on its `--outcome-fd`
+ * (`PD_OUTCOME_MAGIC`).
+ */
+export const OUTCOME_MAGIC = "prep-deno-outcome/1";
+
+/** Longest outcome record line, newline included, in bytes (`PD_OUTCOME_MAX`). */
+export const OUTCOME_MAX = 4096;
+
+/**
+ * The descriptor the plugin hands the runner for the outcome record
+ * (`--outcome-fd`, `PD_OUTCOME_FD`): the write end of a pipe only the
+ * plugin reads.
+ */
+export const OUTCOME_FD = 3;
 
 /** The variable that names the hook's context (`prolog_slurmd`, ...). */
 export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";

@@ -28,7 +28,8 @@ import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { type JobReport, type PortMessage, statusOf } from "./report.ts";
-import { causeLine, MAX_OUTPUT } from "../contract.ts";
+import { MAX_OUTPUT } from "../contract.ts";
+import type { HookOutcome, OutcomeKind } from "../outcome_record.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
@@ -156,26 +157,27 @@ async function runJob(
   // for the truncation note and the runner's own messages.
   const out = new CappedOutput(MAX_OUTPUT - 4096);
   let notes = "";
-  let cause: string | undefined;
-  // The cause line last, after the hook's output and the runner's notes, as
-  // the spawn path prints it: the plugin drains with the last one.
-  const output = () =>
-    concat(
-      out.bytes(),
-      new TextEncoder().encode(notes + (cause === undefined ? "" : `${causeLine(cause)}\n`)),
-    );
-  const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
-  const note = (message: string) => notes += `prep-deno: ${label}: ${message}\n`;
+  const place = { hook: spec.hook, module: spec.modulePath, job: env.SLURM_JOB_ID ?? "?" };
+  let failed: { message: string; cause: string } | undefined;
+  const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
+  const note = (message: string) => notes += `prep-deno: (note) ${message}\n`;
   const fail = (status: number, message: string, why: string = message) => {
-    note(message);
-    cause = why;
+    failed = { message, cause: why };
     return status;
   };
+  // The one record (src/outcome_record.ts), in the reply's own field.
+  const record = (kind: OutcomeKind, status: number): HookOutcome =>
+    failed
+      ? { kind: kind === "returned" ? "bad-value" : kind, status, place, ...failed }
+      : { kind, status, place };
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
     return {
-      reply: { status: statusOf(loadFailure, spec, fail), output: output() },
+      reply: (() => {
+        const status = statusOf(loadFailure, spec, fail);
+        return { status, record: record("load-failed", status), output: output() };
+      })(),
       retire: true,
     };
   }
@@ -196,8 +198,21 @@ async function runJob(
     note("the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
-  return { reply: { status, output: output() }, retire };
+  return {
+    reply: { status, record: record(KIND_OF[report.kind] ?? "threw", status), output: output() },
+    retire,
+  };
 }
+
+/** The record's kind of each Worker report. */
+const KIND_OF: Record<string, OutcomeKind> = {
+  "returned": "returned",
+  "exited": "returned",
+  "bad-return": "bad-value",
+  "threw": "threw",
+  "no-export": "no-export",
+  "load-failed": "load-failed",
+};
 
 function answersPing(iso: Isolate): Promise<boolean> {
   return new Promise((resolve) => {

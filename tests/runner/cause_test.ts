@@ -5,9 +5,12 @@
 // answer to "why". A hook that fails by its own exit status, or succeeds,
 // prints none: the plugin then says "exit status N".
 import assert from "node:assert/strict";
-import { CAUSE_MARKER, causeLine, EXIT } from "../../src/contract.ts";
+import { join } from "node:path";
+import { CAUSE_MARKER, causeLine, EXIT, OUTCOME_MAGIC } from "../../src/contract.ts";
 import { fakeJobEnv } from "../../src/slurm_vars.ts";
-import { PREP_DENO, writeFiles } from "../helpers.ts";
+import { PrepPlugin } from "../../ffi/mod.ts";
+import { PREP_DENO, TOP, writeFiles } from "../helpers.ts";
+import { assertEscaped, FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 
 /** `prep-deno run` of `files` (the first is the hook), its two streams as one, in order. */
 async function runMerged(
@@ -50,28 +53,28 @@ const CASES: [string, string, string[], number, string | RegExp][] = [
     `export function prolog() { console.log("checking"); throw new Error("gpu 1 lost\\nsecond line"); }`,
     [],
     EXIT.FAILED,
-    "gpu 1 lost",
+    "gpu 1 lost at hook.ts:1",
   ],
   [
     "a thrown TypeError: its message, not its name",
     `export async function prolog() { throw new TypeError("no scratch space"); }`,
     [],
     EXIT.FAILED,
-    "no scratch space",
+    "no scratch space at hook.ts:1",
   ],
   [
     "an error thrown later from a timer",
     `export function prolog() { setTimeout(() => { throw new Error("late failure"); }, 5); return new Promise(() => {}); }`,
     [],
     EXIT.FAILED,
-    "late failure",
+    "late failure at hook.ts:1",
   ],
   [
     "a rejection nothing handled",
     `export function prolog() { Promise.reject(new Error("lost the lease")); }`,
     [],
     EXIT.FAILED,
-    "lost the lease",
+    "lost the lease at hook.ts:1",
   ],
   [
     "a bad Deno.exit: the runner's sentence",
@@ -178,7 +181,7 @@ Deno.test("cause: the hook's own cause line printed before the failure does not 
     }`,
   });
   assert.equal(r.code, EXIT.FAILED, r.output);
-  assert.equal(r.last, causeLine("disk /scratch missing"), r.output);
+  assert.equal(r.last, causeLine("disk /scratch missing at hook.ts:4"), r.output);
 });
 
 Deno.test("cause: a process the failing hook left behind cannot print a cause after the runner's", async () => {
@@ -193,7 +196,7 @@ Deno.test("cause: a process the failing hook left behind cannot print a cause af
     "deno.json": JSON.stringify({ permissions: { prolog: { run: ["/bin/sh"] } } }),
   });
   assert.equal(r.code, EXIT.FAILED, r.output);
-  assert.equal(r.last, causeLine("the real cause"), r.output);
+  assert.equal(r.last, causeLine("the real cause at hook.ts:6"), r.output);
 });
 
 for (
@@ -208,3 +211,70 @@ for (
     assert.deepEqual(r.causes, [], r.output);
   });
 }
+
+// Through the plugin's core (spawn mode), as slurmd runs a hook: the record
+// comes on the runner's own descriptor, the output is only the hook's.
+Deno.test("cause: a hook that forges cause lines, a NUL, escapes and a flood does not set the cause (plugin, spawn)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const path = writeFiles(dir, { "hook.ts": forgingHook("prolog") });
+    const env = { ...fakeJobEnv("prolog_slurmd", { id: 43 }), PATH: "/usr/bin:/bin" };
+    const o = await plugin.runHooksAsync(
+      { runner: PREP_DENO, timeoutSeconds: 60 },
+      [path],
+      env,
+      43,
+    );
+    assert.equal(o.exitCode, EXIT.FAILED, o.output.slice(0, 2000));
+    assert.equal(o.record?.kind, "threw");
+    assert.match(o.record?.cause ?? "", new RegExp(`^${REAL_CAUSE} at \\S+\\.ts:\\d+$`));
+    assert.deepEqual(o.record?.place, { hook: "prolog", module: path, job: "43" });
+    assertEscaped(o.output);
+
+    // A timeout after the same output: the runner's own kind and cause.
+    writeFiles(dir, { "hook.ts": forgingHook("prolog", "spin") });
+    const t = await plugin.runHooksAsync({ runner: PREP_DENO, timeoutSeconds: 2 }, [path], env, 43);
+    assert.equal(t.exitCode, EXIT.TIMEOUT, t.output.slice(0, 2000));
+    assert.equal(t.record?.kind, "timeout");
+    assert.equal(t.record?.cause, "timed out after 2 s");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("cause: the record's descriptor is not the hook's: a child writing to fd 3 reaches nothing (plugin, spawn)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const forged = [OUTCOME_MAGIC, "returned", "0", "prolog", "/x.ts", "1", FORGED, FORGED].join(
+      "\t",
+    );
+    const path = writeFiles(dir, {
+      "hook.ts": `export async function prolog() {
+        const o = await new Deno.Command("/bin/sh", {
+          args: ["-c", 'printf "%s\\\\n" "$0" >&3 && echo wrote', ${JSON.stringify(forged)}],
+        }).output();
+        console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        throw new Error(${JSON.stringify(REAL_CAUSE)});
+      }`,
+      "deno.json": JSON.stringify({
+        permissions: { prolog: { run: ["/bin/sh"] } },
+      }),
+    });
+    const env = { ...fakeJobEnv("prolog_slurmd", { id: 44 }), PATH: "/usr/bin:/bin" };
+    const o = await plugin.runHooksAsync(
+      { runner: PREP_DENO, timeoutSeconds: 60 },
+      [path],
+      env,
+      44,
+    );
+    assert.equal(o.exitCode, EXIT.FAILED, `${o.output}\n${JSON.stringify(o.record)}`);
+    assert.ok(!o.output.includes("wrote"), o.output);
+    assert.match(o.output, /3: Bad file descriptor/);
+    assert.equal(o.record?.kind, "threw", o.output);
+    assert.match(o.record?.cause ?? "", new RegExp(`^${REAL_CAUSE} at \\S+\\.ts:\\d+$`), o.output);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -154,7 +154,7 @@ for (const mode of MODES) {
       assert.equal(denied.fallback, undefined, denied.output);
       assert.equal(denied.exitCode, 1);
       assert.match(
-        denied.output,
+        denied.log,
         /permission denied: read access to .*data\.txt.*permission set "default"/,
       );
       await new Promise((r) => setTimeout(r, 20));
