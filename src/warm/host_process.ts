@@ -140,8 +140,9 @@ export class HostProcess {
     const recordDone = new Response(child.stdout).text().catch(() => "");
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
     // Silenced once the service itself ends the host (an idle host
-    // retired, a pool drained): the launcher's "killed" words then
-    // describe the service's own act, not a hook's end.
+    // retired, a pool drained, a timeout): the launcher's "killed" words
+    // (with no job: the host's launcher never knows one) would describe
+    // the service's own act; its line for the job says what happened.
     const voice = { on: true };
     let tail = "";
     const stderrDone = (async () => {
@@ -238,9 +239,9 @@ export class HostProcess {
     return { kind: "reply", payload: answer.subarray(1) };
   }
 
-  /** Kills the host and its whole sandbox (quietly when it holds no job). */
+  /** Kills the host and its whole sandbox, quietly (the service's own act). */
   kill(): void {
-    if (!this.busy) this.#voice.on = false;
+    this.#voice.on = false;
     this.dead = true;
     kill(this.child);
     try {
