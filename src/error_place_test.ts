@@ -13,7 +13,8 @@ Deno.test("errorPlace: the first frame inside the hook's root, relative, with it
 });
 
 Deno.test("errorPlace: a sibling folder sharing the root's prefix is outside it", () => {
-  const stack = "Error: x\n    at f (file:///etc/slurm/hooks2/a.ts:1:1)\n    at g (/etc/slurm/hooks/b.ts:7:2)";
+  const stack =
+    "Error: x\n    at f (file:///etc/slurm/hooks2/a.ts:1:1)\n    at g (/etc/slurm/hooks/b.ts:7:2)";
   assert.equal(errorPlace(stack, "/etc/slurm/hooks"), "b.ts:7");
 });
 

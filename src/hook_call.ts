@@ -142,7 +142,12 @@ export function judgeThrown(
   const place = from.root && e instanceof Error ? errorPlace(e.stack, from.root) : undefined;
   if (!place) return { kind: "threw", status: 1, message, cause };
   const first = cause.split("\n")[0];
-  return { kind: "threw", status: 1, message: `${message} (at ${place})`, cause: `${first} at ${place}` };
+  return {
+    kind: "threw",
+    status: 1,
+    message: `${message} (at ${place})`,
+    cause: `${first} at ${place}`,
+  };
 }
 
 /**

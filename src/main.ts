@@ -64,7 +64,9 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return command === undefined ? EXIT.USAGE : 0;
       default:
-        throw new UsageError(`${command}: unknown command (use run, try, check, init, serve, history or stats)`);
+        throw new UsageError(
+          `${command}: unknown command (use run, try, check, init, serve, history or stats)`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) return reportUsage(e);

@@ -42,9 +42,9 @@ const where = {
   setName: setName || undefined,
   // The policy's folder, else the module's (no node:path: the entry
   // imports nothing it does not need at start-up).
-  root: (configPath || (moduleUrl.startsWith("file:")
-    ? decodeURIComponent(new URL(moduleUrl).pathname)
-    : moduleUrl)).replace(/\/[^/]*$/, ""),
+  root: (configPath ||
+    (moduleUrl.startsWith("file:") ? decodeURIComponent(new URL(moduleUrl).pathname) : moduleUrl))
+    .replace(/\/[^/]*$/, ""),
 };
 const realExit = Deno.exit;
 

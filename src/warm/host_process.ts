@@ -151,7 +151,9 @@ export class HostProcess {
         const text = dec.decode(chunk, { stream: true });
         tail = (tail + text).slice(-8192);
         for (const line of text.split("\n")) {
-          if (line && voice.on) console.error(`prep-deno serve: warm host ${label}: ${escapeField(line)}`);
+          if (line && voice.on) {
+            console.error(`prep-deno serve: warm host ${label}: ${escapeField(line)}`);
+          }
         }
       }
     })().catch(() => {});

@@ -209,7 +209,9 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         answered = true;
         const checked = checkedReply(result.payload, place);
         const r = decodeReply(checked);
-        ended = r?.status ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}` : "exit status 0";
+        ended = r?.status
+          ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}`
+          : "exit status 0";
         await (replying = write(encodeFrame(checked)));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
@@ -239,7 +241,9 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     await replying; // a timeout's answer, written from the timer
     if (logged) {
       console.error(
-        `prep-deno serve: ${logged}: ${ended || "no answer"} in ${Math.round(performance.now() - began)} ms`,
+        `prep-deno serve: ${logged}: ${ended || "no answer"} in ${
+          Math.round(performance.now() - began)
+        } ms`,
       );
     }
     conn.close();

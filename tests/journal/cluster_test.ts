@@ -190,7 +190,10 @@ for (const mode of ["spawn", "warm"] as const) {
           if (want === "failed") {
             assert.equal(c.kind, "threw", JSON.stringify(c));
             // Spawn names the first frame inside the hook's folder: ctld.ts line 5.
-            assert.equal(c.cause, mode === "spawn" ? `bad job ${id} at ctld.ts:5` : `bad job ${id}`);
+            assert.equal(
+              c.cause,
+              mode === "spawn" ? `bad job ${id} at ctld.ts:5` : `bad job ${id}`,
+            );
           }
         }
 
@@ -308,8 +311,11 @@ for (const mode of ["spawn", "warm"] as const) {
         assert.equal(first.reason, `fan ${a} stopped (epilog epilog.ts)`);
         await waitFor(
           "the second epilog",
-          async () =>
-            /node \S+ is drained already: keeps its reason/.test(daemonLog("slurmd")) || undefined,
+          () =>
+            Promise.resolve(
+              /node \S+ is drained already: keeps its reason/.test(daemonLog("slurmd")) ||
+                undefined,
+            ),
           120,
         );
         assert.equal((await nodeState()).reason, `fan ${a} stopped (epilog epilog.ts)`);
@@ -327,10 +333,11 @@ for (const mode of ["spawn", "warm"] as const) {
         const more: number[] = [];
         for (let i = 0; i < 8; i++) more.push(await sbatch(["--wrap", "true"]));
         const slurmdPid = Number(Deno.readTextFileSync(join(CLUSTER_DIR, "slurmd.pid")));
-        await waitFor("a finished epilog of the last jobs", async () => {
+        await waitFor("a finished epilog of the last jobs", () => {
           const log = daemonLog("slurmd");
-          return more.some((id) => log.includes(`prep/deno: epilog epilog.ts job ${id}:`)) ||
-            undefined;
+          return Promise.resolve(
+            more.some((id) => log.includes(`prep/deno: epilog epilog.ts job ${id}:`)) || undefined,
+          );
         }, 120);
         Deno.kill(slurmdPid, "SIGKILL");
         const logged = runLines(daemonLog("slurmd"), "(?:prolog|epilog)");

@@ -53,7 +53,10 @@ test("drain reason: a TypeScript Prolog that throws drains with its message in s
     assert.equal((await drained()).reason, "gpu 1 lost at site.ts:3 (prolog site.ts)");
     const r = await slurm("sinfo", ["-R", "-h", "-o", "%E"]);
     assert.match(r.stdout, /^gpu 1 lost at site\.ts:3 \(prolog site\.ts\)$/m);
-    assert.match(daemonLog("slurmd"), /prep\/deno: \[job \d+\] node \S+ drained: gpu 1 lost at site\.ts:3 \(prolog site\.ts\)/);
+    assert.match(
+      daemonLog("slurmd"),
+      /prep\/deno: \[job \d+\] node \S+ drained: gpu 1 lost at site\.ts:3 \(prolog site\.ts\)/,
+    );
   } finally {
     await resumeNode();
     await stopCluster();
@@ -85,7 +88,14 @@ for (const warm of [false, true]) {
     try {
       const id = await sbatch(["--wrap", "true"]);
       // Spawn names the place in the hook (file:line); warm does not yet.
-      assert.match((await drained()).reason, new RegExp(`^${REAL_CAUSE}( at ${name.replace(".", "\\.")}:\\d+)? \\(prolog ${name.replace(".", "\\.")}\\)$`));
+      assert.match(
+        (await drained()).reason,
+        new RegExp(
+          `^${REAL_CAUSE}( at ${name.replace(".", "\\.")}:\\d+)? \\(prolog ${
+            name.replace(".", "\\.")
+          }\\)$`,
+        ),
+      );
       const log = await waitFor("the runner's line", () => {
         const l = daemonLog("slurmd");
         return Promise.resolve(l.includes(`job ${id}: threw Error`) ? l : undefined);
