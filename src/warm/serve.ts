@@ -31,6 +31,7 @@ import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
 import { type HostProcess, HostStartError } from "./host_process.ts";
 import { Pool } from "./pool.ts";
+import { treeRss, warmMetricsText, writeAtomically } from "./metrics.ts";
 import {
   decodeReply,
   decodeRequest,
@@ -51,6 +52,8 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
+  metricsPath?: string;
 }
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
@@ -86,6 +89,31 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return pool;
   };
 
+  // The textfile: every 5 s and after a job (at most once a second).
+  let lastMetrics = 0;
+  const writeMetrics = () => {
+    if (!opts.metricsPath || Date.now() - lastMetrics < 1000) return;
+    lastMetrics = Date.now();
+    const all = [...pools.values()].map(({ pool }) => pool);
+    const rss = treeRss(all.flatMap((p) => [...p.hosts].map((h) => h.child.pid)));
+    try {
+      writeAtomically(
+        opts.metricsPath,
+        warmMetricsText(all.map((p) => ({
+          hook: p.launch.hook,
+          module: p.launch.modulePath,
+          mode: p.launch.warm.mode,
+          hosts: p.hosts.size,
+          busy: [...p.hosts].filter((h) => h.busy).length,
+          rssBytes: [...p.hosts].reduce((sum, h) => sum + (rss.get(h.child.pid) ?? 0), 0),
+        }))),
+      );
+    } catch (e) {
+      console.error(`prep-deno serve: cannot write ${opts.metricsPath}: ${e}`);
+    }
+  };
+  if (opts.metricsPath) setInterval(writeMetrics, 5000);
+
   // A stop (systemctl stop/restart) takes no new hook (the plugin runs those
   // through the spawn path) and lets the running ones finish.
   let inflight = 0;
@@ -112,7 +140,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       inflight++;
-      handle(conn, poolFor).catch((e) => console.error(`prep-deno serve: ${e}`))
+      handle(conn, poolFor).finally(writeMetrics).catch((e) => console.error(`prep-deno serve: ${e}`))
         .finally(() => inflight--);
     }
   } catch (e) {

@@ -24,6 +24,7 @@ import {
 } from "../slurm/cluster.ts";
 import { PREP_DENO } from "../helpers.ts";
 import { readJournal, type RunRecord } from "../../src/journal/read.ts";
+import { sample, scrape } from "./exporter.ts";
 
 const ignore = RELEASE.missing !== undefined || RELEASE.prefix !== undefined;
 const JOBS = 100;
@@ -76,46 +77,6 @@ async function prepDeno(args: string[]): Promise<string> {
     throw new Error(`prep-deno ${args.join(" ")}: ${new TextDecoder().decode(o.stderr)}`);
   }
   return text;
-}
-
-/** Scrapes node_exporter (textfile collector only) serving `dir` on a spare loopback port. */
-async function scrape(dir: string): Promise<string> {
-  const port = Number(Deno.env.get("CLUSTER_PORT") ?? 16817) + 41;
-  const exporter = new Deno.Command("prometheus-node-exporter", {
-    args: [
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--collector.disable-defaults",
-      "--collector.textfile",
-      `--collector.textfile.directory=${dir}`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    return await waitFor("node_exporter", async () => {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/metrics`);
-        return r.ok ? await r.text() : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 30);
-  } finally {
-    exporter.kill("SIGTERM");
-    await exporter.status;
-  }
-}
-
-/** The value of one sample in a scrape, 0 if absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name + "{")) continue;
-    const body = line.slice(name.length + 1, line.lastIndexOf("}"));
-    const have = body.split(",");
-    if (want.every((w) => have.includes(w))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return 0;
 }
 
 async function allDone(ids: number[]) {
@@ -304,11 +265,15 @@ for (const mode of ["spawn", "warm"] as const) {
         const b = await sbatch(["--wrap", "sleep 10"]);
         await waitJobState(b, ["RUNNING"], 120);
         assert.deepEqual([a, b], [JOBS + 1, JOBS + 2]);
+        // Spawn names the place of the throw in the hook (epilog.ts line 3).
+        const fanReason = `fan ${a} stopped${
+          mode === "spawn" ? " at epilog.ts:3" : ""
+        } (epilog epilog.ts)`;
         const first = await waitFor("the first drain", async () => {
           const n = await nodeState();
           return n.state.includes("DRAIN") ? n : undefined;
         }, 120);
-        assert.equal(first.reason, `fan ${a} stopped (epilog epilog.ts)`);
+        assert.equal(first.reason, fanReason);
         await waitFor(
           "the second epilog",
           () =>
@@ -318,13 +283,13 @@ for (const mode of ["spawn", "warm"] as const) {
             ),
           120,
         );
-        assert.equal((await nodeState()).reason, `fan ${a} stopped (epilog epilog.ts)`);
+        assert.equal((await nodeState()).reason, fanReason);
         const j2 = await readJournal(h.journal);
         const failedEpi = j2.runs.filter((r) => r.hook === "epilog" && r.kind !== "ok");
         assert.deepEqual(failedEpi.map((r) => r.job).sort(), [a, b]);
         assert.equal(
           failedEpi.find((r) => r.job === a)!.reason,
-          `fan ${a} stopped (epilog epilog.ts)`,
+          fanReason,
         );
         assert.equal(failedEpi.find((r) => r.job === b)!.reason, undefined);
         await resumeNode();
