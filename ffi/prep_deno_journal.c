@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +96,27 @@ static long long now_epoch_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The first record's time of the file with inode `ino`, read once per file. */
+static long long first_time_cached(const char *path, ino_t ino)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static ino_t known_ino;
+	static long long known_first = -1;
+	long long first;
+
+	pthread_mutex_lock(&lock);
+	if (known_ino != ino || known_first < 0) {
+		known_first = first_time(path);
+		known_ino = ino;
+	}
+	first = known_first;
+	pthread_mutex_unlock(&lock);
+	return first;
+}
+
 /* PATH -> PATH.1 when too big or too old; under the exclusive lock. */
-static void maybe_rotate(const char *path, const char *lock, off_t size)
+static void maybe_rotate(const char *path, const char *lock, off_t size,
+			 ino_t ino)
 {
 	long long half = pdc_observe.journal_max_bytes / 2;
 	long long age_ms = (long long)pdc_observe.journal_max_days * 86400000LL / 2;
@@ -105,7 +125,7 @@ static void maybe_rotate(const char *path, const char *lock, off_t size)
 	char *older;
 	int fd;
 
-	first = first_time(path);
+	first = first_time_cached(path, ino);
 	if (size < half && (first < 0 || now_epoch_ms() - first < age_ms))
 		return;
 	if ((fd = lock_file(lock, LOCK_EX)) < 0)
@@ -163,7 +183,7 @@ int pdc_journal_append(const char *json, size_t len)
 	}
 	close(lfd);
 	if (!rc)
-		maybe_rotate(path, lock, st.st_size);
+		maybe_rotate(path, lock, st.st_size, st.st_ino);
 	free(lock);
 	free(rec);
 	return rc;
