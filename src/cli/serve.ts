@@ -10,7 +10,8 @@ import { SocketRefused } from "../warm/socket.ts";
 import { numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `serve --help`. */
-const SERVE_HELP = `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB] [--memory-mb MIB] [--metrics PATH]
+const SERVE_HELP =
+  `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB] [--memory-mb MIB] [--metrics PATH]
 
 The warm service for PrEpParameters=mode=warm: listens on a root-only unix
 socket (default ${DEFAULT_SOCKET}) and runs each hook in a warm host process

@@ -58,6 +58,12 @@ export interface WarmHostSpec {
 }
 
 const ACK = new Uint8Array([0x41]); // "A"
+
+/** Where the hook's policy came from, and its root (the policy's folder, else the module's). */
+const from = (spec: WarmHostSpec) => ({
+  ...spec,
+  root: (spec.configPath ?? spec.modulePath).replace(/\/[^/]*$/, ""),
+});
 const KEEP = 0x4b; // "K"
 const RETIRE = 0x52; // "R"
 const READY = new Uint8Array([0x72]); // "r"
@@ -175,7 +181,7 @@ async function runJob(
     // Reuse: the next job retries the import in a new host.
     return {
       reply: (() => {
-        const status = statusOf(loadFailure, spec, fail);
+        const status = statusOf(loadFailure, from(spec), fail);
         return { status, record: record("load-failed", status), output: output() };
       })(),
       retire: true,
@@ -190,7 +196,7 @@ async function runJob(
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  const status = statusOf(report, spec, fail);
+  const status = statusOf(report, from(spec), fail);
   let retire = !!(report.nested || report.closed ||
     ("errorName" in report && report.errorName === "uncaught error"));
   if (!retire && !(await answersPing(iso))) {

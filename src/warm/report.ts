@@ -6,6 +6,7 @@
  * @module
  */
 
+import { errorPlace } from "../error_place.ts";
 import { EXIT } from "../contract.ts";
 import { denial, isExitStatus, type PolicySource } from "../outcome.ts";
 import { explainUnknownImport } from "../import_error.ts";
@@ -67,9 +68,20 @@ export function statusOf(
         EXIT.FAILED,
         `cannot load the module: ${explainUnknownImport(r.message, from.configPath) ?? r.message}`,
       );
-    case "threw":
+    case "threw": {
       if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, from));
-      return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`, r.message || r.errorName);
+      // Where in the admin's code, as the spawn path says it (src/hook_call.ts).
+      const place = from.root ? errorPlace(r.stack, from.root) : undefined;
+      const cause = r.message.split("\n")[0] || r.errorName;
+      if (!place) {
+        return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`, r.message || r.errorName);
+      }
+      return fail(
+        EXIT.FAILED,
+        `threw ${r.errorName}: ${r.message} (at ${place})`,
+        `${cause} at ${place}`,
+      );
+    }
     default:
       // The port is out of the hook's reach: only a broken Worker gets here.
       return fail(

@@ -140,7 +140,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       inflight++;
-      handle(conn, poolFor).finally(writeMetrics).catch((e) => console.error(`prep-deno serve: ${e}`))
+      handle(conn, poolFor).finally(writeMetrics).catch((e) =>
+        console.error(`prep-deno serve: ${e}`)
+      )
         .finally(() => inflight--);
     }
   } catch (e) {

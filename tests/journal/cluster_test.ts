@@ -150,10 +150,10 @@ for (const mode of ["spawn", "warm"] as const) {
           }
           if (want === "failed") {
             assert.equal(c.kind, "threw", JSON.stringify(c));
-            // Spawn names the first frame inside the hook's folder: ctld.ts line 5.
+            // With the first frame inside the hook's folder: ctld.ts line 5.
             assert.equal(
               c.cause,
-              mode === "spawn" ? `bad job ${id} at ctld.ts:5` : `bad job ${id}`,
+              `bad job ${id} at ctld.ts:5`,
             );
           }
         }
@@ -265,10 +265,8 @@ for (const mode of ["spawn", "warm"] as const) {
         const b = await sbatch(["--wrap", "sleep 10"]);
         await waitJobState(b, ["RUNNING"], 120);
         assert.deepEqual([a, b], [JOBS + 1, JOBS + 2]);
-        // Spawn names the place of the throw in the hook (epilog.ts line 3).
-        const fanReason = `fan ${a} stopped${
-          mode === "spawn" ? " at epilog.ts:3" : ""
-        } (epilog epilog.ts)`;
+        // The place of the throw in the hook comes first: epilog.ts line 3.
+        const fanReason = `fan ${a} stopped at epilog.ts:3 (epilog epilog.ts)`;
         const first = await waitFor("the first drain", async () => {
           const n = await nodeState();
           return n.state.includes("DRAIN") ? n : undefined;

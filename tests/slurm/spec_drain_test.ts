@@ -87,7 +87,7 @@ for (const warm of [false, true]) {
     await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30, warm });
     try {
       const id = await sbatch(["--wrap", "true"]);
-      // Spawn names the place in the hook (file:line); warm does not yet.
+      // With the place of the throw in the hook (file:line).
       assert.match(
         (await drained()).reason,
         new RegExp(
