@@ -102,6 +102,12 @@ for (const mode of ["spawn", "warm"] as const) {
     async fn() {
       const h = hooks();
       JOURNAL = h.journal;
+      // serve.log is appended to across cluster starts: this start's part only.
+      const serveLog = join(CLUSTER_DIR, "log", "serve.log");
+      let serveFrom = 0;
+      try {
+        serveFrom = Deno.statSync(serveLog).size;
+      } catch { /* first start */ }
       await startCluster({
         plugin: "prep/deno",
         prolog: h.prolog,
@@ -190,7 +196,7 @@ for (const mode of ["spawn", "warm"] as const) {
 
         if (mode === "warm") {
           // The service: one line per job, and none for a host it ended itself.
-          const serve = Deno.readTextFileSync(join(CLUSTER_DIR, "log", "serve.log"));
+          const serve = new TextDecoder().decode(Deno.readFileSync(serveLog).subarray(serveFrom));
           const perJob = [
             ...serve.matchAll(
               /prep-deno serve: epilog_slurmd \S+ job (\d+): exit status 0 in \d+ ms/g,
