@@ -59,6 +59,7 @@ export interface LibraryContract {
   outcomeMagic: string;
   outcomeMax: number;
   outcomeFd: number;
+  messagePrefix: string;
   contextVar: string;
   credVars: string[];
   layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;

@@ -274,6 +274,14 @@ void pd_log_run(const char *hook, uint32_t job_id, const char *path,
  * its newlines as \n, so no line of it stands alone in the log where it
  * could pass for the runner's. xfree it.
  */
+static char *one_line(const char *output);
+static void log_record(const char *record);
+
+char *pd_output_for_log(const pdc_outcome_t *out)
+{
+	return out->record ? one_line(out->output) : xstrdup(out->output);
+}
+
 static char *one_line(const char *output)
 {
 	char *flat = NULL;
@@ -292,6 +300,12 @@ static char *one_line(const char *output)
  * hook module job cause message, tab-separated, printable): after the
  * hook's output, in a log line of its own that output cannot make.
  */
+void pd_log_record(const pdc_outcome_t *out)
+{
+	if (out->record && out->status)
+		log_record(out->record);
+}
+
 static void log_record(const char *record)
 {
 	char *copy = xstrdup(record), *save = NULL, *f[8] = { 0 };
@@ -302,7 +316,7 @@ static void log_record(const char *record)
 		f[n++] = t;
 	/* strtok_r skips empty fields: a record without cause has 7. */
 	if (n == 8 || n == 7)
-		error("prep-deno: %s %s job %s: %s", f[3], f[4], f[5], f[n - 1]);
+		error(PD_MESSAGE_PREFIX " %s", f[3], f[4], f[5], f[n - 1]);
 	xfree(copy);
 }
 

@@ -51,6 +51,7 @@ const char *prep_deno_contract_json(void)
 		 "\"runnerGraceSeconds\":%d,"
 		 "\"causeMarker\":\"%s\",\"reasonMax\":%d,"
 		 "\"outcomeMagic\":\"%s\",\"outcomeMax\":%d,\"outcomeFd\":%d,"
+		 "\"messagePrefix\":\"%s\","
 		 "\"contextVar\":\"%s\",\"credVars\":[%.*s],"
 		 "\"layout\":{"
 		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
@@ -66,7 +67,7 @@ const char *prep_deno_contract_json(void)
 		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT,
 		 json_newlines(PD_TRUNCATION_NOTE), PD_RUNNER_GRACE_S,
 		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_OUTCOME_MAGIC, PD_OUTCOME_MAX,
-		 PD_OUTCOME_FD, PD_CONTEXT_VAR,
+		 PD_OUTCOME_FD, PD_MESSAGE_PREFIX, PD_CONTEXT_VAR,
 		 (int)(sizeof(cred_vars) - 2), cred_vars,
 		 sizeof(pdc_config_t), offsetof(pdc_config_t, runner),
 		 offsetof(pdc_config_t, timeout_s),

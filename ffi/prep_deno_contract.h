@@ -99,6 +99,8 @@
  * drain reason of a module hook is the record's cause, nothing else.
  */
 #define PD_OUTCOME_MAGIC "prep-deno-outcome/1"
+/* The one prefix of the runner's messages: hook, module, job id. */
+#define PD_MESSAGE_PREFIX "prep-deno: %s %s job %s:"
 #define PD_OUTCOME_MAX 4096
 #define PD_OUTCOME_FD 3
 

@@ -81,6 +81,33 @@ static const char *context_of(char *const *envp)
 	return "";
 }
 
+/* The hook a context runs, for the record's place ("?" if unknown). */
+static const char *hook_of(const char *context)
+{
+	static const char *const map[][2] = {
+		{ "prolog_slurmd", "prolog" },
+		{ "epilog_slurmd", "epilog" },
+		{ "prolog_slurmctld", "prologSlurmctld" },
+		{ "epilog_slurmctld", "epilogSlurmctld" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(context, map[i][0]))
+			return map[i][1];
+	return "?";
+}
+
+/* The value of `name` in envp, or "?". */
+static const char *env_value(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], name, n) && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return "?";
+}
+
 static char *build_request(const char *path, const char *context,
 			   int timeout_s, char *const *envp, uint32_t *len)
 {
@@ -160,16 +187,15 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 			 * reason, never run it a second time.
 			 */
 			*status = PD_EXIT_FAILED << 8;
-			if (asprintf(record, PD_OUTCOME_MAGIC "\tlost\t%d\t?\t%s\t?\t"
+			if (asprintf(record, PD_OUTCOME_MAGIC "\tlost\t%d\t%s\t%s\t%s\t"
 				     "the warm service gave no result\t"
 				     "the warm service gave no result after the hook "
-				     "started; the hook failed and was not run again",
-				     PD_EXIT_FAILED, path) < 0)
+				     "started (it ended, or the answer was lost); the "
+				     "hook failed and was not run again",
+				     PD_EXIT_FAILED, hook_of(context_of(envp)), path,
+				     env_value(envp, "SLURM_JOB_ID")) < 0)
 				*record = NULL;
-			*output = why_text(
-				"prep-deno: %s: the warm service gave no result after the "
-				"hook started (it ended, or the answer was lost); the "
-				"hook failed and was not run again\n", path);
+			*output = strdup("");
 			rc = *output ? 0 : -1;
 			goto out;
 		}

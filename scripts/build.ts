@@ -22,6 +22,7 @@ import {
   CAUSE_MARKER,
   EXIT,
   LAUNCHER,
+  MESSAGE_PREFIX,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -111,18 +112,26 @@ const defines: Record<string, string> = {
   PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
   PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
   PD_MAX_SEEDS: String(LAUNCHER.MAX_SEEDS),
+  PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
   PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
   PD_OUTCOME_MAX: String(OUTCOME_MAX),
+  PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.
 try {
   Deno.removeSync(out);
 } catch { /* not there yet */ }
+// Debian's hardening flags (lintian checks them in the package): fortified
+// libc calls, a stack protector, read-only relocations bound at start.
 await run("cc", [
   "-O2",
+  "-g",
+  "-D_FORTIFY_SOURCE=2",
+  "-fstack-protector-strong",
+  "-Wl,-z,relro,-z,now",
   "-Wall",
   "-Wextra",
   "-Werror",

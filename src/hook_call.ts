@@ -26,10 +26,26 @@ import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
 import { explainUnknownImport } from "./import_error.ts";
 import { errorPlace } from "./error_place.ts";
+import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
 import type { JobContext } from "./types.ts";
 
 /** An outcome before the runner puts its place on it. */
 export type CallOutcome = Omit<HookOutcome, "place">;
+
+/**
+ * Where the hook's permissions came from, and, for capability hints, its
+ * sandbox set and the capabilities it keeps.
+ *
+ * @example
+ * ```ts
+ * const from: CallSource = { hook: "prolog", configPath: "/etc/slurm/hooks/deno.json",
+ *   view: { sandboxSet: "prolog", capabilities: [] } };
+ * ```
+ */
+export interface CallSource extends PolicySource {
+  /** The sandbox set and its capabilities; no hints without it. */
+  view?: ViewSource;
+}
 
 /**
  * The function of `mod` that serves `hook`: its named export, else its
@@ -109,6 +125,20 @@ function isDenial(errorName: string, message: string): boolean {
 }
 
 /**
+ * A failure's text for the admin: Deno's "--allow-..." wording in the
+ * policy's, and a capability hint when one applies (from the text, and a
+ * failed command's output the error carries).
+ */
+function forAdmin(text: string, thrown: unknown, from: CallSource): string {
+  const result = (thrown as { result?: { stdout?: unknown; stderr?: unknown } })?.result;
+  const output = typeof result?.stderr === "string" && typeof result?.stdout === "string"
+    ? `\n${result.stderr}\n${result.stdout}`
+    : "";
+  const hint = from.view ? capabilityHint(text + output, from.view) : undefined;
+  return adminWording(text, from) + (hint ? `; ${hint}` : "");
+}
+
+/**
  * The outcome of a throw: `how` says where it came from (`threw`, an
  * uncaught error, a rejection nothing handled). The cause is the error's
  * message alone ("gpu 1 lost"), or the policy fix for a denial.
@@ -124,12 +154,12 @@ function isDenial(errorName: string, message: string): boolean {
  */
 export function judgeThrown(
   e: unknown,
-  from: PolicySource,
+  from: CallSource,
   how: "threw" | "uncaught" | "unhandled" = "threw",
 ): CallOutcome {
   const d = describeThrown(e);
   const denied = isDenial(d.errorName, d.message) ? denial(d.message, from) : undefined;
-  const described = denied ?? `${d.errorName}: ${d.message}`;
+  const described = forAdmin(denied ?? `${d.errorName}: ${d.message}`, e, from);
   const message = how === "uncaught"
     ? `uncaught error: ${described}`
     : how === "unhandled"
@@ -232,7 +262,7 @@ export async function callHook(
   mod: Record<string, unknown>,
   hook: string,
   job: JobContext,
-  from: PolicySource,
+  from: CallSource,
   onValue: (value: unknown) => Promise<CallOutcome> | CallOutcome = judgeValue,
 ): Promise<CallOutcome & { error?: unknown }> {
   const fn = hookExport(mod, hook);

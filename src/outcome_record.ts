@@ -106,7 +106,7 @@ export interface HookOutcome {
   place: OutcomePlace;
 }
 
-import { OUTCOME_MAGIC, OUTCOME_MAX, REASON_MAX as CAUSE_MAX } from "./contract.ts";
+import { MESSAGE_PREFIX, OUTCOME_MAGIC, OUTCOME_MAX, REASON_MAX as CAUSE_MAX } from "./contract.ts";
 export { OUTCOME_MAGIC, OUTCOME_MAX };
 
 const KINDS: readonly string[] = [...HOOK_KINDS, ...RUNNER_KINDS];
@@ -121,7 +121,8 @@ const KINDS: readonly string[] = [...HOOK_KINDS, ...RUNNER_KINDS];
  * ```
  */
 export function placePrefix(p: OutcomePlace): string {
-  return `prep-deno: ${p.hook} ${p.module} job ${p.job}:`;
+  const fields = [p.hook, p.module, p.job];
+  return MESSAGE_PREFIX.replace(/%s/g, () => fields.shift()!);
 }
 
 /**

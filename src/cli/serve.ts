@@ -24,7 +24,8 @@ imported once per host), and "hosts" (most hosts per hook, default 4).
 Refuses a PATH that is not a socket or that a running service holds.
 --metrics PATH writes node_exporter's textfile of the warm hosts (count, busy,
 memory) every 5 s and after each job.
-Run it as root, one per daemon host (scripts/prep-deno-serve.service).
+Run it as root, one per daemon host: systemctl enable --now prep-deno-serve.service
+(see prep-deno-serve(8)).
 `;
 
 /** Runs `serve`; returns only if the listener closes. */

@@ -11,7 +11,8 @@
  * to the status file: it never prints the runner's message itself, so
  * nothing in the hook's output can pass for it.
  *
- * Arguments: MODULE_URL HOOK CONFIG_PATH SET_NAME [--list-exports]
+ * Arguments: MODULE_URL HOOK CONFIG_PATH SET_NAME VIEW_JSON [--list-exports]
+ * (VIEW_JSON: the sandbox set's name and capabilities, for hints).
  *
  * @module
  */
@@ -26,16 +27,18 @@ import {
   outcomeText,
 } from "../outcome_record.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
+import { adminWording } from "../capability_hints.ts";
 import {
   callHook,
   type CallOutcome,
+  type CallSource,
   judgeExit,
   judgeLoad,
   judgeThrown,
   judgeValue,
 } from "../hook_call.ts";
 
-const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
+const [moduleUrl, hook, configPath, setName, viewJson, mode] = Deno.args;
 const where = {
   hook,
   configPath: configPath || undefined,
@@ -46,6 +49,37 @@ const where = {
     (moduleUrl.startsWith("file:") ? decodeURIComponent(new URL(moduleUrl).pathname) : moduleUrl))
     .replace(/\/[^/]*$/, ""),
 };
+const view: { set?: string; capabilities?: string[] } = (() => {
+  try {
+    return JSON.parse(viewJson);
+  } catch {
+    return {};
+  }
+})();
+/** Where the permissions came from, and the view, for messages and capability hints. */
+const from: CallSource = {
+  ...where,
+  view: {
+    configPath: where.configPath,
+    sandboxSet: view.set ?? hook,
+    capabilities: view.capabilities ?? [],
+  },
+};
+
+// Whatever the hook prints, Deno's "--allow-..." wording becomes the policy's.
+for (const method of ["log", "error", "warn", "info", "debug"] as const) {
+  const original = console[method].bind(console);
+  console[method] = (...args: unknown[]) =>
+    original(
+      ...args.map((a) =>
+        typeof a === "string"
+          ? adminWording(a, where)
+          : a instanceof Error && /--allow-\w+/.test(a.message)
+          ? `${a.name}: ${adminWording(a.message, where)}`
+          : a
+      ),
+    );
+}
 const realExit = Deno.exit;
 
 let status: Deno.FsFile | undefined;
@@ -112,11 +146,11 @@ Object.defineProperty(Deno, "exit", {
 });
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
-  finish(judgeThrown(e.reason, where, "unhandled"));
+  finish(judgeThrown(e.reason, from, "unhandled"));
 });
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  finish(judgeThrown(e.error ?? e.message, where, "uncaught"));
+  finish(judgeThrown(e.error ?? e.message, from, "uncaught"));
 });
 
 /** All of stdin (the job's environment), read synchronously: a stream costs ~7 ms here. */
@@ -144,14 +178,14 @@ async function main(): Promise<void> {
   try {
     mod = await import(moduleUrl);
   } catch (e) {
-    finish(judgeLoad(e, where));
+    finish(judgeLoad(e, from));
   }
   if (mode === "--list-exports") {
     console.log(JSON.stringify(Object.keys(mod)));
     end(0);
   }
   finish(
-    await callHook(mod, hook, buildJobContext(env), where, async (value) => {
+    await callHook(mod, hook, buildJobContext(env), from, async (value) => {
       // One turn of the event loop: a rejection the hook left floating is
       // reported (and fails the hook) before success is. A message, not a
       // timer: Deno's first timer costs ~15 ms of start-up.

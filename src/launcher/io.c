@@ -104,7 +104,7 @@ int pd_end_escaped(const struct pd_hook *h, const char *kind, int status, const 
 		return status;
 	}
 	if (message[0])
-		dprintf(2, "prep-deno: %s %s job %s: %s\n", hook, module, job, message);
+		dprintf(2, PD_MESSAGE_PREFIX " %s\n", hook, module, job, message);
 	if (cause[0])
 		dprintf(2, "%s%.*s\n", PD_CAUSE_MARKER, PD_REASON_MAX, cause);
 	return status;

@@ -204,14 +204,15 @@ static int print_contract(void)
 	       "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
-	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d},"
+	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
+	       "\"PRIVILEGED_SOCKET\":\"%s\"},"
 	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d,"
-	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d}\n",
+	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d,\"MESSAGE_PREFIX\":\"%s\"}\n",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX,
-	       PD_OUTCOME_MAGIC, PD_OUTCOME_MAX);
+	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX,
+	       PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 
@@ -223,6 +224,10 @@ int main(int argc, char **argv)
 		int rc = run_fast(argc - 2, argv + 2);
 		if (rc >= 0)
 			return rc;
+		/* src/main.ts explains this line, and sends its record on. */
+		for (int i = 2; i + 1 < argc; i++)
+			if (!strcmp(argv[i], "--outcome-fd") && atoi(argv[i + 1]) >= 3)
+				fcntl(atoi(argv[i + 1]), F_SETFD, 0);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "__exec"))
 		return exec_plan(argc - 2, argv + 2);

@@ -24,12 +24,13 @@
 
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
-import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
-import { type JobReport, type PortMessage, statusOf } from "./report.ts";
+import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
+import { judgeLoad, judgeThrown } from "../hook_call.ts";
+import { placePrefix } from "../outcome_record.ts";
+import type { ViewSource } from "../capability_hints.ts";
 import { MAX_OUTPUT } from "../contract.ts";
-import type { HookOutcome, OutcomeKind } from "../outcome_record.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
@@ -45,6 +46,10 @@ export interface WarmHostSpec {
   configPath?: string;
   /** The set used, for messages. */
   setName?: string;
+  /** The sandbox set used and the capabilities it keeps, for capability hints. */
+  sandboxSet?: string;
+  /** See `sandboxSet`. */
+  capabilities?: string[];
   /** The service's socket for this host (connected once, then removed). */
   socketPath: string;
   /** How jobs share isolates. */
@@ -58,12 +63,6 @@ export interface WarmHostSpec {
 }
 
 const ACK = new Uint8Array([0x41]); // "A"
-
-/** Where the hook's policy came from, and its root (the policy's folder, else the module's). */
-const from = (spec: WarmHostSpec) => ({
-  ...spec,
-  root: (spec.configPath ?? spec.modulePath).replace(/\/[^/]*$/, ""),
-});
 const KEEP = 0x4b; // "K"
 const RETIRE = 0x52; // "R"
 const READY = new Uint8Array([0x72]); // "r"
@@ -83,6 +82,14 @@ interface Isolate {
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
+  const from = {
+    hook: spec.hook,
+    configPath: spec.configPath,
+    setName: spec.setName,
+    view: viewSource(spec),
+    // A thrown error's place is its first frame in here: the policy's folder, else the module's.
+    root: (spec.configPath ?? spec.modulePath).replace(/\/[^/]*$/, ""),
+  };
   const worker = new Worker(spec.workerEntry, {
     type: "module",
     name: spec.hook,
@@ -93,20 +100,24 @@ function startIsolate(spec: WarmHostSpec): Isolate {
   const { port1, port2 } = new MessageChannel();
   const iso: Isolate = { worker, port: port1, ready: Promise.resolve(undefined) };
   iso.ready = new Promise((resolve) => {
+    let imported = false;
     port1.onmessage = (e: MessageEvent) => {
-      if (e.data.kind === "ready") resolve(undefined);
-      else if (e.data.kind === "load-failed") resolve(e.data);
+      if (e.data.kind === "ready") imported = true, resolve(undefined);
+      else if (!imported && e.data.kind === "outcome") resolve(e.data);
       else iso.onMessage?.(e.data);
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      const failure: JobReport = { kind: "load-failed", message: e.message, closed: true };
-      resolve(failure);
-      iso.onMessage?.({ kind: "threw", errorName: "uncaught error", message: e.message });
+      resolve({ kind: "outcome", outcome: judgeLoad(e.message, from), closed: true });
+      iso.onMessage?.({
+        kind: "outcome",
+        outcome: judgeThrown(e.message, from, "uncaught"),
+        uncaught: true,
+      });
     };
   });
   worker.postMessage({}, [port2]);
-  port1.postMessage({ kind: "import", moduleUrl: pathToFileURL(spec.modulePath).href });
+  port1.postMessage({ kind: "import", moduleUrl: pathToFileURL(spec.modulePath).href, from });
   return iso;
 }
 
@@ -164,26 +175,15 @@ async function runJob(
   const out = new CappedOutput(MAX_OUTPUT - 4096);
   let notes = "";
   const place = { hook: spec.hook, module: spec.modulePath, job: env.SLURM_JOB_ID ?? "?" };
-  let failed: { message: string; cause: string } | undefined;
   const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
-  const note = (message: string) => notes += `prep-deno: (note) ${message}\n`;
-  const fail = (status: number, message: string, why: string = message) => {
-    failed = { message, cause: why };
-    return status;
-  };
-  // The one record (src/outcome_record.ts), in the reply's own field.
-  const record = (kind: OutcomeKind, status: number): HookOutcome =>
-    failed
-      ? { kind: kind === "returned" ? "bad-value" : kind, status, place, ...failed }
-      : { kind, status, place };
+  // A note for the log, in the hook's output: the outcome is the record's.
+  const note = (message: string) => notes += `${placePrefix(place)} ${message}\n`;
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
+    const outcome = checkedOutcome(loadFailure);
     return {
-      reply: (() => {
-        const status = statusOf(loadFailure, from(spec), fail);
-        return { status, record: record("load-failed", status), output: output() };
-      })(),
+      reply: { status: outcome.status, record: { ...outcome, place }, output: output() },
       retire: true,
     };
   }
@@ -192,33 +192,23 @@ async function runJob(
       // Only bytes count as output.
       if (m.kind === "output") {
         if (m.data instanceof Uint8Array) out.push(m.data);
-      } else if (m.kind !== "pong" && m.kind !== "ready") resolve(m);
+      } else if (m.kind === "outcome") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  const status = statusOf(report, from(spec), fail);
-  let retire = !!(report.nested || report.closed ||
-    ("errorName" in report && report.errorName === "uncaught error"));
+  // The one record (src/outcome_record.ts), in the reply's own field.
+  const outcome = checkedOutcome(report);
+  let retire = !!(report.nested || report.closed || report.uncaught);
   if (!retire && !(await answersPing(iso))) {
     retire = true;
     note("the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
   return {
-    reply: { status, record: record(KIND_OF[report.kind] ?? "threw", status), output: output() },
+    reply: { status: outcome.status, record: { ...outcome, place }, output: output() },
     retire,
   };
 }
-
-/** The record's kind of each Worker report. */
-const KIND_OF: Record<string, OutcomeKind> = {
-  "returned": "returned",
-  "exited": "returned",
-  "bad-return": "bad-value",
-  "threw": "threw",
-  "no-export": "no-export",
-  "load-failed": "load-failed",
-};
 
 function answersPing(iso: Isolate): Promise<boolean> {
   return new Promise((resolve) => {
@@ -271,11 +261,10 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs (Deno's cache is elsewhere). */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
-      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {
@@ -288,4 +277,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/** Where the host's view came from, for capability hints. */
+function viewSource(spec: WarmHostSpec): ViewSource {
+  return {
+    configPath: spec.configPath,
+    sandboxSet: spec.sandboxSet ?? spec.hook,
+    capabilities: spec.capabilities ?? [],
+  };
 }

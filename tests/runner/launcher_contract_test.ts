@@ -8,6 +8,7 @@ import {
   CAUSE_MARKER,
   EXIT,
   LAUNCHER,
+  MESSAGE_PREFIX,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -25,6 +26,7 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     REASON_MAX,
     OUTCOME_MAGIC,
     OUTCOME_MAX,
+    MESSAGE_PREFIX,
   });
 });
 
@@ -33,9 +35,12 @@ const RANK: Record<string, number> = {
   "launcher.h": 0,
   "io": 1,
   "cgroup": 1,
+  "broker": 2,
+  "argv": 2,
+  "rundir": 1,
   "plan": 2,
-  "supervise": 2,
-  "main": 3,
+  "supervise": 3,
+  "main": 4,
 };
 
 Deno.test("launcher structure: every #include of src/launcher points down", () => {

@@ -221,7 +221,7 @@ Deno.test({
       } else {
         started++;
         assert.equal(o.exitCode, 1, o.output);
-        assert.match(o.output, /gave no result after the hook started .*not run again/);
+        assert.match(o.log, /gave no result after the hook started .*not run again/);
       }
     });
     assert.equal(started, 4);
