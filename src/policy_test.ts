@@ -79,13 +79,13 @@ Deno.test("policy: malformed sets name the file, the set and the fix", () => {
   withTree({ "deno.json": `{"permissions": {"default": {"net": 3}}}`, "p.ts": "" }, (dir) => {
     assert.throws(
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
-      /"net" must be true, false or a list/,
+      /"permissions\.default\.net" must be true, false or a list/,
     );
   });
   withTree({ "deno.json": `{ not json`, "p.ts": "" }, (dir) => {
     assert.throws(
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
-      /cannot read the permission policy/,
+      /cannot read the policy: .*JSON/,
     );
   });
 });
@@ -116,7 +116,7 @@ Deno.test("policy: a byte order mark is read past; a NUL in a path is refused by
     (dir) => {
       assert.throws(
         () => loadPolicy(join(dir, "p.ts"), "prolog"),
-        /"read" has an entry with a NUL byte/,
+        /"permissions\.default\.read" has an entry with a NUL byte/,
       );
     },
   );
