@@ -59,10 +59,11 @@ export function closest(word: string, candidates: readonly string[]): string | u
  * ```ts
  * import { unknownNameFix } from "./did_you_mean.ts";
  * unknownNameFix("reed", ["read", "write"]); // 'did you mean "read"? (use read, write)'
+ * unknownNameFix("xyz", ["read", "write"]); // "use read, write"
  * ```
  */
 export function unknownNameFix(word: string, candidates: readonly string[]): string {
   const near = closest(word, candidates);
-  const use = `(use ${candidates.join(", ")})`;
-  return near ? `did you mean "${near}"? ${use}` : use;
+  const use = `use ${candidates.join(", ")}`;
+  return near ? `did you mean "${near}"? (${use})` : use;
 }

@@ -158,7 +158,7 @@ export function parsePolicy(json: unknown, path: string): PolicyFile {
       ctx,
       key,
       "is not a key prep-deno knows",
-      `${near ? `did you mean "${near}"? ` : ""}(use ${known.join(", ")})`,
+      near ? `did you mean "${near}"? (use ${known.join(", ")})` : `use ${known.join(", ")}`,
     );
   }
   const values = json as Record<string, unknown>;

@@ -54,7 +54,7 @@ Deno.test("policy file: an unknown key at every level is refused with the key me
   // An unknown name nothing resembles still lists the valid ones.
   assert.match(
     refusal(`{"zzzzzzzz": 1}`).message,
-    /\(use permissions, sandbox, warm, imports, typecheck/,
+    /; use permissions, sandbox, warm, imports, typecheck/,
   );
 });
 

@@ -118,7 +118,7 @@ function permissionSet(set: unknown, ctx: KeyContext, at: string): Permissions {
       throw keyError(
         ctx,
         `${at}.${key}`,
-        `is an unknown key "${key}"`,
+        "is unknown",
         unknownNameFix(key, PERMISSION_KINDS),
       );
     }
@@ -199,7 +199,7 @@ export function parseWarm(value: unknown, ctx: KeyContext): WarmConfig {
       throw keyError(
         ctx,
         `warm.${key}`,
-        `is an unknown key "${key}"`,
+        "is unknown",
         unknownNameFix(key, WARM_KEYS),
       );
     }

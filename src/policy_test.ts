@@ -73,7 +73,8 @@ Deno.test("policy: malformed sets name the file, the set and the fix", () => {
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
       (e: Error) =>
         e instanceof PolicyError && e.message.includes(join(dir, "deno.json")) &&
-        e.message.includes(`unknown key "reed"`) && e.message.includes("read, write"),
+        e.message.includes(`"permissions.default.reed" is unknown; did you mean "read"?`) &&
+        e.message.includes("read, write"),
     );
   });
   withTree({ "deno.json": `{"permissions": {"default": {"net": 3}}}`, "p.ts": "" }, (dir) => {

@@ -33,7 +33,10 @@ Deno.test("args: job ids are whole numbers in Slurm's range", () => {
 });
 
 Deno.test("args: unknown flags are usage errors naming the command", () => {
-  assert.throws(() => parseCommand("try", ["--bogus"], {}), /^UsageError: try: unknown option --bogus; the options are --help$/);
+  assert.throws(
+    () => parseCommand("try", ["--bogus"], {}),
+    /^UsageError: try: unknown option --bogus; the options are --help$/,
+  );
 });
 
 Deno.test("args: an unknown option is named, with the one meant and every valid one", () => {

@@ -25,8 +25,14 @@ import { isCompiled } from "../self_command.ts";
 const SRC = dirname(fileURLToPath(new URL("../mod.ts", import.meta.url)));
 /** Where the check's own files are seen inside the view. */
 const INSIDE = "/tmp/prep-deno-check";
-/** The compiler options of a hook's check: Deno's (strict), but see typecheckHook. */
-export const CHECK_OPTIONS = { noImplicitAny: false } as const;
+/**
+ * Diagnostics that do not refuse a hook. TS7xxx: something is implicitly
+ * `any` (`(job) => ...` without a type): nothing about it can be checked
+ * either way, and hooks written so keep running. TS2307: a module that
+ * cannot be found: the run fails on it in its own words (naming the file,
+ * or the "imports" to add a name to), so it is left to the run.
+ */
+const NOT_REFUSING = /^TS(7\d{3}|2307)$/;
 /** The most errors a refusal lists; the rest are counted. */
 const SHOWN = 5;
 
@@ -215,15 +221,10 @@ export async function typecheckHook(
         `${WRAPPER_LINE}\n`,
     );
     // The imports the hook runs with, but "prep-deno" as TypeScript (its
-    // types); Deno's strict options, except that a parameter without a type
-    // is `any`, not an error: nothing about it can be checked either way,
-    // and hooks written as `(job) => ...` keep running.
+    // types); Deno's own compiler options (a policy is not a config).
     Deno.writeTextFileSync(
-      join(dir, "deno.json"),
-      JSON.stringify({
-        compilerOptions: CHECK_OPTIONS,
-        imports: hookImports(policy.configPath),
-      }),
+      join(dir, "import_map.json"),
+      JSON.stringify({ imports: hookImports(policy.configPath) }),
     );
     const inView = (args: string[]) =>
       new Deno.Command(view.bwrap, {
@@ -251,7 +252,8 @@ export async function typecheckHook(
           deno,
           ...args,
           "--no-lock",
-          `--config=${INSIDE}/deno.json`,
+          "--no-config",
+          `--import-map=${INSIDE}/import_map.json`,
         ],
         clearEnv: true,
         env: { PATH: "/usr/bin:/bin" },
@@ -267,8 +269,10 @@ export async function typecheckHook(
       new TextDecoder().decode(checked.stdout);
     const files = localFiles(new TextDecoder().decode(info.stdout));
     if (checked.success) return { checked: true, errors: [], files };
-    const errors = parseDiagnostics(text, `${INSIDE}/check.ts`, modulePath);
+    const all = parseDiagnostics(text, `${INSIDE}/check.ts`, modulePath);
+    const errors = all.filter((e) => !NOT_REFUSING.test(e.code));
     if (errors.length) return { checked: true, errors, files };
+    if (all.length) return { checked: true, errors: [], files };
     const other = text.replaceAll(ESC, "").split(/^Stack backtrace:/m)[0].trim();
     return { checked: true, errors: [], files, other };
   } catch (e) {
