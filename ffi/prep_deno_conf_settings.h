@@ -3,8 +3,8 @@
  * Start-up and reconfigure honesty: the effective settings in one log line
  * at init, with what can be checked then (the runner, bubblewrap, each
  * hook readable); and a PrEpParameters change the daemon did not hand to
- * the plugin (Slurm re-initializes PrEp plugins on reconfigure only when
- * PrEpPlugins itself changes, up to 23.02) logged, never silently ignored.
+ * the plugin (Slurm 22.05 re-initializes PrEp plugins on reconfigure only
+ * when PrEpPlugins itself changes) logged, never silently ignored.
  */
 #ifndef PREP_DENO_CONF_SETTINGS_H
 #define PREP_DENO_CONF_SETTINGS_H
