@@ -15,7 +15,7 @@ const env = fakeJobEnv("prolog_slurmd", { id: 31 });
 /** The admin's typo of the issue: `job.partitoin` for `job.partition`. */
 const TYPO = `import type { JobContext } from "prep-deno";
 export function prolog(job: JobContext) {
-  if (job.partitoin === "debug") return 1;
+  if (job.partitoin === "no-such-partition") return 1;
   console.log("ran", job.id);
 }
 `;
