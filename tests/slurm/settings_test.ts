@@ -70,7 +70,7 @@ Deno.test({
         );
         assert.match(
           line,
-          /keeps the plugin's settings from "runner=[^"]+": restart slurmd to apply/,
+          /keeps the plugin's settings from "runner=[^"]+" \(Slurm re-initializes PrEp plugins on reconfigure only when PrEpPlugins changes\): restart slurmd to apply$/,
         );
       }
     } finally {
