@@ -73,6 +73,7 @@ const verdicts = new Map<
  *
  * @example
  * ```ts
+ * import { loadPolicy } from "../policy.ts";
  * const v = await typeVerdictOnce("/etc/slurm/hooks/p.ts", "prolog", loadPolicy("/etc/slurm/hooks/p.ts", "prolog"));
  * if (v.refusal) console.error(v.refusal.message);
  * ```

@@ -200,6 +200,9 @@ function localFiles(json: string): string[] {
  *
  * @example
  * ```ts
+ * import { loadPolicy } from "../policy.ts";
+ * import { planHook } from "./plan.ts";
+ * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
  * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
  * if (report.errors.length) console.error(formatTypeErrors(report.errors));
  * ```
@@ -297,6 +300,11 @@ export interface TypeVerdict {
  *
  * @example
  * ```ts
+ * import { EXIT } from "../contract.ts";
+ * import { loadPolicy } from "../policy.ts";
+ * import { LaunchRefused, planHook } from "./plan.ts";
+ * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
+ * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
  * const v = judgeTypes(report, policy);
  * if (v.refusal) throw new LaunchRefused(EXIT.SANDBOX, v.refusal.message, v.refusal.cause);
  * ```

@@ -172,6 +172,7 @@ export const HOOK_LINTS: HookLintStep[] = [lintModuleFile, lintPolicy, lintExpor
  *
  * @example
  * ```ts
+ * import { problemLine } from "./problem.ts";
  * const problems = await lintHook("/etc/slurm/hooks/site.ts", ["prolog", "epilog"]);
  * for (const p of problems) console.log(problemLine(p));
  * ```
