@@ -20,6 +20,7 @@ import { hookImports } from "../import_map.ts";
 import type { Policy } from "../policy.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
+import { LAUNCHER } from "../contract.ts";
 
 /** The runner's own TypeScript (`src/`): what `"prep-deno"` names in a check. */
 const SRC = dirname(fileURLToPath(new URL("../mod.ts", import.meta.url)));
@@ -72,6 +73,20 @@ export interface CheckView {
   readonly bwrap: string;
   /** bwrap's arguments for the hook's view. */
   readonly bwrapArgs: readonly string[];
+}
+
+/**
+ * A fresh folder for the check's two files: under the runner's own state
+ * folder when it can write there (root), else the user's temporary folder.
+ * Either way made by mkdtemp (0700, a new name): nobody else can plant or
+ * change what the check reads.
+ */
+function checkDir(): string {
+  try {
+    return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+  } catch {
+    return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+  }
 }
 
 /** The deno CLI to check with: the one the runner runs on, else `deno` on PATH. */
@@ -214,7 +229,7 @@ export async function typecheckHook(
 ): Promise<TypeReport> {
   const deno = denoCli();
   if (!deno) return { checked: false, errors: [], files: [], other: "no deno CLI on PATH" };
-  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+  const dir = checkDir();
   try {
     const types = pathToFileURL(join(SRC, "types.ts")).href;
     Deno.writeTextFileSync(
