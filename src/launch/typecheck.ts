@@ -21,11 +21,16 @@ import type { Policy } from "../policy.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
 import { LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "./constants.ts";
 
 /** The runner's own TypeScript (`src/`): what `"prep-deno"` names in a check. */
 const SRC = dirname(fileURLToPath(new URL("../mod.ts", import.meta.url)));
-/** Where the check's own files are seen inside the view. */
-const INSIDE = "/tmp/prep-deno-check";
+/**
+ * Where the check's own files are seen inside the view: in the view's
+ * private tmpfs over the runner's state, never in a granted host /tmp
+ * where a user could prepare the mount point.
+ */
+const INSIDE = `${LAUNCHER.RUN_DIR}/check`;
 /**
  * Diagnostics that do not refuse a hook. TS7xxx: something is implicitly
  * `any` (`(job) => ...` without a type): nothing about it can be checked
@@ -231,6 +236,10 @@ export async function typecheckHook(
   if (!deno) return { checked: false, errors: [], files: [], other: "no deno CLI on PATH" };
   const dir = checkDir();
   try {
+    // The tmpfs over it needs a mount point when the view binds the host's /run.
+    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  try {
     const types = pathToFileURL(join(SRC, "types.ts")).href;
     Deno.writeTextFileSync(
       join(dir, "check.ts"),
@@ -250,7 +259,7 @@ export async function typecheckHook(
           ...view.bwrapArgs,
           "--setenv",
           "DENO_DIR",
-          "/tmp/.deno",
+          RUNTIME_DIR,
           "--setenv",
           "NO_COLOR",
           "1",
