@@ -11,7 +11,7 @@
  */
 
 import { writeAll } from "../bytes.ts";
-import { formatOutcome } from "../outcome_record.ts";
+import { formatOutcome, placePrefix } from "../outcome_record.ts";
 import { encodePlan, LaunchRefused } from "../launch/plan.ts";
 import { planChecked } from "../launch/checked_plan.ts";
 import type { HookName } from "../types.ts";
@@ -19,11 +19,11 @@ import type { HookName } from "../types.ts";
 /** Runs `__plan`; resolves to the exit status. */
 export async function planCommand(args: string[]): Promise<number> {
   const [modulePath, hook] = args;
-  const job = Deno.env.get("SLURM_JOB_ID") ?? "?";
+  const place = { hook, module: modulePath, job: Deno.env.get("SLURM_JOB_ID") ?? "?" };
   try {
     const { plan, warning } = await planChecked(modulePath, hook as HookName);
     // "typecheck": "warn": the errors go to the hook's log, the hook runs.
-    if (warning) console.error(`prep-deno: ${hook} ${modulePath} job ${job}: ${warning}`);
+    if (warning) console.error(`${placePrefix(place)} ${warning}`);
     await writeAll(Deno.stdout, encodePlan(plan));
     return 0;
   } catch (e) {
@@ -35,7 +35,7 @@ export async function planCommand(args: string[]): Promise<number> {
         status: e.status,
         message: e.message,
         cause: e.shortCause,
-        place: { hook, module: modulePath, job },
+        place,
       })),
     );
     return e.status;

@@ -22,7 +22,7 @@
 
 import { dirname, resolve } from "node:path";
 import { EXIT } from "../contract.ts";
-import { HOOK_KINDS, type OutcomeKind, type OutcomePlace } from "../outcome_record.ts";
+import { HOOK_KINDS, type OutcomeKind, type OutcomePlace, placePrefix } from "../outcome_record.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
 import { typeVerdictOnce } from "../launch/checked_plan.ts";
 import { LaunchRefused } from "../launch/plan.ts";
@@ -172,7 +172,11 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       }
       if (types.warning && !warned.has(types)) {
         warned.add(types);
-        console.error(`prep-deno: ${hook} ${req.modulePath}: ${types.warning}`);
+        console.error(
+          `${
+            placePrefix({ hook, module: req.modulePath, job: req.env.SLURM_JOB_ID ?? "?" })
+          } ${types.warning}`,
+        );
       }
     } catch (e) {
       if (e instanceof PolicyError) return await reply("refused", EXIT.SANDBOX, e.message);

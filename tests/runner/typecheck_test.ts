@@ -124,8 +124,12 @@ Deno.test({
     const o = await s.run(bad, 41);
     assert.equal(o.fallback, undefined, o.output);
     assert.equal(o.exitCode, 126, o.output);
-    assert.match(o.output, LINE);
-    assert.match(o.output, CAUSE);
+    // The runner's line in the daemon's log, and the record's cause (the drain reason).
+    assert.match(o.log, LINE);
+    assert.match(
+      o.record?.cause ?? "",
+      /^type error: \S+hook\.ts:3: Property 'partitoin' does not exist/,
+    );
     assert.doesNotMatch(o.output, /^ran /m);
     // Fixed on disk: the next job runs warm.
     Deno.writeTextFileSync(bad, TYPO.replace("partitoin", "partition"));
