@@ -116,7 +116,8 @@ Deno.test("typecheck: exports that do not fit the hooks' type refuse the run", a
 });
 
 Deno.test({
-  name: "typecheck: the warm service refuses a module that does not type-check, with file:line",
+  name:
+    'typecheck: the warm service refuses a module that does not type-check, with file:line; "warn" runs it and logs once',
   ...warmOpts,
   async fn() {
     await using s = await startService();
@@ -137,5 +138,16 @@ Deno.test({
     assert.equal(ok.fallback, undefined, ok.output);
     assert.equal(ok.exitCode, 0, ok.output);
     assert.match(ok.output, /^ran 42$/m);
+    // "warn": it runs warm, and the service logs the errors once per change.
+    const warned = s.hook("warn", TYPO, { permissions: {}, typecheck: "warn" });
+    for (const id of [43, 44]) {
+      const w = await s.run(warned, id);
+      assert.equal(w.fallback, undefined, w.output);
+      assert.equal(w.exitCode, 0, w.log);
+      assert.match(w.output, new RegExp(`^ran ${id}$`, "m"));
+    }
+    const logged = s.log().split("\n").filter((l) => /does not type-check; run anyway/.test(l));
+    assert.equal(logged.length, 1, s.log());
+    assert.match(s.log(), LINE);
   },
 });
