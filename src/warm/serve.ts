@@ -22,8 +22,11 @@
 
 import { dirname, resolve } from "node:path";
 import { EXIT } from "../contract.ts";
-import { HOOK_KINDS, type OutcomeKind, type OutcomePlace } from "../outcome_record.ts";
+import { HOOK_KINDS, type OutcomeKind, type OutcomePlace, placePrefix } from "../outcome_record.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
+import { typeVerdictOnce } from "../launch/checked_plan.ts";
+import { LaunchRefused } from "../launch/plan.ts";
+import type { TypeVerdict } from "../launch/typecheck.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
@@ -55,6 +58,9 @@ export interface ServeOptions {
   /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
   metricsPath?: string;
 }
+
+/** Verdicts whose warning ("typecheck": "warn") the service has logged: once per change. */
+const warned = new WeakSet<TypeVerdict>();
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -195,8 +201,24 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     let pool: Pool;
     try {
       pool = poolFor(req.modulePath, hook);
+      // Type-checked as the spawn path checks it, once per change.
+      const types = await typeVerdictOnce(req.modulePath, hook, pool.launch.policy);
+      if (types.refusal) {
+        return await reply("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
+      }
+      if (types.warning && !warned.has(types)) {
+        warned.add(types);
+        console.error(
+          `${
+            placePrefix({ hook, module: req.modulePath, job: req.env.SLURM_JOB_ID ?? "?" })
+          } ${types.warning}`,
+        );
+      }
     } catch (e) {
       if (e instanceof PolicyError) return await reply("refused", EXIT.SANDBOX, e.message);
+      if (e instanceof LaunchRefused) {
+        return await reply("refused", e.status, e.message, e.shortCause);
+      }
       throw e;
     }
     if (pool.launch.policy.view.privileged?.length) {
