@@ -146,6 +146,8 @@ bool prep_deno_slurmctld(void *job, bool is_epilog)
 	cfg.each_arg = (void *)(is_epilog ? &epilog_call : &prolog_call);
 	cfg.concurrent = 1;
 	cfg.kill_tag = is_epilog ? 0 : PROLOG_CTLD_TAG;
+	/* The file slurmctld read (its -f, SLURM_CONF or the default). */
+	cfg.slurm_conf = slurm_conf.slurm_conf;
 	/* The core deep-copies everything before this returns. */
 	pdc_run_hooks_async(&cfg, (const char *const *)values, (size_t)n, env,
 			    job_ptr->job_id, hook_done, cfg.each_arg);

@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { stripJsonc } from "./policy.ts";
+import { readPolicyConfig } from "./policy.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 
@@ -70,7 +70,8 @@ export function hookImports(configPath?: string, atRunTime = false): Record<stri
   if (configPath) {
     let imports: unknown;
     try {
-      imports = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)))?.imports;
+      // A bundle carries no "imports": bundling resolved them.
+      imports = (readPolicyConfig(configPath) as { imports?: unknown } | null)?.imports;
     } catch { /* the policy loader already refused a file it cannot read */ }
     if (imports && typeof imports === "object") {
       const base = pathToFileURL(configPath);

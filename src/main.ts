@@ -20,6 +20,7 @@ Commands:
   try MODULE    run a hook locally with a fake job, through the same sandbox
   check MODULE  type-check a hook module and show the permissions of each hook
   init [DIR]    start a hooks folder: policy, a hook module, its unit test
+  bundle DIR -o NAME.ts   one self-contained module, its policy inside (configless clusters)
   serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
 
 Run prep-deno <command> --help for a command's options; prep-deno --version
@@ -39,6 +40,8 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/check.ts")).checkCommand(rest);
       case "init":
         return await (await import("./cli/init.ts")).initCommand(rest);
+      case "bundle":
+        return await (await import("./cli/bundle.ts")).bundleCommand(rest);
       case "-V":
       case "--version":
       case "version":
@@ -58,7 +61,9 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return command === undefined ? EXIT.USAGE : 0;
       default:
-        throw new UsageError(`${command}: unknown command (use run, try, check, init or serve)`);
+        throw new UsageError(
+          `${command}: unknown command (use run, try, check, init, bundle or serve)`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) return reportUsage(e);

@@ -16,6 +16,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PERMISSION_KINDS, type PermissionKind, type Permissions } from "./permissions.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
+import { BundleError, bundleTrust, readEmbeddedPolicy } from "./bundle.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
 
@@ -42,6 +43,8 @@ export interface Policy {
    * folder, or the module file alone when there is no policy.
    */
   readonly hookRoot: string;
+  /** A bundle's own policy: where it was honoured (configPath is then the bundle itself). */
+  readonly embedded?: string;
 }
 
 /** A policy file that cannot be used; names the file and the fix. */
@@ -110,17 +113,54 @@ export function loadPolicy(
   hook: HookName,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
 ): Policy {
+  // A bundle carries its policy: honoured only where root put it.
+  let bundled;
+  try {
+    bundled = readEmbeddedPolicy(modulePath);
+    if (bundled) {
+      const embedded = bundleTrust(modulePath, env.SLURM_CONF);
+      return { ...policyFromConfig(bundled.config, modulePath, modulePath, hook, env), embedded };
+    }
+  } catch (e) {
+    if (e instanceof BundleError) throw new PolicyError(e.message);
+    throw e;
+  }
   const configPath = findConfig(dirname(modulePath));
   const hookRoot = configPath ? dirname(configPath) : modulePath;
   if (!configPath) return { permissions: {}, hookRoot, view: resolveView(undefined, {}, env) };
-  let config: unknown;
+  return policyFromConfig(readPolicyConfig(configPath), configPath, hookRoot, hook, env);
+}
+
+/**
+ * The object a policy file holds: a deno.json/deno.jsonc, or the policy a
+ * bundle carries in its first line.
+ *
+ * @example
+ * ```ts
+ * readPolicyConfig("/etc/slurm/hooks/deno.json"); // { permissions: {...}, ... }
+ * ```
+ * @throws {PolicyError} when it cannot be read or parsed.
+ */
+export function readPolicyConfig(configPath: string): unknown {
   try {
-    config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath).replace(/^\uFEFF/, "")));
+    const bundled = readEmbeddedPolicy(configPath);
+    if (bundled) return bundled.config;
+    return JSON.parse(stripJsonc(Deno.readTextFileSync(configPath).replace(/^\uFEFF/, "")));
   } catch (e) {
     throw new PolicyError(
       `${configPath}: cannot read the permission policy: ${(e as Error).message}`,
     );
   }
+}
+
+/** The policy of `config` (read from `configPath`) for `hook`. */
+function policyFromConfig(
+  config: unknown,
+  configPath: string,
+  hookRoot: string,
+  hook: HookName,
+  env: Readonly<Record<string, string | undefined>>,
+): Policy {
   const sets = (config as { permissions?: unknown })?.permissions;
   if (sets !== undefined && !isRecord(sets)) {
     throw new PolicyError(

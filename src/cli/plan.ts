@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * `prep-deno __plan MODULE HOOK`: the native launcher's cache miss. Writes
+ * `prep-deno __plan MODULE HOOK [SLURM_CONF]`: the native launcher's cache miss. Writes
  * the encoded launch plan on stdout, or says why the hook cannot be
  * launched and ends with that status.
  *
@@ -14,9 +14,17 @@ import type { HookName } from "../types.ts";
 
 /** Runs `__plan`; resolves to the exit status. */
 export async function planCommand(args: string[]): Promise<number> {
-  const [modulePath, hook] = args;
+  // The third: the daemon's slurm.conf (run --slurm-conf), when the plugin gave one.
+  const [modulePath, hook, slurmConf] = args;
   try {
-    await writeAll(Deno.stdout, encodePlan(planHook(modulePath, hook as HookName)));
+    const plan = planHook(
+      modulePath,
+      hook as HookName,
+      undefined,
+      undefined,
+      slurmConf || undefined,
+    );
+    await writeAll(Deno.stdout, encodePlan(plan));
     return 0;
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;

@@ -13,6 +13,7 @@ import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
+import { slurmConfPath } from "../view_slurm.ts";
 import {
   integerFlag,
   MAX_TIMEOUT_SECONDS,
@@ -166,7 +167,13 @@ export async function tryCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`try: --env takes KEY=VALUE, not "${kv}"`);
     overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const env = fakeJobEnv(context, { id, ...who, node: Deno.hostname(), env: overrides });
+  // slurm.conf as Slurm's own commands find it here, unless --env names one.
+  const env = fakeJobEnv(context, {
+    id,
+    ...who,
+    node: Deno.hostname(),
+    env: { SLURM_CONF: slurmConfPath(Deno.env.toObject()), ...overrides },
+  });
   const hook = HOOK_FOR_CONTEXT[context];
   const plugin = values.plugin as string | undefined;
   console.log(

@@ -19,7 +19,7 @@ import { buildJobContext } from "../context.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import { CAUSE_MARKER, causeLine, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
-import { explainUnknownImport } from "../import_error.ts";
+import { explainLoneImport, explainUnknownImport } from "../import_error.ts";
 
 const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
@@ -147,12 +147,16 @@ async function main(): Promise<void> {
     mod = await import(moduleUrl);
   } catch (e) {
     const d = describeThrown(e);
+    const lone = explainLoneImport(d.message, moduleUrl, where.configPath);
     fail(
       `cannot load the module: ${
-        /run again with the --allow-\w+ flag/.test(d.message)
-          ? denial(d.message, where)
-          : explainUnknownImport(d.message, where.configPath) ?? d.message
+        lone ??
+          (/run again with the --allow-\w+ flag/.test(d.message)
+            ? denial(d.message, where)
+            : explainUnknownImport(d.message, where.configPath) ?? d.message)
       }`,
+      // The node's drain reason is short: the fix in a few words.
+      lone ? "cannot load the module: it imports a file it arrived without: bundle it" : undefined,
     );
   }
   if (mode === "--list-exports") {

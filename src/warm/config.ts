@@ -15,7 +15,7 @@
  * @module
  */
 
-import { PolicyError, stripJsonc } from "../policy.ts";
+import { PolicyError, readPolicyConfig } from "../policy.ts";
 
 /** `fresh`: one isolate per job; `reuse`: one isolate per warm host, called per job. */
 export type WarmMode = "fresh" | "reuse";
@@ -46,12 +46,8 @@ const KEYS = ["mode", "hosts"];
  */
 export function warmConfig(configPath: string | undefined): WarmConfig {
   if (!configPath) return { ...DEFAULT_WARM };
-  let config: unknown;
-  try {
-    config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)));
-  } catch (e) {
-    throw new PolicyError(`${configPath}: cannot read the warm settings: ${(e as Error).message}`);
-  }
+  // A deno.json, or a bundle's embedded policy.
+  const config = readPolicyConfig(configPath);
   return parseWarm((config as Record<string, unknown> | null)?.warm, configPath);
 }
 
