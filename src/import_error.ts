@@ -47,14 +47,17 @@ export function explainLoneImport(
   moduleUrl: string,
   configPath?: string,
 ): string | undefined {
-  if (configPath) return undefined;
+  const module = decodeURIComponent(new URL(moduleUrl).pathname);
+  // Alone: no policy folder, or in slurmd's configless cache (SlurmdSpoolDir/conf-cache).
+  const inCache = /\/conf-cache\/[^/]+$/.test(module);
+  if (configPath && !inCache) return undefined;
   const path = /Requires read access to "([^"]+)"/.exec(message)?.[1] ??
     /Module not found "file:\/\/([^"]+)"/.exec(message)?.[1];
   if (path === undefined) return undefined;
-  const module = decodeURIComponent(new URL(moduleUrl).pathname);
   const name = module.slice(module.lastIndexOf("/") + 1);
-  return `the module imports ${decodeURIComponent(path)}, but it runs alone: it has no ` +
-    `deno.json folder (Slurm's configless mode ships only the file Prolog=/Epilog= names). ` +
+  return `the module imports ${decodeURIComponent(path)}, but it runs alone: ${
+    inCache ? "it is in slurmd's configless cache" : "it has no deno.json folder"
+  } (Slurm's configless mode ships only the file Prolog=/Epilog= names). ` +
     `Make it one file with \`prep-deno bundle DIR -o ${name}\` (local imports inlined, the ` +
     `policy embedded) and name that bundle in slurm.conf`;
 }

@@ -259,7 +259,8 @@ export function planHook(
         ...denoPermissionFlags(
           permissions,
           [LAUNCHER.STATUS_PATH],
-          Object.keys(SANDBOX_RUNTIME_ENV),
+          // With `slurm: true`, SLURM_CONF too: the helpers hand it to Slurm's commands.
+          [...Object.keys(SANDBOX_RUNTIME_ENV), ...(policy.view.slurm ? ["SLURM_CONF"] : [])],
         ),
         ENTRY_PATH,
         pathToFileURL(modulePath).href,
