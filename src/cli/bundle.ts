@@ -65,8 +65,12 @@ export async function bundleCommand(args: string[]): Promise<number> {
     }: edit those and bundle again.\n`;
   const out = resolve(output);
   const tmp = `${out}.tmp-${Deno.pid}`;
-  Deno.writeTextFileSync(tmp, head + js, { mode: 0o644 });
-  Deno.renameSync(tmp, out);
+  try {
+    Deno.writeTextFileSync(tmp, head + js, { mode: 0o644 });
+    Deno.renameSync(tmp, out);
+  } catch (e) {
+    throw new UsageError(`bundle: cannot write ${out}: ${(e as Error).message}`);
+  }
   console.log(
     `prep-deno bundle: ${out}: ${module}${configPath ? ` with the policy of ${configPath}` : ""}`,
   );
