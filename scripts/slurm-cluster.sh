@@ -22,6 +22,7 @@
 #   CLUSTER_DIR (default build/cluster),
 #   WARM=1: also start `prep-deno serve` on $CLUSTER_DIR/run/serve.sock and
 #           add mode=warm,socket=... to PrEpParameters
+#   EXTRA_CONF: more slurm.conf lines, newline-separated (e.g. DebugFlags=Script)
 #   CONFIGLESS=1: SlurmctldParameters=enable_configless, and every slurmd
 #           started with --conf-server instead of -f: it fetches slurm.conf
 #           (and the files relative Prolog=/Epilog= name, which must be in
@@ -164,6 +165,7 @@ write_conf() {
       echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
     fi
     echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
+    [ -z "${EXTRA_CONF:-}" ] || printf '%s\n' "$EXTRA_CONF"
   } > "$dir/slurm.conf"
   local n
   for n in $(node_names); do
