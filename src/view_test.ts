@@ -117,6 +117,7 @@ Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from 
     assert.equal(mungeSocketPath(join(dir, "slurm.conf")), `${dir}/munge/s`);
     const v = resolveView({ slurm: true }, {}, { SLURM_CONF: join(dir, "slurm.conf") });
     assert.deepEqual(v.slurm, {
+      confPath: join(dir, "slurm.conf"),
       confDir: dir,
       mungeDir: join(dir, "munge"),
       hidden: ["site.key", "slurm.key", "slurmdbd.conf"].map((f) => join(dir, f)),

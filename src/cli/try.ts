@@ -167,13 +167,12 @@ export async function tryCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`try: --env takes KEY=VALUE, not "${kv}"`);
     overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  // slurm.conf as Slurm's own commands find it here, unless --env names one.
-  const env = fakeJobEnv(context, {
-    id,
-    ...who,
-    node: Deno.hostname(),
-    env: { SLURM_CONF: slurmConfPath(Deno.env.toObject()), ...overrides },
-  });
+  // slurm.conf as Slurm's own commands find it here, unless --env names one;
+  // handed to the runner as the plugin hands its daemon's, and in slurmd's
+  // place in the environment (slurmctld puts none there).
+  const slurmConf = overrides.SLURM_CONF || slurmConfPath(Deno.env.toObject());
+  const env = fakeJobEnv(context, { id, ...who, node: Deno.hostname(), env: overrides });
+  if (env.SLURM_CONF !== undefined) env.SLURM_CONF = slurmConf;
   const hook = HOOK_FOR_CONTEXT[context];
   const plugin = values.plugin as string | undefined;
   console.log(
@@ -203,6 +202,7 @@ export async function tryCommand(args: string[]): Promise<number> {
       ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
       ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
       ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+      ...(slurmConf.startsWith("/") ? ["--slurm-conf", slurmConf] : []),
     ]);
   }
   const ms = Math.round(performance.now() - started);

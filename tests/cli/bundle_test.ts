@@ -68,6 +68,17 @@ Deno.test("bundle: one file, imports inlined, policy first; it runs with exactly
   });
 });
 
+Deno.test("bundle: a folder's NAME.ts, else its site.ts (init's)", async () => {
+  await inRootDir(async (dir) => {
+    writeFiles(join(dir, "h"), {
+      "site.ts": `export function prolog() { console.log("site"); }\n`,
+    });
+    const r = await prepDeno(["bundle", join(dir, "h"), "-o", join(dir, "prolog.ts")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${dir}/prolog.ts: ${dir}/h/site.ts`));
+  });
+});
+
 Deno.test("bundle: a relative path grant is refused (it would name another folder on the node)", async () => {
   await inRootDir(async (dir) => {
     const src = hookFolder(dir, join(dir, "out"), "./out");
