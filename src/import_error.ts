@@ -53,7 +53,9 @@ export function explainLoneImport(
   if (configPath && !inCache) return undefined;
   const path = /Requires read access to "([^"]+)"/.exec(message)?.[1] ??
     /Module not found "file:\/\/([^"]+)"/.exec(message)?.[1];
-  if (path === undefined) return undefined;
+  // Only the module's own neighbours (`./lib.ts`): any other path is a grant question.
+  const folder = module.slice(0, module.lastIndexOf("/") + 1);
+  if (path === undefined || !decodeURIComponent(path).startsWith(folder)) return undefined;
   const name = module.slice(module.lastIndexOf("/") + 1);
   return `the module imports ${decodeURIComponent(path)}, but it runs alone: ${
     inCache ? "it is in slurmd's configless cache" : "it has no deno.json folder"
