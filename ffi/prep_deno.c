@@ -13,6 +13,7 @@
  * Release differences: prep_deno_version.h only. C/TypeScript contract:
  * prep_deno_contract.h (with the timeout story).
  */
+#include "prep_deno_conf_settings.h"
 #include "prep_deno_slurmctld.h"
 #include "prep_deno_slurmd.h"
 
@@ -41,16 +42,7 @@ extern int init(void)
 	pd_conf_parse();
 	info("prep/deno %s for Slurm %s", PREP_DENO_VERSION,
 	     SLURM_VERSION_STRING);
-	if (access(prep_deno_params.runner, X_OK) < 0)
-		error("prep/deno: runner %s is not executable: %m; TypeScript "
-		      "hooks will fail (set PrEpParameters=runner=PATH)",
-		      prep_deno_params.runner);
-	else
-		info("prep/deno: runner %s", prep_deno_params.runner);
-	if (prep_deno_params.warm)
-		info("prep/deno: mode=warm: TypeScript hooks go to the service at "
-		     "%s, or through the spawn path when it does not answer",
-		     prep_deno_params.socket);
+	pd_settings_log(ctld);
 	pd_conf_report(ctld ? PD_PROLOG_SLURMCTLD : PD_PROLOG);
 	pd_conf_report(ctld ? PD_EPILOG_SLURMCTLD : PD_EPILOG);
 	if (ctld)
@@ -67,6 +59,7 @@ extern void fini(void)
 	if ((left = pd_drain_shutdown(5000)))
 		error("prep/deno: %d drain request(s) still waiting for slurmctld "
 		      "at fini", left);
+	pd_settings_free();
 	pd_conf_free();
 }
 
@@ -79,22 +72,26 @@ extern void prep_p_register_callbacks(prep_callbacks_t *callbacks)
 
 extern int prep_p_prolog(job_env_t *job_env, slurm_cred_t *cred)
 {
+	pd_settings_check_changed();
 	return prep_deno_slurmd(job_env, cred, false);
 }
 
 extern int prep_p_epilog(job_env_t *job_env, slurm_cred_t *cred)
 {
+	pd_settings_check_changed();
 	return prep_deno_slurmd(job_env, cred, true);
 }
 
 extern int prep_p_prolog_slurmctld(job_record_t *job_ptr, bool *async)
 {
+	pd_settings_check_changed();
 	*async = prep_deno_slurmctld(job_ptr, false);
 	return SLURM_SUCCESS;
 }
 
 extern int prep_p_epilog_slurmctld(job_record_t *job_ptr, bool *async)
 {
+	pd_settings_check_changed();
 	*async = prep_deno_slurmctld(job_ptr, true);
 	return SLURM_SUCCESS;
 }

@@ -17,7 +17,7 @@ import { untrustedReason } from "./trust.ts";
 export const BUNDLE_MARKER = "// prep-deno-policy: ";
 
 /** The policy keys a bundle carries (a deno.json's other keys are the compiler's). */
-export const BUNDLED_KEYS = ["permissions", "sandbox", "warm"] as const;
+export const BUNDLED_KEYS = ["permissions", "sandbox", "warm", "typecheck"] as const;
 
 /** The policy a bundle carries, and the file it came from. */
 export interface EmbeddedPolicy {

@@ -12,7 +12,8 @@
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BUNDLE_MARKER, BUNDLED_KEYS } from "../bundle.ts";
-import { PERMISSION_KINDS, readPolicyConfig } from "../policy.ts";
+import { PERMISSION_KINDS } from "../policy.ts";
+import { parsePolicy, PolicyError, stripJsonc } from "../policy_file.ts";
 import { isCompiled } from "../self_command.ts";
 import { parseCommand, UsageError } from "./args.ts";
 
@@ -20,7 +21,8 @@ import { parseCommand, UsageError } from "./args.ts";
 const BUNDLE_HELP = `Usage: prep-deno bundle DIR|MODULE -o NAME.ts
 
 Makes one self-contained hook module: MODULE's local imports inlined, and the
-policy of its folder (the nearest deno.json: "permissions", "sandbox", "warm")
+policy of its folder (the nearest deno.json: "permissions", "sandbox", "warm",
+"typecheck")
 embedded in its first line. For configless clusters: put NAME.ts beside
 slurm.conf on the controller and name it relatively (Prolog=NAME.ts); slurmd
 receives it in its configless cache, and the runner honours the embedded policy
@@ -48,7 +50,7 @@ export async function bundleCommand(args: string[]): Promise<number> {
   }
   const module = pickModule(resolve(positionals[0]), basename(output));
   const configPath = nearestConfig(dirname(module));
-  const config = configPath ? readPolicyConfig(configPath) as Record<string, unknown> : {};
+  const config = configPath ? readRaw(configPath) : {};
   const policy: Record<string, unknown> = {};
   for (const key of BUNDLED_KEYS) if (config[key] !== undefined) policy[key] = config[key];
   const relative = relativeGrant(policy);
@@ -75,6 +77,20 @@ export async function bundleCommand(args: string[]): Promise<number> {
     `prep-deno bundle: ${out}: ${module}${configPath ? ` with the policy of ${configPath}` : ""}`,
   );
   return 0;
+}
+
+/** The policy as written (relative paths kept, to refuse them), checked as the runner checks it. */
+function readRaw(configPath: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath).replace(/^\uFEFF/, "")));
+    parsePolicy(raw, configPath);
+  } catch (e) {
+    throw new UsageError(
+      `bundle: ${e instanceof PolicyError ? e.message : `${configPath}: ${(e as Error).message}`}`,
+    );
+  }
+  return raw as Record<string, unknown>;
 }
 
 /** The module a DIR names (its NAME.ts, else site.ts), or MODULE itself. */

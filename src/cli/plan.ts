@@ -9,29 +9,29 @@
 
 import { writeAll } from "../bytes.ts";
 import { causeLine } from "../contract.ts";
-import { encodePlan, LaunchRefused, planHook } from "../launch/plan.ts";
+import { encodePlan, LaunchRefused } from "../launch/plan.ts";
+import { planChecked } from "../launch/checked_plan.ts";
 import type { HookName } from "../types.ts";
 
 /** Runs `__plan`; resolves to the exit status. */
 export async function planCommand(args: string[]): Promise<number> {
   // The third: the daemon's slurm.conf (run --slurm-conf), when the plugin gave one.
   const [modulePath, hook, slurmConf] = args;
+  const label = `prep-deno: ${hook} ${modulePath} job ${Deno.env.get("SLURM_JOB_ID") ?? "?"}`;
   try {
-    const plan = planHook(
+    const { plan, warning } = await planChecked(
       modulePath,
       hook as HookName,
       undefined,
-      undefined,
       slurmConf || undefined,
     );
+    if (warning) console.error(`${label}: ${warning}`);
     await writeAll(Deno.stdout, encodePlan(plan));
     return 0;
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
-    console.error(
-      `prep-deno: ${hook} ${modulePath} job ${Deno.env.get("SLURM_JOB_ID") ?? "?"}: ${e.message}`,
-    );
-    console.error(causeLine(e.message));
+    console.error(`${label}: ${e.message}`);
+    console.error(causeLine(e.shortCause));
     return e.status;
   }
 }

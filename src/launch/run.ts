@@ -52,7 +52,7 @@ export async function runHook(run: HookRun): Promise<number> {
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     console.error(`prep-deno: ${run.hook} ${modulePath} job ${jobId}: ${e.message}`);
-    console.error(causeLine(e.message));
+    console.error(causeLine(e.shortCause));
     return e.status;
   }
   const piped = run.onStdout !== undefined || run.capStdout === true;

@@ -23,6 +23,9 @@
 import { dirname, resolve } from "node:path";
 import { causeLine, EXIT } from "../contract.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
+import { typeVerdictOnce } from "../launch/checked_plan.ts";
+import { LaunchRefused } from "../launch/plan.ts";
+import type { TypeVerdict } from "../launch/typecheck.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
@@ -46,6 +49,8 @@ export interface ServeOptions {
 }
 
 const encoder = new TextEncoder();
+/** Verdicts whose warning ("typecheck": "warn") the service has logged: once per change. */
+const warned = new WeakSet<TypeVerdict>();
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -148,8 +153,18 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     let pool: Pool;
     try {
       pool = poolFor(req.modulePath, hook);
+      // Type-checked as the spawn path checks it, once per change.
+      const types = await typeVerdictOnce(req.modulePath, hook, pool.launch.policy);
+      if (types.refusal) {
+        return await reply(EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
+      }
+      if (types.warning && !warned.has(types)) {
+        warned.add(types);
+        console.error(`prep-deno: ${hook} ${req.modulePath}: ${types.warning}`);
+      }
     } catch (e) {
       if (e instanceof PolicyError) return await reply(EXIT.SANDBOX, e.message);
+      if (e instanceof LaunchRefused) return await reply(e.status, e.message, e.shortCause);
       throw e;
     }
     const ticket = pool.acquire();

@@ -158,3 +158,27 @@ Deno.test("slurm.conf: try and check find it as Slurm does, with no flag", async
   const prefix = new TextDecoder().decode(p.stdout).trim();
   if (p.success) assert.equal(slurmBuildDefault(`${prefix}/bin`), `${prefix}/etc/slurm.conf`);
 });
+
+Deno.test("check --slurm-conf: on a configless controller, a module that would arrive without its imports says to bundle it", async () => {
+  await inRootDir(async (dir) => {
+    const src = hookFolder(dir, join(dir, "out"));
+    Deno.copyFileSync(join(src, "prolog.ts"), join(dir, "lone.ts"));
+    Deno.writeTextFileSync(join(dir, "lib.ts"), Deno.readTextFileSync(join(src, "lib.ts")));
+    assert.equal((await prepDeno(["bundle", src, "-o", join(dir, "bundled.ts")])).code, 0);
+    const conf = join(dir, "slurm.conf");
+    Deno.writeTextFileSync(
+      conf,
+      "SlurmctldParameters=enable_configless\nPrEpPlugins=prep/deno\n" +
+        "Prolog=lone.ts\nEpilog=bundled.ts\n",
+    );
+    const r = await prepDeno(["check", "--slurm-conf", conf]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `${dir}/lone\\.ts: Prolog: imports files beside it, but Slurm ships each slurmd this one file alone; fix: make it one file with \`prep-deno bundle DIR -o ${dir}/lone\\.ts\``,
+      ),
+    );
+    assert.doesNotMatch(r.stdout, /bundled\.ts: Epilog: (imports|its policy)/);
+  });
+});

@@ -200,7 +200,7 @@ Deno.test({
       const [warm, pattern] of [
         [{ mode: "shared" }, /"warm"\.mode must be "fresh" .* or "reuse"/],
         [{ hosts: 0 }, /"warm"\.hosts must be an integer from 1 to 64, not 0/],
-        [{ pool: 2 }, /"warm": unknown key "pool" \(use mode, hosts\)/],
+        [{ pool: 2 }, /"warm\.pool" is unknown; use mode, hosts/],
         ["reuse", /"warm" must be an object/],
       ] as const
     ) {
