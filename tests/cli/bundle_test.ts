@@ -27,11 +27,11 @@ function hookFolder(dir: string, out: string, grant: string = out): string {
   Deno.mkdirSync(out, { recursive: true, mode: 0o755 });
   writeFiles(join(dir, "src"), {
     "prolog.ts": `import { where } from "./lib.ts";\n` +
-      `export async function prolog(job) {\n` +
+      `export async function prolog(job: { id: number }) {\n` +
       `  await Deno.writeTextFile(where(job.id), "ran");\n` +
       `  let other = "written";\n` +
       `  try { await Deno.writeTextFile(${JSON.stringify(join(dir, "other"))}, "x"); }\n` +
-      `  catch (e) { other = e.name; }\n` +
+      `  catch (e) { other = (e as Error).name; }\n` +
       `  console.log("other:", other);\n}\n`,
     "lib.ts": `export const where = (id: number): string => \`${out}/\${id}\`;\n`,
     "deno.json": JSON.stringify({ permissions: { prolog: { write: [grant] } } }),
@@ -164,7 +164,8 @@ Deno.test("check --slurm-conf: on a configless controller, a module that would a
     const src = hookFolder(dir, join(dir, "out"));
     Deno.copyFileSync(join(src, "prolog.ts"), join(dir, "lone.ts"));
     Deno.writeTextFileSync(join(dir, "lib.ts"), Deno.readTextFileSync(join(src, "lib.ts")));
-    assert.equal((await prepDeno(["bundle", src, "-o", join(dir, "bundled.ts")])).code, 0);
+    const made = await prepDeno(["bundle", join(src, "prolog.ts"), "-o", join(dir, "bundled.ts")]);
+    assert.equal(made.code, 0, made.stderr);
     const conf = join(dir, "slurm.conf");
     Deno.writeTextFileSync(
       conf,
