@@ -24,6 +24,8 @@ export interface BatchLog {
   pluginUsec: number[];
   /** Lines of Slurm's own timer ("large processing time from prep_g_..."), past 1 s. */
   slowPrepCalls: number;
+  /** Scheduler passes that started jobs (distinct seconds of allocation lines). */
+  passes: number;
 }
 
 function stamp(line: string): number | undefined {
@@ -49,6 +51,8 @@ function jobId(text: string): number | undefined {
  */
 export function readBatch(log: string, withHooks: boolean): BatchLog {
   const alloc = new Map<number, number>();
+  const lastAlloc = new Map<number, number>();
+  const prologMs: number[] = [];
   const started = new Map<number, number>();
   const done = new Map<number, number>();
   const epilogDone = new Map<number, number>();
@@ -59,9 +63,14 @@ export function readBatch(log: string, withHooks: boolean): BatchLog {
     if (t === undefined) continue;
     if (line.includes("sched: Allocate JobId=") || line.includes("backfill: Started JobId=")) {
       const id = jobId(line);
-      if (id !== undefined && !alloc.has(id)) alloc.set(id, t);
+      if (id === undefined) continue;
+      if (!alloc.has(id)) alloc.set(id, t);
+      lastAlloc.set(id, t);
     } else if (/_run_script:? JobId=\d+ PrologSlurmctld completed/.test(line)) {
-      started.set(jobId(line)!, t);
+      const id = jobId(line)!;
+      started.set(id, t);
+      // From this run's own allocation: a requeued job is allocated again.
+      if (lastAlloc.has(id)) prologMs.push(t - lastAlloc.get(id)!);
     } else if (/_run_script:? JobId=\d+ EpilogSlurmctld completed/.test(line)) {
       epilogDone.set(jobId(line)!, t);
     } else if (/_job_complete: JobId=\S+ done/.test(line)) {
@@ -74,9 +83,9 @@ export function readBatch(log: string, withHooks: boolean): BatchLog {
     }
   }
   const starts = withHooks ? started : alloc;
+  const passes = new Set([...alloc.values()].map((t) => Math.floor(t / 1000))).size;
   const first = Math.min(...alloc.values());
   const last = Math.max(...starts.values());
-  const prologMs = [...started].flatMap(([id, t]) => alloc.has(id) ? [t - alloc.get(id)!] : []);
   const epilogMs = [...epilogDone].flatMap(([id, t]) => done.has(id) ? [t - done.get(id)!] : []);
   return {
     jobs: starts.size,
@@ -85,6 +94,7 @@ export function readBatch(log: string, withHooks: boolean): BatchLog {
     epilogMs,
     pluginUsec,
     slowPrepCalls,
+    passes,
   };
 }
 
