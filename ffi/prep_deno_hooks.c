@@ -38,6 +38,10 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 	argv[n++] = strdup(cfg->runner ? cfg->runner : "");
 	argv[n++] = strdup("run");
 	argv[n++] = strdup(path);
+	/* The outcome record's pipe (pdc_run_one), out of the hook's reach. */
+	snprintf(num, sizeof(num), "%d", PD_OUTCOME_FD);
+	argv[n++] = strdup("--outcome-fd");
+	argv[n++] = strdup(num);
 	if (cfg->timeout_s >= 0) {
 		snprintf(num, sizeof(num), "%d", cfg->timeout_s);
 		argv[n++] = strdup("--timeout");
@@ -100,11 +104,12 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 			1000;
 
 		free(out->output);
-		out->output = NULL;
+		free(out->record);
+		out->output = out->record = NULL;
 		if (module && cfg->warm_socket && !out->fallback &&
 		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
 				  envp, &out->status, &out->output,
-				  &out->fallback)) {
+				  &out->record, &out->fallback)) {
 			out->timed_out = 0;
 		} else if (!argv) {
 			out->status = 127;
@@ -118,7 +123,8 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 						  /* the runner: a clean start */
 						  module ? PDC_SIGNALS_NONE :
 							   cfg->signals,
-						  &out->timed_out, &out->output);
+						  &out->timed_out, &out->output,
+						  module ? &out->record : NULL);
 		}
 		pdc_free_argv(argv);
 		if (!out->output)
@@ -143,6 +149,7 @@ void pdc_outcome_free(pdc_outcome_t *out)
 	free(out->output);
 	free(out->failed_path);
 	free(out->fallback);
-	out->output = out->failed_path = out->fallback = NULL;
+	free(out->record);
+	out->output = out->failed_path = out->fallback = out->record = NULL;
 }
 

@@ -19,6 +19,7 @@ import { type PolicyFile, readPolicyFile } from "./policy_file.ts";
 import { PolicyError } from "./policy_keys.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 import { BundleError, bundleTrust, readEmbeddedPolicy } from "./bundle.ts";
+import { admitPrivileged, PrivilegedError } from "./privileged.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, resolveView, ViewError } from "./view.ts";
 
@@ -136,13 +137,21 @@ export function loadPolicy(
       permissions,
       env,
       viewName,
+      [modulePath, configPath],
     );
     refuseSelfWrite(configPath, hookRoot, permissions, view);
+    admitPrivileged(
+      view.privileged ?? [],
+      `${configPath}: "sandbox" set "${viewName}"`,
+      permissions,
+      view.writeAll ? true : view.write.flatMap((g) => [g.path, g.real]),
+    );
     return { configPath, setName, permissions, view, hookRoot, file, embedded };
   } catch (e) {
     if (e instanceof ViewError) {
       throw new PolicyError(e.message, { file: configPath, key: "sandbox" });
     }
+    if (e instanceof PrivilegedError) throw new PolicyError(e.message, { file: configPath });
     if (e instanceof GrantError) {
       throw new PolicyError(`${configPath}: grant refused: ${e.message}`, { file: configPath });
     }

@@ -172,6 +172,12 @@ function describeView(p: Policy): string {
     v.capabilities.length ? `capabilities=${v.capabilities.join(",")}` : "",
     v.hostProcesses ? "processes=host" : "",
     v.slurm ? `slurm=${v.slurm.confDir}` : "",
+    // What the runner runs for the hook with more than it has: the admin should see it.
+    ...(v.privileged ?? []).map((c) =>
+      `privileged=${c.name}:${c.command}${
+        c.capabilities.length ? `+${c.capabilities.join("+")}` : ""
+      }`
+    ),
   ].filter((x) => x !== "");
   return parts.length ? `; view: ${parts.join(" ")}` : "";
 }

@@ -28,6 +28,8 @@ the job taken from the environment. This is what the prep/deno plugin executes.
                      memory cgroup, else only the heap limit holds
   --slurm-conf FILE  the slurm.conf the calling daemon reads (the plugin passes it);
                      "slurm": true binds its folder and sets SLURM_CONF to it
+  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+                     instead of the message and cause line on stderr (the plugin passes 3)
 `;
 
 /** Runs `run`; resolves to the exit status. */
@@ -38,6 +40,7 @@ export async function runCommand(args: string[]): Promise<number> {
     "memory-mb": { type: "string" },
     "list-exports": { type: "boolean" },
     "slurm-conf": { type: "string" },
+    "outcome-fd": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_HELP);
@@ -69,5 +72,6 @@ export async function runCommand(args: string[]): Promise<number> {
     memoryMb,
     listExports: values["list-exports"] === true,
     slurmConf: values["slurm-conf"] as string | undefined,
+    outcomeFd: numberFlag("run", "outcome-fd", values["outcome-fd"] as string | undefined, 1 << 20),
   });
 }

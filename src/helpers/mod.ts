@@ -38,5 +38,6 @@ export {
   userProcesses,
 } from "./processes.ts";
 export { drainNode, otherJobsOnNode, REASON_MAX, SLURM_COMMANDS } from "./slurm.ts";
+export { privileged, type PrivilegedOptions } from "./privileged.ts";
 export { syslog, type SyslogLevel, type SyslogOptions } from "./syslog.ts";
 export { expandJobPath, jobOutputPaths } from "./job_paths.ts";

@@ -17,6 +17,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hookImports } from "../import_map.ts";
+import { LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "./constants.ts";
 import type { Policy } from "../policy.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
@@ -24,7 +26,9 @@ import { isCompiled } from "../self_command.ts";
 /** The runner's own TypeScript (`src/`): what `"prep-deno"` names in a check. */
 const SRC = dirname(fileURLToPath(new URL("../mod.ts", import.meta.url)));
 /** Where the check's own files are seen inside the view. */
-const INSIDE = "/tmp/prep-deno-check";
+// In the view's private tmpfs over the runner's state, never in a granted
+// host /tmp where a user could prepare it (runner state, since trustA).
+const INSIDE = `${LAUNCHER.RUN_DIR}/check`;
 /**
  * Diagnostics that do not refuse a hook. TS7xxx: something is implicitly
  * `any` (`(job) => ...` without a type): nothing about it can be checked
@@ -213,6 +217,10 @@ export async function typecheckHook(
   if (!deno) return { checked: false, errors: [], files: [], other: "no deno CLI on PATH" };
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
   try {
+    // The tmpfs over the run dir needs a mount point when the view binds the host's /run.
+    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  try {
     const types = pathToFileURL(join(SRC, "types.ts")).href;
     Deno.writeTextFileSync(
       join(dir, "check.ts"),
@@ -232,7 +240,7 @@ export async function typecheckHook(
           ...view.bwrapArgs,
           "--setenv",
           "DENO_DIR",
-          "/tmp/.deno",
+          RUNTIME_DIR,
           "--setenv",
           "NO_COLOR",
           "1",

@@ -10,7 +10,8 @@
  * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX (see
+ * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX,
+ * PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX (see
  * `prep-deno __contract`).
  *
  * The units, each with its own header, top to bottom (nothing calls up):
@@ -18,6 +19,8 @@
  *   supervise.h  runs one hook (cgroup, status file, timeout)
  *   plan.h       launch plans: decode, cache, ask Deno for one
  *   cgroup.h     one memory cgroup per hook
+ *   argv.h       the bwrap command line of one hook
+ *   broker.h     runs the policy's privileged commands for the hook
  *   io.h         messages and reading a descriptor whole
  *   launcher.h   (this file) the types they share
  */
@@ -39,6 +42,8 @@ struct pd_plan {
 	struct pd_list bwrap;	/* bwrap path, then its arguments */
 	struct pd_list command; /* deno path, "run", flags, entry, entry args */
 	struct pd_list seeds;	/* pairs: a file outside, its path in the sandbox */
+	struct pd_list privileged; /* the broker's rules (broker.c), empty: no broker */
+	struct pd_list fd_binds;   /* pairs: "rw"/"ro", a path bound by descriptor */
 	char *bytes;		/* the encoded plan the lists point into */
 	size_t len;
 };
@@ -55,6 +60,13 @@ struct pd_hook {
 	const char *slurm_conf; /* the daemon's slurm.conf (--slurm-conf), or NULL */
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
+	/*
+	 * --outcome-fd: where the outcome record goes (src/outcome_record.ts),
+	 * a descriptor the plugin handed only to this process (close-on-exec
+	 * from the start, so no hook process holds it); -1: none, the record's
+	 * message and cause line go to stderr instead (try, a terminal).
+	 */
+	int outcome_fd;
 };
 
 #endif

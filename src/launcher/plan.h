@@ -10,6 +10,6 @@ void pd_plan_free(struct pd_plan *plan);
 /* conf: the daemon's slurm.conf (run --slurm-conf) or NULL; part of the cache key. */
 int pd_plan_lookup(const char *module, const char *hook, const char *conf, struct pd_plan *plan);
 int pd_plan_make(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
-		 int *status);
+		 int *status, char **refusal);
 
 #endif
