@@ -25,7 +25,9 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(12, sizeof(char *));
+	/* runner, run, path, five flag pairs (timeout, heap, memory, outcome fd,
+	 * slurm.conf), NULL: 14; room to spare. */
+	char **argv = calloc(16, sizeof(char *));
 	char num[32];
 	int n = 0;
 

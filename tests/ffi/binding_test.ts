@@ -72,7 +72,7 @@ Deno.test({
     // The daemon's slurm.conf goes to the runner as an argument, never to a script.
     assert.deepEqual(
       plugin.hookArgv({ runner: PREP_DENO, slurmConf: "/x/slurm.conf" }, "/h/p.ts"),
-      [PREP_DENO, "run", "/h/p.ts", "--slurm-conf", "/x/slurm.conf"],
+      [PREP_DENO, "run", "/h/p.ts", "--outcome-fd", "3", "--slurm-conf", "/x/slurm.conf"],
     );
     assert.deepEqual(
       plugin.hookArgv({ runner: PREP_DENO, slurmConf: "/x/slurm.conf" }, "/h/p.sh"),
