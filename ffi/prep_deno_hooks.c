@@ -27,7 +27,9 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(12, sizeof(char *));
+	/* runner, run, path, five flag pairs (timeout, heap, memory, outcome fd,
+	 * slurm.conf), NULL: 14; room to spare. */
+	char **argv = calloc(16, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -58,6 +60,10 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 		snprintf(num, sizeof(num), "%d", cfg->memory_mb);
 		argv[n++] = strdup("--memory-mb");
 		argv[n++] = strdup(num);
+	}
+	if (cfg->slurm_conf && cfg->slurm_conf[0] == '/') {
+		argv[n++] = strdup("--slurm-conf");
+		argv[n++] = strdup(cfg->slurm_conf);
 	}
 	return argv;
 }

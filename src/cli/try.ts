@@ -13,6 +13,7 @@ import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
 import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
+import { slurmConfPath } from "../view_slurm.ts";
 import {
   contextArg,
   integerFlag,
@@ -163,7 +164,12 @@ export async function tryCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`try: --env takes KEY=VALUE, not "${kv}"`);
     overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
+  // slurm.conf as Slurm's own commands find it here, unless --env names one;
+  // handed to the runner as the plugin hands its daemon's, and in slurmd's
+  // place in the environment (slurmctld puts none there).
+  const slurmConf = overrides.SLURM_CONF || slurmConfPath(Deno.env.toObject());
   const env = fakeJobEnv(context, { id, ...who, node: Deno.hostname(), env: overrides });
+  if (env.SLURM_CONF !== undefined) env.SLURM_CONF = slurmConf;
   const hook = HOOK_FOR_CONTEXT[context];
   const plugin = values.plugin as string | undefined;
   console.log(
@@ -193,6 +199,7 @@ export async function tryCommand(args: string[]): Promise<number> {
       ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
       ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
       ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+      ...(slurmConf.startsWith("/") ? ["--slurm-conf", slurmConf] : []),
     ]);
   }
   const ms = Math.round(performance.now() - started);

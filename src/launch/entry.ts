@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   try {
     mod = await import(moduleUrl);
   } catch (e) {
-    finish(judgeLoad(e, from));
+    finish(judgeLoad(e, from, moduleUrl));
   }
   if (mode === "--list-exports") {
     console.log(JSON.stringify(Object.keys(mod)));
