@@ -29,6 +29,7 @@ export interface Layouts {
     kill_tag: number;
     memory_mb: number;
     tasks_max: number;
+    slurm_conf: number;
   };
   pdc_outcome_t: {
     size: number;

@@ -22,7 +22,7 @@ import {
 
 /** `run --help`. */
 const RUN_HELP = `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
-                     [--tasks-max N]
+                     [--tasks-max N] [--slurm-conf FILE]
 
 Runs the hook of MODULE that serves SLURM_SCRIPT_CONTEXT, in the sandbox, with
 the job taken from the environment. This is what the prep/deno plugin executes.
@@ -38,7 +38,9 @@ the job taken from the environment. This is what the prep/deno plugin executes.
                      needs a writable pids cgroup
 Each takes a whole number within the bounds PrEpParameters gives it (heap_mb
 ${NUMBERS.heap_mb.min}-${NUMBERS.heap_mb.max}, memory_mb ${NUMBERS.memory_mb.min}-${NUMBERS.memory_mb.max}, tasks_max ${NUMBERS.tasks_max.min}-${NUMBERS.tasks_max.max}).
-  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+  --slurm-conf FILE  the slurm.conf the calling daemon reads (the plugin passes it);
+                     "slurm": true binds its folder and sets SLURM_CONF to it
+  --outcome-fd FD    write the outcome record (how the hook ended) to descriptor FD
                      instead of the message and cause line on stderr (the plugin passes 3)
 `;
 
@@ -50,6 +52,7 @@ export async function runCommand(args: string[]): Promise<number> {
     "memory-mb": { type: "string" },
     "tasks-max": { type: "string" },
     "list-exports": { type: "boolean" },
+    "slurm-conf": { type: "string" },
     "outcome-fd": { type: "string" },
   });
   if (values.help) {
@@ -80,6 +83,7 @@ export async function runCommand(args: string[]): Promise<number> {
     memoryMb,
     tasksMax,
     listExports: values["list-exports"] === true,
+    slurmConf: values["slurm-conf"] as string | undefined,
     outcomeFd: numberFlag("run", "outcome-fd", values["outcome-fd"] as string | undefined, 1 << 20),
   });
 }

@@ -12,6 +12,7 @@ import { limitFlag, parseCommand, UsageError } from "./args.ts";
 /** `serve --help`. */
 const SERVE_HELP =
   `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB] [--memory-mb MIB] [--tasks-max N]
+                        [--metrics PATH]
 
 The warm service for PrEpParameters=mode=warm: listens on a root-only unix
 socket (default ${DEFAULT_SOCKET}) and runs each hook in a warm host process
@@ -23,6 +24,8 @@ imported once per host), and "hosts" (most hosts per hook, default 4).
 spawned hook (its JavaScript heap; all its processes through a memory cgroup;
 its processes and threads through a pids cgroup).
 Refuses a PATH that is not a socket or that a running service holds.
+--metrics PATH writes node_exporter's textfile of the warm hosts (count, busy,
+memory) every 5 s and after each job.
 Run it as root, one per daemon host: systemctl enable --now prep-deno-serve.service
 (see prep-deno-serve(8)).
 `;
@@ -34,6 +37,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
     "tasks-max": { type: "string" },
+    metrics: { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_HELP);
@@ -46,6 +50,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       heapMb: limitFlag("serve", "heap_mb", values["heap-mb"] as string | undefined),
       memoryMb: limitFlag("serve", "memory_mb", values["memory-mb"] as string | undefined),
       tasksMax: limitFlag("serve", "tasks_max", values["tasks-max"] as string | undefined),
+      metricsPath: values.metrics as string | undefined,
     });
   } catch (e) {
     if (e instanceof SocketRefused) throw new UsageError(`serve: ${e.message}`);
