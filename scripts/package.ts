@@ -130,6 +130,7 @@ function buildRunner(root: string): string {
     ]);
     Deno.removeSync(join(lib, "scripts"), { recursive: true });
     Deno.removeSync(join(lib, "src", "launcher"), { recursive: true });
+    Deno.removeSync(join(lib, "src", "walk"), { recursive: true });
     Deno.mkdirSync(join(root, "usr/sbin"), { recursive: true });
     Deno.symlinkSync(`${LIB}/build/prep-deno`, join(root, "usr/sbin/prep-deno"));
     return out.trim().split("\n").pop()!.replace(/^build\/prep-deno: /, "");
