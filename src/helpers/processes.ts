@@ -113,9 +113,13 @@ export interface SignalOptions {
  * @example
  * ```ts
  * import { signalUserProcesses } from "./processes.ts";
- * export async function epilog(job) {
- *   await signalUserProcesses(job.uid!, { spareOtherJobsThan: job.id });
- * }
+ * const sleeper = new Deno.Command("/usr/bin/setpriv", {
+ *   args: ["--reuid=61234", "--regid=61234", "--clear-groups", "/usr/bin/sleep", "60"],
+ * }).spawn();
+ * await new Promise((r) => setTimeout(r, 200));
+ * const pids = await signalUserProcesses(61234);
+ * pids.includes(sleeper.pid); // true
+ * (await sleeper.status).signal; // "SIGKILL"
  * ```
  * @throws {Error} for uid 0, or when `ps`/`kill` fail.
  */

@@ -26,10 +26,10 @@ export const REASON_MAX = 200;
  * @example
  * ```ts
  * import { drainNode } from "./slurm.ts";
- * export async function prolog(job) {
- *   await drainNode(job, "gpu 1 lost");
- *   return 1;
- * }
+ * import { fakeJob } from "../testing.ts";
+ * // No cluster here: an empty slurm.conf makes scontrol fail at once.
+ * const job = fakeJob("prolog", { node: "n1", env: { SLURM_CONF: "/dev/null" } });
+ * await drainNode(job, "gpu 1 lost").catch((e) => e.message.includes("scontrol")); // true off a cluster
  * ```
  * @throws {Error} naming scontrol and its message when it fails.
  */
@@ -50,7 +50,13 @@ export async function drainNode(job: JobContext, reason: string, node?: string):
  * @example
  * ```ts
  * import { otherJobsOnNode } from "./slurm.ts";
- * if ((await otherJobsOnNode(job)).length === 0) { ... }
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("epilog", {
+ *   user: "alice",
+ *   node: "n1",
+ *   env: { SLURM_CONF: "/dev/null" }, // no cluster here: squeue fails at once
+ * });
+ * await otherJobsOnNode(job).catch((e) => e.message.includes("squeue")); // true off a cluster
  * ```
  */
 export async function otherJobsOnNode(job: JobContext): Promise<number[]> {
@@ -106,7 +112,12 @@ export interface UserJobsOptions {
  * ```ts
  * import { userJobsOnNode } from "./slurm.ts";
  * import { fakeJob } from "../testing.ts";
- * const job = fakeJob("epilog", { id: 7, user: "alice", node: "n1" });
+ * const job = fakeJob("epilog", {
+ *   id: 7,
+ *   user: "alice",
+ *   node: "n1",
+ *   env: { SLURM_CONF: "/dev/null" }, // no cluster here: squeue fails at once
+ * });
  * try {
  *   const others = (await userJobsOnNode("alice", { job })).filter((id) => id !== job.id);
  *   if (others.length === 0) console.log("last job of alice here: clean up");
