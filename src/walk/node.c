@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "walk.h"
@@ -224,28 +225,122 @@ int cmd_dropcaches(const char *level)
 	return 0;
 }
 
+/* Whether "/" is a tmpfs of the sandbox's own (not the node's root bound in). */
+static int root_is_sandbox_tmpfs(unsigned long long *root_mnt)
+{
+	static char line[8192];
+	struct statx sx;
+	FILE *f;
+	int own = 0;
+
+	if (statx(AT_FDCWD, "/", 0, STATX_MNT_ID, &sx) || !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	*root_mnt = sx.stx_mnt_id;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char type[64];
+		const char *sep = strstr(line, " - ");
+
+		if (strtoull(line, NULL, 10) != sx.stx_mnt_id || !sep)
+			continue;
+		own = sscanf(sep, " - %63s", type) == 1 && !strcmp(type, "tmpfs");
+		break;
+	}
+	fclose(f);
+	return own;
+}
+
+/*
+ * The folder to open `path` from as the user, and what is left of it: the
+ * view's own folders (root's, 0700, made by bubblewrap above each granted
+ * path on the sandbox's tmpfs root) are walked as root, since the user could
+ * walk the node's own, and so is the top of the granted host folder below
+ * them (a mount point: nobody can swap it), which she must be allowed to
+ * search herself (checked by the kernel once she is herself); a link, or a
+ * folder a user could write, ends the walk.
+ */
+static int view_prefix(const char *path, const char **rest, int *host_top)
+{
+	unsigned long long root_mnt;
+	int fd;
+
+	*rest = path;
+	*host_top = 0;
+	if (path[0] != '/' || !root_is_sandbox_tmpfs(&root_mnt))
+		return AT_FDCWD;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*rest = path + 1;
+	for (;;) {
+		char name[256];
+		const char *slash = strchr(*rest, '/');
+		size_t len = slash ? (size_t)(slash - *rest) : 0;
+		struct statx sx;
+		int next, host;
+
+		if (fd < 0 || !slash || len == 0 || len >= sizeof(name))
+			break;
+		memcpy(name, *rest, len);
+		name[len] = '\0';
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			break;
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			break;
+		if (statx(next, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_MODE | STATX_UID, &sx)) {
+			close(next);
+			break;
+		}
+		/* The top of a granted host folder: taken, her right to search it checked later. */
+		host = sx.stx_mnt_id != root_mnt;
+		if (!host && (sx.stx_uid != 0 || (sx.stx_mode & 022))) {
+			close(next);
+			break;
+		}
+		close(fd);
+		fd = next;
+		*rest = slash + 1;
+		while (**rest == '/')
+			(*rest)++;
+		if (host) {
+			*host_top = 1;
+			break;
+		}
+	}
+	return fd;
+}
+
 /*
  * Appends stdin to `path` as uid:gid (no supplementary groups): the job user
  * chose the path (links, "..", any folder), so only her own rights may open
- * it. Never creates it, never as root; this process cannot become root again.
+ * it (past the view's own folders, see view_prefix). Never creates it, never
+ * as root; this process cannot become root again.
  */
 int cmd_append(uid_t uid, gid_t gid, const char *path)
 {
 	static char buf[65536];
+	const char *rest;
 	ssize_t n;
-	int fd;
+	int fd, dir, host_top;
 
 	if (uid == 0 || gid == 0)
 		return fail(path, "refusing to write as root (uid %u, gid %u)", (unsigned)uid,
 			    (unsigned)gid);
+	dir = view_prefix(path, &rest, &host_top);
 	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
 		return fail(path, "cannot become uid %u gid %u: %s (the hook needs CAP_SETUID and "
 			    "CAP_SETGID)", (unsigned)uid, (unsigned)gid, strerror(errno));
 	if (setresuid(0, 0, 0) == 0)
 		return fail(path, "could become root again; refusing");
-	fd = open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+	/* The granted folder root opened for her: only if she may search it herself. */
+	if (host_top && syscall(SYS_faccessat2, dir, "", X_OK, AT_EMPTY_PATH | AT_EACCESS))
+		return fail(path, "cannot open as uid %u: %s", (unsigned)uid, strerror(errno));
+	fd = openat(dir, rest, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(path, "cannot open as uid %u: %s", (unsigned)uid, strerror(errno));
+	if (dir >= 0)
+		close(dir);
 	while ((n = read(0, buf, sizeof(buf))) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(fd, buf + off, (size_t)(n - off));
