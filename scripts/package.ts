@@ -5,8 +5,8 @@
  * `runner=` is the package's {@linkcode PACKAGED_RUNNER}, not a source
  * install's /usr/local/sbin/prep-deno): nothing is put in /usr/local.
  *
- * Layout (packaging/prep-deno.spec builds an RPM from the same tree):
- *   /usr/sbin/prep-deno                  -> /usr/lib/prep-deno/build/prep-deno, the runner's
+ * Layout (packaging/prep-deno.spec builds an RPM, and its -debuginfo, from the same trees):
+ *   /usr/sbin/prep-deno                  -> ../lib/prep-deno/build/prep-deno, the runner's
  *                                        native launcher (build/entry.js beside it); the
  *                                        packaged plugin's default runner=
  *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
@@ -14,11 +14,18 @@
  *                                        through update-alternatives, never over a site's own)
  *   /usr/lib/prep-deno/src/              the runner's source: mod.ts (hook types), testing.ts,
  *                                        what `prep-deno init`'s import map points to
+ *   /usr/lib/prep-deno/ffi/              the plugin's Deno binding (`prep-deno try --plugin`)
  *   /usr/lib/prep-deno/VERSION
  *   SLURM_PLUGIN_DIR/prep_deno.so        the plugin, built for this Slurm (Depends pins it)
  *   /lib/systemd/system/prep-deno-serve.service
- *   /usr/share/man/man8/prep-deno.8.gz, prep_deno.8.gz
- *   /usr/share/doc/prep-deno/README.md, copyright
+ *   /usr/share/man/man{5,8}/             every page of docs/man/
+ *   /usr/share/doc/prep-deno/            README.md, copyright (DEP-5), changelog.gz
+ *   /usr/share/lintian/overrides/prep-deno  each override with its reason
+ *
+ * The launcher and the plugin are stripped; their debug symbols are the
+ * prep-deno-dbgsym package beside it (scripts/package/strip.ts). The Debian
+ * files (maintainer scripts, copyright, changelog, overrides, the default
+ * Maintainer) are in packaging/debian/ (scripts/package/debian.ts).
  *
  * Nothing is downloaded at install time: everything is in the package.
  *
@@ -28,6 +35,17 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import {
+  changelog,
+  control,
+  dbgsymControl,
+  debianDir,
+  maintainer,
+  maintainerScripts,
+  md5sums,
+  rpmChangelog,
+} from "./package/debian.ts";
+import { splitDebug } from "./package/strip.ts";
 
 const top = join(dirname(fileURLToPath(import.meta.url)), "..");
 const version = Deno.readTextFileSync(join(top, "VERSION")).trim();
@@ -72,12 +90,15 @@ async function pluginSlurm(so: string): Promise<string> {
   return slurmVersionOf(Deno.readFileSync(so));
 }
 
+/** Copies the files `keep` accepts; folders only where a file lands (none left empty). */
 function copyTree(from: string, to: string, keep: (name: string) => boolean) {
-  Deno.mkdirSync(to, { recursive: true });
   for (const e of Deno.readDirSync(from)) {
     const src = join(from, e.name);
     if (e.isDirectory) copyTree(src, join(to, e.name), keep);
-    else if (e.isFile && keep(e.name)) Deno.copyFileSync(src, join(to, e.name));
+    else if (e.isFile && keep(e.name)) {
+      Deno.mkdirSync(to, { recursive: true });
+      Deno.copyFileSync(src, join(to, e.name));
+    }
   }
 }
 
@@ -132,7 +153,8 @@ function buildRunner(root: string): string {
     Deno.removeSync(join(lib, "src", "launcher"), { recursive: true });
     Deno.removeSync(join(lib, "src", "walk"), { recursive: true });
     Deno.mkdirSync(join(root, "usr/sbin"), { recursive: true });
-    Deno.symlinkSync(`${LIB}/build/prep-deno`, join(root, "usr/sbin/prep-deno"));
+    // Relative, as Debian wants links within /usr.
+    Deno.symlinkSync(`../lib/prep-deno/build/prep-deno`, join(root, "usr/sbin/prep-deno"));
     return out.trim().split("\n").pop()!.replace(/^build\/prep-deno: /, "");
   } finally {
     if (made) Deno.removeSync(LIB);
@@ -169,6 +191,12 @@ async function stage(root: string, so: string) {
     join(root, LIB.slice(1), "src"),
     (n) => n.endsWith(".ts") && !n.endsWith("_test.ts"),
   );
+  // `prep-deno try --plugin` loads the plugin through its Deno binding.
+  copyTree(
+    join(top, "ffi"),
+    join(root, LIB.slice(1), "ffi"),
+    (n) => n.endsWith(".ts") && !n.endsWith("_test.ts"),
+  );
   put(root, `${LIB}/VERSION`, `${version}\n`);
   put(root, `${pluginDir}/prep_deno.so`, Deno.readFileSync(so));
   put(
@@ -178,62 +206,27 @@ async function stage(root: string, so: string) {
       .replaceAll(SOURCE_RUNNER, PACKAGED_RUNNER)
       .replace(/^# Install as .*\n/m, ""),
   );
-  for (const page of ["prep-deno.8", "prep_deno.8"]) {
+  for (const page of Deno.readDirSync(join(top, "docs", "man"))) {
+    const section = /\.([1-8])$/.exec(page.name)?.[1];
+    if (!section) continue;
     put(
       root,
-      `/usr/share/man/man8/${page}.gz`,
-      gzipSync(Deno.readFileSync(join(top, "docs", "man", page)), { level: 9 }),
+      `/usr/share/man/man${section}/${page.name}.gz`,
+      gzipSync(Deno.readFileSync(join(top, "docs", "man", page.name)), { level: 9 }),
     );
   }
   put(root, "/usr/share/doc/prep-deno/README.md", Deno.readFileSync(join(top, "README.md")));
   put(
     root,
     "/usr/share/doc/prep-deno/copyright",
-    "prep/deno\nLicense: GPL-2.0-or-later\n See /usr/share/common-licenses/GPL-2\n",
+    Deno.readFileSync(join(debianDir(top), "copyright")),
+  );
+  put(
+    root,
+    "/usr/share/lintian/overrides/prep-deno",
+    Deno.readTextFileSync(join(debianDir(top), "lintian-overrides")),
   );
   return { slurm, runner };
-}
-
-/** /usr/bin/deno as an alternative: a site's own deno (a file there, or a higher priority) wins. */
-export const MAINTAINER_SCRIPTS = {
-  postinst: `#!/bin/sh
-# SPDX-License-Identifier: GPL-2.0-or-later
-set -e
-if [ "$1" = configure ]; then
-  update-alternatives --install /usr/bin/deno deno ${LIB}/deno 10 || true
-fi
-`,
-  prerm: `#!/bin/sh
-# SPDX-License-Identifier: GPL-2.0-or-later
-set -e
-if [ "$1" = remove ] || [ "$1" = deconfigure ]; then
-  update-alternatives --remove deno ${LIB}/deno || true
-fi
-`,
-};
-
-/** The Debian control file. */
-function control(arch: string, slurm: { name: string; upstream: string }, size: number): string {
-  // Slurm loads a plugin only if it was built for the same release.
-  const [maj, min, micro] = slurm.upstream.split(".").map(Number);
-  const next = `${maj}.${String(min).padStart(2, "0")}.${micro + 1}~`;
-  return [
-    "Package: prep-deno",
-    `Version: ${version}+slurm${slurm.upstream}`,
-    `Architecture: ${arch}`,
-    "Maintainer: prep/deno developers <root@localhost>",
-    `Installed-Size: ${size}`,
-    `Depends: ${slurm.name} (>= ${slurm.upstream}), ${slurm.name} (<< ${next}), bubblewrap, libc6`,
-    "Recommends: slurmd | slurmctld",
-    "Section: admin",
-    "Priority: optional",
-    "Description: Slurm Prolog/Epilog hooks in TypeScript, sandboxed (PrEpPlugins=prep/deno)",
-    " prep/deno is a drop-in replacement for Slurm's prep/script plugin: shell",
-    " scripts keep working as before, and TypeScript hook modules run under the",
-    " prep-deno runner in Deno's permissions inside a bubblewrap sandbox.",
-    ` Built for Slurm ${slurm.upstream}.`,
-    "",
-  ].join("\n");
 }
 
 function du(dir: string): number {
@@ -247,13 +240,24 @@ function du(dir: string): number {
 }
 
 /** Builds the RPM from the staged tree with packaging/prep-deno.spec. */
-function rpm(root: string, slurmVersion: string): string {
+function rpm(root: string, debugRoot: string, slurmVersion: string): string {
   const topdir = join(top, "build", "rpm");
+  // The spec with its %changelog made from the Debian changelog.
+  const spec = join(top, "build", "package", "prep-deno.spec");
+  Deno.writeTextFileSync(
+    spec,
+    Deno.readTextFileSync(join(top, "packaging", "prep-deno.spec")) +
+      rpmChangelog(top, `1.slurm${slurmVersion}`),
+  );
   run("rpmbuild", [
     "-bb",
     "--quiet",
     "--define",
     `stage ${root}`,
+    "--define",
+    `debug_stage ${debugRoot}`,
+    "--define",
+    `packager ${maintainer(top, Deno.env.toObject())}`,
     "--define",
     `slurm_version ${slurmVersion}`,
     "--define",
@@ -262,7 +266,7 @@ function rpm(root: string, slurmVersion: string): string {
     `_topdir ${topdir}`,
     "--define",
     "_unitdir /usr/lib/systemd/system",
-    join(top, "packaging", "prep-deno.spec"),
+    spec,
   ]);
   const dir = join(topdir, "RPMS", "x86_64");
   const name = [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
@@ -282,22 +286,62 @@ if (import.meta.main) {
   const { slurm, runner } = await stage(root, buildPlugin(work));
   // Files under /usr/lib/prep-deno/src are the runner's: root's, not group/other-writable.
   run("chmod", ["-R", "go-w", root]);
+  // Debug symbols to a tree of their own (prep-deno-dbgsym, or the RPM's
+  // -debuginfo), as dh_strip and find-debuginfo do.
+  const dbg = join(work, "dbgsym");
+  const buildIds = splitDebug(root, [
+    `${LIB.slice(1)}/build/prep-deno`,
+    `${pluginDir.slice(1)}/prep_deno.so`,
+  ], dbg);
+  put(
+    root,
+    "/usr/share/doc/prep-deno/changelog.gz",
+    changelog(top, version, `${version}+slurm${slurm.upstream}`),
+  );
   if (wantRpm) {
-    const out = rpm(root, slurm.upstream);
+    const out = rpm(root, dbg, slurm.upstream);
     console.log(
       `${relative(top, out)}: prep-deno ${version} for Slurm ${slurm.upstream}; runner: ${runner}`,
     );
   } else {
     const arch = run("dpkg", ["--print-architecture"]).trim();
-    put(root, "/DEBIAN/control", control(arch, slurm, Math.ceil(du(root) / 1024)));
-    put(root, "/DEBIAN/postinst", MAINTAINER_SCRIPTS.postinst, 0o755);
-    put(root, "/DEBIAN/prerm", MAINTAINER_SCRIPTS.prerm, 0o755);
-    const deb = join(top, "build", `prep-deno_${version}+slurm${slurm.upstream}_${arch}.deb`);
+    const debVersion = `${version}+slurm${slurm.upstream}`;
+    const who = maintainer(top, Deno.env.toObject());
+    const sizeKiB = Math.ceil(du(root) / 1024);
+    put(
+      root,
+      "/DEBIAN/control",
+      control({ version: debVersion, arch, slurm, sizeKiB, maintainer: who }),
+    );
+    for (const [name, text] of Object.entries(maintainerScripts(top, LIB))) {
+      put(root, `/DEBIAN/${name}`, text, 0o755);
+    }
+    put(root, "/DEBIAN/md5sums", md5sums(root));
+    const deb = join(top, "build", `prep-deno_${debVersion}_${arch}.deb`);
     run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, deb]);
+    // The -dbgsym package: its doc folder is a link to prep-deno's, as debhelper's.
+    Deno.mkdirSync(join(dbg, "usr/share/doc"), { recursive: true });
+    Deno.symlinkSync("prep-deno", join(dbg, "usr/share/doc/prep-deno-dbgsym"));
+    put(
+      dbg,
+      "/DEBIAN/control",
+      dbgsymControl({
+        version: debVersion,
+        arch,
+        sizeKiB: Math.ceil(du(dbg) / 1024),
+        maintainer: who,
+        buildIds,
+      }),
+    );
+    put(dbg, "/DEBIAN/md5sums", md5sums(dbg));
+    run("chmod", ["-R", "go-w", dbg]);
+    const ddeb = join(top, "build", `prep-deno-dbgsym_${debVersion}_${arch}.deb`);
+    run("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", dbg, ddeb]);
     console.log(
       `${
         relative(top, deb)
       }: prep-deno ${version} for ${slurm.name} ${slurm.upstream}; runner: ${runner}`,
     );
+    console.log(`${relative(top, ddeb)}: its debug symbols`);
   }
 }

@@ -78,7 +78,12 @@ Next:
   prep-deno try site.ts   # the Prolog, in its sandbox, as slurmd would run it
   prep-deno check site.ts # types and each hook's permissions
 
-Then in slurm.conf: Prolog=${join(dir, "site.ts")} and Epilog=${join(dir, "site.ts")}.
+Then in slurm.conf, on every node and the controller, and restart slurmd and slurmctld:
+  PrEpPlugins=prep/deno
+  Prolog=${join(dir, "site.ts")}
+  Epilog=${join(dir, "site.ts")}
+(without PrEpPlugins=prep/deno, Slurm's prep/script would execute site.ts itself
+and fail with "Permission denied", draining the node.)
 Keep this folder and the folders above it owned by root and writable by root only:
 the policy is what the hooks may do.`);
   return 0;
@@ -159,7 +164,7 @@ function hasHelpers(lib: string): boolean {
 function hookWithHelpers(): string {
   return HOOK.replace(
     'import type { JobContext } from "prep-deno";\n',
-    'import { jobOutputPaths, type JobContext } from "prep-deno";\n',
+    'import { type JobContext, jobOutputPaths } from "prep-deno";\n',
   ).replace(
     "export function epilog(job: JobContext): void {\n",
     "export function epilog(job: JobContext): void {\n" +
@@ -174,16 +179,22 @@ import type { JobContext } from "prep-deno";
 
 /** Before the job starts on a node: a non-zero status drains the node and requeues the job. */
 export function prolog(job: JobContext): number | void {
-  console.log(\`prolog: job \${job.id} of \${job.user} on \${job.nodeName} (\${job.hostnames.length} nodes)\`);
+  console.log(
+    \`prolog: job \${job.id} of \${job.user} on \${job.nodeName} (\${job.hostnames.length} nodes)\`,
+  );
   if (job.partition === "gpu" && !job.env.CUDA_VISIBLE_DEVICES) {
-    console.error(\`job \${job.id}: no GPU was given to a job of the gpu partition\`);
+    console.error(
+      \`job \${job.id}: no GPU was given to a job of the gpu partition\`,
+    );
     return 1;
   }
 }
 
 /** After the job: a non-zero status drains the node. */
 export function epilog(job: JobContext): void {
-  console.log(\`epilog: job \${job.id} ended with exit code \${job.exitCode}, signal \${job.signal}\`);
+  console.log(
+    \`epilog: job \${job.id} ended with exit code \${job.exitCode}, signal \${job.signal}\`,
+  );
 }
 `;
 
@@ -198,7 +209,9 @@ Deno.test("prolog lets an ordinary job start", async () => {
 });
 
 Deno.test("prolog refuses a gpu job that has no GPU", async () => {
-  const r = await callHook(hooks, "prolog", { env: { SLURM_JOB_PARTITION: "gpu" } });
+  const r = await callHook(hooks, "prolog", {
+    env: { SLURM_JOB_PARTITION: "gpu" },
+  });
   equal(r.status, 1);
 });
 
@@ -208,7 +221,9 @@ Deno.test("prolog lets a gpu job with GPUs start", async () => {
 });
 
 Deno.test("epilog succeeds for a job that failed", async () => {
-  const r = await callHook(hooks, "epilog", { env: { SLURM_JOB_EXIT_CODE2: "1:0" } });
+  const r = await callHook(hooks, "epilog", {
+    env: { SLURM_JOB_EXIT_CODE2: "1:0" },
+  });
   equal(r.status, 0, r.reason);
 });
 `;
@@ -219,7 +234,10 @@ Deno.test("epilog names the job's output file with its patterns expanded", async
   const log = console.log;
   console.log = (...args: unknown[]) => void lines.push(args.join(" "));
   try {
-    await callHook(hooks, "epilog", { id: 42, env: { SLURM_JOB_STDOUT: "/scratch/out-%j.txt" } });
+    await callHook(hooks, "epilog", {
+      id: 42,
+      env: { SLURM_JOB_STDOUT: "/scratch/out-%j.txt" },
+    });
   } finally {
     console.log = log;
   }

@@ -21,7 +21,8 @@ imported once per host), and "hosts" (most hosts per hook, default 4).
 --heap-mb and --memory-mb bound each warm host as they bound a spawned hook
 (its JavaScript heap; all its processes through a memory cgroup).
 Refuses a PATH that is not a socket or that a running service holds.
-Run it as root, one per daemon host (scripts/prep-deno-serve.service).
+Run it as root, one per daemon host: systemctl enable --now prep-deno-serve.service
+(see prep-deno-serve(8)).
 `;
 
 /** Runs `serve`; returns only if the listener closes. */

@@ -40,7 +40,7 @@ under slurmd. The fake job is the one prep-deno/testing gives unit tests.
   --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
-  --plugin SO        go through the real plugin code (build/prep_deno.so): Prolog and
+  --plugin SO        go through the real plugin code (a prep_deno.so): Prolog and
                      Epilog through prep_p_prolog/prep_p_epilog as slurmd calls them,
                      the slurmctld hooks through the plugin's C core; the report then
                      gives the status the daemon would see, and slurmd's log lines

@@ -49,6 +49,19 @@ Deno.test("init: a hooks folder where deno test, try and check work out of the b
     } catch {
       helpers = false;
     }
+    // The next steps are the complete slurm.conf lines, PrEpPlugins first.
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^ {2}PrEpPlugins=prep/deno\\n {2}Prolog=${dir}/site\\.ts\\n {2}Epilog=${dir}/site\\.ts$`,
+        "m",
+      ),
+    );
+    // The scaffold is clean by Deno's own tools, with the folder's own config.
+    for (const tool of [["fmt", "--check"], ["lint"]]) {
+      const t = await denoIn(dir, tool);
+      assert.equal(t.code, 0, `deno ${tool.join(" ")}: ${t.stdout}${t.stderr}`);
+    }
     const test = await denoIn(dir, ["test"]);
     assert.equal(test.code, 0, test.stdout + test.stderr);
     assert.match(test.stdout, new RegExp(`ok \\| ${helpers ? 5 : 4} passed \\| 0 failed`));

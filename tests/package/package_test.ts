@@ -49,6 +49,64 @@ function deb(): string {
   return built = join(TOP, name);
 }
 
+/** The -dbgsym package built beside `deb`. */
+function dbgsym(deb: string): string {
+  return deb.replace(/\/prep-deno_/, "/prep-deno-dbgsym_");
+}
+
+Deno.test("package: lintian finds no error in the .deb or its -dbgsym, and every override says why", () => {
+  const path = deb();
+  if (sh("command -v lintian").code !== 0) {
+    mustSh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian");
+  }
+  const r = sh(`lintian --no-cfg --display-info --show-overrides "${path}" "${dbgsym(path)}"`);
+  const tags = r.stdout.split("\n").filter((l) => /^[EWIO]: /.test(l));
+  assert.deepEqual(tags.filter((l) => /^[EW]: /.test(l)), [], r.stdout + r.stderr);
+  // Overridden tags are listed with O:, and each override has a comment above it.
+  const overrides = Deno.readTextFileSync(join(TOP, "packaging", "debian", "lintian-overrides"))
+    .split("\n");
+  overrides.forEach((line, i) => {
+    if (!line.startsWith("prep-deno:")) return;
+    let above = i - 1;
+    while (overrides[above]?.startsWith("prep-deno:")) above--;
+    assert.match(overrides[above] ?? "", /^#/, `no reason above the override "${line}"`);
+  });
+});
+
+Deno.test("package: the launcher and the plugin ship stripped, their symbols in -dbgsym by build ID", () => {
+  const path = deb();
+  const x = Deno.makeTempDirSync({ prefix: "prep-deno-dbg-" });
+  try {
+    mustSh(`dpkg-deb -x "${path}" "${x}/pkg" && dpkg-deb -x "${dbgsym(path)}" "${x}/dbg"`);
+    assert.match(mustSh(`dpkg-deb -f "${dbgsym(path)}" Depends`), /^prep-deno \(= /);
+    for (
+      const f of [
+        "usr/lib/prep-deno/build/prep-deno",
+        "usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so",
+      ]
+    ) {
+      const file = join(x, "pkg", f);
+      assert.doesNotMatch(mustSh(`readelf -S "${file}"`), /\.debug_info/, `${f} is stripped`);
+      const id = /Build ID: ([0-9a-f]+)/.exec(mustSh(`readelf -n "${file}"`))![1];
+      const debug = join(
+        x,
+        "dbg",
+        "usr/lib/debug/.build-id",
+        id.slice(0, 2),
+        `${id.slice(2)}.debug`,
+      );
+      assert.match(mustSh(`readelf -S "${debug}"`), /\.debug_info/, `${f}'s symbols`);
+    }
+    // dpkg --verify's input: every shipped file, with its checksum.
+    const sums = mustSh(
+      `cd "${x}/pkg" && dpkg-deb -I "${path}" md5sums | md5sum -c --quiet && echo ok`,
+    );
+    assert.equal(sums.trim(), "ok");
+  } finally {
+    Deno.removeSync(x, { recursive: true });
+  }
+});
+
 Deno.test("package: the .deb holds the runner, types, testing module, plugin, unit and man pages", async () => {
   const path = deb();
   const slurm = installedSlurm();
@@ -69,7 +127,7 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
   const files = mustSh(`dpkg-deb -c "${path}"`);
   for (
     const f of [
-      "./usr/sbin/prep-deno -> /usr/lib/prep-deno/build/prep-deno",
+      "./usr/sbin/prep-deno -> ../lib/prep-deno/build/prep-deno",
       "./usr/lib/prep-deno/build/prep-deno",
       "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
@@ -84,6 +142,10 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
       "./usr/share/man/man8/prep-deno.8.gz",
       "./usr/share/man/man8/prep_deno.8.gz",
       "./usr/share/doc/prep-deno/README.md",
+      "./usr/share/doc/prep-deno/changelog.gz",
+      "./usr/share/doc/prep-deno/copyright",
+      "./usr/share/lintian/overrides/prep-deno",
+      "./usr/lib/prep-deno/ffi/mod.ts",
     ]
   ) assert.ok(files.includes(f), `${f} missing from\n${files}`);
   assert.doesNotMatch(files, /_test\.ts/, "no tests in the package");
@@ -106,6 +168,21 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
     assert.equal(plugin.contract.defaultRunner, PACKAGED_RUNNER);
     const unit = Deno.readTextFileSync(join(x, "lib/systemd/system/prep-deno-serve.service"));
     assert.match(unit, /^ExecStart=\/usr\/sbin\/prep-deno serve /m);
+    // systemd accepts the unit (no systemd runs here: verify it offline, its
+    // ExecStart pointed at the extracted runner) and rates it better than the
+    // 9.6 UNSAFE of an unhardened root service.
+    const unitDir = join(x, "unit-check");
+    Deno.mkdirSync(unitDir);
+    Deno.writeTextFileSync(
+      join(unitDir, "prep-deno-serve.service"),
+      unit.replace("ExecStart=/usr/sbin/prep-deno", `ExecStart=${x}/usr/sbin/prep-deno`),
+    );
+    mustSh(`systemd-analyze verify --man=no "${unitDir}/prep-deno-serve.service"`);
+    const rating = mustSh(
+      `systemd-analyze security --offline=true "${unitDir}/prep-deno-serve.service" 2>&1 | tail -1`,
+    );
+    const exposure = Number(/level for \S+: ([\d.]+)/.exec(rating)?.[1]);
+    assert.ok(exposure <= 8, `systemd-analyze security: ${rating}`);
     for (const page of ["prep-deno.8", "prep_deno.8"]) {
       const roff = decoder.decode(
         gunzipSync(Deno.readFileSync(join(x, "usr/share/man/man8", `${page}.gz`))),
@@ -161,7 +238,7 @@ function inRoot(root: string, script: string) {
   );
 }
 
-Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, check; dpkg -r", () => {
+Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try (--plugin too), check, every command's --help, serve; dpkg -r warns, --purge cleans", () => {
   const path = deb();
   const root = join(TOP, "build", "clean-root-run");
   sh(`rm -rf "${root}"`);
@@ -217,12 +294,78 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try, c
     }
     assert.match(day.stdout, /^types: ok$/m);
 
+    // Everything --help offers works from the installed files: each command's
+    // --help, try through the plugin, and the warm service answering.
+    const commands = [...inRoot(root, "prep-deno --help").stdout.matchAll(/^ {2}([a-z]+) /gm)]
+      .map((m) => m[1]);
+    assert.ok(commands.length >= 5, `commands: ${commands}`);
+    for (const c of commands) {
+      const help = inRoot(root, `prep-deno ${c} --help`);
+      assert.equal(help.code, 0, `prep-deno ${c} --help: ${help.stderr}`);
+      assert.match(help.stdout, new RegExp(`^Usage: prep-deno ${c}\\b`, "m"));
+      assert.doesNotMatch(
+        help.stdout,
+        /scripts\/|build\/|src\//,
+        `${c} --help names no source-tree path`,
+      );
+    }
+    const plugin = inRoot(
+      root,
+      "cd /etc/slurm/hooks && prep-deno try site.ts --plugin /usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so --job-id 79",
+    );
+    assert.equal(plugin.code, 0, plugin.stdout + plugin.stderr);
+    const serve = inRoot(
+      root,
+      "(prep-deno serve --socket /run/pd-test.sock >/tmp/serve.log 2>&1 &) ; " +
+        "for i in $(seq 100); do test -S /run/pd-test.sock && break; sleep 0.1; done; " +
+        "test -S /run/pd-test.sock && echo listening; pkill -TERM -f 'prep-deno serve' ; sleep 0.5; true",
+    );
+    assert.match(serve.stdout, /listening/, serve.stdout + serve.stderr);
+    // Each man page the package ships renders, and every page the unit names is there.
+    const man = inRoot(
+      root,
+      "for p in $(dpkg -L prep-deno | grep '^/usr/share/man/.*\\.gz$'); do " +
+        'zcat "$p" | grep -q \'^\\.TH \' || echo "bad $p"; echo "${p##*/}"; done',
+    );
+    assert.doesNotMatch(man.stdout, /^bad /m, man.stdout);
+    const unit = Deno.readTextFileSync(join(TOP, "scripts", "prep-deno-serve.service"));
+    for (const [, page, section] of unit.matchAll(/man:([\w-]+)\((\d)\)/g)) {
+      assert.match(
+        man.stdout,
+        new RegExp(`^${page}\\.${section}\\.gz$`, "m"),
+        `${page}(${section})`,
+      );
+    }
+    // The unit is known to deb-systemd-helper and not enabled by the package.
+    const state = inRoot(
+      root,
+      "export DPKG_MAINTSCRIPT_PACKAGE=prep-deno; " +
+        "deb-systemd-helper debian-installed prep-deno-serve.service && echo known; " +
+        "test -e /etc/systemd/system/multi-user.target.wants/prep-deno-serve.service " +
+        "&& echo enabled || echo disabled",
+    );
+    assert.match(state.stdout, /known/, state.stdout + state.stderr);
+    assert.match(state.stdout, /disabled/, state.stdout + state.stderr);
+
+    // Removing the package while slurm.conf still loads it says so, then removes it.
     const removed = inRoot(
       root,
-      "dpkg -r prep-deno >/dev/null && ! test -e /usr/sbin/prep-deno && ! test -e /usr/lib/prep-deno " +
+      "mkdir -p /etc/slurm && echo 'PrEpPlugins=prep/deno' >> /etc/slurm/slurm.conf && " +
+        "dpkg -r prep-deno >/dev/null && ! test -e /usr/sbin/prep-deno && ! test -e /usr/lib/prep-deno " +
         "&& ! test -e /usr/bin/deno && ! test -e /usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so && echo gone",
     );
     assert.equal(removed.stdout.trim(), "gone", removed.stdout + removed.stderr);
+    assert.match(
+      removed.stderr,
+      /\/etc\/slurm\/slurm\.conf still sets PrEpPlugins=prep\/deno/,
+      "prerm warns while slurm.conf uses the plugin",
+    );
+    const purged = inRoot(
+      root,
+      "mkdir -p /var/lib/prep-deno && dpkg --purge prep-deno >/dev/null && " +
+        "! test -e /var/lib/prep-deno && ! dpkg-query -W prep-deno 2>/dev/null && echo purged",
+    );
+    assert.equal(purged.stdout.trim(), "purged", purged.stdout + purged.stderr);
   } finally {
     sh(`rm -rf "${root}"`);
   }
@@ -240,6 +383,23 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
   const requires = mustSh(`rpm -qpR "${path}"`);
   assert.match(requires, new RegExp(`^slurm = ${slurm.replaceAll(".", "\\.")}$`, "m"));
   assert.match(requires, /^bubblewrap$/m);
+  // rpmlint, where it runs: no error and no warning past the filters of
+  // packaging/rpmlintrc, each of which says why.
+  if (sh("command -v rpmlint").code !== 0) {
+    sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpmlint");
+  }
+  if (sh("command -v rpmlint").code === 0) {
+    const debuginfo = path.replace(/\/prep-deno-/, "/prep-deno-debuginfo-");
+    const lint = sh(`rpmlint -r packaging/rpmlintrc "${path}" "${debuginfo}"`);
+    assert.match(lint.stdout, /0 errors, 0 warnings/, lint.stdout + lint.stderr);
+    const filters = Deno.readTextFileSync(join(TOP, "packaging", "rpmlintrc")).split("\n");
+    filters.forEach((line, i) => {
+      if (!line.startsWith("addFilter(")) return;
+      let above = i - 1;
+      while (filters[above]?.startsWith("addFilter(")) above--;
+      assert.match(filters[above] ?? "", /^#/, `no reason above ${line}`);
+    });
+  }
   const root = Deno.makeTempDirSync({ prefix: "prep-deno-rpm-" });
   try {
     // Into an empty root: files only (its Requires are a RHEL host's).
@@ -258,7 +418,7 @@ Deno.test("package: the RPM spec builds the same layout, pinned to the same Slur
     assert.throws(() => Deno.lstatSync(join(root, "usr/local")), Deno.errors.NotFound);
     assert.equal(
       Deno.readLinkSync(join(root, "usr/sbin/prep-deno")),
-      "/usr/lib/prep-deno/build/prep-deno",
+      "../lib/prep-deno/build/prep-deno",
     );
     assert.equal(
       slurmVersionOf(Deno.readFileSync(join(root, "usr/lib64/slurm/prep_deno.so"))),
