@@ -3,13 +3,13 @@
 // widest powers): what each does and refuses. Racing users: tests/helpers/.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCommand } from "./command.ts";
-import { makeJobFolder, removeTree, removeUserFiles } from "./folders.ts";
-import { appendToJobOutput } from "./job_output.ts";
-import { dropCaches, isMountPoint } from "./node.ts";
-import { signalUserProcesses, userProcesses } from "./processes.ts";
-import { userJobsOnNode } from "./slurm.ts";
-import { fakeJob } from "../testing.ts";
+import { runCommand } from "../../src/helpers/command.ts";
+import { makeJobFolder, removeTree, removeUserFiles } from "../../src/helpers/folders.ts";
+import { appendToJobOutput } from "../../src/helpers/job_output.ts";
+import { dropCaches, isMountPoint } from "../../src/helpers/node.ts";
+import { signalUserProcesses, userProcesses } from "../../src/helpers/processes.ts";
+import { userJobsOnNode } from "../../src/helpers/slurm.ts";
+import { fakeJob } from "../../src/testing.ts";
 
 const SHE = 61003;
 const OTHER = 61004;
@@ -59,6 +59,27 @@ Deno.test("userProcesses: whole when her command lines pass a MiB; signalUserPro
       } catch { /* ended */ }
     }
   }
+});
+
+Deno.test("userProcesses: a /proc that hides processes (hidepid) is an error, never a shorter list", async () => {
+  const tool = new URL("../../build/prep-deno-walk", import.meta.url).pathname;
+  const r = await new Deno.Command("/usr/bin/unshare", {
+    args: [
+      "--mount",
+      "--pid",
+      "--fork",
+      "/bin/sh",
+      "-c",
+      `mount -t proc -o hidepid=2 proc /proc && exec ${tool} ps`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 1);
+  assert.match(
+    new TextDecoder().decode(r.stderr),
+    /\/proc: \/proc is mounted with hidepid: other users' processes are hidden; the list would not be whole/,
+  );
 });
 
 Deno.test("makeJobFolder, removeTree: every spelling names one folder; a relative path or a link above is an error naming it", async () => {
@@ -222,7 +243,7 @@ Deno.test("userJobsOnNode: squeue's own --states filter, its ids; squeue's failu
     Deno.chmodSync(fake, 0o755);
     // squeue is found at its fixed path: a view of the host with the fake there.
     const script = `import { userJobsOnNode } from ${
-      JSON.stringify(new URL("./slurm.ts", import.meta.url).href)
+      JSON.stringify(new URL("../../src/helpers/slurm.ts", import.meta.url).href)
     };
       console.log(JSON.stringify(await userJobsOnNode("alice", { node: "n1" })));
       await userJobsOnNode("alice", { node: "n2" }).catch((e) => console.log(e.message));`;
