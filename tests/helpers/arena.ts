@@ -60,8 +60,9 @@ function walk(dir: string, out: Record<string, string>) {
   if (i.isDirectory) { for (const e of Deno.readDirSync(dir)) walk(join(dir, e.name), out); }
 }
 
-export function arena(): Arena {
-  const top = Deno.makeTempDirSync({ prefix: "prep-deno-race-" });
+/** `base`: the shared folder it is made in (/tmp by default; /dev/shm, a scratch). */
+export function arena(base?: string): Arena {
+  const top = Deno.makeTempDirSync({ prefix: "prep-deno-race-", dir: base });
   Deno.chmodSync(top, 0o1777);
   const her = join(top, "her");
   const root = join(top, "root");

@@ -15,7 +15,7 @@ import {
 import { fakeJob } from "../../src/testing.ts";
 import { arena, HER } from "./arena.ts";
 
-const ROUNDS = 1200;
+const ROUNDS = 1000;
 
 /** The spellings of `dir/name/rest` a helper must take alike. */
 function spellings(dir: string, name: string, rest: string): string[] {
@@ -38,15 +38,17 @@ async function race(
   named: (a: ReturnType<typeof arena>, spelled: string) => string,
   call: (path: string, a: ReturnType<typeof arena>) => Promise<unknown>,
   targets: (a: ReturnType<typeof arena>) => string[] = (a) => [a.root, a.other],
+  opts: { base?: string; rounds?: number } = {},
 ): Promise<{ worked: number; refused: number }> {
-  const a = arena();
+  const a = arena(opts.base);
+  const rounds = opts.rounds ?? ROUNDS;
   let worked = 0, refused = 0;
   try {
     const before = a.snapshot();
     for (const target of targets(a)) {
       const racer = a.race(name, target);
       const paths = spellings(a.her, name, rest);
-      for (let i = 0; i < ROUNDS / targets(a).length; i++) {
+      for (let i = 0; i < rounds / targets(a).length; i++) {
         try {
           await call(paths[i % paths.length], a);
           worked++;
@@ -109,7 +111,14 @@ Deno.test("race removeUserFiles: her folder, or one inside it, flips for a link 
     assert.ok(r.worked > 0, "her real files were removed at least once");
   }
   // From above: the walk meets the flipping name inside and removes her link, never follows it.
-  const r = await race("sub", "", (a) => a.her, (_p, a) => removeUserFiles(a.her, HER), targets);
+  const r = await race(
+    "sub",
+    "",
+    (a) => a.her,
+    (_p, a) => removeUserFiles(a.her, HER),
+    targets,
+    { rounds: 600 },
+  );
   assert.ok(r.worked > 0);
 });
 
@@ -132,4 +141,28 @@ Deno.test("race appendToJobOutput: her output path flips for a link to root's or
       ),
   );
   assert.ok(r.worked > 0, "her real file was appended to at least once");
+});
+
+Deno.test("race in /dev/shm and on a scratch disk: makeJobFolder and removeTree alike", async () => {
+  // /var/tmp stands for scratch: a folder users can write on the node's disk, not a tmpfs.
+  for (const base of ["/dev/shm", "/var/tmp"]) {
+    const made = await race(
+      "sub",
+      "new",
+      (a) => `${a.her}/sub/new`,
+      (p) => makeJobFolder(p, { uid: HER, gid: HER, mode: 0o700 }),
+      undefined,
+      { base, rounds: 600 },
+    );
+    assert.ok(made.worked > 0, `made in her real folder in ${base}`);
+    const removed = await race(
+      "sub",
+      "job",
+      (a) => `${a.her}/sub`,
+      (p) => removeTree(p),
+      undefined,
+      { base, rounds: 600 },
+    );
+    assert.ok(removed.worked > 0, `removed her real tree in ${base}`);
+  }
 });
