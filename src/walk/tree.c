@@ -77,6 +77,7 @@ out:
 struct tree {
 	const char *top;
 	dev_t dev;
+	unsigned long long mnt; /* and its mount: a bind of the same filesystem is not entered either */
 	int uid;          /* remove only this user's entries; -1: everything */
 	char why[512];
 	int kept;         /* entries left behind */
@@ -132,9 +133,9 @@ static void clear(struct tree *t, int fd, int depth)
 				note(t, name, "cannot be opened", errno);
 			continue;
 		}
-		if (fstat(cfd, &st) || st.st_dev != t->dev) {
+		if (fstat(cfd, &st) || st.st_dev != t->dev || mount_of(cfd) != t->mnt) {
 			note(t, name, "is another filesystem mounted inside; not entered", 0);
-		} else if (depth >= WALK_MAX_DEPTH) {
+		} else if (depth >= TREE_MAX_DEPTH) {
 			note(t, name, "is nested too deep", 0);
 		} else {
 			clear(t, cfd, depth + 1);
@@ -198,6 +199,7 @@ int cmd_rmtree(const char *path)
 			goto out;
 		}
 		t.dev = st.st_dev;
+		t.mnt = mount_of(fd);
 		t.top = w.path;
 		clear(&t, fd, 0);
 		close(fd);
@@ -256,6 +258,7 @@ int cmd_rmuser(const char *path, uid_t uid)
 		}
 	}
 	t.dev = st.st_dev;
+	t.mnt = mount_of(fd);
 	t.top = w.path;
 	clear(&t, fd, 0);
 	rc = t.why[0] ? fail(w.path, "%d entries left: %s", t.kept, t.why) : 0;

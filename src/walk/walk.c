@@ -23,6 +23,15 @@ int fail(const char *path, const char *fmt, ...)
 	return 1;
 }
 
+unsigned long long mount_of(int fd)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) || !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return sx.stx_mnt_id;
+}
+
 int user_writable(const struct stat *st)
 {
 	return st->st_uid != 0 || (st->st_mode & 022);

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 
 #define WALK_MAX_DEPTH 512
+/* Folders a removal enters, nested (each holds two descriptors open). */
+#define TREE_MAX_DEPTH 256
 
 /* A path walked to the folder that holds its last component. */
 struct walk {
@@ -36,6 +38,9 @@ struct walk {
 
 /* Prints "prep-deno-walk: PATH: message" and returns 1. */
 int fail(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The mount a descriptor is on (statx's mount id); 0 if unknown. */
+unsigned long long mount_of(int fd);
 
 /* Whether a user other than root could write in (or own) a folder. */
 int user_writable(const struct stat *st);

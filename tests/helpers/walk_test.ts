@@ -127,6 +127,16 @@ Deno.test("removeTree: another filesystem mounted inside is left, and the error 
       new RegExp(`${d}/tree: 1 entries left: mnt is another filesystem mounted inside`),
     );
     assert.ok(Deno.statSync(`${d}/tree/mnt/kept`).isFile);
+    // A bind mount of the same filesystem is a mount too: not entered.
+    Deno.mkdirSync(`${d}/precious`);
+    Deno.writeTextFileSync(`${d}/precious/kept`, "");
+    Deno.mkdirSync(`${d}/tree/bound`);
+    await runCommand(["/usr/bin/mount", "--bind", `${d}/precious`, `${d}/tree/bound`]);
+    await assert.rejects(
+      () => removeTree(`${d}/tree`),
+      /entries left: .*another filesystem mounted inside/,
+    );
+    assert.ok(Deno.statSync(`${d}/precious/kept`).isFile);
     // Walking into it from a folder users can write is refused too.
     await assert.rejects(
       () => makeJobFolder(`${d}/tree/mnt/job`, { uid: SHE, gid: SHE }),
@@ -134,6 +144,7 @@ Deno.test("removeTree: another filesystem mounted inside is left, and the error 
     );
   } finally {
     await runCommand(["/usr/bin/umount", `${d}/tree/mnt`], { allowFailure: true });
+    await runCommand(["/usr/bin/umount", `${d}/tree/bound`], { allowFailure: true });
     Deno.removeSync(d, { recursive: true });
   }
 });
