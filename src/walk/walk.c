@@ -112,6 +112,7 @@ int walk_parent(const char *path, int make_parents, struct walk *w)
 {
 	const char *comps[WALK_MAX_DEPTH];
 	struct stat st;
+	uid_t owner;
 	int n;
 
 	memset(w, 0, sizeof(*w));
@@ -124,6 +125,7 @@ int walk_parent(const char *path, int make_parents, struct walk *w)
 		return fail("/", "cannot open: %s", strerror(errno));
 	if (guard(w, &st, "/"))
 		return 1;
+	owner = st.st_uid;
 	for (int i = 0; i < n - 1; i++) {
 		/* Cut the path at this name for messages that name the folder. */
 		int made = 0, fd;
@@ -153,6 +155,15 @@ int walk_parent(const char *path, int make_parents, struct walk *w)
 			return fail(w->path, "%s was replaced while being made; refusing", comps[i]);
 		if (guard(w, &st, comps[i]))
 			return 1;
+		/*
+		 * As systemd's chase() with CHASE_SAFE: from a user's folder, only
+		 * into her own (she may rename what else sits in hers).
+		 */
+		if (owner != 0 && st.st_uid != owner)
+			return fail(w->path, "%s is owned by uid %u inside a folder of uid %u; refusing "
+				    "to walk from a user's folder into another's", comps[i],
+				    (unsigned)st.st_uid, (unsigned)owner);
+		owner = st.st_uid;
 	}
 	w->last = n ? comps[n - 1] : NULL;
 	return 0;
