@@ -129,6 +129,7 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
     const f of [
       "./usr/sbin/prep-deno -> ../lib/prep-deno/build/prep-deno",
       "./usr/lib/prep-deno/build/prep-deno",
+      "./usr/lib/prep-deno/build/prep-deno-walk",
       "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
       "./usr/lib/prep-deno/VERSION",
