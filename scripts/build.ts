@@ -117,7 +117,7 @@ try {
 } catch { /* not there yet */ }
 // Debian's hardening flags (lintian checks them in the package): fortified
 // libc calls, a stack protector, read-only relocations bound at start.
-await run("cc", [
+const CFLAGS = [
   "-O2",
   "-g",
   "-D_FORTIFY_SOURCE=2",
@@ -126,6 +126,9 @@ await run("cc", [
   "-Wall",
   "-Wextra",
   "-Werror",
+];
+await run("cc", [
+  ...CFLAGS,
   ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
   "-o",
   out,
@@ -138,10 +141,7 @@ try {
   Deno.removeSync(walkOut);
 } catch { /* not there yet */ }
 await run("cc", [
-  "-O2",
-  "-Wall",
-  "-Wextra",
-  "-Werror",
+  ...CFLAGS,
   "-o",
   walkOut,
   ...[...Deno.readDirSync(walkDir)].filter((e) => e.name.endsWith(".c")).map((e) =>
