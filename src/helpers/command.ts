@@ -104,7 +104,8 @@ export function commandEnv(
  * @example
  * ```ts
  * import { runCommand } from "./command.ts";
- * const { stdout } = await runCommand(["/usr/bin/nvidia-smi", "-L"], { timeoutSeconds: 20 });
+ * const { stdout } = await runCommand(["/usr/bin/uname", "-s"], { timeoutSeconds: 20 });
+ * stdout; // "Linux\n"
  * ```
  * @throws {CommandError} naming the command and how it failed.
  */
