@@ -18,6 +18,11 @@ import { runWalkTool } from "./walk_tool.ts";
 /**
  * Largest process list taken (the tool caps each command line at 4 KiB, so
  * this holds over 16000 processes); a longer one fails, never shortens.
+ *
+ * @example
+ * ```ts
+ * PROCESS_LIST_MAX_BYTES; // 67108864
+ * ```
  */
 export const PROCESS_LIST_MAX_BYTES = 64 << 20;
 

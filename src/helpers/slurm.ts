@@ -82,7 +82,14 @@ export async function otherJobsOnNode(job: JobContext): Promise<number[]> {
     .filter((id) => id !== job.id);
 }
 
-/** Job states in which a job holds its nodes: what {@linkcode userJobsOnNode} asks for. */
+/**
+ * Job states in which a job holds its nodes: what {@linkcode userJobsOnNode} asks for.
+ *
+ * @example
+ * ```ts
+ * ACTIVE_JOB_STATES.join(","); // "CONFIGURING,RUNNING,COMPLETING,SUSPENDED"
+ * ```
+ */
 export const ACTIVE_JOB_STATES = [
   "CONFIGURING",
   "RUNNING",

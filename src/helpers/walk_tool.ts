@@ -45,6 +45,11 @@ export interface WalkToolOptions {
  * Runs `prep-deno-walk ARGS`; resolves to its stdout. Its one-line refusal
  * (which names the path) becomes the error's message.
  *
+ * @example
+ * ```ts
+ * import { runWalkTool } from "./walk_tool.ts";
+ * await runWalkTool(["mountpoint", "/proc"]); // "yes\n"
+ * ```
  * @throws {Error} naming the path and why, or that the tool is not allowed.
  */
 export async function runWalkTool(

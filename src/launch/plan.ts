@@ -91,10 +91,22 @@ const DENO_HOOK_FLAGS = [
  * The name a policy's `run` may give the helpers' walk tool (where a
  * {@linkcode walkToolAllowed} check would not allow it by itself): the
  * runner puts the tool's path in its place.
+ *
+ * @example
+ * ```ts
+ * const policy = { permissions: { prolog: { run: [WALK_TOOL_NAME] } } };
+ * ```
  */
 export const WALK_TOOL_NAME = "prep-deno-walk";
 
-/** The helpers' walk tool when this build made it (a sandbox binds it): else nothing. */
+/**
+ * The helpers' walk tool when this build made it (a sandbox binds it): else nothing.
+ *
+ * @example
+ * ```ts
+ * walkToolPaths(); // ["/usr/lib/prep-deno/build/prep-deno-walk"] when installed
+ * ```
+ */
 export function walkToolPaths(): string[] {
   try {
     return Deno.statSync(WALK_TOOL).isFile ? [WALK_TOOL] : [];
