@@ -46,8 +46,12 @@ Deno.test("userProcesses: whole when her command lines pass a MiB; signalUserPro
   const big = Array.from({ length: 12 }, () => asUser(SHE, ["/bin/sh", "-c", "sleep 60; :", pad]));
   const small = asUser(SHE, ["/usr/bin/sleep", "61"]);
   try {
-    await new Promise((r) => setTimeout(r, 300));
-    const seen = (await userProcesses(SHE)).map((p) => p.pid);
+    // Until each has become hers (setpriv runs as root before it switches).
+    let seen: number[] = [];
+    for (let i = 0; i < 100 && ![...big, small].every((c) => seen.includes(c.pid)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await userProcesses(SHE)).map((p) => p.pid);
+    }
     for (const c of [...big, small]) assert.ok(seen.includes(c.pid), `pid ${c.pid} listed`);
     const signalled = await signalUserProcesses(SHE);
     for (const c of [...big, small]) assert.ok(signalled.includes(c.pid));
