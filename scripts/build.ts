@@ -107,6 +107,7 @@ const defines: Record<string, string> = {
   PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
   PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
   PD_MAX_SEEDS: String(LAUNCHER.MAX_SEEDS),
+  PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),

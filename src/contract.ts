@@ -137,10 +137,13 @@ export const LAUNCHER = {
    * Where, inside the view, the entry writes the status it ends with, so the
    * launcher can tell a hook that ended from one that was killed. The entry
    * opens it, then revokes its own write permission to it (`PD_STATUS_PATH`).
+   * Under `RUN_DIR`, which every view masks with a tmpfs of its own after
+   * every grant: never at a name in a folder a hook may be granted (the
+   * host's /tmp), where a local user could prepare it and swap it.
    */
-  STATUS_PATH: "/tmp/.prep-deno-status",
+  STATUS_PATH: "/run/prep-deno/hook-status",
   /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
-  PLAN_MAGIC: "prep-deno-plan-2",
+  PLAN_MAGIC: "prep-deno-plan-3",
   /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
   DEFAULT_HEAP_MB: 512,
   /**
@@ -155,11 +158,21 @@ export const LAUNCHER = {
   /**
    * The runner's root-only state: `plans/` (the plan cache) and `status/`
    * (each running hook's status file). Under /run: gone at boot, never stale
-   * across upgrades (`PREP_DENO_RUN_DIR`).
+   * across upgrades (`PREP_DENO_RUN_DIR`). The launcher uses it only when
+   * it and every folder above it are root's and writable by no one else.
+   * Inside every view the same path is a fresh tmpfs mounted after every
+   * grant, holding the runner's in-sandbox files (`STATUS_PATH`, Deno's
+   * cache): its host counterpart is root's in root's /run, so no grant
+   * brings a name there that a user could prepare.
    */
   RUN_DIR: "/run/prep-deno",
   /** Most files a plan copies into the sandbox at start (its seeds; `PD_MAX_SEEDS`). */
   MAX_SEEDS: 4,
+  /**
+   * Where the hook's view holds the broker's socket when the policy names
+   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/privileged.ts).
+   */
+  PRIVILEGED_SOCKET: "/run/prep-deno/privileged.sock",
 } as const;
 
 /** One credential variable. */

@@ -16,6 +16,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PERMISSION_KINDS, type PermissionKind, type Permissions } from "./permissions.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
+import { admitPrivileged, PrivilegedError } from "./privileged.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
 
@@ -131,11 +132,20 @@ export function loadPolicy(
   const permissions = setName ? normalizeSet(sets![setName], configPath, setName) : {};
   try {
     const chosen = parseViewSet((config as { sandbox?: unknown })?.sandbox, hook, configPath);
-    const view = resolveView(chosen?.set, permissions, env, chosen?.name);
+    const view = resolveView(chosen?.set, permissions, env, chosen?.name, [
+      modulePath,
+      configPath,
+    ]);
     refuseSelfWrite(configPath, hookRoot, permissions, view);
+    admitPrivileged(
+      view.privileged ?? [],
+      `${configPath}: "sandbox" set "${chosen?.name}"`,
+      permissions,
+      view.writeAll ? true : view.write.flatMap((g) => [g.path, g.real]),
+    );
     return { configPath, setName, permissions, view, hookRoot };
   } catch (e) {
-    if (e instanceof ViewError) throw new PolicyError(e.message);
+    if (e instanceof ViewError || e instanceof PrivilegedError) throw new PolicyError(e.message);
     if (e instanceof GrantError) {
       throw new PolicyError(`${configPath}: grant refused: ${e.message}`);
     }

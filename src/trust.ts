@@ -99,6 +99,11 @@ export interface ResolvedGrant {
   readonly kind: "file" | "directory" | "device" | "other";
   /** The path as written is itself a symlink (to `real`): the view gets the same link. */
   readonly isLink: boolean;
+  /**
+   * Its folder is not root's alone (a service user's, say): the launcher
+   * binds it by a descriptor it opens without following a link.
+   */
+  readonly byFd?: boolean;
 }
 
 /** A grant the runner refuses; the message names the path and why. */
@@ -121,35 +126,40 @@ export function resolveGrant(
   path: string,
   owners: ReadonlySet<number> = trustedOwners(),
 ): ResolvedGrant {
-  let real: string;
-  try {
-    real = Deno.realPathSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new GrantError(
-        `${path} does not exist on this host; create it first (a grant is bound from the host, never made up inside the sandbox)`,
-      );
-    }
-    throw new GrantError(`${path} cannot be resolved: ${(e as Error).message}`);
-  }
-  // Every symlink met on the way must itself be beyond others' reach.
+  const missing = () =>
+    new GrantError(
+      `${path} does not exist on this host; create it first (a "write" grant may instead be listed under "create" of the sandbox set, with its mode and owner, for the runner to make); a grant is bound from the host, never made up inside the sandbox`,
+    );
+  // Every symlink met on the way must itself be beyond others' reach. The
+  // real path is the one this walk found, never a second lookup that a
+  // swap between the two could send elsewhere.
   let walked = "/";
   for (const part of path.split("/").filter((s) => s !== "")) {
     const next = join(walked, part);
-    const info = Deno.lstatSync(next);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(next);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw missing();
+      throw new GrantError(`${path} cannot be resolved: ${(e as Error).message}`);
+    }
     if (info.isSymlink) {
       const why = untrustedReason(next, { owners });
       if (why) {
         throw new GrantError(`${path} is refused: it goes through the symlink ${next}, and ${why}`);
       }
-      walked = Deno.realPathSync(next);
+      try {
+        walked = Deno.realPathSync(next);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) throw missing();
+        throw new GrantError(`${path} cannot be resolved: ${(e as Error).message}`);
+      }
     } else {
       walked = next;
     }
   }
-  const why = untrustedReason(real, { owners });
-  if (why) throw new GrantError(`${path} is refused: a non-root user could redirect it (${why})`);
-  const info = Deno.statSync(real);
+  const real = walked;
+  const info = Deno.lstatSync(real);
   const kind = info.isFile
     ? "file"
     : info.isDirectory
@@ -157,5 +167,24 @@ export function resolveGrant(
     : info.isCharDevice || info.isBlockDevice
     ? "device"
     : "other";
-  return { path, real, kind, isLink: Deno.lstatSync(path).isSymlink };
+  const why = untrustedReason(real, { owners });
+  let byFd = false;
+  if (why) {
+    // Judged as its folder is: a file or folder in a folder a service user
+    // owns is accepted when that folder would be, and
+    // bound by descriptor (opened without following a link at launch), so
+    // whoever owns the folder cannot swap it for a link; else the folder's
+    // own reason, the same words a grant of the folder gets.
+    // Only its owner may change the folder's entries: in a folder others
+    // can write, anyone could put their own file in the grant's place.
+    const folderWhy = untrustedReason(dirname(real), { owners });
+    const shared = ((Deno.lstatSync(dirname(real)).mode ?? 0) & GROUP_OR_OTHER_WRITE) !== 0;
+    if (folderWhy || shared || (kind !== "file" && kind !== "directory")) {
+      throw new GrantError(
+        `${path} is refused: a non-root user could redirect it (${folderWhy ?? why})`,
+      );
+    }
+    byFd = true;
+  }
+  return { path, real, kind, isLink: Deno.lstatSync(path).isSymlink, ...(byFd ? { byFd } : {}) };
 }

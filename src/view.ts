@@ -26,11 +26,13 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
-import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
+import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
+import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
+import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
 
 export {
   mungeSocketPath,
@@ -53,6 +55,8 @@ export const VIEW_KEYS = [
   "capabilities",
   "processes",
   "slurm",
+  "privileged",
+  "create",
 ] as const;
 
 /**
@@ -101,6 +105,10 @@ export interface ViewSet {
   readonly processes?: "host" | "private";
   /** Slurm's client commands work: slurm.conf and its folder, munge, the network. */
   readonly slurm?: boolean;
+  /** Commands the runner runs for the hook with more than it has (src/privileged.ts). */
+  readonly privileged?: readonly PrivilegedCommand[];
+  /** Write grants the runner makes when missing (src/view_create.ts). */
+  readonly create?: readonly CreateSpec[];
 }
 
 /** A set that cannot be used: names the file, the set and the key. */
@@ -188,6 +196,21 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         }
         out[key] = value;
         break;
+      case "create":
+        try {
+          out[key] = parseCreate(value, at);
+        } catch (e) {
+          throw new ViewError((e as Error).message);
+        }
+        break;
+      case "privileged":
+        try {
+          out[key] = parsePrivileged(value, where);
+        } catch (e) {
+          if (e instanceof PrivilegedError) throw new ViewError(e.message);
+          throw e;
+        }
+        break;
       case "slurm":
         if (typeof value !== "boolean") {
           throw new ViewError(`${at}: must be true or false, not ${JSON.stringify(value)}`);
@@ -239,19 +262,17 @@ export interface KernelView {
   readonly slurm?: SlurmClientPaths;
   /** The host network is shared (`net`, `import` or `slurm`). */
   readonly network: boolean;
+  /** Commands the runner's broker runs for the hook (src/privileged.ts); none when absent. */
+  readonly privileged?: readonly PrivilegedCommand[];
+  /** Paths the runner made when missing: gone again, the plan is made again. */
+  readonly created?: readonly string[];
 }
-
-/**
- * Where the Deno runtime inside the sandbox keeps its cache: always a
- * private tmpfs, even when a grant brings the host's /tmp in, so nothing on
- * the host can plant code into it.
- */
-export const RUNTIME_DIR = "/tmp/.deno";
 
 /**
  * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
  * is silent, the permission set's `read`/`write` lists), device globs,
- * Slurm's client paths.
+ * Slurm's client paths. `shown` (the hook's module and policy file) are
+ * never masked by `slurm: true`.
  *
  * @example
  * ```ts
@@ -265,6 +286,7 @@ export function resolveView(
   permissions: Permissions,
   env: Readonly<Record<string, string | undefined>>,
   setName?: string,
+  shown: readonly string[] = [],
 ): KernelView {
   const all = permissions.all === true;
   const read = set?.read ?? (all ? undefined : permissions.read);
@@ -282,15 +304,10 @@ export function resolveView(
         resolveGrant(p)
       )
       : [];
-  const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
+  const slurm = set?.slurm ? resolveSlurmClient(env, shown) : undefined;
+  // Before any grant is resolved: a grant the runner makes must exist by then.
+  if (set?.create) createMissing(set.create, writeList);
   const reads = list(read, readList, writeList);
-  for (const g of reads) {
-    if (covers(g.real, RUNTIME_DIR)) {
-      throw new GrantError(
-        `${g.path} is refused under "read": it would show the runtime's cache ${RUNTIME_DIR} from the host; grant the folders under it you need, or grant it under "write"`,
-      );
-    }
-  }
   const writes = list(write, writeList, []);
   for (const [key, grants] of [["read", reads], ["write", writes]] as const) {
     for (const g of grants) {
@@ -321,6 +338,8 @@ export function resolveView(
     hostProcesses: set?.processes === "host",
     slurm,
     network: Boolean(permissions.net || permissions.import || permissions.all || set?.slurm),
+    privileged: set?.privileged ?? [],
+    created: (set?.create ?? []).map((c) => c.path),
   };
 }
 
@@ -346,10 +365,19 @@ export function viewDeps(view: KernelView): string[] {
     chain(g.path);
     chain(g.real);
   }
+  // A privileged program replaced or made writable: the plan is made again, and refused.
+  for (const c of view.privileged ?? []) chain(c.command);
+  for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);
-    // A secret that appears later must make a new plan, which hides it.
-    for (const name of SLURM_SECRETS) deps.add(join(view.slurm.confDir, name));
+    // A file that appears later or turns private must make a new plan,
+    // which masks it: each walked folder's listing ("DIR/.": its mtime
+    // counts, see stat_text in src/launcher/plan.c) and each entry judged.
+    for (const p of view.slurm.walked ?? []) {
+      deps.add(p);
+      deps.add(`${p}/.`);
+    }
+    for (const p of [...(view.slurm.hidden ?? []), ...(view.slurm.hiddenDirs ?? [])]) chain(p);
     if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
   }
   return [...deps];

@@ -50,5 +50,6 @@ export {
   type UserJobsOptions,
 } from "./slurm.ts";
 export { WALK_TOOL } from "./walk_tool.ts";
+export { privileged, type PrivilegedOptions } from "./privileged.ts";
 export { syslog, type SyslogLevel, type SyslogOptions } from "./syslog.ts";
 export { expandJobPath, jobOutputPaths } from "./job_paths.ts";

@@ -9,7 +9,8 @@
  * write permission to it, imports the module, calls the hook and ends with
  * one exit status and, on failure, one message.
  *
- * Arguments: MODULE_URL HOOK CONFIG_PATH SET_NAME [--list-exports]
+ * Arguments: MODULE_URL HOOK CONFIG_PATH SET_NAME VIEW_JSON [--list-exports]
+ * (VIEW_JSON: the sandbox set's name and capabilities, for hints).
  *
  * @module
  */
@@ -20,9 +21,50 @@ import { denial, describeThrown, isExitStatus, showValue } from "../outcome.ts";
 import { CAUSE_MARKER, causeLine, LAUNCHER } from "../contract.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 import { explainUnknownImport } from "../import_error.ts";
+import { adminWording, capabilityHint } from "../capability_hints.ts";
 
-const [moduleUrl, hook, configPath, setName, mode] = Deno.args;
+const [moduleUrl, hook, configPath, setName, viewJson, mode] = Deno.args;
 const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
+const view: { set?: string; capabilities?: string[] } = (() => {
+  try {
+    return JSON.parse(viewJson);
+  } catch {
+    return {};
+  }
+})();
+const viewSource = {
+  configPath: where.configPath,
+  sandboxSet: view.set ?? hook,
+  capabilities: view.capabilities ?? [],
+};
+
+/**
+ * The message with Deno's wording in the policy's and, when one applies, a
+ * capability hint (from the error's text, and a failed command's output).
+ */
+function forAdmin(message: string, thrown?: unknown): string {
+  const result = (thrown as { result?: { stdout?: unknown; stderr?: unknown } })?.result;
+  const output = typeof result?.stderr === "string" && typeof result?.stdout === "string"
+    ? `\n${result.stderr}\n${result.stdout}`
+    : "";
+  const hint = capabilityHint(message + output, viewSource);
+  return adminWording(message, where) + (hint ? `; ${hint}` : "");
+}
+
+// Whatever the hook prints, Deno's "--allow-..." wording becomes the policy's.
+for (const method of ["log", "error", "warn", "info", "debug"] as const) {
+  const original = console[method].bind(console);
+  console[method] = (...args: unknown[]) =>
+    original(
+      ...args.map((a) =>
+        typeof a === "string"
+          ? adminWording(a, where)
+          : a instanceof Error && /--allow-\w+/.test(a.message)
+          ? `${a.name}: ${adminWording(a.message, where)}`
+          : a
+      ),
+    );
+}
 const realExit = Deno.exit;
 
 let status: Deno.FsFile | undefined;
@@ -110,13 +152,16 @@ Object.defineProperty(Deno, "exit", {
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   fail(
-    `a promise was rejected and nothing handled it: ${describeError(e.reason)}`,
+    `a promise was rejected and nothing handled it: ${forAdmin(describeError(e.reason), e.reason)}`,
     causeOf(e.reason),
   );
 });
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  fail(`uncaught error: ${describeError(e.error ?? e.message)}`, causeOf(e.error ?? e.message));
+  fail(
+    `uncaught error: ${forAdmin(describeError(e.error ?? e.message), e.error)}`,
+    causeOf(e.error ?? e.message),
+  );
 });
 
 /** All of stdin (the job's environment), read synchronously: a stream costs ~7 ms here. */
@@ -174,7 +219,9 @@ async function main(): Promise<void> {
   } catch (e) {
     const d = describeThrown(e);
     fail(
-      d.errorName === "NotCapable" ? denial(d.message, where) : `threw ${describeError(e)}`,
+      d.errorName === "NotCapable"
+        ? denial(d.message, where)
+        : `threw ${forAdmin(describeError(e), e)}`,
       causeOf(e),
     );
   }

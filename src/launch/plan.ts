@@ -14,10 +14,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { WALK_TOOL } from "../helpers/walk_tool.ts";
-import { covers } from "../trust.ts";
 import type { KernelView } from "../view.ts";
-import { bwrapArgs, findBwrap, runtimeCachePrivate, sandboxedCommand } from "../sandbox.ts";
+import { bwrapArgs, fdBinds, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { covers } from "../trust.ts";
+import { encodePrivileged, PRIVILEGED_SOCKET } from "../privileged.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import type { HookName } from "../types.ts";
@@ -59,6 +60,16 @@ export interface LaunchPlan {
   readonly deps: readonly string[];
   /** Files copied into the sandbox at start: a head start for Deno's cache, never needed. */
   readonly seeds?: readonly SeedFile[];
+  /**
+   * The policy's privileged commands as the launcher's broker reads them
+   * ({@linkcode encodePrivileged}); empty: no broker, no socket.
+   */
+  readonly privileged?: readonly string[];
+  /**
+   * Grants the launcher binds by a descriptor it opens at launch without
+   * following a link (pairs: `rw`/`ro`, the path; see `byFd` in trust.ts).
+   */
+  readonly fdBinds?: readonly string[];
 }
 
 /** A hook the runner refuses to launch: its exit status and why. */
@@ -201,7 +212,23 @@ export function denoPermissionFlags(
     return items.join(",");
   };
   for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
-    const grant = p[kind];
+    // "/" in a list is the whole host: the global flag, which a revoke of
+    // one path below it leaves alone (see the refusal below).
+    const grant = Array.isArray(p[kind]) && (p[kind] as string[]).includes("/") ? true : p[kind];
+    if (kind === "write" && Array.isArray(grant)) {
+      // The entry revokes its own write of each extra path (the status
+      // file) before the hook runs, and Deno's revoke of a path also
+      // drops every listed grant above it: the hook would silently lose it.
+      for (const own of extraWrite) {
+        const above = grant.find((g) => covers(g, own));
+        if (above !== undefined) {
+          throw new LaunchRefused(
+            EXIT.SANDBOX,
+            `the "write" grant "${above}" covers ${LAUNCHER.RUN_DIR}, which is the runner's own in every view (a fresh tmpfs: nothing of the host's is there); grant the folders under "${above}" that the hook writes instead`,
+          );
+        }
+      }
+    }
     const extra = kind === "write" ? extraWrite : kind === "env" ? extraEnv : [];
     if (grant === true) flags.push(`--allow-${kind}`);
     else if ((grant?.length ?? 0) + extra.length > 0) {
@@ -284,9 +311,19 @@ export function planHook(
       "bubblewrap (bwrap) is not installed; hooks never run without the kernel sandbox: apt-get install bubblewrap",
     );
   }
-  const { hookRoot, permissions } = hookSandbox(modulePath, policy);
+  const sandbox = hookSandbox(modulePath, policy);
+  const { hookRoot } = sandbox;
+  const privileged = encodePrivileged(policy.view.privileged ?? []);
+  // The broker's socket (the launcher binds it there): Deno gates a unix
+  // socket's connect behind `net` of "unix:PATH" and read and write of the
+  // path. The view's network stays as the policy set it (decided before this).
+  const permissions = privileged.length === 0 ? sandbox.permissions : {
+    ...sandbox.permissions,
+    net: addPath(sandbox.permissions.net, `unix:${PRIVILEGED_SOCKET}`),
+    read: addPath(sandbox.permissions.read, PRIVILEGED_SOCKET),
+    write: addPath(sandbox.permissions.write, PRIVILEGED_SOCKET),
+  };
   const deno = Deno.execPath();
-  const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
     bwrap,
     bwrapArgs: [
@@ -301,14 +338,10 @@ export function planHook(
         hookRoot,
         view: policy.view,
         setenv: SANDBOX_RUNTIME_ENV,
+        // Bound after the tmpfs over the runner's state (a hook that could
+        // write a plan could grant the next hook anything).
+        runtimeWritable: other?.runtimeWritable,
       }),
-      // The runner's own state (every hook's launch plan, status files, the
-      // warm service's socket) is out of every hook's view, whatever its
-      // grants: a hook that could write a plan could grant the next hook
-      // anything.
-      "--tmpfs",
-      LAUNCHER.RUN_DIR,
-      ...writable,
     ],
     command: sandboxedCommand(
       { hookRoot, view: policy.view },
@@ -330,29 +363,50 @@ export function planHook(
         hook,
         policy.configPath ?? "",
         policy.setName ?? "",
+        // For capability hints: the sandbox set and what it keeps.
+        JSON.stringify({
+          set: policy.view.setName ?? hook,
+          capabilities: policy.view.capabilities,
+        }),
       ],
     ),
+    privileged,
+    fdBinds: fdBinds(policy.view),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
-    // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
-    seeds: !other && runtimeCachePrivate(policy.view)
-      ? [{
-        host: ENTRY_ANALYSIS_PATH,
-        sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
-      }]
-      : [],
+    // Into the DENO_DIR in the view's private tmpfs (see bwrapArgs).
+    seeds: other ? [] : [{
+      host: ENTRY_ANALYSIS_PATH,
+      sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
+    }],
   };
+}
+
+/** `grant` with `path` added (a grant of everything stays one). */
+function addPath(grant: Permissions["read"], path: string): Permissions["read"] {
+  return grant === true ? true : [...(grant ?? []), path];
 }
 
 /**
  * The plan as the native launcher reads it: NUL-terminated strings, each
  * list preceded by its length: deps, bwrap and its arguments, command,
- * seeds (pairs: the file outside, its path in the sandbox).
+ * seeds (pairs: the file outside, its path in the sandbox), privileged
+ * commands (see encodePrivileged in src/privileged.ts), descriptor binds
+ * (pairs: `rw`/`ro`, the path).
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {
   const parts: string[] = [LAUNCHER.PLAN_MAGIC];
   const seeds = (plan.seeds ?? []).slice(0, LAUNCHER.MAX_SEEDS).flatMap((f) => [f.host, f.sandbox]);
-  for (const list of [plan.deps, [plan.bwrap, ...plan.bwrapArgs], plan.command, seeds]) {
+  for (
+    const list of [
+      plan.deps,
+      [plan.bwrap, ...plan.bwrapArgs],
+      plan.command,
+      seeds,
+      plan.privileged ?? [],
+      plan.fdBinds ?? [],
+    ]
+  ) {
     parts.push(String(list.length), ...list);
   }
   for (const p of parts) {

@@ -92,7 +92,8 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
     deps: ["/"],
   };
   const head = [LAUNCHER.PLAN_MAGIC, "1", "/", "2", "/usr/bin/bwrap", "--x", "2", "deno", "run"];
-  assert.equal(new TextDecoder().decode(encodePlan(plan)), [...head, "0", ""].join("\0"));
+  // Seeds, then privileged commands: none.
+  assert.equal(new TextDecoder().decode(encodePlan(plan)), [...head, "0", "0", "0", ""].join("\0"));
   // Seeds: pairs (the file outside, its path in the sandbox), at most LAUNCHER.MAX_SEEDS.
   const seeds = Array.from({ length: LAUNCHER.MAX_SEEDS + 1 }, (_, i) => ({
     host: `/s${i}`,
@@ -104,8 +105,15 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
       ...head,
       String(2 * LAUNCHER.MAX_SEEDS),
       ...seeds.slice(0, LAUNCHER.MAX_SEEDS).flatMap((f) => [f.host, f.sandbox]),
+      "0",
+      "0",
       "",
     ].join("\0"),
+  );
+  // Privileged commands: the broker's rules, as src/privileged.ts encodes them.
+  assert.equal(
+    new TextDecoder().decode(encodePlan({ ...plan, privileged: ["p", "/x", "", "1", "0"] })),
+    [...head, "0", "5", "p", "/x", "", "1", "0", "0", ""].join("\0"),
   );
   assert.throws(
     () => encodePlan({ bwrap: "/b", bwrapArgs: ["a\0b"], command: [], deps: [] }),

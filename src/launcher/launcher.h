@@ -18,6 +18,8 @@
  *   supervise.h  runs one hook (cgroup, status file, timeout)
  *   plan.h       launch plans: decode, cache, ask Deno for one
  *   cgroup.h     one memory cgroup per hook
+ *   argv.h       the bwrap command line of one hook
+ *   broker.h     runs the policy's privileged commands for the hook
  *   io.h         messages and reading a descriptor whole
  *   launcher.h   (this file) the types they share
  */
@@ -39,6 +41,8 @@ struct pd_plan {
 	struct pd_list bwrap;	/* bwrap path, then its arguments */
 	struct pd_list command; /* deno path, "run", flags, entry, entry args */
 	struct pd_list seeds;	/* pairs: a file outside, its path in the sandbox */
+	struct pd_list privileged; /* the broker's rules (broker.c), empty: no broker */
+	struct pd_list fd_binds;   /* pairs: "rw"/"ro", a path bound by descriptor */
 	char *bytes;		/* the encoded plan the lists point into */
 	size_t len;
 };

@@ -169,12 +169,13 @@ static int print_contract(void)
 	       "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
-	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d},"
+	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
+	       "\"PRIVILEGED_SOCKET\":\"%s\"},"
 	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d}\n",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX);
+	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include "io.h"
 #include "plan.h"
+#include "rundir.h"
 
 static const char *next_str(char **p, char *end)
 {
@@ -67,7 +68,9 @@ int pd_plan_decode(char *bytes, size_t len, struct pd_plan *plan)
 	plan->len = len;
 	if (!magic || strcmp(magic, PD_PLAN_MAGIC) || decode_list(&p, end, &plan->deps) ||
 	    decode_list(&p, end, &plan->bwrap) || decode_list(&p, end, &plan->command) ||
-	    decode_list(&p, end, &plan->seeds) || plan->bwrap.n < 1 || plan->command.n < 2 ||
+	    decode_list(&p, end, &plan->seeds) || decode_list(&p, end, &plan->privileged) ||
+	    decode_list(&p, end, &plan->fd_binds) || plan->fd_binds.n % 2 ||
+	    plan->bwrap.n < 1 || plan->command.n < 2 ||
 	    plan->seeds.n % 2)
 		return -1;
 	return 0;
@@ -79,6 +82,8 @@ void pd_plan_free(struct pd_plan *plan)
 	free(plan->bwrap.items);
 	free(plan->command.items);
 	free(plan->seeds.items);
+	free(plan->privileged.items);
+	free(plan->fd_binds.items);
 	free(plan->bytes);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -97,8 +102,19 @@ static int stat_text(const char *path, char *out, size_t size)
 	/*
 	 * A folder counts by identity, owner and mode only: its mtime moves
 	 * with every file made in it (think /tmp), and what the lookup reads
-	 * in it, its deno.json, is a dep of its own.
+	 * in it, its deno.json, is a dep of its own. Named "DIR/." it counts
+	 * by its listing too (mtime, ctime): the plan masks what is in it
+	 * (slurm.conf's folder, see viewDeps() in src/view.ts).
 	 */
+	size_t len = strlen(path);
+
+	if (S_ISDIR(st.st_mode) && len >= 2 && !strcmp(path + len - 2, "/.")) {
+		snprintf(out, size, "%llu:%llu:%o:%u:%u:%lld.%09ld:%lld.%09ld",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, st.st_mode,
+			 st.st_uid, st.st_gid, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(out, size, "%llu:%llu:%o:%u:%u", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid);
@@ -111,26 +127,13 @@ static int stat_text(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* Our own folder, writable by nobody else; created if missing. */
-static int private_dir(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	mkdir(path, mode);
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-			       !(st.st_mode & 022) ?
-		       0 :
-		       -1;
-}
-
 static int cache_path(const char *module, const char *hook, char *out, size_t size)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *parts[] = { module, hook, PREP_DENO_BUILD_ID };
 
-	if (private_dir(PREP_DENO_RUN_DIR, 0755) < 0 ||
-	    snprintf(out, size, "%s/plans", PREP_DENO_RUN_DIR) >= (int)size ||
-	    private_dir(out, 0700) < 0)
+	/* Root's, in root's folders all the way down (rundir.c). */
+	if (pd_run_dir("plans", 0700, out, size) < 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
 		for (const char *c = parts[i];; c++) {

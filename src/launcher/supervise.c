@@ -30,8 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
+#include "broker.h"
 #include "cgroup.h"
 #include "io.h"
+#include "rundir.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -55,23 +58,20 @@ static int env_memfd(void)
 	return fd;
 }
 
-/* A root-only file the entry writes "started" and "exit N" to. */
+/*
+ * A root-only file the entry writes "started" and "exit N" to, in root's
+ * folders all the way down (rundir.c). bwrap binds it onto
+ * PD_STATUS_PATH, in the view's private tmpfs (see bwrapArgs() in
+ * src/sandbox.ts): neither end is a name a user can prepare.
+ */
 static int status_file(char *path, size_t size)
 {
 	char dir[4096];
-	struct stat st;
-	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0755);
-	snprintf(dir, sizeof(dir), "%s/status", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0700);
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
+	if (pd_run_dir("status", 0700, dir, sizeof(dir)) < 0 ||
+	    snprintf(path, size, "%s/XXXXXX", dir) >= (int)size)
 		return -1;
-	snprintf(path, size, "%s/XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	return fd;
+	return mkostemp(path, O_CLOEXEC);
 }
 
 /*
@@ -97,97 +97,6 @@ static const char *recorded(int fd, int *code, char *cause, size_t cause_len)
 		return "started";
 	*code = atoi(exit_line + 6);
 	return "ended";
-}
-
-/*
- * The plan's seeds (src/launch/plan.ts), opened for bwrap's --file: -1 for
- * one that is missing or that anyone but root or us could have written (a
- * seed is only a head start for Deno's cache; the hook runs without it).
- */
-static void open_seeds(const struct pd_plan *p, int *fds)
-{
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
-		struct stat st;
-
-		fds[i] = -1;
-		if (i >= p->seeds.n / 2)
-			continue;
-		fds[i] = open(p->seeds.items[2 * i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fds[i] >= 0 && (fstat(fds[i], &st) < 0 || !S_ISREG(st.st_mode) ||
-				    (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022))) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-	}
-}
-
-static void close_seeds(int *fds)
-{
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-/*
- * info_fd/block_fd >= 0: bwrap reports the sandbox's first pid on info_fd
- * and waits on block_fd before it starts the hook, so the move of that pid
- * into the cgroup (slow on cgroup v1: an RCU grace period) runs while bwrap
- * builds the view, instead of before it.
- */
-static char **final_argv(const struct pd_hook *h, const char *status_path, int info_fd,
-			 int block_fd, const int *seed_fds)
-{
-	const struct pd_plan *p = h->plan;
-	size_t n = 0;
-	char **argv = calloc(p->bwrap.n + p->command.n + 3 * PD_MAX_SEEDS + 12, sizeof(char *));
-	static char v8[64], info[16], block[16], fds[PD_MAX_SEEDS][16];
-
-	if (!argv || p->command.n < 2)
-		return NULL;
-	for (size_t i = 0; i < p->bwrap.n; i++)
-		argv[n++] = p->bwrap.items[i];
-	if (info_fd >= 0 && block_fd >= 0) {
-		snprintf(info, sizeof(info), "%d", info_fd);
-		snprintf(block, sizeof(block), "%d", block_fd);
-		argv[n++] = "--info-fd";
-		argv[n++] = info;
-		argv[n++] = "--block-fd";
-		argv[n++] = block;
-	}
-	for (size_t i = 0; i < PD_MAX_SEEDS; i++) {
-		if (seed_fds[i] < 0)
-			continue;
-		snprintf(fds[i], sizeof(fds[i]), "%d", seed_fds[i]);
-		argv[n++] = "--file";
-		argv[n++] = fds[i];
-		argv[n++] = p->seeds.items[2 * i + 1];
-	}
-	if (status_path) {
-		argv[n++] = "--bind";
-		argv[n++] = (char *)status_path;
-		argv[n++] = PD_STATUS_PATH;
-	}
-	argv[n++] = "--";
-	/*
-	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
-	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
-	 * after the first "run".
-	 */
-	size_t i = 0, run = 1;
-	while (run < p->command.n && strcmp(p->command.items[run], "run"))
-		run++;
-	if (run == p->command.n)
-		run = 1;
-	while (i <= run)
-		argv[n++] = p->command.items[i++];
-	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
-	argv[n++] = v8;
-	while (i < p->command.n)
-		argv[n++] = p->command.items[i++];
-	if (h->list_exports)
-		argv[n++] = "--list-exports";
-	argv[n] = NULL;
-	return argv;
 }
 
 /* The sandbox's first pid from bwrap's --info-fd JSON; -1 if bwrap ended first. */
@@ -226,7 +135,7 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
 		;
 }
 
-int pd_supervise(const struct pd_hook *h)
+static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 {
 	char status_path[4200];
 	int status_fd = h->no_status ? -1 : status_file(status_path, sizeof(status_path));
@@ -235,6 +144,8 @@ int pd_supervise(const struct pd_hook *h)
 	sigset_t set, old;
 	char **argv;
 	int info[2] = { -1, -1 }, block[2] = { -1, -1 }, seed_fds[PD_MAX_SEEDS];
+	int bind_fds[PD_MAX_FD_BINDS];
+	const char *bad_bind = NULL;
 	pid_t pid;
 	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
 	const char *rec;
@@ -244,18 +155,33 @@ int pd_supervise(const struct pd_hook *h)
 	/* A write to a bwrap that already failed must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	pd_cgroup_create(&cg, h->memory_mb);
+	/* The broker's commands count against the hook's limits and end with it. */
+	if (broker->pid > 0 && cg.path[0])
+		pd_cgroup_add(&cg, broker->pid);
 	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
-	open_seeds(h->plan, seed_fds);
-	argv = final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds);
+	if (pd_open_fd_binds(h->plan, bind_fds, &bad_bind) < 0) {
+		pd_message(h,
+			   "the grant %s is no longer a file or folder in its folder (a link, or gone): "
+			   "refused, as its folder's owner could have swapped it",
+			   bad_bind);
+		pd_cause("the grant %s was swapped or removed", bad_bind);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
+		pd_cgroup_remove(&cg);
+		return PD_EXIT_SANDBOX;
+	}
+	pd_open_seeds(h->plan, seed_fds);
+	argv = pd_final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
+			  broker->pid > 0 ? broker->sock : NULL, bind_fds);
 	if (!argv || env_fd < 0) {
 		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
 		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
-		close_seeds(seed_fds);
+		pd_close_seeds(seed_fds);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -278,7 +204,8 @@ int pd_supervise(const struct pd_hook *h)
 	if (pid < 0) {
 		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
 		pd_cause("cannot start the hook: fork: %s", strerror(errno));
-		close_seeds(seed_fds);
+		pd_close_seeds(seed_fds);
+		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
 		return PD_EXIT_SANDBOX;
 	}
@@ -293,6 +220,9 @@ int pd_supervise(const struct pd_hook *h)
 		for (size_t i = 0; i < PD_MAX_SEEDS; i++)
 			if (seed_fds[i] >= 0)
 				fcntl(seed_fds[i], F_SETFD, 0);
+		for (size_t i = 0; i < PD_MAX_FD_BINDS; i++)
+			if (bind_fds[i] >= 0)
+				fcntl(bind_fds[i], F_SETFD, 0);
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
 		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
@@ -318,7 +248,8 @@ int pd_supervise(const struct pd_hook *h)
 		close(block[1]);
 	}
 	close(env_fd);
-	close_seeds(seed_fds);
+	pd_close_seeds(seed_fds);
+	pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 
 	for (;;) {
 		siginfo_t info;
@@ -428,5 +359,20 @@ int pd_supervise(const struct pd_hook *h)
 			      "finished; see Deno's message above", rc);
 		pd_cause("Deno ended with status %d before the hook finished", rc);
 	}
+	return rc;
+}
+
+int pd_supervise(const struct pd_hook *h)
+{
+	struct pd_broker broker;
+	int rc;
+
+	if (pd_broker_start(h->plan, &broker) < 0) {
+		pd_message(h, "cannot start the privileged-command broker: %s", strerror(errno));
+		pd_cause("cannot start the privileged-command broker: %s", strerror(errno));
+		return PD_EXIT_SANDBOX;
+	}
+	rc = run_hook(h, &broker);
+	pd_broker_stop(&broker);
 	return rc;
 }

@@ -24,10 +24,10 @@
 
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
-import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { type JobReport, type PortMessage, statusOf } from "./report.ts";
+import type { ViewSource } from "../capability_hints.ts";
 import { causeLine, MAX_OUTPUT } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
@@ -44,6 +44,10 @@ export interface WarmHostSpec {
   configPath?: string;
   /** The set used, for messages. */
   setName?: string;
+  /** The sandbox set used and the capabilities it keeps, for capability hints. */
+  sandboxSet?: string;
+  /** See `sandboxSet`. */
+  capabilities?: string[];
   /** The service's socket for this host (connected once, then removed). */
   socketPath: string;
   /** How jobs share isolates. */
@@ -175,7 +179,7 @@ async function runJob(
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
     return {
-      reply: { status: statusOf(loadFailure, spec, fail), output: output() },
+      reply: { status: statusOf(loadFailure, spec, fail, viewSource(spec)), output: output() },
       retire: true,
     };
   }
@@ -188,7 +192,7 @@ async function runJob(
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  const status = statusOf(report, spec, fail);
+  const status = statusOf(report, spec, fail, viewSource(spec));
   let retire = !!(report.nested || report.closed ||
     ("errorName" in report && report.errorName === "uncaught error"));
   if (!retire && !(await answersPing(iso))) {
@@ -250,11 +254,10 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs (Deno's cache is elsewhere). */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
-      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {
@@ -267,4 +270,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/** Where the host's view came from, for capability hints. */
+function viewSource(spec: WarmHostSpec): ViewSource {
+  return {
+    configPath: spec.configPath,
+    sandboxSet: spec.sandboxSet ?? spec.hook,
+    capabilities: spec.capabilities ?? [],
+  };
 }

@@ -106,6 +106,8 @@ export class HostProcess {
             permissions: hookSandbox(l.modulePath, policy).permissions,
             configPath: policy.configPath,
             setName: policy.setName,
+            sandboxSet: policy.view.setName ?? l.hook,
+            capabilities: [...policy.view.capabilities],
             socketPath,
             mode: l.warm.mode,
             ownPidNamespace: !policy.view.hostProcesses,

@@ -9,6 +9,7 @@
 import { EXIT } from "../contract.ts";
 import { denial, isExitStatus, type PolicySource } from "../outcome.ts";
 import { explainUnknownImport } from "../import_error.ts";
+import { adminWording, capabilityHint, type ViewSource } from "../capability_hints.ts";
 
 /** How a job ended, as the Worker reports it, exactly once per job. */
 export type JobReport =
@@ -42,6 +43,7 @@ export function statusOf(
   r: JobReport,
   from: PolicySource,
   fail: (status: number, message: string, cause?: string) => number,
+  view?: ViewSource,
 ): number {
   switch (r.kind) {
     case "returned":
@@ -69,7 +71,15 @@ export function statusOf(
       );
     case "threw":
       if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, from));
-      return fail(EXIT.FAILED, `threw ${r.errorName}: ${r.message}`, r.message || r.errorName);
+      {
+        // As the spawn path says it: Deno's wording in the policy's, and a capability hint.
+        const hint = view && capabilityHint(`${r.errorName}: ${r.message}`, view);
+        return fail(
+          EXIT.FAILED,
+          `threw ${r.errorName}: ${adminWording(r.message, from)}${hint ? `; ${hint}` : ""}`,
+          r.message || r.errorName,
+        );
+      }
     default:
       // The port is out of the hook's reach: only a broken Worker gets here.
       return fail(

@@ -152,6 +152,14 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       if (e instanceof PolicyError) return await reply(EXIT.SANDBOX, e.message);
       throw e;
     }
+    if (pool.launch.policy.view.privileged?.length) {
+      // Only the spawn path's launcher starts a privileged-command broker.
+      answered = true;
+      console.error(
+        `prep-deno serve: ${hook} ${label}: its policy names privileged commands; left to the spawn path`,
+      );
+      return;
+    }
     const ticket = pool.acquire();
     let running: HostProcess | undefined;
     const timer = req.timeoutSeconds

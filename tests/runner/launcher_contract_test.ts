@@ -24,9 +24,12 @@ const RANK: Record<string, number> = {
   "launcher.h": 0,
   "io": 1,
   "cgroup": 1,
+  "broker": 2,
+  "argv": 2,
+  "rundir": 1,
   "plan": 2,
-  "supervise": 2,
-  "main": 3,
+  "supervise": 3,
+  "main": 4,
 };
 
 Deno.test("launcher structure: every #include of src/launcher points down", () => {
