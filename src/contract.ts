@@ -55,8 +55,9 @@ export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
 /**
  * The first field of every warm request (`PD_WARM_MAGIC`). Version 2: the
  * service sends an empty frame once the hook started, before the reply.
+ * Version 3: the reply carries the outcome record in a field of its own.
  */
-export const WARM_MAGIC = "prep-deno-warm/2";
+export const WARM_MAGIC = "prep-deno-warm/3";
 
 /** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
 export const WARM_MAX_FRAME = 16 * 1024 * 1024;
@@ -80,15 +81,42 @@ export const TRUNCATION_NOTE =
 export const RUNNER_GRACE_SECONDS = 5;
 
 /**
- * Start of the line a failing hook's runner prints with the cause of the
- * failure (the first line of the error). The plugin takes the last such line
- * and, with `PrEpParameters=drain_reason=yes` (the default), makes the
- * node's reason `<prolog|epilog> <file>: <cause>`.
+ * Start of the line the runner prints with the cause of a failure (the
+ * first line of the error) for a person at a terminal (`prep-deno try`, a
+ * `run` without `--outcome-fd`). The plugin never reads it: the node's
+ * reason, `<prolog|epilog> <file>: <cause>` with
+ * `PrEpParameters=drain_reason=yes` (the default), comes from the outcome
+ * record's cause ({@linkcode OUTCOME_MAGIC}).
  */
 export const CAUSE_MARKER = "prep-deno: cause: ";
 
 /** Longest node reason the plugin sets, in bytes (`PD_REASON_MAX`). */
 export const REASON_MAX = 120;
+
+/**
+ * First field of the outcome record's wire line (src/outcome_record.ts),
+ * which the launcher hands the plugin on its `--outcome-fd`
+ * (`PD_OUTCOME_MAGIC`).
+ */
+export const OUTCOME_MAGIC = "prep-deno-outcome/1";
+
+/** Longest outcome record line, newline included, in bytes (`PD_OUTCOME_MAX`). */
+export const OUTCOME_MAX = 4096;
+
+/**
+ * The one prefix of the runner's messages, `prep-deno: <hook> <file> job
+ * <id>:`, a printf format of three strings (`PD_MESSAGE_PREFIX`): the
+ * launcher, the plugin's log line and src/outcome_record.ts `placePrefix`
+ * all build it from this.
+ */
+export const MESSAGE_PREFIX = "prep-deno: %s %s job %s:";
+
+/**
+ * The descriptor the plugin hands the runner for the outcome record
+ * (`--outcome-fd`, `PD_OUTCOME_FD`): the write end of a pipe only the
+ * plugin reads.
+ */
+export const OUTCOME_FD = 3;
 
 /** The variable that names the hook's context (`prolog_slurmd`, ...). */
 export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";

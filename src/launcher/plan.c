@@ -286,10 +286,12 @@ static void free_list(struct pd_list *l)
 }
 
 /*
- * Asks Deno for the plan. Its stderr is ours (a refusal is explained
- * there); a refusal ends the run with Deno's status in *status.
+ * Asks Deno for the plan. A refusal ends the run with Deno's status in
+ * *status and, in *refusal (malloc'd, or NULL), the outcome record Deno
+ * wrote on stdout instead of a plan.
  */
-int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status)
+int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status,
+		 char **refusal)
 {
 	static const char *const flags[] = { PREP_DENO_RUN_FLAGS };
 	const char *argv[sizeof(flags) / sizeof(flags[0]) + 8];
@@ -300,6 +302,7 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	pid_t pid;
 
 	memset(plan, 0, sizeof(*plan));
+	*refusal = NULL;
 	argv[n++] = PREP_DENO_DENO;
 	argv[n++] = "run";
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -332,7 +335,12 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		free(bytes);
+		if (bytes && len > 0 && len < PD_OUTCOME_MAX && !memchr(bytes, 0, len)) {
+			bytes[len] = '\0';
+			*refusal = bytes;
+		} else {
+			free(bytes);
+		}
 		free(before);
 		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : PD_EXIT_SANDBOX;
 		return -1;
