@@ -10,7 +10,7 @@
 
 import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
-import { type KernelView, SETPRIV } from "./view.ts";
+import { CGROUP_FS, type KernelView, SETPRIV } from "./view.ts";
 import { LAUNCHER } from "./contract.ts";
 
 export { SETPRIV };
@@ -124,6 +124,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   for (const g of v.read) a.push(...bind("--ro-bind", g));
   for (const g of v.write) a.push(...bind("--bind", g));
   for (const g of v.devices) a.push(...bind("--dev-bind", g));
+  // The hook's own limits (pids, memory) live in the cgroup filesystem: a
+  // process written into another cgroup would leave them. Read-only after
+  // every grant (bubblewrap remounts the submounts too).
+  if (v.writeAll) a.push("--ro-bind-try", CGROUP_FS, CGROUP_FS);
   // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);

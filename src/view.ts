@@ -45,6 +45,12 @@ export {
 /** util-linux's setpriv, which `processes: "host"` needs (see `sandboxedCommand` in sandbox.ts). */
 export const SETPRIV = "/usr/bin/setpriv";
 
+/**
+ * The cgroup filesystem: never writable in a view (a `write` grant of it, in
+ * it or above it is refused; `write: true` gets it read-only, src/sandbox.ts).
+ */
+export const CGROUP_FS = "/sys/fs/cgroup";
+
 /** The host's /proc itself, or a process's folder in it: never bound (see resolveView). */
 const HOST_PROC = /^\/proc(\/(\d+|self|thread-self)(\/.*)?)?$/;
 
@@ -356,6 +362,11 @@ export function resolveView(
       if (HOST_PROC.test(g.real)) {
         throw new GrantError(
           `${g.path} is refused under "${key}": the host's /proc shows the node's processes, and through /proc/PID/root the host's files; use "processes": "host" for processes, and name files under /proc/sys one by one`,
+        );
+      }
+      if (key === "write" && (covers(g.real, CGROUP_FS) || covers(CGROUP_FS, g.real))) {
+        throw new GrantError(
+          `${g.path} is refused under "write": ${CGROUP_FS} holds the hook's own limits (a process it writes into another cgroup leaves its process and memory limits and ends no longer with its job); name the files under /sys the hook writes, outside ${CGROUP_FS}`,
         );
       }
     }
