@@ -13,7 +13,8 @@
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
  *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX, OUTCOME_*); `prep-deno __contract` says them back.
+ *   src/contract.ts (EXIT, LAUNCHER, NUMBERS, CAUSE_MARKER, REASON_MAX, OUTCOME_*);
+ *   `prep-deno __contract` says them back.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import {
   EXIT,
   LAUNCHER,
   MESSAGE_PREFIX,
+  NUMBERS,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -56,6 +58,8 @@ const BUNDLES: [out: string, source: string][] = [
   ["entry.js", "launch/entry.ts"],
   // "prep-deno" as hooks import it at run time (src/import_map.ts).
   ["mod.js", "mod.ts"],
+  // "node:child_process" as hooks import it at run time: its env checked.
+  ["child_process.js", "launch/child_process_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],
@@ -118,6 +122,10 @@ const defines: Record<string, string> = {
   PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
+  // The numbers' one set of bounds, as the plugin's PD_NUMBERS(X) table.
+  "PD_NUMBERS(X)": Object.entries(NUMBERS).map(([key, n]) =>
+    `X(${key.toUpperCase()},${str(key)},${str(n.flag)},${n.min},${n.max},${n.default})`
+  ).join(" "),
   PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
   PD_OUTCOME_MAX: String(OUTCOME_MAX),
   PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
