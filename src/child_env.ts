@@ -143,8 +143,9 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
     if (!new.target) {
       throw new TypeError("Class constructor Command cannot be invoked without 'new'");
     }
-    checkChildEnv(options?.env, jobEnv());
-    return new Original(command, options);
+    const env = snapshot(options?.env);
+    checkChildEnv(env, jobEnv());
+    return new Original(command, env ? { ...options, env } : options);
   }
   Command.prototype = Original.prototype;
   Object.defineProperty(Original.prototype, "constructor", { value: Command });
@@ -166,10 +167,13 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
   ) {
     const fn = shared[name];
     shared[name] = function (this: unknown, ...args: unknown[]) {
-      const options = args.slice(1).find((a) =>
-        a !== null && typeof a === "object" && !Array.isArray(a)
+      const at = args.findIndex((a, i) =>
+        i > 0 && a !== null && typeof a === "object" && !Array.isArray(a)
       );
-      check((options as { env?: unknown } | undefined)?.env);
+      const options = at > 0 ? args[at] as { env?: unknown } : undefined;
+      const env = snapshot(options?.env);
+      check(env);
+      if (env) args[at] = { ...options, env };
       return fn.apply(this, args);
     };
   }
@@ -182,6 +186,18 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
       set(k, v);
     },
   });
+}
+
+/**
+ * An `env` option read once, as strings: what is checked is what the
+ * command gets (a getter could answer the check one value and the spawn
+ * another). Unset values are left out, as Node leaves them.
+ */
+function snapshot(env: unknown): Record<string, string> | undefined {
+  if (!env || typeof env !== "object") return undefined;
+  const copy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) copy[k] = String(v);
+  return copy;
 }
 
 /** Deno's permission names: a hook's Worker inherits each but `run`. */

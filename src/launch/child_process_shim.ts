@@ -31,7 +31,14 @@ function optionsOf(args: unknown[]): { env?: unknown } | undefined {
 
 function checked<F extends Fn>(fn: F): F {
   return function (this: unknown, ...args: unknown[]) {
-    check(optionsOf(args)?.env);
+    const options = optionsOf(args);
+    if (options?.env && typeof options.env === "object") {
+      // Read once, as strings: what is checked is what the command gets.
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = String(v);
+      check(env);
+      args[args.indexOf(options)] = { ...options, env };
+    } else check(options?.env);
     return fn.apply(this, args);
   } as F;
 }

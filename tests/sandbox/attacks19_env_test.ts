@@ -86,6 +86,22 @@ export default async () => {
     if (!ops?.op_spawn_child) throw new Error("no ops");
     return "ops reachable: GCONV_PATH=/tmp/evil";
   });
+  // A getter that answers the job's own value to the check, then its own:
+  // the job's environment has TMPDIR (slurmd's, here as try's --env).
+  const twoFaced = () => {
+    let reads = 0;
+    return Object.defineProperty({}, "TMPDIR", {
+      enumerable: true,
+      get: () => reads++ === 0 ? Deno.env.get("TMPDIR") : "/tmp/evil",
+    });
+  };
+  const seenTmp = (s) => String(s).includes("TMPDIR=/tmp/evil") ? "LEAK" : "unseen";
+  try {
+    out.getterCommand = seenTmp(new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { env: twoFaced() }).output()).stdout));
+  } catch { out.getterCommand = "refused"; }
+  try {
+    out.getterNode = seenTmp(process.getBuiltinModule("node:child_process").spawnSync("/usr/bin/env", [], { env: twoFaced() }).stdout);
+  } catch { out.getterNode = "refused"; }
   const plain = new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { env: { SAFE: "1" } }).output()).stdout);
   out.plain = plain.includes("SAFE=1");
   console.log(JSON.stringify(out));
@@ -114,6 +130,9 @@ const WAYS = [
 
 function check(report: string): void {
   const got = JSON.parse(report.trim().split("\n").at(-1)!);
+  for (const way of ["getterCommand", "getterNode"]) {
+    assert.notEqual(got[way], "LEAK", `${way}: ${JSON.stringify(got)}`);
+  }
   for (const way of WAYS) assert.equal(got[way], "refused", `${way}: ${JSON.stringify(got)}`);
   assert.equal(got.workerWorks, 42);
   assert.equal(got.plain, true);
@@ -126,7 +145,7 @@ Deno.test("attacks19 child env: no other API gives a command a loader variable",
       "hook.ts": "// @ts-nocheck: JavaScript, its types are not what this attack is about\n" + HOOK,
       "deno.json": JSON.stringify(POLICY),
     });
-    const r = await prepDeno(["try", hook]);
+    const r = await prepDeno(["try", hook, "--env", "TMPDIR=/tmp/job-7"]);
     assert.equal(tryStatus(r), 0, r.stderr);
     check(hookOutput(r));
   } finally {
