@@ -85,11 +85,14 @@ export const UNSAFE_CHILD_PREFIXES: readonly string[] = ["LD_", "DYLD_", "MALLOC
  * ```ts
  * isUnsafeChildVar("GCONV_PATH"); // true
  * isUnsafeChildVar("LD_PRELOAD"); // true
+ * isUnsafeChildVar("GCONV_PATH=/tmp/x"); // true: the command sees GCONV_PATH
  * isUnsafeChildVar("SLURM_JOB_ID"); // false
  * ```
  */
 export function isUnsafeChildVar(name: string): boolean {
-  const n = name.trim().toUpperCase();
+  // A name with "=" in it ("GCONV_PATH=/tmp/x" given "y") reaches the
+  // command as GCONV_PATH: judged by what precedes the first "=".
+  const n = name.split("=")[0].trim().toUpperCase();
   return UNSAFE_CHILD_VARS.includes(n) || UNSAFE_CHILD_PREFIXES.some((p) => n.startsWith(p));
 }
 

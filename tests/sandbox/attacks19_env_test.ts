@@ -102,6 +102,14 @@ export default async () => {
   try {
     out.getterNode = seenTmp(process.getBuiltinModule("node:child_process").spawnSync("/usr/bin/env", [], { env: twoFaced() }).stdout);
   } catch { out.getterNode = "refused"; }
+  // A name with "=" in it: the command's environment reads it as GCONV_PATH.
+  const seenEq = (s) => String(s).includes("GCONV_PATH=/tmp/evil") ? "LEAK" : "unseen";
+  try {
+    out.eqName = seenEq(new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { env: { "GCONV_PATH=/tmp/evil": "x" } }).output()).stdout));
+  } catch { out.eqName = "refused"; }
+  try {
+    out.eqNameNode = seenEq(process.getBuiltinModule("node:child_process").spawnSync("/usr/bin/env", [], { env: { "GCONV_PATH=/tmp/evil": "x" } }).stdout);
+  } catch { out.eqNameNode = "refused"; }
   const plain = new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { env: { SAFE: "1" } }).output()).stdout);
   out.plain = plain.includes("SAFE=1");
   console.log(JSON.stringify(out));
@@ -130,7 +138,7 @@ const WAYS = [
 
 function check(report: string): void {
   const got = JSON.parse(report.trim().split("\n").at(-1)!);
-  for (const way of ["getterCommand", "getterNode"]) {
+  for (const way of ["getterCommand", "getterNode", "eqName", "eqNameNode"]) {
     assert.notEqual(got[way], "LEAK", `${way}: ${JSON.stringify(got)}`);
   }
   for (const way of WAYS) assert.equal(got[way], "refused", `${way}: ${JSON.stringify(got)}`);
