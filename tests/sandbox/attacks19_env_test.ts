@@ -110,6 +110,9 @@ export default async () => {
   try {
     out.eqNameNode = seenEq(process.getBuiltinModule("node:child_process").spawnSync("/usr/bin/env", [], { env: { "GCONV_PATH=/tmp/evil": "x" } }).stdout);
   } catch { out.eqNameNode = "refused"; }
+  // A documented limit, not a hole the check closes: a run-granted program
+  // that runs another with variables from its arguments (here env itself).
+  out.reexec = seenEq(new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { args: ["GCONV_PATH=/tmp/evil", "/usr/bin/env"] }).output()).stdout));
   const plain = new TextDecoder().decode((await new Deno.Command("/usr/bin/env", { env: { SAFE: "1" } }).output()).stdout);
   out.plain = plain.includes("SAFE=1");
   console.log(JSON.stringify(out));
@@ -143,6 +146,8 @@ function check(report: string): void {
   }
   for (const way of WAYS) assert.equal(got[way], "refused", `${way}: ${JSON.stringify(got)}`);
   assert.equal(got.workerWorks, 42);
+  // docs/sandbox.md says so: `run` of such a program passes the check.
+  assert.equal(got.reexec, "LEAK");
   assert.equal(got.plain, true);
 }
 
