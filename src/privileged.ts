@@ -26,7 +26,7 @@
  * @module
  */
 
-import { basename, isAbsolute } from "node:path";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { Permissions } from "./permissions.ts";
 import { covers, untrustedReason } from "./trust.ts";
 import { LAUNCHER } from "./contract.ts";
@@ -101,7 +101,7 @@ export const ALL_CAPABILITIES = [
  *
  * @example
  * ```ts
- * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}"]
+ * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}", "{major:NAME}"]
  * ```
  */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = {
@@ -109,7 +109,12 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   "{ints}": "decimal numbers separated by commas (a GPU list: 0,1,3)",
   "{num}": "a decimal number, with an optional fraction (250, 312.50)",
   "{word}": "letters, digits and . _ : (a module or node name), not starting with -",
+  "{major:NAME}":
+    "the character-device major the running kernel gave the driver NAME (/proc/devices), nothing else",
 };
+
+/** `{major:NAME}`, NAME as /proc/devices spells a driver. */
+const MAJOR = /^\{major:[A-Za-z0-9_.-]{1,64}\}$/;
 
 /**
  * Programs that run code named by their arguments or input: a privileged
@@ -117,7 +122,7 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
  * run one cannot have privileged commands.
  */
 const CODE_RUNNERS =
-  /^(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox|env|xargs|find|nohup|nice|timeout|stdbuf|setsid|setpriv|nsenter|unshare|chroot|capsh|sudo|su|doas|runuser|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|lua[0-9.]*|luajit|php[0-9.]*|tclsh[0-9.]*|wish|expect|awk|gawk|mawk|nawk|sed|make|gdb|vim?|ed|emacs|R|Rscript|java|jshell|osascript|pwsh|systemd-run|flock|watch)$/;
+  /^(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox|env|xargs|find|nohup|nice|timeout|stdbuf|setsid|setpriv|nsenter|unshare|chroot|capsh|sudo|su|doas|runuser|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|lua[0-9.]*|luajit|php[0-9.]*|tclsh[0-9.]*|wish|expect|awk|gawk|mawk|nawk|sed|make|gdb|vim?|ed|emacs|R|Rscript|java|jshell|osascript|pwsh|systemd-run|flock|watch|ld-linux.*|ld-musl.*|ld\.so.*|ld64\.so.*|ionice|chrt|taskset|numactl|prlimit|setarch|linux32|linux64|strace|ltrace|valgrind|script|cgexec|run-parts|start-stop-daemon|parallel|sg|newgrp|pkexec|fakeroot|eatmydata|faketime|unbuffer|catchsegv|chpst|toybox|bwrap|firejail|systemd-nspawn|tmux|screen|ssh|time)$/;
 
 /**
  * One privileged command, checked.
@@ -222,7 +227,9 @@ export function parsePrivileged(
     for (const pattern of args as string[][]) {
       for (const element of pattern) {
         if (element.includes("\0")) throw new PrivilegedError(`${here}: an argument has a NUL`);
-        const unknown = element.match(/\{[^}]*\}/g)?.find((p) => !(p in PLACEHOLDERS));
+        const unknown = element.match(/\{[^}]*\}/g)?.find((p) =>
+          !(p in PLACEHOLDERS) && !MAJOR.test(p)
+        );
         if (unknown) {
           throw new PrivilegedError(
             `${here}: unknown placeholder ${unknown} (use ${Object.keys(PLACEHOLDERS).join(", ")})`,
@@ -257,15 +264,10 @@ export function admitPrivileged(
 ): void {
   for (const c of commands) {
     const here = `${where}: "privileged" "${c.name}"`;
-    checkProgram(c.command, here);
-    // A hook that could rewrite the program would run its own code with the capabilities.
-    let target = c.command;
-    try {
-      target = Deno.realPathSync(c.command);
-    } catch { /* checked above */ }
-    const w = writable === true
-      ? "/"
-      : writable.find((w) => covers(w, c.command) || covers(w, target));
+    // A hook that could rewrite the program, or any link on the way to it,
+    // would run its own code with the capabilities.
+    const hops = checkProgram(c.command, here);
+    const w = writable === true ? "/" : writable.find((w) => hops.some((h) => covers(w, h)));
     if (w !== undefined) {
       throw new PrivilegedError(
         `${here}: "command" ${c.command} is inside the write grant ${w}, so the hook could replace the program it asks the runner to run; grant a narrower path`,
@@ -277,36 +279,54 @@ export function admitPrivileged(
 
 /**
  * A program others could replace would run with the capabilities. A link
- * is taken when it and its target are beyond others' reach (Debian's
- * `/usr/sbin/modprobe` is a link to kmod, which acts on the name it was
- * run by): the broker executes the link's path, and the target's name is
- * judged as the link's is.
+ * is taken when it and every link after it, up to the program, are beyond
+ * others' reach (Debian's `/usr/sbin/modprobe` is a link to kmod, which
+ * acts on the name it was run by): the broker executes the link's path, so
+ * the kernel follows each hop again then, and one hop someone else could
+ * swap would send it to their program. Each name met is judged as the
+ * link's is. Returns every path met, the program last.
  */
-function checkProgram(command: string, here: string): void {
-  let info: Deno.FileInfo;
-  let target = command;
-  try {
-    info = Deno.lstatSync(command);
-    if (info.isSymlink) target = Deno.realPathSync(command);
-  } catch {
-    throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
+function checkProgram(command: string, here: string): string[] {
+  const hops: string[] = [];
+  for (let path = command;;) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch {
+      throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
+    }
+    hops.push(path);
+    if (!info.isSymlink) {
+      if (!info.isFile) {
+        throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
+      }
+      break;
+    }
+    if (hops.length > 40) {
+      throw new PrivilegedError(`${here}: "command" ${command} goes through too many links`);
+    }
+    path = resolve(dirname(path), Deno.readLinkSync(path));
   }
-  if (!Deno.statSync(target).isFile) {
-    throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
-  }
-  if (CODE_RUNNERS.test(basename(target))) {
+  const target = hops[hops.length - 1];
+  const runner = hops.find((h) => CODE_RUNNERS.test(basename(h)));
+  if (runner) {
     throw new PrivilegedError(
-      `${here}: "command" ${command} is a link to ${target}, which runs code named by its arguments or input; name the program that does the work`,
+      runner === command
+        ? `${here}: "command" ${command} runs code named by its arguments or input, so its patterns could not bound it; name the program that does the work (nvidia-smi, modprobe, mknod)`
+        : `${here}: "command" ${command} is a link to ${runner}, which runs code named by its arguments or input; name the program that does the work`,
     );
   }
-  for (const path of new Set([command, target])) {
+  for (const path of hops) {
     const why = untrustedReason(path, { ownerMatters: true, owners: new Set([0]) });
     if (why) {
       throw new PrivilegedError(
-        `${here}: "command" ${command} is refused: ${why}; a privileged program (and a link to it) and every folder above it must be owned by root and writable by nobody else`,
+        `${here}: "command" ${command} is refused: ${why}${
+          path === command ? "" : ` (on the way to ${target})`
+        }; a privileged program (and every link to it) and every folder above it must be owned by root and writable by nobody else`,
       );
     }
   }
+  return hops;
 }
 
 /**

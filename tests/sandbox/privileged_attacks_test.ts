@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Attacks on privileged commands by someone who did not write them: the
+// hook's own code speaking to the broker raw, a local user swapping a link
+// on the way to the program, the hook rewriting one inside its own write
+// grant, and policy words that would hand out a device the hook chooses.
+import assert from "node:assert/strict";
+import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
+import { calls, fakes, HOST_DRIVER } from "./fake_gpu.ts";
+
+/** A uid of its own: other tests end every process of nobody's. */
+const UID = String(62000 + Math.floor(Math.random() * 3000));
+
+function asUser(args: string[]): Deno.CommandOutput {
+  return new Deno.Command("/usr/bin/setpriv", {
+    args: ["--reuid", UID, "--regid", UID, "--clear-groups", ...args],
+  }).outputSync();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An evil program: prints its capabilities, as a stand-in for doing anything with them. */
+const EVIL = `#!/bin/bash\necho "evil ran: $(grep CapEff /proc/$$/status)"\n`;
+
+/**
+ * A hook that waits for `marks/swapped`, then asks for "tool"; the test
+ * swaps the link in between, so the swap lands after every check the
+ * runner made at start.
+ */
+function waitingHook(marks: string): string {
+  return `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  Deno.writeTextFileSync(${JSON.stringify(`${marks}/ready`)}, "");
+  while (true) {
+    try { Deno.statSync(${JSON.stringify(`${marks}/swapped`)}); break; } catch { /* wait */ }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
+}`;
+}
+
+/** Runs `code` under `policy`; once it is ready, `swap()` runs, then the hook goes on. */
+async function raceSwap(
+  code: string,
+  policy: Record<string, unknown>,
+  marks: string,
+  swap: () => void,
+) {
+  const running = tryPolicy(code, policy);
+  let done = false;
+  running.finally(() => done = true);
+  while (!done && !(await exists(`${marks}/ready`))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!done) swap();
+  Deno.writeTextFileSync(`${marks}/swapped`, "");
+  return await running;
+}
+
+Deno.test("privileged attacks: a local user's link on the way to the program cannot send the broker to her own", async () => {
+  const fake = fakes();
+  const marks = grantDir("marks");
+  // Her folder, with her link in it; root's link in a root-only folder points there.
+  const hers = grantDir("user");
+  Deno.chownSync(hers, Number(UID), Number(UID));
+  try {
+    assert.ok(asUser(["/usr/bin/ln", "-s", `${fake}/probe`, `${hers}/tool`]).success);
+    Deno.writeTextFileSync(`${hers}/evil`, EVIL, { mode: 0o755 });
+    Deno.chownSync(`${hers}/evil`, Number(UID), Number(UID));
+    Deno.symlinkSync(`${hers}/tool`, `${fake}/tool`);
+    const policy = {
+      permissions: { prolog: { read: [marks], write: [marks] } },
+      sandbox: {
+        prolog: {
+          privileged: {
+            tool: { command: `${fake}/tool`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+          },
+        },
+      },
+    };
+    const r = await raceSwap(waitingHook(marks), policy, marks, () => {
+      const swapped = asUser(["/usr/bin/ln", "-sfn", `${hers}/evil`, `${hers}/tool`]);
+      assert.ok(swapped.success, new TextDecoder().decode(swapped.stderr));
+    });
+    assert.doesNotMatch(r.stderr, /evil ran/);
+    assert.equal(r.status, 126, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `"privileged" "tool": "command" ${fake}/tool is refused: ${hers}/tool is owned by uid ${UID}, not root \\(on the way to`,
+      ),
+    );
+  } finally {
+    for (const d of [fake, marks, hers]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: a link on the way to the program inside the hook's own write grant is refused (the hook could rewrite it)", async () => {
+  const fake = fakes();
+  const marks = grantDir("marks");
+  const state = grantDir("state");
+  try {
+    Deno.symlinkSync(`${fake}/probe`, `${state}/tool`);
+    Deno.symlinkSync(`${state}/tool`, `${fake}/tool`);
+    const code = `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  Deno.writeTextFileSync(${JSON.stringify(`${state}/evil`)}, ${
+      JSON.stringify(EVIL)
+    }, { mode: 0o755 });
+  Deno.removeSync(${JSON.stringify(`${state}/tool`)});
+  Deno.symlinkSync(${JSON.stringify(`${state}/evil`)}, ${JSON.stringify(`${state}/tool`)});
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
+}`;
+    const r = await tryPolicy(code, {
+      permissions: { prolog: { read: [state], write: [state] } },
+      sandbox: {
+        prolog: {
+          write: [state],
+          privileged: {
+            tool: { command: `${fake}/tool`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+          },
+        },
+      },
+    });
+    assert.doesNotMatch(r.stderr, /evil ran/);
+    assert.equal(r.status, 126, r.stderr);
+    assert.match(
+      r.stderr,
+      /tool is inside the write grant .*, so the hook could replace the program/,
+    );
+  } finally {
+    for (const d of [fake, marks, state]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: programs that run what their arguments name are refused, as the command or behind a link (the dynamic loader, ionice, run-parts, ...)", async () => {
+  const fake = fakes();
+  try {
+    const loader = Deno.realPathSync("/lib64/ld-linux-x86-64.so.2");
+    Deno.symlinkSync(loader, `${fake}/gpu-tool`);
+    for (
+      const command of [
+        "/lib64/ld-linux-x86-64.so.2",
+        `${fake}/gpu-tool`,
+        "/usr/bin/ionice",
+        "/usr/bin/chrt",
+        "/usr/bin/taskset",
+        "/usr/bin/prlimit",
+        "/usr/bin/setarch",
+        "/usr/bin/run-parts",
+      ]
+    ) {
+      try {
+        Deno.statSync(command);
+      } catch {
+        continue;
+      }
+      const r = await tryPolicy("export function prolog() {}", {
+        sandbox: {
+          prolog: {
+            privileged: { tool: { command, capabilities: ["CAP_SYS_ADMIN"], args: [["{word}"]] } },
+          },
+        },
+      });
+      assert.equal(r.status, 126, command + r.stderr);
+      assert.match(r.stderr, /runs code named by its arguments or input/, command);
+    }
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: {major:NAME} takes only the major the kernel gave that driver, so a device node's major is never the hook's choice", async () => {
+  const fake = fakes();
+  try {
+    // Another driver's major (the first other one /proc/devices lists), and
+    // the same number spelled otherwise.
+    const other = /^\s*(\d+) /m.exec(
+      Deno.readTextFileSync("/proc/devices").split("Block devices:")[0].split("\n").filter((l) =>
+        /^\s*\d+ /.test(l) && l.trim().split(" ")[0] !== HOST_DRIVER.major
+      ).join("\n"),
+    )?.[1] ?? "1";
+    const code = `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  for (const major of ${
+      JSON.stringify([
+        other,
+        `0${HOST_DRIVER.major}`,
+        ` ${HOST_DRIVER.major}`,
+        `${HOST_DRIVER.major}0`,
+        "-1",
+        HOST_DRIVER.major,
+      ])
+    }) {
+    const r = await privileged("make-node", ["-m", "666", "/dev/nvidia-uvm", "c", major, "0"], { allowFailure: true });
+    console.log("major [" + major + "] " + r.status + " " + r.stderr.trim());
+  }
+}`;
+    const r = await tryPolicy(code, {
+      sandbox: {
+        prolog: {
+          privileged: {
+            "make-node": {
+              command: `${fake}/mknod`,
+              capabilities: ["CAP_MKNOD"],
+              args: [["-m", "666", "/dev/nvidia-uvm", "c", `{major:${HOST_DRIVER.name}}`, "0"]],
+            },
+          },
+        },
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("major ["));
+    assert.equal(lines.length, 6, r.stderr);
+    for (const l of lines.slice(0, 5)) assert.match(l, /\] 126 .*match none of its "args"/);
+    assert.deepEqual(calls(fake), [`mknod -m 666 /dev/nvidia-uvm c ${HOST_DRIVER.major} 0`]);
+    // The recipe's own policy says so for nvidia-uvm.
+    const recipe = Deno.readTextFileSync(
+      new URL("../../examples/gpu-devices/deno.json", import.meta.url),
+    );
+    assert.doesNotMatch(recipe, /"c", "\{int\}"/);
+    assert.match(recipe, /"\{major:nvidia-uvm\}"/);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: the hook's raw requests (too long, too many arguments, unanswered, lookalike digits, options, --, newlines) run nothing and speak for no one", async () => {
+  const fake = fakes();
+  const code = `import { privileged } from ${JSON.stringify(HELPERS)};
+const SOCK = "/run/prep-deno/privileged.sock";
+async function raw(bytes, shut = true) {
+  const conn = await Deno.connect({ transport: "unix", path: SOCK });
+  let text = "";
+  try {
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    if (!shut) return conn;
+    await conn.closeWrite();
+  } catch (e) {
+    // The broker hung up on a request it refused before reading it all.
+    text = "hung up (" + e.name + ") ";
+  }
+  try {
+    for (const buf = new Uint8Array(4096);;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } catch (e) {
+    text += "read " + e.name;
+  }
+  conn.close();
+  return text.trim().replaceAll("\\n", " | ");
+}
+export async function prolog() {
+  const enc = (s) => new TextEncoder().encode(s);
+  console.log("long " + await raw(enc("gpu-power\\x00" + "0".repeat(70000) + "\\x00")));
+  console.log("many " + await raw(enc("gpu-power\\x00" + "0\\x00".repeat(300))));
+  console.log("nul " + await raw(enc("gpu-power\\x00-i\\x00" + "0\\x00-pl\\x00" + "300\\x00" + "\\x00")));
+  console.log("unended " + await raw(enc("gpu-power\\x00-i\\x00" + "0\\x00-pl\\x00300")));
+  // One left open without a word: the hook's next request waits for it, and nothing runs for it.
+  const idle = await raw(enc("gpu-power\\x00-i\\x00"), false);
+  idle.close();
+  for (const [i, w] of [["٣", "300"], ["０", "300"], ["0", "3e2"], ["0", "+300"], ["0", "-300"], ["0", "300\\nprep-deno: forged"], ["--", "300"], ["0", "--"], ["0 ", "300"], ["0", "0x12C"]]) {
+    const r = await privileged("gpu-power", ["-i", i, "-pl", w], { allowFailure: true });
+    console.log("shape " + JSON.stringify([i, w]) + " " + r.status + " " + r.stderr.trim());
+  }
+  const argv0 = await privileged("gpu-power", ["-i", "007", "-pl", "300"], { allowFailure: true });
+  console.log("zeros " + argv0.status);
+}`;
+  try {
+    const r = await tryPolicy(code, {
+      sandbox: {
+        prolog: {
+          privileged: {
+            "gpu-power": {
+              command: `${fake}/nvidia-smi`,
+              capabilities: ["CAP_SYS_ADMIN"],
+              args: [["-i", "{int}", "-pl", "{num}"]],
+            },
+          },
+        },
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const line = (label: string) =>
+      r.stderr.split("\n").find((l) => l.startsWith(label + " ")) ?? "";
+    // Refused after its first 64 KiB: the answer, or a hang-up if the hook was still writing.
+    assert.match(line("long"), /^long (126 .*privileged request too long|hung up)/);
+    assert.match(line("many"), /^many 126 .*too many arguments/);
+    assert.match(line("nul"), /^nul 126 .*match none of its "args" patterns/);
+    assert.match(line("unended"), /^unended 126 .*malformed privileged request/);
+    const shapes = r.stderr.split("\n").filter((l) => l.startsWith("shape "));
+    assert.equal(shapes.length, 10, r.stderr);
+    for (const l of shapes) assert.match(l, /\] 126 .*match none of its "args" patterns/);
+    // An argument's newline is shown escaped: it cannot start a line of the broker's message.
+    assert.ok(r.stderr.includes("-pl 300\\x0aprep-deno: forged match none"), r.stderr);
+    assert.doesNotMatch(r.stderr, /^prep-deno: forged/m);
+    // Leading zeros are digits: {int} takes them, and the program reads the number.
+    assert.match(line("zeros"), /^zeros 0/);
+    assert.deepEqual(calls(fake), ["nvidia-smi -i 007 -pl 300"]);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
