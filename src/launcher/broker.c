@@ -100,6 +100,38 @@ static int in_class(const char *cls, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * The major number the running kernel gave the character-device driver
+ * name[0..len) (/proc/devices, read now, in the host's view), as text in
+ * out; 0 if it lists none.
+ */
+static int char_major(const char *name, size_t len, char out[16])
+{
+	FILE *f = fopen("/proc/devices", "re");
+	char line[256];
+	int in_char = 0, found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char num[16], drv[200];
+
+		if (!strncmp(line, "Character devices:", 18)) {
+			in_char = 1;
+			continue;
+		}
+		if (!strncmp(line, "Block devices:", 14))
+			in_char = 0;
+		if (in_char && sscanf(line, " %15[0-9] %199s", num, drv) == 2 &&
+		    strlen(drv) == len && !strncmp(drv, name, len)) {
+			snprintf(out, 16, "%s", num);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 /* Whether the whole of s matches pattern p (literals and placeholders). */
 static int match(const char *p, const char *s)
 {
@@ -107,6 +139,17 @@ static int match(const char *p, const char *s)
 
 	if (!*p)
 		return !*s;
+	/* {major:NAME}: that driver's major now, nothing else (a device the hook cannot choose). */
+	if (!strncmp(p, "{major:", 7) && strchr(p, '}')) {
+		const char *end = strchr(p, '}');
+		char want[16];
+		size_t wl;
+
+		if (!char_major(p + 7, (size_t)(end - p - 7), want))
+			return 0;
+		wl = strlen(want);
+		return !strncmp(s, want, wl) && match(end + 1, s + wl);
+	}
 	for (size_t c = 0; c < 4; c++) {
 		size_t cl = strlen(classes[c]);
 

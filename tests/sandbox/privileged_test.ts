@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { grantDir, HELPERS, tryPolicy, tryRun } from "./helpers.ts";
-import { calls, fakes, recipe } from "./fake_gpu.ts";
+import { calls, fakes, HOST_DRIVER, recipe } from "./fake_gpu.ts";
 
 /** A slurm.conf for `slurm: true` (the recipes ask Slurm about the job). */
 function slurmConf(): string {
@@ -101,7 +101,7 @@ Deno.test("recipe gpu-devices through try: modprobe with CAP_SYS_MODULE and mkno
   Deno.mkdirSync(join(driver, "gpus", "0000:02:00.0"), { recursive: true });
   Deno.writeTextFileSync(
     join(driver, "devices"),
-    "Character devices:\n195 nvidia\n508 nvidia-uvm\n",
+    `Character devices:\n195 nvidia\n${HOST_DRIVER.major} nvidia-uvm\n`,
   );
   const dir = recipe("gpu-devices", fake, {
     "/proc/driver/nvidia/gpus": join(driver, "gpus"),
@@ -119,8 +119,8 @@ Deno.test("recipe gpu-devices through try: modprobe with CAP_SYS_MODULE and mkno
       "mknod -m 666 /dev/nvidia1 c 195 1",
       "mknod -m 666 /dev/nvidiactl c 195 255",
       "modprobe nvidia-uvm",
-      "mknod -m 666 /dev/nvidia-uvm c 508 0",
-      "mknod -m 666 /dev/nvidia-uvm-tools c 508 1",
+      `mknod -m 666 /dev/nvidia-uvm c ${HOST_DRIVER.major} 0`,
+      `mknod -m 666 /dev/nvidia-uvm-tools c ${HOST_DRIVER.major} 1`,
     ]);
   } finally {
     for (const d of [fake, dir, driver]) Deno.removeSync(d, { recursive: true });
