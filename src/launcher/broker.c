@@ -315,6 +315,21 @@ static void collect(int fds[2], char *bufs[2], size_t lens[2])
 	}
 }
 
+/*
+ * Appends at most max bytes of s to msg[m..size), each byte that is not
+ * printable ASCII as \xNN: an argument with a newline cannot start a line
+ * of the broker's own message. Returns the new length.
+ */
+static int put_escaped(char *msg, size_t size, int m, const char *s, size_t max)
+{
+	for (size_t i = 0; s[i] && i < max && (size_t)m + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		m += snprintf(msg + m, size - (size_t)m, c >= 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\x%02x", c);
+	}
+	return m;
+}
+
 static void serve(int conn, const struct pd_list *rules)
 {
 	char *req = malloc(MAX_REQUEST + 1), *args[MAX_ARGS], msg[4096];
@@ -354,18 +369,21 @@ static void serve(int conn, const struct pd_list *rules)
 		args[n++] = req + off;
 	}
 	if (find_rule(rules, args[0], &r) < 0) {
-		snprintf(msg, sizeof(msg),
-			 "prep-deno: no privileged command \"%.200s\" in the hook's policy; name it "
-			 "under \"privileged\" in its \"sandbox\" set\n",
-			 args[0]);
+		int m = snprintf(msg, sizeof(msg), "prep-deno: no privileged command \"");
+
+		m = put_escaped(msg, sizeof(msg) - 200, m, args[0], 200);
+		snprintf(msg + m, sizeof(msg) - (size_t)m,
+			 "\" in the hook's policy; name it under \"privileged\" in its \"sandbox\" set\n");
 		reply(conn, 126, "", 0, msg, strlen(msg));
 		goto done;
 	}
 	if (!allowed(&r, args + 1, n - 1)) {
 		int m = snprintf(msg, sizeof(msg),
 				 "prep-deno: privileged command \"%s\": the arguments", r.name);
-		for (size_t i = 1; i < n && m < (int)sizeof(msg) - 300; i++)
-			m += snprintf(msg + m, sizeof(msg) - (size_t)m, " %.100s", args[i]);
+		for (size_t i = 1; i < n && m < (int)sizeof(msg) - 800; i++) {
+			msg[m++] = ' ';
+			m = put_escaped(msg, sizeof(msg) - 300, m, args[i], 100);
+		}
 		snprintf(msg + m, sizeof(msg) - (size_t)m,
 			 " match none of its \"args\" patterns in the policy; add one that allows "
 			 "them\n");
