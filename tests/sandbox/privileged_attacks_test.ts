@@ -111,11 +111,11 @@ Deno.test("privileged attacks: a link on the way to the program inside the hook'
     Deno.symlinkSync(`${state}/tool`, `${fake}/tool`);
     const code = `import { privileged } from ${JSON.stringify(HELPERS)};
 export async function prolog() {
-  Deno.writeTextFileSync(${JSON.stringify(`${state}/evil`)}, ${
+  // Its own program where the link was (a file in its grant: no symlink needed).
+  Deno.removeSync(${JSON.stringify(`${state}/tool`)});
+  Deno.writeTextFileSync(${JSON.stringify(`${state}/tool`)}, ${
       JSON.stringify(EVIL)
     }, { mode: 0o755 });
-  Deno.removeSync(${JSON.stringify(`${state}/tool`)});
-  Deno.symlinkSync(${JSON.stringify(`${state}/evil`)}, ${JSON.stringify(`${state}/tool`)});
   const r = await privileged("tool", [], { allowFailure: true });
   console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
 }`;
@@ -309,5 +309,73 @@ export async function prolog() {
     assert.deepEqual(calls(fake), ["nvidia-smi -i 007 -pl 300"]);
   } finally {
     Deno.removeSync(fake, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: a hook with the node's processes cannot reach into its running privileged command, even one with no capability (/proc/PID/root, cwd, environ, mem, fd/0)", async () => {
+  const fake = fakes();
+  const marks = grantDir("marks");
+  const hidden = grantDir("hidden");
+  Deno.writeTextFileSync(`${hidden}/secret`, "host-only\n");
+  // A root program in the host's view that waits for the hook's word.
+  Deno.writeTextFileSync(
+    `${fake}/slow`,
+    `#!/bin/bash\nwhile [ ! -e ${marks}/go ]; do sleep 0.05; done\necho slow done\n`,
+    { mode: 0o755 },
+  );
+  Deno.chmodSync(`${fake}/slow`, 0o755);
+  const code = `import { privileged, runCommand } from ${JSON.stringify(HELPERS)};
+export async function prolog(job) {
+  const asked = privileged("slow", [], { allowFailure: true });
+  let pid;
+  while (pid === undefined) {
+    const ps = await runCommand(["/usr/bin/ps", "-eo", "pid=,args="], { job });
+    pid = ps.stdout.split("\\n").find((l) => l.includes(${
+    JSON.stringify(`${fake}/slow`)
+  }))?.trim().split(" ")[0];
+    if (pid === undefined) await new Promise((r) => setTimeout(r, 20));
+  }
+  const at = "/proc/" + pid;
+  const tries = {
+    root: ["/usr/bin/cat", at + "/root" + ${JSON.stringify(`${hidden}/secret`)}],
+    rootWrite: ["/usr/bin/tee", at + "/root" + ${JSON.stringify(`${hidden}/planted`)}],
+    cwd: ["/usr/bin/ls", at + "/cwd/"],
+    environ: ["/usr/bin/cat", at + "/environ"],
+    mem: ["/usr/bin/cat", at + "/mem"],
+    fd: ["/usr/bin/cat", at + "/fd/0"],
+  };
+  for (const [name, argv] of Object.entries(tries)) {
+    const r = await runCommand(argv, { job, allowFailure: true });
+    console.log((r.status === 0 ? "reached " : "closed ") + name + " " + r.stderr.trim());
+  }
+  Deno.writeTextFileSync(${JSON.stringify(`${marks}/go`)}, "");
+  console.log("slow " + (await asked).stdout.trim());
+}`;
+  try {
+    const r = await tryPolicy(code, {
+      permissions: {
+        prolog: {
+          read: [marks],
+          write: [marks],
+          run: ["/usr/bin/ps", "/usr/bin/cat", "/usr/bin/tee", "/usr/bin/ls"],
+        },
+      },
+      sandbox: {
+        prolog: {
+          processes: "host",
+          write: [marks],
+          privileged: { slow: { command: `${fake}/slow`, capabilities: [], args: [[]] } },
+        },
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /reached/);
+    for (const name of ["root", "rootWrite", "cwd", "environ", "mem", "fd"]) {
+      assert.match(r.stderr, new RegExp(`closed ${name} `), r.stderr);
+    }
+    assert.match(r.stderr, /slow slow done/);
+    assert.throws(() => Deno.statSync(`${hidden}/planted`), Deno.errors.NotFound);
+  } finally {
+    for (const d of [fake, marks, hidden]) Deno.removeSync(d, { recursive: true });
   }
 });
