@@ -278,6 +278,31 @@ export function admitPrivileged(
 }
 
 /**
+ * Every path the kernel meets executing `command`: the command, each link
+ * it goes through, one hop at a time, and last the program (or the first
+ * path missing, or the 41st link). The plan depends on each (src/view.ts,
+ * viewDeps), so a hop changed later is judged again.
+ *
+ * @example
+ * ```ts
+ * programHops("/usr/sbin/modprobe"); // ["/usr/sbin/modprobe", "/usr/bin/kmod"] on Debian
+ * ```
+ */
+export function programHops(command: string): string[] {
+  const hops: string[] = [];
+  for (let path = command; hops.length <= 40;) {
+    hops.push(path);
+    try {
+      if (!Deno.lstatSync(path).isSymlink) break;
+      path = resolve(dirname(path), Deno.readLinkSync(path));
+    } catch {
+      break;
+    }
+  }
+  return hops;
+}
+
+/**
  * A program others could replace would run with the capabilities. A link
  * is taken when it and every link after it, up to the program, are beyond
  * others' reach (Debian's `/usr/sbin/modprobe` is a link to kmod, which
@@ -287,27 +312,20 @@ export function admitPrivileged(
  * link's is. Returns every path met, the program last.
  */
 function checkProgram(command: string, here: string): string[] {
-  const hops: string[] = [];
-  for (let path = command;;) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(path);
-    } catch {
-      throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
-    }
-    hops.push(path);
-    if (!info.isSymlink) {
-      if (!info.isFile) {
-        throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
-      }
-      break;
-    }
-    if (hops.length > 40) {
-      throw new PrivilegedError(`${here}: "command" ${command} goes through too many links`);
-    }
-    path = resolve(dirname(path), Deno.readLinkSync(path));
-  }
+  const hops = programHops(command);
   const target = hops[hops.length - 1];
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(target);
+  } catch {
+    throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
+  }
+  if (info.isSymlink) {
+    throw new PrivilegedError(`${here}: "command" ${command} goes through too many links`);
+  }
+  if (!info.isFile) {
+    throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
+  }
   const runner = hops.find((h) => CODE_RUNNERS.test(basename(h)));
   if (runner) {
     throw new PrivilegedError(

@@ -30,7 +30,12 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
-import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
+import {
+  parsePrivileged,
+  type PrivilegedCommand,
+  PrivilegedError,
+  programHops,
+} from "./privileged.ts";
 import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
 import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
 
@@ -378,7 +383,8 @@ export function viewDeps(view: KernelView): string[] {
     chain(g.real);
   }
   // A privileged program replaced or made writable: the plan is made again, and refused.
-  for (const c of view.privileged ?? []) chain(c.command);
+  // Every link on the way to it too: one retargeted later is judged again.
+  for (const c of view.privileged ?? []) programHops(c.command).forEach(chain);
   for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);

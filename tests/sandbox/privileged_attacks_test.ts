@@ -5,6 +5,8 @@
 // grant, and policy words that would hand out a device the hook chooses.
 import assert from "node:assert/strict";
 import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
+import { prepDeno, writeFiles } from "../helpers.ts";
+import { fakeJobEnv } from "../../src/slurm_vars.ts";
 import { calls, fakes, HOST_DRIVER } from "./fake_gpu.ts";
 
 /** A uid of its own: other tests end every process of nobody's. */
@@ -377,5 +379,50 @@ export async function prolog(job) {
     assert.throws(() => Deno.statSync(`${hidden}/planted`), Deno.errors.NotFound);
   } finally {
     for (const d of [fake, marks, hidden]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: a link on the way to the program retargeted after the plan was cached is judged again", async () => {
+  const fake = fakes();
+  const mid = grantDir("mid");
+  const hers = grantDir("user");
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-view-" });
+  Deno.chownSync(hers, Number(UID), Number(UID));
+  try {
+    Deno.writeTextFileSync(`${hers}/evil`, EVIL, { mode: 0o755 });
+    Deno.chownSync(`${hers}/evil`, Number(UID), Number(UID));
+    Deno.symlinkSync(`${fake}/probe`, `${mid}/tool`);
+    Deno.symlinkSync(`${mid}/tool`, `${fake}/tool`);
+    const hook = writeFiles(dir, {
+      "hook.ts": `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).split("\\n")[0]);
+}`,
+      "deno.json": JSON.stringify({
+        sandbox: {
+          prolog: {
+            privileged: {
+              tool: { command: `${fake}/tool`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      }),
+    });
+    const env = fakeJobEnv("prolog_slurmd", { id: 12 });
+    const run = async () => {
+      const r = await prepDeno(["run", hook], env);
+      return r.stdout + r.stderr;
+    };
+    assert.match(await run(), /asked 0 CapInh/);
+    assert.match(await run(), /asked 0 CapInh/); // from the cached plan
+    // Root (an update, an alternatives switch) points the middle link at a folder a user owns.
+    Deno.removeSync(`${mid}/tool`);
+    Deno.symlinkSync(`${hers}/evil`, `${mid}/tool`);
+    const after = await run();
+    assert.doesNotMatch(after, /evil ran/);
+    assert.match(after, new RegExp(`${hers}/evil is owned by uid ${UID}, not root`), after);
+  } finally {
+    for (const d of [fake, mid, hers, dir]) Deno.removeSync(d, { recursive: true });
   }
 });
