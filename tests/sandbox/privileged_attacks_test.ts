@@ -275,6 +275,11 @@ export async function prolog() {
     const r = await privileged("gpu-power", ["-i", i, "-pl", w], { allowFailure: true });
     console.log("shape " + JSON.stringify([i, w]) + " " + r.status + " " + r.stderr.trim());
   }
+  for (const w of ["..", ".", "a/b", "-rf", "x y", "é", "../x", ""]) {
+    const r = await privileged("node", [w], { allowFailure: true });
+    console.log("word " + JSON.stringify(w) + " " + r.status + " " + r.stderr.trim());
+  }
+  console.log("word-ok " + (await privileged("node", ["nvidia-uvm"], { allowFailure: true })).status);
   const argv0 = await privileged("gpu-power", ["-i", "007", "-pl", "300"], { allowFailure: true });
   console.log("zeros " + argv0.status);
 }`;
@@ -288,6 +293,7 @@ export async function prolog() {
               capabilities: ["CAP_SYS_ADMIN"],
               args: [["-i", "{int}", "-pl", "{num}"]],
             },
+            node: { command: `${fake}/probe`, capabilities: [], args: [["{word}"]] },
           },
         },
       },
@@ -306,6 +312,11 @@ export async function prolog() {
     // An argument's newline is shown escaped: it cannot start a line of the broker's message.
     assert.ok(r.stderr.includes("-pl 300\\x0aprep-deno: forged match none"), r.stderr);
     assert.doesNotMatch(r.stderr, /^prep-deno: forged/m);
+    // {word}: a name, never a path, a folder's dots, an option or a space.
+    const words = r.stderr.split("\n").filter((l) => l.startsWith("word "));
+    assert.equal(words.length, 8, r.stderr);
+    for (const l of words) assert.match(l, /^word ".*" 126 .*match none of its "args" patterns/);
+    assert.match(line("word-ok"), /^word-ok 0/);
     // Leading zeros are digits: {int} takes them, and the program reads the number.
     assert.match(line("zeros"), /^zeros 0/);
     assert.deepEqual(calls(fake), ["nvidia-smi -i 007 -pl 300"]);
@@ -424,5 +435,39 @@ export async function prolog() {
     assert.match(after, new RegExp(`${hers}/evil is owned by uid ${UID}, not root`), after);
   } finally {
     for (const d of [fake, mid, hers, dir]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged commands, what they do not protect against: a program is judged by its names (a copied shell under another name passes), and it runs as uid 0 (root's files are its to write with no capability named)", async () => {
+  const fake = fakes();
+  const owned = grantDir("owned");
+  try {
+    Deno.copyFileSync("/usr/bin/dash", `${fake}/gpu-tool`);
+    Deno.chmodSync(`${fake}/gpu-tool`, 0o755);
+    Deno.writeTextFileSync(`${owned}/root-file`, "root's\n", { mode: 0o644 });
+    Deno.writeTextFileSync(
+      `${fake}/writer`,
+      `#!/bin/bash\necho written >> ${owned}/root-file\n`,
+      { mode: 0o755 },
+    );
+    Deno.chmodSync(`${fake}/writer`, 0o755);
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() { await privileged("write", []); }`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              write: { command: `${fake}/writer`, capabilities: [], args: [[]] },
+              copied: { command: `${fake}/gpu-tool`, capabilities: [], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(Deno.readTextFileSync(`${owned}/root-file`), "root's\nwritten\n");
+  } finally {
+    for (const d of [fake, owned]) Deno.removeSync(d, { recursive: true });
   }
 });
