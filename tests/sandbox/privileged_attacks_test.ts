@@ -471,3 +471,47 @@ export async function prolog() { await privileged("write", []); }`,
     for (const d of [fake, owned]) Deno.removeSync(d, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a process a privileged command leaves running in a session of its own ends with the hook", async () => {
+  const fake = fakes();
+  const mark = `prep-deno-left-${crypto.randomUUID().slice(0, 8)}`;
+  // A copy of sleep under a name of its own, so the test finds only its own.
+  Deno.copyFileSync("/usr/bin/sleep", `${fake}/${mark}`);
+  Deno.chmodSync(`${fake}/${mark}`, 0o755);
+  Deno.writeTextFileSync(
+    `${fake}/daemon`,
+    `#!/bin/bash\n/usr/bin/setsid ${fake}/${mark} 600 </dev/null >/dev/null 2>&1 &\nuntil grep -q ${mark} /proc/$!/cmdline 2>/dev/null; do sleep 0.02; done\necho "started $(stat -c %U /proc/$!) $(tr '\\0' ' ' </proc/$!/cmdline)"\n`,
+    { mode: 0o755 },
+  );
+  Deno.chmodSync(`${fake}/daemon`, 0o755);
+  const left = () =>
+    [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter((e) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(mark);
+      } catch {
+        return false;
+      }
+    });
+  try {
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() { console.log((await privileged("daemon", [])).stdout.trim()); }`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              daemon: { command: `${fake}/daemon`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // It ran, as root, in a session of its own, while the hook did.
+    assert.match(r.stderr, new RegExp(`started root ${fake}/${mark} 600`), r.stderr);
+    assert.deepEqual(left(), []);
+  } finally {
+    for (const e of left()) Deno.kill(Number(e.name), "SIGKILL");
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
