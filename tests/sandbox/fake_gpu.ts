@@ -16,7 +16,7 @@ export const PROBE = `#!/bin/bash
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/$$/status
 echo "cwd=$(pwd)"
 ls -l /proc/self/fd | while read -r _ _ _ _ _ _ _ _ fd _ target; do echo "fd $fd $target"; done
-for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d"; done
+for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d $(stat -c %i "$d/sock")"; done
 env | sort
 `;
 
