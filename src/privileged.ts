@@ -326,6 +326,12 @@ function checkProgram(command: string, here: string): string[] {
   if (!info.isFile) {
     throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
   }
+  // Another name of the same file (a hard link) could sit in a write grant, out of every path check.
+  if ((info.nlink ?? 1) > 1) {
+    throw new PrivilegedError(
+      `${here}: "command" ${target} has ${info.nlink} names (hard links), and one elsewhere could let someone rewrite it; name a program with one name`,
+    );
+  }
   const runner = hops.find((h) => CODE_RUNNERS.test(basename(h)));
   if (runner) {
     throw new PrivilegedError(
@@ -359,7 +365,10 @@ function refuseCodeRunners(p: Permissions, where: string): void {
   if (p.all === true) throw new PrivilegedError(`${set}: "all" is granted: ${fix}`);
   if (p.ffi) throw new PrivilegedError(`${set}: "ffi" is granted: ${fix}`);
   if (p.run === true) throw new PrivilegedError(`${set}: "run": true is granted: ${fix}`);
-  const runner = (p.run ?? []).find((r) => CODE_RUNNERS.test(basename(r)));
+  // Judged as the program is: by every name on the way, a link to a shell included.
+  const runner = (p.run ?? []).find((r) =>
+    programHops(r).some((h) => CODE_RUNNERS.test(basename(h)))
+  );
   if (runner) throw new PrivilegedError(`${set}: "run" grants ${runner}: ${fix}`);
 }
 

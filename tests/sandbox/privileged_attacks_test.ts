@@ -515,3 +515,57 @@ export async function prolog() { console.log((await privileged("daemon", [])).st
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a program with a second name (a hard link) in the hook's write grant is refused (the hook could rewrite it through that name)", async () => {
+  const fake = fakes();
+  const state = grantDir("state");
+  try {
+    Deno.linkSync(`${fake}/probe`, `${state}/tool`);
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  Deno.writeTextFileSync(${JSON.stringify(`${state}/tool`)}, ${JSON.stringify(EVIL)});
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
+}`,
+      {
+        permissions: { prolog: { write: [state] } },
+        sandbox: {
+          prolog: {
+            write: [state],
+            privileged: {
+              tool: { command: `${fake}/probe`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.doesNotMatch(r.stderr, /evil ran/);
+    assert.equal(r.status, 126, r.stderr);
+    assert.match(r.stderr, /probe has 2 names \(hard links\)/);
+  } finally {
+    for (const d of [fake, state]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: a hook with privileged commands may not run a link to a shell under another name", async () => {
+  const fake = fakes();
+  try {
+    Deno.symlinkSync("/usr/bin/bash", `${fake}/gpu-helper`);
+    const r = await tryPolicy("export function prolog() {}", {
+      permissions: { prolog: { run: [`${fake}/gpu-helper`] } },
+      sandbox: {
+        prolog: {
+          privileged: {
+            tool: { command: `${fake}/probe`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+          },
+        },
+      },
+    });
+    assert.equal(r.status, 126, r.stderr);
+    assert.ok(r.stderr.includes(`"run" grants ${fake}/gpu-helper`), r.stderr);
+    assert.match(r.stderr, /cannot also grant a shell, an interpreter/);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
