@@ -569,3 +569,34 @@ Deno.test("privileged attacks: a hook with privileged commands may not run a lin
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/run, /var/run, the folder itself): the runner's tmpfs covers it", async () => {
+  const brokers = "/run/prep-deno/broker";
+  let made = false;
+  try {
+    Deno.statSync(brokers);
+  } catch {
+    Deno.mkdirSync(brokers, { recursive: true, mode: 0o700 });
+    made = true;
+  }
+  try {
+    for (const grant of ["/run", "/var/run", "/run/prep-deno", "/var/run/prep-deno/broker"]) {
+      const r = await tryPolicy(
+        `export function prolog() {
+  for (const p of ["/run/prep-deno/broker", "/var/run/prep-deno/broker"]) {
+    try { console.log("saw " + [...Deno.readDirSync(p)].length); } catch (e) { console.log("list " + e.name); }
+  }
+}`,
+        {
+          permissions: { prolog: { read: ["/run", "/var/run"], write: [grant] } },
+          sandbox: { prolog: { read: [grant] } },
+        },
+      );
+      assert.equal(r.status, 0, grant + r.stderr);
+      assert.doesNotMatch(r.stderr, /saw/, grant);
+      assert.equal(r.stderr.match(/^list NotFound$/gm)?.length, 2, grant + r.stderr);
+    }
+  } finally {
+    if (made) Deno.removeSync(brokers);
+  }
+});
