@@ -600,3 +600,33 @@ Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/r
     if (made) Deno.removeSync(brokers);
   }
 });
+
+Deno.test("privileged attacks: a program in a folder a local user owns, or one she could write, is refused", async () => {
+  const hers = grantDir("user");
+  const group = grantDir("group");
+  try {
+    Deno.chownSync(hers, Number(UID), Number(UID));
+    Deno.copyFileSync("/usr/bin/true", `${hers}/tool`);
+    Deno.chmodSync(`${hers}/tool`, 0o755);
+    Deno.copyFileSync("/usr/bin/true", `${group}/tool`);
+    Deno.chmodSync(`${group}/tool`, 0o775);
+    for (
+      const [command, why] of [
+        [`${hers}/tool`, `the folder ${hers} is owned by uid ${UID}, not root`],
+        [`${group}/tool`, `${group}/tool is writable by group or others`],
+      ]
+    ) {
+      const r = await tryPolicy("export function prolog() {}", {
+        sandbox: {
+          prolog: {
+            privileged: { tool: { command, capabilities: ["CAP_SYS_ADMIN"], args: [[]] } },
+          },
+        },
+      });
+      assert.equal(r.status, 126, r.stderr);
+      assert.ok(r.stderr.includes(why), r.stderr);
+    }
+  } finally {
+    for (const d of [hers, group]) Deno.removeSync(d, { recursive: true });
+  }
+});
