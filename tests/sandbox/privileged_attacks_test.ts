@@ -5,7 +5,7 @@
 // grant, and policy words that would hand out a device the hook chooses.
 import assert from "node:assert/strict";
 import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
-import { prepDeno, writeFiles } from "../helpers.ts";
+import { PREP_DENO, prepDeno, writeFiles } from "../helpers.ts";
 import { fakeJobEnv } from "../../src/slurm_vars.ts";
 import { calls, fakes, HOST_DRIVER } from "./fake_gpu.ts";
 
@@ -472,31 +472,62 @@ export async function prolog() { await privileged("write", []); }`,
   }
 });
 
-Deno.test("privileged attacks: a process a privileged command leaves running in a session of its own ends with the hook", async () => {
-  const fake = fakes();
-  const mark = `prep-deno-left-${crypto.randomUUID().slice(0, 8)}`;
-  // A copy of sleep under a name of its own, so the test finds only its own.
-  Deno.copyFileSync("/usr/bin/sleep", `${fake}/${mark}`);
-  Deno.chmodSync(`${fake}/${mark}`, 0o755);
-  Deno.writeTextFileSync(
-    `${fake}/daemon`,
-    `#!/bin/bash\n/usr/bin/setsid ${fake}/${mark} 600 </dev/null >/dev/null 2>&1 &\nuntil grep -q ${mark} /proc/$!/cmdline 2>/dev/null; do sleep 0.02; done\necho "started $(stat -c %U /proc/$!) $(tr '\\0' ' ' </proc/$!/cmdline)"\n`,
-    { mode: 0o755 },
-  );
-  Deno.chmodSync(`${fake}/daemon`, 0o755);
-  const left = () =>
-    [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter((e) => {
-      try {
-        return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(mark);
-      } catch {
-        return false;
-      }
-    });
+/**
+ * `prep-deno try` of `code` under `policy` with every cgroup mount read-only
+ * (a mount namespace of its own): the runner's fallback where no cgroup
+ * holds the hook's processes.
+ */
+async function tryWithoutCgroups(code: string, policy: unknown): Promise<string> {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-view-" });
   try {
-    const r = await tryPolicy(
-      `import { privileged } from ${JSON.stringify(HELPERS)};
-export async function prolog() { console.log((await privileged("daemon", [])).stdout.trim()); }`,
-      {
+    const hook = writeFiles(dir, { "hook.ts": code, "deno.json": JSON.stringify(policy) });
+    const out = await new Deno.Command("/usr/bin/unshare", {
+      args: [
+        "-m",
+        "/bin/sh",
+        "-c",
+        `for m in $(awk '$3 ~ /^cgroup/ {print $2}' /proc/self/mounts); do mount -o remount,bind,ro "$m" || exit 99; done; exec "$0" try "$1"`,
+        PREP_DENO,
+        hook,
+      ],
+      stdin: "null",
+    }).output();
+    const d = new TextDecoder();
+    assert.notEqual(out.code, 99, "cannot make the cgroup mounts read-only");
+    return d.decode(out.stdout) + d.decode(out.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+for (const cgroups of [true, false]) {
+  Deno.test(
+    `privileged attacks: a process a privileged command leaves running in a session of its own ends with the hook${
+      cgroups ? "" : ", where no cgroup holds the hook (read-only cgroup mounts)"
+    }`,
+    async () => {
+      const fake = fakes();
+      const mark = `prep-deno-left-${crypto.randomUUID().slice(0, 8)}`;
+      // A copy of sleep under a name of its own, so the test finds only its own.
+      Deno.copyFileSync("/usr/bin/sleep", `${fake}/${mark}`);
+      Deno.chmodSync(`${fake}/${mark}`, 0o755);
+      Deno.writeTextFileSync(
+        `${fake}/daemon`,
+        `#!/bin/bash\n/usr/bin/setsid ${fake}/${mark} 600 </dev/null >/dev/null 2>&1 &\nuntil grep -q ${mark} /proc/$!/cmdline 2>/dev/null; do sleep 0.02; done\necho "started $(stat -c %U /proc/$!) $(tr '\\0' ' ' </proc/$!/cmdline)"\n`,
+        { mode: 0o755 },
+      );
+      Deno.chmodSync(`${fake}/daemon`, 0o755);
+      const left = () =>
+        [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).filter((e) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(mark);
+          } catch {
+            return false;
+          }
+        });
+      const code = `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() { console.log((await privileged("daemon", [])).stdout.trim()); }`;
+      const policy = {
         sandbox: {
           prolog: {
             privileged: {
@@ -504,17 +535,25 @@ export async function prolog() { console.log((await privileged("daemon", [])).st
             },
           },
         },
-      },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    // It ran, as root, in a session of its own, while the hook did.
-    assert.match(r.stderr, new RegExp(`started root ${fake}/${mark} 600`), r.stderr);
-    assert.deepEqual(left(), []);
-  } finally {
-    for (const e of left()) Deno.kill(Number(e.name), "SIGKILL");
-    Deno.removeSync(fake, { recursive: true });
-  }
-});
+      };
+      try {
+        const out = cgroups
+          ? await tryPolicy(code, policy).then((r) => {
+            assert.equal(r.status, 0, r.stderr);
+            return r.stderr;
+          })
+          : await tryWithoutCgroups(code, policy);
+        assert.match(out, /exit status: 0|^started/m, out);
+        // It ran, as root, in a session of its own, while the hook did.
+        assert.match(out, new RegExp(`started root ${fake}/${mark} 600`), out);
+        assert.deepEqual(left(), []);
+      } finally {
+        for (const e of left()) Deno.kill(Number(e.name), "SIGKILL");
+        Deno.removeSync(fake, { recursive: true });
+      }
+    },
+  );
+}
 
 Deno.test("privileged attacks: a program with a second name (a hard link) in the hook's write grant is refused (the hook could rewrite it through that name)", async () => {
   const fake = fakes();
