@@ -669,3 +669,41 @@ Deno.test("privileged attacks: a program in a folder a local user owns, or one s
     for (const d of [hers, group]) Deno.removeSync(d, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a program in the hook's view running as another user cannot connect to the broker; the hook's own root commands reach it, only to ask", async () => {
+  const fake = fakes();
+  const code = `export async function prolog() {
+  for (const uid of [${UID}, 0]) {
+    const out = await new Deno.Command("/usr/bin/curl", {
+      args: ["-sS", "--max-time", "2", "--unix-socket", "/run/prep-deno/privileged.sock", "http://x/"],
+      cwd: "/",
+      ...(uid ? { uid, gid: uid } : {}),
+    }).output();
+    console.log("as " + uid + " exit " + out.code + " " + new TextDecoder().decode(out.stderr).trim());
+  }
+}`;
+  try {
+    const r = await tryPolicy(code, {
+      permissions: { prolog: { run: ["/usr/bin/curl"] } },
+      sandbox: {
+        prolog: {
+          capabilities: ["CAP_SETUID", "CAP_SETGID"],
+          privileged: {
+            probe: { command: `${fake}/probe`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+          },
+        },
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    // curl's 7: it could not connect (the socket is root's, mode 600).
+    assert.match(
+      r.stderr,
+      new RegExp(`^as ${UID} exit 7 .*(Permission denied|Couldn't connect)`, "m"),
+    );
+    // As root it connects (curl's request never ends, so the broker waits for the rest and curl
+    // gives up: any status but 7).
+    assert.match(r.stderr, /^as 0 exit (?!7 )\d+/m, r.stderr);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
