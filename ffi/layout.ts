@@ -36,6 +36,7 @@ export interface Layouts {
     output: number;
     failed_path: number;
     fallback: number;
+    record: number;
   };
   pdc_slurmd_job_t: { size: number; cred: number; late_user_name: number; credCount: number };
   prep_callbacks_t: { size: number; prolog_slurmctld: number; epilog_slurmctld: number };
@@ -55,6 +56,10 @@ export interface LibraryContract {
   runnerGraceSeconds: number;
   causeMarker: string;
   reasonMax: number;
+  outcomeMagic: string;
+  outcomeMax: number;
+  outcomeFd: number;
+  messagePrefix: string;
   contextVar: string;
   credVars: string[];
   layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;
@@ -99,6 +104,7 @@ export function checkLayouts(path: string, c: LibraryContract, ffi: Layouts): La
     ["pdc_outcome_t.output", c.layout?.pdc_outcome_t?.output, 8],
     ["pdc_outcome_t.failed_path", c.layout?.pdc_outcome_t?.failed_path, 16],
     ["pdc_outcome_t.fallback", c.layout?.pdc_outcome_t?.fallback, 24],
+    ["pdc_outcome_t.record", c.layout?.pdc_outcome_t?.record, 32],
     ["pdc_slurmd_job_t.cred", c.layout?.pdc_slurmd_job_t?.cred, SLURMD_JOB_HEAD.length * 8],
     ["pdc_slurmd_job_t.credCount", c.layout?.pdc_slurmd_job_t?.credCount, CRED_VARS.length],
     [

@@ -14,6 +14,7 @@
  */
 
 import type { Layouts } from "./layout.ts";
+import { outcomeText, parseOutcome } from "../src/outcome_record.ts";
 import type { CoreConfig, Outcome } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -80,15 +81,23 @@ export function readOutcome(p: Deno.PointerObject, at: Layouts["pdc_outcome_t"])
   const out = v.getPointer(at.output);
   const failed = v.getPointer(at.failed_path);
   const fallback = v.getPointer(at.fallback);
+  const recordPtr = v.getPointer(at.record);
+  const record = recordPtr
+    ? parseOutcome(Deno.UnsafePointerView.getCString(recordPtr) + "\n")
+    : undefined;
+  const output = out ? Deno.UnsafePointerView.getCString(out) : "";
+  const said = record ? outcomeText(record) : "";
   const low = status & 0x7f;
   return {
     status,
     exitCode: low === 0 ? (status >> 8) & 0xff : undefined,
     signal: low !== 0 && low !== 0x7f ? low : undefined,
     timedOut: v.getInt32(at.timed_out) !== 0,
-    output: out ? Deno.UnsafePointerView.getCString(out) : "",
+    output,
+    log: said ? `${output}${output === "" || output.endsWith("\n") ? "" : "\n"}${said}\n` : output,
     failedPath: failed ? Deno.UnsafePointerView.getCString(failed) : undefined,
     fallback: fallback ? Deno.UnsafePointerView.getCString(fallback) : undefined,
+    record,
   };
 }
 

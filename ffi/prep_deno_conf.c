@@ -191,13 +191,76 @@ void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out)
 }
 
 /*
+ * A TypeScript hook's output (already escaped by the core) as one log line:
+ * its newlines as \n, so no line of it stands alone in the log where it
+ * could pass for the runner's. xfree it.
+ */
+static char *one_line(const char *output);
+static void log_record(const char *record);
+
+char *pd_output_for_log(const pdc_outcome_t *out)
+{
+	return out->record ? one_line(out->output) : xstrdup(out->output);
+}
+
+static char *one_line(const char *output)
+{
+	char *flat = NULL;
+
+	for (const char *p = output; *p; p++) {
+		if (*p == '\n')
+			xstrcat(flat, "\\n");
+		else
+			xstrncat(flat, p, 1);
+	}
+	return flat ? flat : xstrdup("");
+}
+
+/*
+ * The runner's own line, from the outcome record (fields: magic kind status
+ * hook module job cause message, tab-separated, printable): after the
+ * hook's output, in a log line of its own that output cannot make.
+ */
+void pd_log_record(const pdc_outcome_t *out)
+{
+	if (out->record && out->status)
+		log_record(out->record);
+}
+
+static void log_record(const char *record)
+{
+	char *copy = xstrdup(record), *save = NULL, *f[8] = { 0 };
+	int n = 0;
+
+	for (char *t = strtok_r(copy, "\t", &save); t && n < 8;
+	     t = strtok_r(NULL, "\t", &save))
+		f[n++] = t;
+	/* strtok_r skips empty fields: a record without cause has 7. */
+	if (n == 8 || n == 7)
+		error(PD_MESSAGE_PREFIX " %s", f[3], f[4], f[5], f[n - 1]);
+	xfree(copy);
+}
+
+/*
  * As prep/script's _run_subpath_command and run_command: the timeout line
  * first (also when the hook had exited 0 and only a child held its
- * output), then one line for the status.
+ * output), then one line for the status; for a TypeScript hook its output
+ * on one line, then the runner's line from the outcome record.
  */
 void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 		    const pdc_outcome_t *out)
 {
+	if (out->record) {
+		pdc_outcome_t flat = *out;
+
+		flat.output = one_line(out->output);
+		flat.record = NULL;
+		pd_log_outcome(what, job_id, timeout_s, &flat);
+		xfree(flat.output);
+		if (out->status)
+			log_record(out->record);
+		return;
+	}
 	pd_log_fallback(job_id, out);
 	if (out->timed_out)
 		error(PD_RUN_COMMAND_FN ": %s poll timeout @ %d msec", what,

@@ -89,6 +89,16 @@ extern void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out);
  * Logs the outcome of a slurmd hook list in prep/script's words:
  * `what` is "prolog" or "epilog".
  */
+/*
+ * A hook's output as the log gets it (xfree it): a TypeScript hook's (one
+ * with an outcome record) on one line, its newlines as \n; a shell hook's
+ * as it is. Both are escaped already (pdc_escape_output).
+ */
+extern char *pd_output_for_log(const pdc_outcome_t *out);
+
+/* The runner's own line, from a failed TypeScript hook's outcome record. */
+extern void pd_log_record(const pdc_outcome_t *out);
+
 extern void pd_log_outcome(const char *what, uint32_t job_id, int timeout_s,
 			   const pdc_outcome_t *out);
 

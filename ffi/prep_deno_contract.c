@@ -50,13 +50,15 @@ const char *prep_deno_contract_json(void)
 		 "\"maxOutput\":%d,\"truncationNote\":\"%s\","
 		 "\"runnerGraceSeconds\":%d,"
 		 "\"causeMarker\":\"%s\",\"reasonMax\":%d,"
+		 "\"outcomeMagic\":\"%s\",\"outcomeMax\":%d,\"outcomeFd\":%d,"
+		 "\"messagePrefix\":\"%s\","
 		 "\"contextVar\":\"%s\",\"credVars\":[%.*s],"
 		 "\"layout\":{"
 		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
 		 "\"heap_mb\":%zu,\"warm_socket\":%zu,\"concurrent\":%zu,"
 		 "\"kill_tag\":%zu,\"memory_mb\":%zu},"
 		 "\"pdc_outcome_t\":{\"size\":%zu,\"status\":%zu,\"timed_out\":%zu,"
-		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu},"
+		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu,\"record\":%zu},"
 		 "\"pdc_slurmd_job_t\":{\"size\":%zu,\"cred\":%zu,"
 		 "\"late_user_name\":%zu,\"credCount\":%d}}}",
 		 PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT,
@@ -64,7 +66,8 @@ const char *prep_deno_contract_json(void)
 		 PD_DEFAULT_RUNNER, PD_DEFAULT_SOCKET, PD_WARM_MAGIC,
 		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT,
 		 json_newlines(PD_TRUNCATION_NOTE), PD_RUNNER_GRACE_S,
-		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_CONTEXT_VAR,
+		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_OUTCOME_MAGIC, PD_OUTCOME_MAX,
+		 PD_OUTCOME_FD, PD_MESSAGE_PREFIX, PD_CONTEXT_VAR,
 		 (int)(sizeof(cred_vars) - 2), cred_vars,
 		 sizeof(pdc_config_t), offsetof(pdc_config_t, runner),
 		 offsetof(pdc_config_t, timeout_s),
@@ -78,6 +81,7 @@ const char *prep_deno_contract_json(void)
 		 offsetof(pdc_outcome_t, output),
 		 offsetof(pdc_outcome_t, failed_path),
 		 offsetof(pdc_outcome_t, fallback),
+		 offsetof(pdc_outcome_t, record),
 		 sizeof(pdc_slurmd_job_t), offsetof(pdc_slurmd_job_t, cred),
 		 offsetof(pdc_slurmd_job_t, late_user_name), PDC_CRED_N);
 	return contract;

@@ -60,8 +60,9 @@
  * The warm protocol (src/warm/protocol.ts): first field, largest frame. /2:
  * an empty frame before the reply says the hook started (from then on a
  * missing reply is a failure, never a second run through the spawn path).
+ * /3: the reply carries the outcome record in a field of its own.
  */
-#define PD_WARM_MAGIC "prep-deno-warm/2"
+#define PD_WARM_MAGIC "prep-deno-warm/3"
 #define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */
@@ -80,14 +81,28 @@
 #define PD_RUNNER_STOP_GRACE_MS 2000
 
 /*
- * The drain reason (PrEpParameters drain_reason=): a failing TypeScript
- * hook's runner prints one line starting with this marker, then the cause
- * (the first line of the error). The plugin takes the last such line of
- * the output and sets the node's reason to "<prolog|epilog> <file>: <cause>",
- * at most PD_REASON_MAX bytes.
+ * The drain reason (PrEpParameters drain_reason=): "<prolog|epilog> <file>:
+ * <cause>", at most PD_REASON_MAX bytes, the cause from the outcome record
+ * below. The runner prints a line starting with this marker, then the
+ * cause, only for a person at a terminal (`prep-deno try`, no record
+ * descriptor); the plugin never reads it from the output.
  */
 #define PD_CAUSE_MARKER "prep-deno: cause: "
 #define PD_REASON_MAX 120
+
+/*
+ * The outcome record (src/outcome_record.ts): one line, these fields
+ * tab-separated and escaped, magic kind status hook module job cause
+ * message. The plugin hands the runner a pipe as descriptor PD_OUTCOME_FD
+ * (`--outcome-fd 3`) and the runner writes the record there, never in the
+ * hook's output; the warm service puts it in its reply's own field. The
+ * drain reason of a module hook is the record's cause, nothing else.
+ */
+#define PD_OUTCOME_MAGIC "prep-deno-outcome/1"
+/* The one prefix of the runner's messages: hook, module, job id. */
+#define PD_MESSAGE_PREFIX "prep-deno: %s %s job %s:"
+#define PD_OUTCOME_MAX 4096
+#define PD_OUTCOME_FD 3
 
 /* SLURM_SCRIPT_CONTEXT, and the variable that names it. */
 #define PD_CONTEXT_VAR "SLURM_SCRIPT_CONTEXT"

@@ -21,6 +21,12 @@ typedef struct {
 	char *output;      /* stdout+stderr, NUL-terminated, malloc'd */
 	char *failed_path; /* the hook that failed, malloc'd; NULL if none */
 	char *fallback;    /* why the warm service was passed over, or NULL */
+	/*
+	 * A module hook's outcome record (src/outcome_record.ts), one line,
+	 * printable: from the launcher's --outcome-fd or the warm reply's own
+	 * field, never from the output; NULL if none came.
+	 */
+	char *record;
 } pdc_outcome_t;
 
 /* Called after each hook of a list with its own outcome (e.g. to log it). */
@@ -132,7 +138,14 @@ extern char **pdc_slurmd_env(const pdc_slurmd_job_t *job);
  */
 extern int pdc_warm_run(const char *socket_path, const char *path,
 			int timeout_s, char *const *envp, int *status,
-			char **output, char **why);
+			char **output, char **record, char **why);
+
+/*
+ * `n` bytes of a hook's output as one printable C string (malloc'd): every
+ * byte below 0x20 but newline and tab, and DEL, as \xNN, so a NUL cannot
+ * cut the log nor an escape sequence or a carriage return hide a line.
+ */
+extern char *pdc_escape_output(const char *p, size_t n);
 
 /* SIGKILLs the running hooks of lists with this job id and kill_tag.
  * Returns how many process groups it signalled. */

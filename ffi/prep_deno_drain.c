@@ -6,9 +6,10 @@
  * (node_mgr.c _drain_node). So this drains the node first, with
  * "<prolog|epilog> <file>: <cause>", before the plugin returns the failure.
  *
- * The cause: the last PD_CAUSE_MARKER line of the hook's output (the
- * runner prints it for TypeScript hooks), else, with drain_reason=all, the
- * last line of a shell hook's output, else how it ended.
+ * The cause: for a TypeScript hook, the cause field of its outcome record
+ * (out->record: the runner's descriptor or the warm reply's own field,
+ * never the hook's output); with drain_reason=all, the last line of a
+ * shell hook's output; else how it ended.
  *
  * Cost: one RPC to slurmctld per failing hook call (none on success). It
  * runs on a thread of its own and the hook call waits for it at most
@@ -100,15 +101,28 @@ static char *last_line(const char *text, const char *marker)
 	return xstrndup(found, (size_t)(end - found));
 }
 
+/* Field 6 of an outcome record line (PD_OUTCOME_MAGIC), its cause; NULL if empty. */
+static char *record_cause(const char *record)
+{
+	const char *p = record;
+
+	for (int i = 0; p && i < 6; i++)
+		if ((p = strchr(p, '\t')))
+			p++;
+	if (!p || *p == '\t' || !*p)
+		return NULL;
+	return xstrndup(p, strcspn(p, "\t"));
+}
+
 /* "<what> <file>: <cause>", bounded, printable. */
 static char *make_reason(const char *what, const pdc_outcome_t *out)
 {
 	bool module = out->failed_path && pdc_is_module(out->failed_path);
 	char *cause = NULL, *reason = NULL, *copy;
 
-	if (module)
-		cause = last_line(out->output, PD_CAUSE_MARKER);
-	else if (prep_deno_params.drain_reason == PD_DRAIN_ALL)
+	if (module && out->record)
+		cause = record_cause(out->record);
+	else if (!module && prep_deno_params.drain_reason == PD_DRAIN_ALL)
 		cause = last_line(out->output, NULL);
 	if (!cause && !module && prep_deno_params.drain_reason != PD_DRAIN_ALL)
 		return NULL;
@@ -121,7 +135,7 @@ static char *make_reason(const char *what, const pdc_outcome_t *out)
 		else if (WIFSIGNALED(out->status))
 			cause = xstrdup_printf("killed by signal %d",
 					       WTERMSIG(out->status));
-		else if ((cause = last_line(out->output, "prep/deno: ")))
+		else if (!module && (cause = last_line(out->output, "prep/deno: ")))
 			; /* the core's "cannot execute PATH: why" */
 		else
 			cause = xstrdup("could not run");

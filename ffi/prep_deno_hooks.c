@@ -25,7 +25,7 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(10, sizeof(char *));
+	char **argv = calloc(12, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -38,6 +38,10 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 	argv[n++] = strdup(cfg->runner ? cfg->runner : "");
 	argv[n++] = strdup("run");
 	argv[n++] = strdup(path);
+	/* The outcome record's pipe (pdc_run_one), out of the hook's reach. */
+	snprintf(num, sizeof(num), "%d", PD_OUTCOME_FD);
+	argv[n++] = strdup("--outcome-fd");
+	argv[n++] = strdup(num);
 	if (cfg->timeout_s >= 0) {
 		snprintf(num, sizeof(num), "%d", cfg->timeout_s);
 		argv[n++] = strdup("--timeout");
@@ -96,11 +100,12 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 			1000;
 
 		free(out->output);
-		out->output = NULL;
+		free(out->record);
+		out->output = out->record = NULL;
 		if (module && cfg->warm_socket && !out->fallback &&
 		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
 				  envp, &out->status, &out->output,
-				  &out->fallback)) {
+				  &out->record, &out->fallback)) {
 			out->timed_out = 0;
 		} else if (!argv) {
 			out->status = 127;
@@ -114,7 +119,8 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 						  /* the runner: a clean start */
 						  module ? PDC_SIGNALS_NONE :
 							   cfg->signals,
-						  &out->timed_out, &out->output);
+						  &out->timed_out, &out->output,
+						  module ? &out->record : NULL);
 		}
 		pdc_free_argv(argv);
 		if (!out->output)
@@ -139,6 +145,7 @@ void pdc_outcome_free(pdc_outcome_t *out)
 	free(out->output);
 	free(out->failed_path);
 	free(out->fallback);
-	out->output = out->failed_path = out->fallback = NULL;
+	free(out->record);
+	out->output = out->failed_path = out->fallback = out->record = NULL;
 }
 

@@ -188,11 +188,58 @@ static char *fail_text(const char *exe, const char *why)
 	return text;
 }
 
+char *pdc_escape_output(const char *p, size_t n)
+{
+	char *out = malloc(n * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			o += sprintf(o, "\\x%02x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The last whole line in the record pipe, read once the command is gone
+ * (its write end closed with it): the launcher writes one record line.
+ */
+static char *read_record(int fd)
+{
+	char buf[PD_OUTCOME_MAX + 1], *end, *start;
+	size_t len = 0;
+	ssize_t n;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (len < sizeof(buf) - 1 &&
+	       ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) || !(end = strrchr(buf, '\n')))
+		return NULL;
+	*end = '\0';
+	start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	for (const char *c = start; *c; c++)
+		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+			return NULL;
+	return strncmp(start, PD_OUTCOME_MAGIC "\t", strlen(PD_OUTCOME_MAGIC) + 1) ?
+		NULL : strdup(start);
+}
+
 /* Runs one command; returns its wait status, or 127 if it cannot run. */
 int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		   int stop_grace_ms, pdc_child_fn child, void *child_arg, uint64_t tag,
-		   int signals, int *timed_out, char **output)
+		   int signals, int *timed_out, char **output, char **record)
 {
+	int rec[2] = { -1, -1 };
 	static char *const no_env[] = { NULL };
 	const char *exe = argv[0];
 	outbuf_t buf = { 0 };
@@ -201,6 +248,8 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 	pid_t pid;
 
 	*timed_out = 0;
+	if (record)
+		*record = NULL;
 	if (exe[0] != '/') {
 		*output = fail_text(exe, "not a fully qualified path");
 		return 127;
@@ -209,7 +258,7 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		*output = fail_text(exe, strerror(errno));
 		return 127;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (record && pipe2(rec, O_CLOEXEC) < 0)) {
 		*output = fail_text(exe, strerror(errno));
 		return 127;
 	}
@@ -223,7 +272,15 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		dup2(devnull, STDIN_FILENO);
 		dup2(pfd[1], STDOUT_FILENO);
 		dup2(pfd[1], STDERR_FILENO);
-		close_from(3);
+		if (rec[1] >= 0) {
+			/* Only the runner's: it sets close-on-exec on it at once. */
+			if (rec[1] != PD_OUTCOME_FD)
+				dup2(rec[1], PD_OUTCOME_FD);
+			fcntl(PD_OUTCOME_FD, F_SETFD, 0);
+			close_from(PD_OUTCOME_FD + 1);
+		} else {
+			close_from(3);
+		}
 		setpgid(0, 0);
 		set_child_signals(signals);
 		/* As run_command: real ids follow the effective ones. */
@@ -236,8 +293,12 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		_exit(127);
 	}
 	close(pfd[1]);
+	if (rec[1] >= 0)
+		close(rec[1]);
 	if (pid < 0) {
 		close(pfd[0]);
+		if (rec[0] >= 0)
+			close(rec[0]);
 		*output = fail_text(exe, strerror(errno));
 		return 127;
 	}
@@ -305,13 +366,18 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 	close(pfd[0]);
 	if (pidfd >= 0)
 		close(pidfd);
+	if (rec[0] >= 0) {
+		*record = read_record(rec[0]);
+		close(rec[0]);
+	}
 	if (buf.dropped) {
 		char note[sizeof(PD_TRUNCATION_NOTE) + 24];
 		int n = snprintf(note, sizeof(note), PD_TRUNCATION_NOTE, buf.dropped);
 
 		out_add(&buf, note, n > 0 ? (size_t)n : 0);
 	}
-	*output = buf.data ? buf.data : strdup("");
+	*output = pdc_escape_output(buf.data ? buf.data : "", buf.len);
+	free(buf.data);
 	return status;
 }
 

@@ -13,12 +13,16 @@
  * at `timeout_ms` (< 0: never: SIGTERM, then SIGKILL once the command has
  * exited or `stop_grace_ms` passed) and sets *timed_out. Returns its wait
  * status, or 127 if it cannot run; *output is malloc'd, capped at
- * PD_MAX_OUTPUT and then PD_TRUNCATION_NOTE.
+ * PD_MAX_OUTPUT and then PD_TRUNCATION_NOTE, escaped (pdc_escape_output).
+ * With `record`, the command gets a pipe's write end as descriptor 3
+ * (PD_OUTCOME_FD, the runner's --outcome-fd) and *record is the last whole
+ * line it wrote there (malloc'd), or NULL.
  */
 extern int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 		       int stop_grace_ms,
 		       pdc_child_fn child, void *child_arg, uint64_t tag,
-		       int signals, int *timed_out, char **output);
+		       int signals, int *timed_out, char **output,
+		       char **record);
 
 /* A NULL-terminated deep copy of v[0..n); free with pdc_free_argv. */
 extern char **pdc_dup_strv(const char *const *v, size_t n);

@@ -102,8 +102,12 @@ static void each_hook(void *arg, uint32_t job_id, const char *path,
 	} else if (one->status) {
 		error("_run_script: JobId=%u %s exit status %u:%u", job_id, key,
 		      WEXITSTATUS(one->status), WTERMSIG(one->status));
+		char *text = pd_output_for_log(one);
+
 		verbose("prep/deno: JobId=%u %s %s output:%s", job_id, key,
-			path, one->output);
+			path, text);
+		xfree(text);
+		pd_log_record(one);
 	} else {
 		debug2("SCRIPT: _run_script JobId=%u %s completed", job_id, key);
 	}

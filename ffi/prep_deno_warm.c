@@ -3,7 +3,8 @@
  * prep/deno core: the client of the warm service (src/warm/). One hook is
  * one connection: a length-prefixed request of NUL-separated fields (magic,
  * module, context, timeout, KEY=VALUE...), an empty frame once the hook
- * started, then a length-prefixed reply (exit status, NUL, output). No
+ * started, then a length-prefixed reply (exit status, NUL, the outcome
+ * record line, NUL, the hook's output: the record never inside it). No
  * reply before the hook started means "not answering", and the caller runs
  * the hook through the spawn path; no reply after it started fails the hook
  * (it may have run: it is never run twice).
@@ -80,6 +81,33 @@ static const char *context_of(char *const *envp)
 	return "";
 }
 
+/* The hook a context runs, for the record's place ("?" if unknown). */
+static const char *hook_of(const char *context)
+{
+	static const char *const map[][2] = {
+		{ "prolog_slurmd", "prolog" },
+		{ "epilog_slurmd", "epilog" },
+		{ "prolog_slurmctld", "prologSlurmctld" },
+		{ "epilog_slurmctld", "epilogSlurmctld" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(context, map[i][0]))
+			return map[i][1];
+	return "?";
+}
+
+/* The value of `name` in envp, or "?". */
+static const char *env_value(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], name, n) && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return "?";
+}
+
 static char *build_request(const char *path, const char *context,
 			   int timeout_s, char *const *envp, uint32_t *len)
 {
@@ -110,7 +138,8 @@ static char *build_request(const char *path, const char *context,
 }
 
 int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
-		 char *const *envp, int *status, char **output, char **why)
+		 char *const *envp, int *status, char **output, char **record,
+		 char **why)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int64_t start = mono_ms();
@@ -118,7 +147,7 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 	int64_t deadline = timeout_s < 0 ? -1 :
 		start + (int64_t)(timeout_s + PD_RUNNER_GRACE_S) * 1000;
 	uint32_t len = 0, reply_len;
-	char *req = NULL, *reply = NULL, *nul;
+	char *req = NULL, *reply = NULL, *nul, *rec_end;
 	int fd = -1, rc = -1, started = 0;
 
 	*why = NULL;
@@ -158,10 +187,15 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 			 * reason, never run it a second time.
 			 */
 			*status = PD_EXIT_FAILED << 8;
-			*output = why_text(
-				"prep-deno: %s: the warm service gave no result after the "
-				"hook started (it ended, or the answer was lost); the "
-				"hook failed and was not run again\n", path);
+			if (asprintf(record, PD_OUTCOME_MAGIC "\tlost\t%d\t%s\t%s\t%s\t"
+				     "the warm service gave no result\t"
+				     "the warm service gave no result after the hook "
+				     "started (it ended, or the answer was lost); the "
+				     "hook failed and was not run again",
+				     PD_EXIT_FAILED, hook_of(context_of(envp)), path,
+				     env_value(envp, "SLURM_JOB_ID")) < 0)
+				*record = NULL;
+			*output = strdup("");
 			rc = *output ? 0 : -1;
 			goto out;
 		}
@@ -170,13 +204,30 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		goto out;
 	}
 	reply[reply_len] = '\0';
-	if (!(nul = memchr(reply, '\0', reply_len))) {
+	if (!(nul = memchr(reply, '\0', reply_len)) ||
+	    !(rec_end = memchr(nul + 1, '\0', reply_len - (size_t)(nul + 1 - reply)))) {
 		*why = why_text("%s", "malformed reply");
 		goto out;
 	}
 	*status = (atoi(reply) & 0xff) << 8; /* an exit status, as wait(2) */
-	/* The same cap as the spawn path's (PD_MAX_OUTPUT). */
-	*output = strndup(nul + 1, PD_MAX_OUTPUT);
+	/* The record: the service's own field, one printable line. */
+	*record = NULL;
+	if (!strncmp(nul + 1, PD_OUTCOME_MAGIC "\t", strlen(PD_OUTCOME_MAGIC) + 1) &&
+	    rec_end - nul - 1 < PD_OUTCOME_MAX) {
+		int clean = 1;
+
+		for (const char *c = nul + 1; c < rec_end; c++)
+			if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+				clean = 0;
+		if (clean)
+			*record = strdup(nul + 1);
+	}
+	/* The same cap as the spawn path's (PD_MAX_OUTPUT), escaped as there. */
+	{
+		size_t n = reply_len - (size_t)(rec_end + 1 - reply);
+
+		*output = pdc_escape_output(rec_end + 1, n < PD_MAX_OUTPUT ? n : PD_MAX_OUTPUT);
+	}
 	rc = 0;
 out:
 	free(req);

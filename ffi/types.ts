@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { HookOutcome } from "../src/outcome_record.ts";
+
 import type { CredVar } from "../src/contract.ts";
 
 /** `prep_call_type_t`: which hook `required()` is asked about (checked at open()). */
@@ -50,12 +52,23 @@ export interface Outcome {
   signal?: number;
   /** Killed at the timeout, or the runner's own timeout (124). */
   timedOut: boolean;
-  /** stdout and stderr of the last hook run. */
+  /** stdout and stderr of the last hook run (escaped: see pdc_escape_output). */
   output: string;
+  /**
+   * What slurmd's log shows of it: the output, then the runner's own line
+   * made from the record by the one printer (`outcomeText`).
+   */
+  log: string;
   /** The hook that failed. */
   failedPath?: string;
   /** Why the warm service was passed over for the spawn path, if it was. */
   fallback?: string;
+  /**
+   * The last module hook's outcome record (src/outcome_record.ts), as the
+   * plugin got it out of band (the runner's descriptor, the warm reply's
+   * field); the node's drain reason is its cause.
+   */
+  record?: HookOutcome;
 }
 
 /** The job data the slurmd side turns into Prolog/Epilog's environment. */

@@ -10,7 +10,7 @@
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
  *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX); `prep-deno __contract` says them back.
+ *   src/contract.ts (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX, OUTCOME_*); `prep-deno __contract` says them back.
  *
  * @module
  */
@@ -18,7 +18,15 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import { CAUSE_MARKER, EXIT, LAUNCHER, REASON_MAX } from "../src/contract.ts";
+import {
+  CAUSE_MARKER,
+  EXIT,
+  LAUNCHER,
+  MESSAGE_PREFIX,
+  OUTCOME_MAGIC,
+  OUTCOME_MAX,
+  REASON_MAX,
+} from "../src/contract.ts";
 import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE } from "../src/launch/constants.ts";
 import { DatabaseSync } from "node:sqlite";
 
@@ -107,6 +115,9 @@ const defines: Record<string, string> = {
   PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
+  PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
+  PD_OUTCOME_MAX: String(OUTCOME_MAX),
+  PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
   ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.

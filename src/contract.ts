@@ -55,8 +55,9 @@ export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
 /**
  * The first field of every warm request (`PD_WARM_MAGIC`). Version 2: the
  * service sends an empty frame once the hook started, before the reply.
+ * Version 3: the reply carries the outcome record in a field of its own.
  */
-export const WARM_MAGIC = "prep-deno-warm/2";
+export const WARM_MAGIC = "prep-deno-warm/3";
 
 /** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
 export const WARM_MAX_FRAME = 16 * 1024 * 1024;
@@ -80,15 +81,42 @@ export const TRUNCATION_NOTE =
 export const RUNNER_GRACE_SECONDS = 5;
 
 /**
- * Start of the line a failing hook's runner prints with the cause of the
- * failure (the first line of the error). The plugin takes the last such line
- * and, with `PrEpParameters=drain_reason=yes` (the default), makes the
- * node's reason `<prolog|epilog> <file>: <cause>`.
+ * Start of the line the runner prints with the cause of a failure (the
+ * first line of the error) for a person at a terminal (`prep-deno try`, a
+ * `run` without `--outcome-fd`). The plugin never reads it: the node's
+ * reason, `<prolog|epilog> <file>: <cause>` with
+ * `PrEpParameters=drain_reason=yes` (the default), comes from the outcome
+ * record's cause ({@linkcode OUTCOME_MAGIC}).
  */
 export const CAUSE_MARKER = "prep-deno: cause: ";
 
 /** Longest node reason the plugin sets, in bytes (`PD_REASON_MAX`). */
 export const REASON_MAX = 120;
+
+/**
+ * First field of the outcome record's wire line (src/outcome_record.ts),
+ * which the launcher hands the plugin on its `--outcome-fd`
+ * (`PD_OUTCOME_MAGIC`).
+ */
+export const OUTCOME_MAGIC = "prep-deno-outcome/1";
+
+/** Longest outcome record line, newline included, in bytes (`PD_OUTCOME_MAX`). */
+export const OUTCOME_MAX = 4096;
+
+/**
+ * The one prefix of the runner's messages, `prep-deno: <hook> <file> job
+ * <id>:`, a printf format of three strings (`PD_MESSAGE_PREFIX`): the
+ * launcher, the plugin's log line and src/outcome_record.ts `placePrefix`
+ * all build it from this.
+ */
+export const MESSAGE_PREFIX = "prep-deno: %s %s job %s:";
+
+/**
+ * The descriptor the plugin hands the runner for the outcome record
+ * (`--outcome-fd`, `PD_OUTCOME_FD`): the write end of a pipe only the
+ * plugin reads.
+ */
+export const OUTCOME_FD = 3;
 
 /** The variable that names the hook's context (`prolog_slurmd`, ...). */
 export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";
@@ -137,8 +165,11 @@ export const LAUNCHER = {
    * Where, inside the view, the entry writes the status it ends with, so the
    * launcher can tell a hook that ended from one that was killed. The entry
    * opens it, then revokes its own write permission to it (`PD_STATUS_PATH`).
+   * Under `RUN_DIR`, which every view masks with a tmpfs of its own after
+   * every grant: never at a name in a folder a hook may be granted (the
+   * host's /tmp), where a local user could prepare it and swap it.
    */
-  STATUS_PATH: "/tmp/.prep-deno-status",
+  STATUS_PATH: "/run/prep-deno/hook-status",
   /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
   PLAN_MAGIC: "prep-deno-plan-3",
   /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
@@ -155,7 +186,12 @@ export const LAUNCHER = {
   /**
    * The runner's root-only state: `plans/` (the plan cache) and `status/`
    * (each running hook's status file). Under /run: gone at boot, never stale
-   * across upgrades (`PREP_DENO_RUN_DIR`).
+   * across upgrades (`PREP_DENO_RUN_DIR`). The launcher uses it only when
+   * it and every folder above it are root's and writable by no one else.
+   * Inside every view the same path is a fresh tmpfs mounted after every
+   * grant, holding the runner's in-sandbox files (`STATUS_PATH`, Deno's
+   * cache): its host counterpart is root's in root's /run, so no grant
+   * brings a name there that a user could prepare.
    */
   RUN_DIR: "/run/prep-deno",
   /** Most files a plan copies into the sandbox at start (its seeds; `PD_MAX_SEEDS`). */

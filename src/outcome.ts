@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * How a hook ended, in words the runner turns into an exit status and one
- * message (the spawn path's src/launch/entry.ts, the warm path's
- * src/warm/report.ts). The exit statuses are `EXIT` in src/contract.ts (the
- * plugin's too), documented in the README.
+ * The words for how a hook ended, which src/hook_call.ts (the one hook
+ * call of the spawn entry, the warm Worker and `prep-deno/testing`) puts in
+ * the outcome record (src/outcome_record.ts). The exit statuses are `EXIT`
+ * in src/contract.ts (the plugin's too), documented in the README.
  *
  * @module
  */

@@ -132,7 +132,10 @@ export function loadPolicy(
   const permissions = setName ? normalizeSet(sets![setName], configPath, setName) : {};
   try {
     const chosen = parseViewSet((config as { sandbox?: unknown })?.sandbox, hook, configPath);
-    const view = resolveView(chosen?.set, permissions, env, chosen?.name);
+    const view = resolveView(chosen?.set, permissions, env, chosen?.name, [
+      modulePath,
+      configPath,
+    ]);
     refuseSelfWrite(configPath, hookRoot, permissions, view);
     admitPrivileged(
       view.privileged ?? [],

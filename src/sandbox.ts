@@ -10,7 +10,8 @@
 
 import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
-import { type KernelView, RUNTIME_DIR, SETPRIV } from "./view.ts";
+import { type KernelView, SETPRIV } from "./view.ts";
+import { LAUNCHER } from "./contract.ts";
 
 export { SETPRIV };
 
@@ -81,18 +82,6 @@ export function findBwrap(): string | undefined {
 }
 
 /**
- * Whether the runtime's cache (DENO_DIR) is a writable tmpfs of the
- * sandbox's own: the private /tmp (mounted after a whole-root grant too),
- * or the tmpfs mounted over a written host /tmp. Not if a read grant
- * brought the host's in (the policy refuses those: checked all the same,
- * as the launcher copies files into it).
- */
-export function runtimeCachePrivate(v: KernelView): boolean {
-  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) return true;
-  return !v.read.some((g) => covers(g.real, RUNTIME_DIR));
-}
-
-/**
  * The bwrap arguments (without the bwrap path itself and without the command
  * to run after `--`). Pure: every path in `spec.view` was resolved and
  * checked by the policy.
@@ -126,20 +115,25 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   }
   if (v.slurm) {
     a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
-    for (const secret of v.slurm.hidden ?? []) a.push("--ro-bind", "/dev/null", secret);
     // connect() needs no write access to the socket's mount: read-only is enough.
     if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
   }
   for (const g of v.read) a.push(...bind("--ro-bind", g));
   for (const g of v.write) a.push(...bind("--bind", g));
   for (const g of v.devices) a.push(...bind("--dev-bind", g));
-  // The runtime's cache stays private even when the host's /tmp is granted.
-  if (v.writeAll || v.write.some((g) => covers(g.real, RUNTIME_DIR))) {
-    a.push("--tmpfs", RUNTIME_DIR);
-  }
   // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
+  // Slurm's secrets after every other bind (a `read` of slurm.conf's folder
+  // or of a folder above, the hook root), wherever the view has them.
+  if (v.slurm) a.push(...slurmMasks(v, spec));
+  // The runner's own state after every grant: the host's (plans, status
+  // files, the warm service's sockets) is out of every view, and the tmpfs
+  // in its place holds the runner's in-sandbox files (Deno's cache, the
+  // status file, seeds). Its host counterpart is root's in root's /run: a
+  // grant of the host's /tmp, or of the whole host, brings no name there
+  // that a local user could prepare or swap.
+  a.push("--tmpfs", LAUNCHER.RUN_DIR);
   for (const w of spec.runtimeWritable ?? []) a.push("--bind", w, w);
   if (!v.hostProcesses) a.push("--unshare-pid");
   a.push(
@@ -159,6 +153,26 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // commands its node shim's folder as their whole PATH.
   a.push("--setenv", "PATH", CHILD_PATH);
   for (const [k, val] of Object.entries(spec.setenv)) a.push("--setenv", k, val);
+  return a;
+}
+
+/** The masks over what `slurm: true` hides (see src/view_slurm.ts) that lie in the view. */
+function slurmMasks(v: KernelView, spec: SandboxSpec): string[] {
+  const slurm = v.slurm!;
+  const inView = (p: string) =>
+    v.readAll || v.writeAll ||
+    [
+      slurm.confDir,
+      spec.hookRoot,
+      ...spec.runtimePaths,
+      ...[...v.read, ...v.write].map((g) => g.real),
+    ]
+      .some((o) => covers(o, p));
+  const a: string[] = [];
+  for (const d of slurm.hiddenDirs ?? []) {
+    if (inView(d)) a.push("--tmpfs", d, "--remount-ro", d);
+  }
+  for (const f of slurm.hidden ?? []) if (inView(f)) a.push("--ro-bind", "/dev/null", f);
   return a;
 }
 

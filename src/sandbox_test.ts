@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { bwrapArgs, hostProcessesGid, sandboxedCommand, SETPRIV } from "./sandbox.ts";
 import { resolveView } from "./view.ts";
 import { denoPermissionFlags } from "./launch/plan.ts";
+import { LAUNCHER } from "./contract.ts";
+import { RUNTIME_DIR } from "./launch/constants.ts";
 
 const BASE = { runtimePaths: ["/opt/prep-deno"], hookRoot: "/etc/slurm/hooks", setenv: { A: "1" } };
 
@@ -84,7 +86,31 @@ Deno.test("sandbox args: the hook's code and the runner are bound read-only afte
   assert.equal(a[last("/opt/prep-deno") - 2], "--ro-bind");
   // Whole-root grants: no symlink over merged-/usr's /bin (bwrap could not make it).
   assert.deepEqual(uses(a, "--symlink"), []);
-  assert.ok(uses(a, "--tmpfs").some(([p]) => p === "/tmp/.deno"));
+});
+
+Deno.test("sandbox args: the runner's in-view state is a tmpfs at its run dir, after every grant, whatever the grants", () => {
+  const views = [
+    resolveView({ write: true }, {}, {}),
+    resolveView({ read: true }, {}, {}),
+    resolveView({ write: ["/tmp", "/dev/shm"] }, {}, {}),
+    resolveView({ read: ["/tmp", "/run"] }, {}, {}),
+  ];
+  for (const view of views) {
+    const a = bwrapArgs({ ...BASE, view, runtimeWritable: [`${LAUNCHER.RUN_DIR}/warm/1`] });
+    const tmpfs = a.lastIndexOf(LAUNCHER.RUN_DIR);
+    assert.equal(a[tmpfs - 1], "--tmpfs");
+    // Every bind of a host path comes before it, but the runner's own folder.
+    a.forEach((arg, i) => {
+      if (["--bind", "--ro-bind", "--ro-bind-try", "--dev-bind"].includes(arg)) {
+        const w = a[i + 2];
+        assert.ok(i < tmpfs || w === `${LAUNCHER.RUN_DIR}/warm/1`, `${arg} ${w} after the tmpfs`);
+      }
+    });
+    // The runner's in-view files are in it.
+    for (const p of [RUNTIME_DIR, LAUNCHER.STATUS_PATH]) {
+      assert.ok(p.startsWith(`${LAUNCHER.RUN_DIR}/`), p);
+    }
+  }
 });
 
 Deno.test("sandbox args: deno flags grant what the set grants, never npm: unless imported", () => {

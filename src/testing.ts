@@ -27,7 +27,8 @@
  */
 
 import { buildJobContext } from "./context.ts";
-import { isExitStatus } from "./outcome.ts";
+import { callHook as callHook_, HookExit, hookExport, jobEnv, noExport } from "./hook_call.ts";
+import { causeOf, type OutcomeKind } from "./outcome_record.ts";
 import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
 import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 
@@ -135,20 +136,25 @@ export function fakeJob(hook: HookName | ScriptContext, opts: FakeJobOptions = {
 export interface HookCall {
   /** 0-255, as the runner's: the returned status, 0 for nothing, 1 for a throw or bad value. */
   status: number;
+  /** How it ended, as the runner's outcome record says (`returned`, `threw`, `bad-value`...). */
+  kind: OutcomeKind;
   /** The job the hook was called with. */
   job: JobContext;
   /** What the hook threw, if it threw. */
   error?: unknown;
   /** Why the status is a failure the hook did not return itself, in the runner's words. */
   reason?: string;
+  /** The node's drain reason the runner would give, after `<hook> <file>: `. */
+  cause?: string;
 }
 
 /**
  * Calls the hook of `module` that serves `hook` (its named export, else
  * its default export) with a fake job, in this process, and gives the
- * status the runner would exit with. As under the runner, `Deno.env` answers
- * from the job's environment (Deno's permission check first), and
- * `Deno.exit(n)` in the hook becomes status `n` instead of ending the test.
+ * status the runner would exit with, judged by the runner's own hook call
+ * (src/hook_call.ts). As under the runner, `Deno.env` answers from the
+ * job's environment (Deno's permission check first), and `Deno.exit(n)` in
+ * the hook becomes status `n` instead of ending the test.
  *
  * @example
  * ```ts
@@ -165,14 +171,7 @@ export async function callHook(
 ): Promise<HookCall> {
   const job = opts.job ?? fakeJob(hook, opts);
   const mod = module as Record<string, unknown>;
-  const fn = typeof mod[job.hook] === "function" ? mod[job.hook] : mod.default;
-  if (typeof fn !== "function") {
-    throw new TypeError(
-      `the module has no "${job.hook}" export and no default export (it exports: ${
-        Object.keys(mod).join(", ") || "nothing"
-      })`,
-    );
-  }
+  if (!hookExport(mod, job.hook)) throw new TypeError(noExport(Object.keys(mod), job.hook).message);
   const realExit = Deno.exit;
   const realEnv = Deno.env;
   const set = (name: "exit" | "env", value: unknown) =>
@@ -180,50 +179,21 @@ export async function callHook(
   set("exit", (code?: number): never => {
     throw new HookExit(code ?? 0);
   });
-  set("env", jobEnvFor(job, realEnv));
+  set("env", jobEnv(() => env, realEnv));
+  const env: Record<string, string> = { ...job.env };
   try {
-    const value = await (fn as Hook)(job);
-    if (value === undefined) return { status: 0, job };
-    if (isExitStatus(value)) return { status: value, job };
-    return { status: 1, job, reason: `the hook returned ${String(value)}, not 0-255 or nothing` };
-  } catch (e) {
-    if (e instanceof HookExit) {
-      return isExitStatus(e.code)
-        ? { status: e.code, job }
-        : { status: 1, job, reason: `the hook called Deno.exit(${e.code})` };
-    }
-    return { status: 1, job, error: e, reason: `the hook threw: ${(e as Error)?.message ?? e}` };
+    const o = await callHook_(mod, job.hook, job, { hook: job.hook });
+    return {
+      status: o.status,
+      kind: o.kind,
+      job,
+      ...(o.error !== undefined ? { error: o.error } : {}),
+      ...(o.message !== undefined
+        ? { reason: o.message, cause: causeOf(o.cause ?? o.message) }
+        : {}),
+    };
   } finally {
     set("exit", realExit);
     set("env", realEnv);
-  }
-}
-
-/**
- * `Deno.env` as a hook sees it under the runner: the job's environment is
- * the process's. Deno's own permission check still comes first, so a test
- * without --allow-env fails where the hook without an `env` grant would.
- */
-function jobEnvFor(job: JobContext, real: Deno.Env): Deno.Env {
-  const env: Record<string, string> = { ...job.env };
-  return {
-    get: (k: string) => (real.get(k), env[k]),
-    has: (k: string) => (real.get(k), k in env),
-    toObject: () => (real.toObject(), { ...env }),
-    set: (k: string, v: string) => {
-      real.get(k);
-      env[k] = v;
-    },
-    delete: (k: string) => {
-      real.get(k);
-      delete env[k];
-    },
-  };
-}
-
-/** `Deno.exit(code)` inside a hook called by {@linkcode callHook}. */
-class HookExit extends Error {
-  constructor(readonly code: number) {
-    super(`Deno.exit(${code})`);
   }
 }

@@ -41,8 +41,8 @@ Deno.test("testing: callHook gives the runner's status for each way a hook ends"
     [{ prolog: () => Promise.resolve(7) }, 7],
     [{ default: () => 3 }, 3],
     [{ prolog: () => 2, default: () => 9 }, 2],
-    [{ prolog: () => 256 }, 1, /returned 256, not 0-255/],
-    [{ prolog: () => "0" }, 1, /returned 0/],
+    [{ prolog: () => 256 }, 1, /returned 256, which is not an exit status/],
+    [{ prolog: () => "0" }, 1, /returned "0"/],
     [
       {
         prolog: () => {
@@ -50,7 +50,7 @@ Deno.test("testing: callHook gives the runner's status for each way a hook ends"
         },
       },
       1,
-      /threw: no scratch/,
+      /^threw Error: no scratch$/,
     ],
     [{ prolog: () => Deno.exit(5) }, 5],
     [{ prolog: () => Deno.exit(300) }, 1, /Deno\.exit\(300\)/],
@@ -61,7 +61,12 @@ Deno.test("testing: callHook gives the runner's status for each way a hook ends"
     if (reason) assert.match(r.reason ?? "", reason);
   }
   assert.equal(typeof Deno.exit, "function");
-  await assert.rejects(callHook({ epilog: () => {} }, "prolog"), /no "prolog" export/);
+  await assert.rejects(callHook({ epilog: () => {} }, "prolog"), /no export "prolog"/);
+  const thrown = await callHook(
+    { prolog: () => Promise.reject(new Error("gpu 1 lost\nat x")) },
+    "prolog",
+  );
+  assert.deepEqual([thrown.kind, thrown.cause], ["threw", "gpu 1 lost"]);
 });
 
 Deno.test("testing: callHook passes the fake job, or the one given", async () => {

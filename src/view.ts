@@ -26,7 +26,7 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
@@ -37,7 +37,7 @@ import {
   programHops,
 } from "./privileged.ts";
 import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
-import { resolveSlurmClient, SLURM_SECRETS, type SlurmClientPaths } from "./view_slurm.ts";
+import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
 
 export {
   mungeSocketPath,
@@ -274,16 +274,10 @@ export interface KernelView {
 }
 
 /**
- * Where the Deno runtime inside the sandbox keeps its cache: always a
- * private tmpfs, even when a grant brings the host's /tmp in, so nothing on
- * the host can plant code into it.
- */
-export const RUNTIME_DIR = "/tmp/.deno";
-
-/**
  * Resolves the kernel view of a hook: the sandbox set's paths (or, where it
  * is silent, the permission set's `read`/`write` lists), device globs,
- * Slurm's client paths.
+ * Slurm's client paths. `shown` (the hook's module and policy file) are
+ * never masked by `slurm: true`.
  *
  * @example
  * ```ts
@@ -297,6 +291,7 @@ export function resolveView(
   permissions: Permissions,
   env: Readonly<Record<string, string | undefined>>,
   setName?: string,
+  shown: readonly string[] = [],
 ): KernelView {
   const all = permissions.all === true;
   const read = set?.read ?? (all ? undefined : permissions.read);
@@ -314,17 +309,10 @@ export function resolveView(
         resolveGrant(p)
       )
       : [];
-  const slurm = set?.slurm ? resolveSlurmClient(env) : undefined;
+  const slurm = set?.slurm ? resolveSlurmClient(env, shown) : undefined;
   // Before any grant is resolved: a grant the runner makes must exist by then.
   if (set?.create) createMissing(set.create, writeList);
   const reads = list(read, readList, writeList);
-  for (const g of reads) {
-    if (covers(g.real, RUNTIME_DIR)) {
-      throw new GrantError(
-        `${g.path} is refused under "read": it would show the runtime's cache ${RUNTIME_DIR} from the host; grant the folders under it you need, or grant it under "write"`,
-      );
-    }
-  }
   const writes = list(write, writeList, []);
   for (const [key, grants] of [["read", reads], ["write", writes]] as const) {
     for (const g of grants) {
@@ -388,8 +376,14 @@ export function viewDeps(view: KernelView): string[] {
   for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);
-    // A secret that appears later must make a new plan, which hides it.
-    for (const name of SLURM_SECRETS) deps.add(join(view.slurm.confDir, name));
+    // A file that appears later or turns private must make a new plan,
+    // which masks it: each walked folder's listing ("DIR/.": its mtime
+    // counts, see stat_text in src/launcher/plan.c) and each entry judged.
+    for (const p of view.slurm.walked ?? []) {
+      deps.add(p);
+      deps.add(`${p}/.`);
+    }
+    for (const p of [...(view.slurm.hidden ?? []), ...(view.slurm.hiddenDirs ?? [])]) chain(p);
     if (view.slurm.mungeDir) chain(view.slurm.mungeDir);
   }
   return [...deps];

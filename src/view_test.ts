@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mungeSocketPath, parseViewSet, resolveView, viewDeps, ViewError } from "./view.ts";
 import { GrantError } from "./trust.ts";
+import { slurmMasks } from "./view_slurm.ts";
 
 const CONF = "/etc/slurm/hooks/deno.json";
 
@@ -99,8 +100,56 @@ Deno.test("view: device globs expand to the host's device nodes; a non-device is
   );
 });
 
-Deno.test("view: reading the host's /tmp whole is refused (the runtime's cache lives there)", () => {
-  assert.throws(() => resolveView({ read: ["/tmp"] }, {}, {}), /refused under "read"/);
+Deno.test("view: the host's /tmp may be read whole (the runtime's cache is not there)", () => {
+  assert.equal(resolveView({ read: ["/tmp"] }, {}, {}).read[0].real, "/tmp");
+});
+
+Deno.test("view: slurm masks what not every user could read in slurm.conf's folder, subfolders and link targets included", () => {
+  const dir = Deno.makeTempDirSync();
+  const outside = Deno.makeTempDirSync();
+  try {
+    Deno.chmodSync(dir, 0o755);
+    const file = (p: string, mode: number) => {
+      Deno.writeTextFileSync(p, "x");
+      Deno.chmodSync(p, mode);
+    };
+    file(join(dir, "slurm.conf"), 0o644);
+    file(join(dir, "gres.conf"), 0o644);
+    file(join(dir, "private.conf"), 0o600);
+    file(join(dir, "group.conf"), 0o640);
+    Deno.mkdirSync(join(dir, "sub"), { mode: 0o755 });
+    file(join(dir, "sub", "plain.conf"), 0o644);
+    file(join(dir, "sub", "hidden.conf"), 0o600);
+    file(join(dir, "sub", "public.key"), 0o644);
+    Deno.mkdirSync(join(dir, "closed"), { mode: 0o700 });
+    file(join(dir, "closed", "x"), 0o644);
+    file(join(outside, "target"), 0o600);
+    Deno.symlinkSync(join(outside, "target"), join(dir, "link.conf"));
+    Deno.symlinkSync(join(dir, "sub", "hidden.conf"), join(dir, "alias"));
+    // A linked folder open to all is walked as a subfolder; a loop ends.
+    Deno.mkdirSync(join(outside, "linked"), { mode: 0o755 });
+    Deno.chmodSync(outside, 0o755);
+    file(join(outside, "linked", "private"), 0o600);
+    file(join(outside, "linked", "public"), 0o644);
+    Deno.symlinkSync(join(outside, "linked"), join(dir, "linked"));
+    Deno.symlinkSync(dir, join(dir, "sub", "loop"));
+    const m = slurmMasks(dir, [join(dir, "slurm.conf")]);
+    assert.deepEqual(
+      m.hidden,
+      [
+        join(dir, "group.conf"),
+        join(dir, "private.conf"),
+        join(dir, "sub", "hidden.conf"),
+        join(dir, "sub", "public.key"),
+        join(Deno.realPathSync(outside), "target"),
+        join(Deno.realPathSync(outside), "linked", "private"),
+      ].sort(),
+    );
+    assert.deepEqual(m.hiddenDirs, [join(dir, "closed")]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(outside, { recursive: true });
+  }
 });
 
 Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from AuthInfo", () => {
@@ -116,13 +165,16 @@ Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from 
     }
     assert.equal(mungeSocketPath(join(dir, "slurm.conf")), `${dir}/munge/s`);
     const v = resolveView({ slurm: true }, {}, { SLURM_CONF: join(dir, "slurm.conf") });
-    assert.deepEqual(v.slurm, {
-      confDir: dir,
-      mungeDir: join(dir, "munge"),
-      hidden: ["site.key", "slurm.key", "slurmdbd.conf"].map((f) => join(dir, f)),
-    });
-    // A secret made later makes a new plan: its path is a dependency.
-    assert.ok(viewDeps(v).includes(join(dir, "jwt_hs256.key")));
+    assert.equal(v.slurm?.confDir, dir);
+    assert.equal(v.slurm?.mungeDir, join(dir, "munge"));
+    assert.deepEqual(
+      v.slurm?.hidden,
+      ["site.key", "slurm.key", "slurmdbd.conf"].map((f) => join(dir, f)),
+    );
+    assert.deepEqual(v.slurm?.hiddenDirs, []);
+    // A file made later makes a new plan: the folders' listings are dependencies.
+    assert.ok(viewDeps(v).includes(`${dir}/.`));
+    assert.ok(viewDeps(v).includes(`${dir}/munge/.`));
     assert.equal(v.network, true);
     assert.equal(mungeSocketPath("/nonexistent"), "/run/munge/munge.socket.2");
     assert.throws(

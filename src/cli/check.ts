@@ -12,7 +12,8 @@
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
-import { EXIT } from "../contract.ts";
+import { EXIT, LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "../launch/constants.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
@@ -168,8 +169,13 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
   }
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
   // Seen at a fixed path inside the sandbox, so the type-check cache hits
-  // when nothing changed.
-  const inside = "/tmp/prep-deno-check";
+  // when nothing changed: in the view's private tmpfs over the runner's
+  // state, never in a granted host /tmp where a user could prepare it.
+  const inside = `${LAUNCHER.RUN_DIR}/check`;
+  try {
+    // The tmpfs over it needs a mount point when the view binds the host's /run.
+    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+  } catch { /* there already, or not root: bwrap says so if it matters */ }
   try {
     const types = pathToFileURL(join(libDir(), "types.ts")).href;
     Deno.writeTextFileSync(
@@ -187,7 +193,7 @@ async function typeCheck(modulePath: string, configPath?: string): Promise<boole
     const cache = checkCache();
     const tty = Deno.stdout.isTerminal();
     const env: Record<string, string> = {
-      DENO_DIR: cache ?? "/tmp/.deno",
+      DENO_DIR: cache ?? RUNTIME_DIR,
       DENO_NO_UPDATE_CHECK: "1",
       RUST_BACKTRACE: "0",
     };

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * `prep-deno __plan MODULE HOOK`: the native launcher's cache miss. Writes
- * the encoded launch plan on stdout, or says why the hook cannot be
- * launched and ends with that status.
+ * the encoded launch plan on stdout, or, when the hook cannot be launched,
+ * the outcome record that says why (kind `refused`, src/outcome_record.ts)
+ * and ends with its status: the launcher sends it on to the plugin.
  *
  * @module
  */
 
 import { writeAll } from "../bytes.ts";
-import { causeLine } from "../contract.ts";
+import { formatOutcome } from "../outcome_record.ts";
 import { encodePlan, LaunchRefused, planHook } from "../launch/plan.ts";
 import type { HookName } from "../types.ts";
 
@@ -20,10 +21,16 @@ export async function planCommand(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
-    console.error(
-      `prep-deno: ${hook} ${modulePath} job ${Deno.env.get("SLURM_JOB_ID") ?? "?"}: ${e.message}`,
+    await writeAll(
+      Deno.stdout,
+      new TextEncoder().encode(formatOutcome({
+        kind: "refused",
+        status: e.status,
+        message: e.message,
+        cause: e.message,
+        place: { hook, module: modulePath, job: Deno.env.get("SLURM_JOB_ID") ?? "?" },
+      })),
     );
-    console.error(causeLine(e.message));
     return e.status;
   }
 }

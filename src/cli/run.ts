@@ -25,6 +25,8 @@ the job taken from the environment. This is what the prep/deno plugin executes.
   --memory-mb MIB    the whole hook's memory limit: all its processes, off-heap memory
                      included (default: heap + ${LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
                      memory cgroup, else only the heap limit holds
+  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+                     instead of the message and cause line on stderr (the plugin passes 3)
 `;
 
 /** Runs `run`; resolves to the exit status. */
@@ -34,6 +36,7 @@ export async function runCommand(args: string[]): Promise<number> {
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
     "list-exports": { type: "boolean" },
+    "outcome-fd": { type: "string" },
   });
   if (values.help) {
     console.log(RUN_HELP);
@@ -64,5 +67,6 @@ export async function runCommand(args: string[]): Promise<number> {
     heapMb,
     memoryMb,
     listExports: values["list-exports"] === true,
+    outcomeFd: numberFlag("run", "outcome-fd", values["outcome-fd"] as string | undefined, 1 << 20),
   });
 }

@@ -7,12 +7,23 @@
  * @module
  */
 
+import { LAUNCHER } from "../contract.ts";
+
+/**
+ * Where the Deno runtime inside the sandbox keeps its cache: in the view's
+ * private tmpfs at `LAUNCHER.RUN_DIR`, mounted after every grant, so no
+ * grant (the host's /tmp, the whole host) brings it onto a name a local
+ * user could prepare, and nothing on the host can plant code into it.
+ */
+export const RUNTIME_DIR = `${LAUNCHER.RUN_DIR}/deno`;
+
 /**
  * The variables the Deno runtime needs in the view at start-up (cache,
- * colours); the entry takes them out again before the hook runs.
+ * colours); the entry takes them out again before the hook runs. DENO_DIR
+ * is {@linkcode RUNTIME_DIR}, whatever the hook's grants.
  */
 export const SANDBOX_RUNTIME_ENV: Readonly<Record<string, string>> = {
-  DENO_DIR: "/tmp/.deno",
+  DENO_DIR: RUNTIME_DIR,
   DENO_NO_UPDATE_CHECK: "1",
   NO_COLOR: "1",
 };

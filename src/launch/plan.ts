@@ -13,14 +13,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
-import {
-  bwrapArgs,
-  fdBinds,
-  findBwrap,
-  runtimeCachePrivate,
-  sandboxedCommand,
-} from "../sandbox.ts";
+import { bwrapArgs, fdBinds, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
+import { covers } from "../trust.ts";
 import { encodePrivileged, PRIVILEGED_SOCKET } from "../privileged.ts";
 import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
@@ -153,7 +148,23 @@ export function denoPermissionFlags(
     return items.join(",");
   };
   for (const kind of ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const) {
-    const grant = p[kind];
+    // "/" in a list is the whole host: the global flag, which a revoke of
+    // one path below it leaves alone (see the refusal below).
+    const grant = Array.isArray(p[kind]) && (p[kind] as string[]).includes("/") ? true : p[kind];
+    if (kind === "write" && Array.isArray(grant)) {
+      // The entry revokes its own write of each extra path (the status
+      // file) before the hook runs, and Deno's revoke of a path also
+      // drops every listed grant above it: the hook would silently lose it.
+      for (const own of extraWrite) {
+        const above = grant.find((g) => covers(g, own));
+        if (above !== undefined) {
+          throw new LaunchRefused(
+            EXIT.SANDBOX,
+            `the "write" grant "${above}" covers ${LAUNCHER.RUN_DIR}, which is the runner's own in every view (a fresh tmpfs: nothing of the host's is there); grant the folders under "${above}" that the hook writes instead`,
+          );
+        }
+      }
+    }
     const extra = kind === "write" ? extraWrite : kind === "env" ? extraEnv : [];
     if (grant === true) flags.push(`--allow-${kind}`);
     else if ((grant?.length ?? 0) + extra.length > 0) {
@@ -249,7 +260,6 @@ export function planHook(
     write: addPath(sandbox.permissions.write, PRIVILEGED_SOCKET),
   };
   const deno = Deno.execPath();
-  const writable = (other?.runtimeWritable ?? []).flatMap((w) => ["--bind", w, w]);
   return {
     bwrap,
     bwrapArgs: [
@@ -263,14 +273,10 @@ export function planHook(
         hookRoot,
         view: policy.view,
         setenv: SANDBOX_RUNTIME_ENV,
+        // Bound after the tmpfs over the runner's state (a hook that could
+        // write a plan could grant the next hook anything).
+        runtimeWritable: other?.runtimeWritable,
       }),
-      // The runner's own state (every hook's launch plan, status files, the
-      // warm service's socket) is out of every hook's view, whatever its
-      // grants: a hook that could write a plan could grant the next hook
-      // anything.
-      "--tmpfs",
-      LAUNCHER.RUN_DIR,
-      ...writable,
     ],
     command: sandboxedCommand(
       { hookRoot, view: policy.view },
@@ -303,13 +309,11 @@ export function planHook(
     fdBinds: fdBinds(policy.view),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
-    // Only into a DENO_DIR of the sandbox's own: never onto a granted host /tmp.
-    seeds: !other && runtimeCachePrivate(policy.view)
-      ? [{
-        host: ENTRY_ANALYSIS_PATH,
-        sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
-      }]
-      : [],
+    // Into the DENO_DIR in the view's private tmpfs (see bwrapArgs).
+    seeds: other ? [] : [{
+      host: ENTRY_ANALYSIS_PATH,
+      sandbox: join(SANDBOX_RUNTIME_ENV.DENO_DIR, DENO_ANALYSIS_CACHE),
+    }],
   };
 }
 

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { causeLine } from "../contract.ts";
 import type { HookName } from "../types.ts";
+import { formatOutcome, type HookOutcome, outcomeText } from "../outcome_record.ts";
 import { LaunchRefused, planHook } from "./plan.ts";
 import { spawnPlan } from "./spawn.ts";
 import { pipeCapped } from "./output.ts";
@@ -38,6 +39,8 @@ export interface HookRun {
   onStdout?: (chunk: Uint8Array) => void;
   /** Cap the hook's stdout as the log does (1 MiB, then a note). */
   capStdout?: boolean;
+  /** The plugin's descriptor for the outcome record (`--outcome-fd`), passed on to the launcher. */
+  outcomeFd?: number;
 }
 
 /** Runs one hook in the sandbox; resolves to its exit status. */
@@ -49,8 +52,20 @@ export async function runHook(run: HookRun): Promise<number> {
     plan = planHook(modulePath, run.hook, undefined, run.env);
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
-    console.error(`prep-deno: ${run.hook} ${modulePath} job ${jobId}: ${e.message}`);
-    console.error(causeLine(e.message));
+    const record: HookOutcome = {
+      kind: "refused",
+      status: e.status,
+      message: e.message,
+      cause: e.message,
+      place: { hook: run.hook, module: modulePath, job: jobId },
+    };
+    if (run.outcomeFd !== undefined) {
+      // The plugin's pipe, which this process got from the launcher.
+      Deno.writeTextFileSync(`/proc/self/fd/${run.outcomeFd}`, formatOutcome(record));
+    } else {
+      console.error(outcomeText(record));
+      console.error(causeLine(e.message));
+    }
     return e.status;
   }
   const piped = run.onStdout !== undefined || run.capStdout === true;
@@ -62,6 +77,7 @@ export async function runHook(run: HookRun): Promise<number> {
     heapMb: run.heapMb,
     memoryMb: run.memoryMb,
     listExports: run.listExports,
+    outcomeFd: run.outcomeFd,
     stdout: piped ? "piped" : "inherit",
   });
   if (piped) {

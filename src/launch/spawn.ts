@@ -44,6 +44,11 @@ export interface SpawnOptions {
    * the exit code passed on as is (signals still named).
    */
   noStatus?: boolean;
+  /**
+   * The launcher's outcome record goes to this descriptor of it
+   * (`--outcome-fd`; 1: its stdout, which the hook then never gets).
+   */
+  outcomeFd?: number;
   /** Where the hook's stdout goes (default: inherit). */
   stdout?: "inherit" | "piped" | "null";
   /** Where the hook's stderr and the runner's messages go (default: inherit). */
@@ -63,6 +68,7 @@ export function spawnPlan(plan: LaunchPlan, opts: SpawnOptions): Deno.ChildProce
   if (opts.memoryMb) args.push("--memory-mb", String(opts.memoryMb));
   if (opts.listExports) args.push("--list-exports");
   if (opts.noStatus) args.push("--no-status");
+  if (opts.outcomeFd !== undefined) args.push("--outcome-fd", String(opts.outcomeFd));
   const child = new Deno.Command(LAUNCHER_PATH, {
     args,
     stdin: "piped",

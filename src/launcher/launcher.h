@@ -10,7 +10,8 @@
  * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX (see
+ * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX,
+ * PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX (see
  * `prep-deno __contract`).
  *
  * The units, each with its own header, top to bottom (nothing calls up):
@@ -58,6 +59,13 @@ struct pd_hook {
 	long memory_mb;
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
+	/*
+	 * --outcome-fd: where the outcome record goes (src/outcome_record.ts),
+	 * a descriptor the plugin handed only to this process (close-on-exec
+	 * from the start, so no hook process holds it); -1: none, the record's
+	 * message and cause line go to stderr instead (try, a terminal).
+	 */
+	int outcome_fd;
 };
 
 #endif

@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,26 @@ static const char *hook_for_context(const char *context)
 	return NULL;
 }
 
+/*
+ * The record's descriptor, close-on-exec so no process of the hook holds
+ * it. One of the standard three (the warm service, which can hand down no
+ * other, passes stdout) is moved up and /dev/null takes its place: the
+ * hook then writes to /dev/null there, never into the record.
+ */
+static int outcome_fd(int fd)
+{
+	int moved, null;
+
+	if (fd >= 3)
+		return fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 ? fd : -1;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (moved < 0 || null < 0 || dup2(null, fd) < 0)
+		return -1;
+	close(null);
+	return moved;
+}
+
 /* Parses run/__exec flags into h; 0, or -1 for a line Deno should explain. */
 static int parse(int argc, char **argv, struct pd_hook *h, const char **module, int exec_mode)
 {
@@ -95,6 +116,9 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 			heap = (long)d, i++;
 		else if (!strcmp(a, "--memory-mb") && (d = number(v, 1 << 24)) >= 1)
 			memory = (long)d, i++;
+		else if (!strcmp(a, "--outcome-fd") && (d = number(v, 1 << 20)) >= 1 &&
+			 (h->outcome_fd = outcome_fd((int)d)) >= 0)
+			i++;
 		else if (!strcmp(a, "--list-exports"))
 			h->list_exports = 1;
 		else if (exec_mode && !strcmp(a, "--no-status"))
@@ -116,9 +140,10 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 /* The hot path; -1 when this line is for src/main.ts. */
 static int run_fast(int argc, char **argv)
 {
-	struct pd_hook h = { 0 };
+	struct pd_hook h = { .outcome_fd = -1 };
 	struct pd_plan plan;
 	const char *module = NULL;
+	char *refusal = NULL;
 	int status, rc;
 
 	h.hook = hook_for_context(getenv("SLURM_SCRIPT_CONTEXT"));
@@ -129,8 +154,19 @@ static int run_fast(int argc, char **argv)
 		return -1;
 	h.module = module;
 	if (pd_plan_lookup(module, h.hook, &plan) < 0 &&
-	    pd_plan_make(module, h.hook, &plan, &status) < 0)
-		return status ? status : PD_EXIT_SANDBOX;
+	    pd_plan_make(module, h.hook, &plan, &status, &refusal) < 0) {
+		struct pd_record r;
+		int code;
+
+		rc = status ? status : PD_EXIT_SANDBOX;
+		if (refusal && !pd_parse_record(refusal, &r, &code) && code == rc)
+			pd_end_escaped(&h, "refused", rc, r.cause, r.message);
+		else
+			pd_end(&h, "refused", rc, "the runner could not plan the hook's launch",
+			       "the runner could not plan the hook's launch (status %d)", rc);
+		free(refusal);
+		return rc;
+	}
 	h.plan = &plan;
 	rc = pd_supervise(&h);
 	pd_plan_free(&plan);
@@ -139,7 +175,7 @@ static int run_fast(int argc, char **argv)
 
 static int exec_plan(int argc, char **argv)
 {
-	struct pd_hook h = { 0 };
+	struct pd_hook h = { .outcome_fd = -1 };
 	struct pd_plan plan;
 	size_t len;
 	char *bytes;
@@ -152,9 +188,8 @@ static int exec_plan(int argc, char **argv)
 	}
 	bytes = pd_read_all(0, &len);
 	if (!bytes || pd_plan_decode(bytes, len, &plan) < 0) {
-		pd_message(&h, "the launch plan on stdin cannot be read");
-		pd_cause("the launch plan on stdin cannot be read");
-		return PD_EXIT_SANDBOX;
+		return pd_end(&h, "refused", PD_EXIT_SANDBOX, "the launch plan on stdin cannot be read",
+			      "the launch plan on stdin cannot be read");
 	}
 	h.plan = &plan;
 	rc = pd_supervise(&h);
@@ -171,11 +206,13 @@ static int print_contract(void)
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
 	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
 	       "\"PRIVILEGED_SOCKET\":\"%s\"},"
-	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d}\n",
+	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d,"
+	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d,\"MESSAGE_PREFIX\":\"%s\"}\n",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX);
+	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX,
+	       PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 
@@ -187,6 +224,10 @@ int main(int argc, char **argv)
 		int rc = run_fast(argc - 2, argv + 2);
 		if (rc >= 0)
 			return rc;
+		/* src/main.ts explains this line, and sends its record on. */
+		for (int i = 2; i + 1 < argc; i++)
+			if (!strcmp(argv[i], "--outcome-fd") && atoi(argv[i + 1]) >= 3)
+				fcntl(atoi(argv[i + 1]), F_SETFD, 0);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "__exec"))
 		return exec_plan(argc - 2, argv + 2);

@@ -25,6 +25,7 @@
 
 #include "io.h"
 #include "plan.h"
+#include "rundir.h"
 
 static const char *next_str(char **p, char *end)
 {
@@ -101,8 +102,19 @@ static int stat_text(const char *path, char *out, size_t size)
 	/*
 	 * A folder counts by identity, owner and mode only: its mtime moves
 	 * with every file made in it (think /tmp), and what the lookup reads
-	 * in it, its deno.json, is a dep of its own.
+	 * in it, its deno.json, is a dep of its own. Named "DIR/." it counts
+	 * by its listing too (mtime, ctime): the plan masks what is in it
+	 * (slurm.conf's folder, see viewDeps() in src/view.ts).
 	 */
+	size_t len = strlen(path);
+
+	if (S_ISDIR(st.st_mode) && len >= 2 && !strcmp(path + len - 2, "/.")) {
+		snprintf(out, size, "%llu:%llu:%o:%u:%u:%lld.%09ld:%lld.%09ld",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, st.st_mode,
+			 st.st_uid, st.st_gid, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+		return 0;
+	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(out, size, "%llu:%llu:%o:%u:%u", (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, st.st_mode, st.st_uid, st.st_gid);
@@ -115,26 +127,13 @@ static int stat_text(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* Our own folder, writable by nobody else; created if missing. */
-static int private_dir(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	mkdir(path, mode);
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-			       !(st.st_mode & 022) ?
-		       0 :
-		       -1;
-}
-
 static int cache_path(const char *module, const char *hook, char *out, size_t size)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *parts[] = { module, hook, PREP_DENO_BUILD_ID };
 
-	if (private_dir(PREP_DENO_RUN_DIR, 0755) < 0 ||
-	    snprintf(out, size, "%s/plans", PREP_DENO_RUN_DIR) >= (int)size ||
-	    private_dir(out, 0700) < 0)
+	/* Root's, in root's folders all the way down (rundir.c). */
+	if (pd_run_dir("plans", 0700, out, size) < 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
 		for (const char *c = parts[i];; c++) {
@@ -287,10 +286,12 @@ static void free_list(struct pd_list *l)
 }
 
 /*
- * Asks Deno for the plan. Its stderr is ours (a refusal is explained
- * there); a refusal ends the run with Deno's status in *status.
+ * Asks Deno for the plan. A refusal ends the run with Deno's status in
+ * *status and, in *refusal (malloc'd, or NULL), the outcome record Deno
+ * wrote on stdout instead of a plan.
  */
-int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status)
+int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status,
+		 char **refusal)
 {
 	static const char *const flags[] = { PREP_DENO_RUN_FLAGS };
 	const char *argv[sizeof(flags) / sizeof(flags[0]) + 8];
@@ -301,6 +302,7 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	pid_t pid;
 
 	memset(plan, 0, sizeof(*plan));
+	*refusal = NULL;
 	argv[n++] = PREP_DENO_DENO;
 	argv[n++] = "run";
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
@@ -333,7 +335,12 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		free(bytes);
+		if (bytes && len > 0 && len < PD_OUTCOME_MAX && !memchr(bytes, 0, len)) {
+			bytes[len] = '\0';
+			*refusal = bytes;
+		} else {
+			free(bytes);
+		}
 		free(before);
 		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : PD_EXIT_SANDBOX;
 		return -1;

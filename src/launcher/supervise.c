@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "cgroup.h"
 #include "io.h"
+#include "rundir.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -57,47 +58,49 @@ static int env_memfd(void)
 	return fd;
 }
 
-/* A root-only file the entry writes "started" and "exit N" to. */
+/*
+ * A root-only file the entry writes "started" and "exit N" to, in root's
+ * folders all the way down (rundir.c). bwrap binds it onto
+ * PD_STATUS_PATH, in the view's private tmpfs (see bwrapArgs() in
+ * src/sandbox.ts): neither end is a name a user can prepare.
+ */
 static int status_file(char *path, size_t size)
 {
 	char dir[4096];
-	struct stat st;
-	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0755);
-	snprintf(dir, sizeof(dir), "%s/status", PREP_DENO_RUN_DIR);
-	mkdir(dir, 0700);
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
+	if (pd_run_dir("status", 0700, dir, sizeof(dir)) < 0 ||
+	    snprintf(path, size, "%s/XXXXXX", dir) >= (int)size)
 		return -1;
-	snprintf(path, size, "%s/XXXXXX", dir);
-	fd = mkostemp(path, O_CLOEXEC);
-	return fd;
+	return mkostemp(path, O_CLOEXEC);
+}
+
+/* Only the hook call's own kinds; the runner's are this launcher's to say. */
+static int hook_kind(const char *k)
+{
+	static const char *const kinds[] = { "returned",  "bad-value", "threw",
+					     "no-export", "load-failed", "stalled" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(k, kinds[i]))
+			return 1;
+	return 0;
 }
 
 /*
- * The status file: "started\n", then, when the entry fails the hook,
- * "cause TEXT\n", then "exit N\n". The cause is printed here, after every
- * process of the hook is gone, so none can print a cause line after it.
+ * The status file: "started\n", then the entry's outcome record line once
+ * the hook ended by itself. The record is sent on (pd_end_escaped) after
+ * every process of the hook is gone.
  */
-static const char *recorded(int fd, int *code, char *cause, size_t cause_len)
+static const char *recorded(int fd, int *code, struct pd_record *r)
 {
-	char buf[PD_REASON_MAX + 64] = { 0 };
+	static char buf[PD_OUTCOME_MAX + 64];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	char *exit_line, *cause_line;
 
+	buf[n > 0 ? n : 0] = '\0';
 	if (n <= 0 || strncmp(buf, "started\n", 8))
 		return "none";
-	cause_line = strstr(buf, "\ncause ");
-	if (cause_line) {
-		cause_line += 7;
-		snprintf(cause, cause_len, "%.*s", (int)strcspn(cause_line, "\n"), cause_line);
-	}
-	exit_line = strstr(buf, "\nexit ");
-	if (!exit_line)
+	if (pd_parse_record(buf + 8, r, code) < 0 || !hook_kind(r->kind))
 		return "started";
-	*code = atoi(exit_line + 6);
 	return "ended";
 }
 
@@ -137,6 +140,90 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
 		;
 }
 
+/*
+ * The one outcome of the hook, from what this launcher saw (deadline,
+ * signal, cgroup's out-of-memory count, wait status) and what the entry
+ * recorded; the launcher's own kinds come first, so no record the hook's
+ * process wrote can hide them.
+ */
+static int outcome(const struct pd_hook *h, int rc, const char *rec, int code,
+		   const struct pd_record *r, int timed_out, int stopped_by, int oom,
+		   int cg_error)
+{
+	char why[PD_REASON_MAX + 1];
+
+	if (timed_out) {
+		snprintf(why, sizeof(why), "timed out after %g s", h->timeout_s);
+		return pd_end(h, "timeout", PD_EXIT_TIMEOUT, why,
+			      "timed out after %g s; the hook was killed (every process of it)",
+			      h->timeout_s);
+	}
+	if (stopped_by) {
+		snprintf(why, sizeof(why), "stopped: the runner got signal %d (%s)", stopped_by,
+			 strsignal(stopped_by));
+		return pd_end(h, "signal", 128 + stopped_by, why,
+			      "the runner got %s; the hook was killed (every process of it)",
+			      strsignal(stopped_by));
+	}
+	if (cg_error)
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot put the hook in its cgroup",
+			      "cannot put the hook in its cgroup: %s", strerror(cg_error));
+	/*
+	 * The entry's record, with the status the runner saw; but a kill
+	 * (128+N) after the cgroup's out-of-memory kill is the memory limit's,
+	 * whatever record anything in the sandbox wrote before it.
+	 */
+	if (!strcmp(rec, "ended") && rc == code && !(oom && rc > 128))
+		return pd_end_escaped(h, r->kind, rc, r->cause, r->message);
+	if (oom) {
+		snprintf(why, sizeof(why), "out of memory: passed its memory limit of %ld MiB",
+			 h->memory_mb);
+		return pd_end(h, "memory", PD_EXIT_OUT_OF_MEMORY, why,
+			      "out of memory: the hook passed its memory limit of %ld MiB (all "
+			      "its processes, off-heap memory included); raise it with "
+			      "--memory-mb, or PrEpParameters=memory_mb=N",
+			      h->memory_mb);
+	}
+	if (rc == 128 + SIGTRAP && strcmp(rec, "ended")) {
+		/* V8 ends a process past its heap limit with a breakpoint trap. */
+		snprintf(why, sizeof(why), "out of memory: passed its heap limit of %ld MiB",
+			 h->heap_mb);
+		return pd_end(h, "memory", PD_EXIT_OUT_OF_MEMORY, why,
+			      "out of memory: the hook passed its heap limit of %ld MiB (raise "
+			      "it with --heap-mb, or PrEpParameters=heap_mb=N)",
+			      h->heap_mb);
+	}
+	if (!strcmp(rec, "none") && rc == PD_EXIT_SANDBOX)
+		return rc; /* the launcher's child said why */
+	if (!strcmp(rec, "none")) {
+		snprintf(why, sizeof(why),
+			 "the kernel sandbox (bwrap) or Deno could not start the hook (status %d)",
+			 rc);
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, why,
+			      "the kernel sandbox (bwrap) or Deno could not start the hook "
+			      "(status %d); see the message above",
+			      rc);
+	}
+	if (rc > 128) {
+		snprintf(why, sizeof(why), "killed by signal %d (%s)", rc - 128,
+			 strsignal(rc - 128));
+		return pd_end(h, "signal", rc, why,
+			      "the hook's process was killed by signal %d (%s), not by the runner",
+			      rc - 128, strsignal(rc - 128));
+	}
+	if (!strcmp(rec, "unknown"))
+		return rc; /* not an entry.js launch: its exit code as it is */
+	if (rc == 0)
+		return pd_end(h, "lost", 1, "the hook's process ended without a result",
+			      "the hook's process ended without a result (window.close(), or an "
+			      "exit past the runner); a hook that does not finish fails");
+	snprintf(why, sizeof(why), "Deno ended with status %d before the hook finished", rc);
+	return pd_end(h, "lost", rc, why,
+		      "the hook's Deno process ended with status %d before the hook finished; "
+		      "see Deno's message above",
+		      rc);
+}
+
 static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 {
 	char status_path[4200];
@@ -149,9 +236,9 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	int bind_fds[PD_MAX_FD_BINDS];
 	const char *bad_bind = NULL;
 	pid_t pid;
-	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc;
+	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc, cg_error = 0;
 	const char *rec;
-	char cause[PD_REASON_MAX + 1] = "";
+	static struct pd_record record;
 	struct timespec deadline;
 
 	/* A write to a bwrap that already failed must not kill us. */
@@ -161,31 +248,32 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	if (broker->pid > 0 && cg.path[0])
 		pd_cgroup_add(&cg, broker->pid);
 	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
-		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
-		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
+		rc = errno;
 		pd_cgroup_remove(&cg);
-		return PD_EXIT_SANDBOX;
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot prepare the hook's launch",
+			      "cannot prepare the hook's launch: %s", strerror(rc));
 	}
 	if (pd_open_fd_binds(h->plan, bind_fds, &bad_bind) < 0) {
-		pd_message(h,
-			   "the grant %s is no longer a file or folder in its folder (a link, or gone): "
-			   "refused, as its folder's owner could have swapped it",
-			   bad_bind);
-		pd_cause("the grant %s was swapped or removed", bad_bind);
+		char why[PD_REASON_MAX + 1];
+
+		snprintf(why, sizeof(why), "the grant %s was swapped or removed", bad_bind);
 		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
-		return PD_EXIT_SANDBOX;
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, why,
+			      "the grant %s is no longer a file or folder in its folder (a link, or "
+			      "gone): refused, as its folder's owner could have swapped it",
+			      bad_bind);
 	}
 	pd_open_seeds(h->plan, seed_fds);
 	argv = pd_final_argv(h, status_fd >= 0 ? status_path : NULL, info[1], block[0], seed_fds,
 			  broker->pid > 0 ? broker->sock : NULL, bind_fds);
 	if (!argv || env_fd < 0) {
-		pd_message(h, "cannot prepare the hook's launch: %s", strerror(errno));
-		pd_cause("cannot prepare the hook's launch: %s", strerror(errno));
+		rc = errno;
 		pd_close_seeds(seed_fds);
 		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
-		return PD_EXIT_SANDBOX;
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot prepare the hook's launch",
+			      "cannot prepare the hook's launch: %s", strerror(rc));
 	}
 
 	sigemptyset(&set);
@@ -204,12 +292,12 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 
 	pid = fork();
 	if (pid < 0) {
-		pd_message(h, "cannot start the hook: fork: %s", strerror(errno));
-		pd_cause("cannot start the hook: fork: %s", strerror(errno));
+		rc = errno;
 		pd_close_seeds(seed_fds);
 		pd_close_fds(bind_fds, PD_MAX_FD_BINDS);
 		pd_cgroup_remove(&cg);
-		return PD_EXIT_SANDBOX;
+		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot start the hook: fork",
+			      "cannot start the hook: fork: %s", strerror(rc));
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -227,9 +315,9 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 				fcntl(bind_fds[i], F_SETFD, 0);
 		dup2(env_fd, 0);
 		execv(argv[0], argv);
-		pd_message(h, "cannot execute %s: %s", argv[0], strerror(errno));
-		pd_cause("cannot execute %s: %s", argv[0], strerror(errno));
-		_exit(PD_EXIT_SANDBOX);
+		rc = errno;
+		_exit(pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot execute the sandbox",
+			     "cannot execute %s: %s", argv[0], strerror(rc)));
 	}
 	if (cg.path[0]) {
 		pid_t first;
@@ -239,9 +327,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		/* Kept open to the end: bwrap may write more to it. */
 		first = sandbox_pid(info[0]);
 		if (first > 0 && pd_cgroup_add(&cg, first) < 0) {
-			pd_message(h, "cannot put the hook in its cgroup %s: %s", cg.path,
-				   strerror(errno));
-			pd_cause("cannot put the hook in its cgroup: %s", strerror(errno));
+			cg_error = errno;
 			kill(pid, SIGKILL);
 		}
 		/* Go (or, if bwrap already failed, nothing is listening). */
@@ -290,78 +376,13 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(argv);
 
-	rec = status_fd >= 0 ? recorded(status_fd, &code, cause, sizeof(cause)) : "unknown";
+	rec = status_fd >= 0 ? recorded(status_fd, &code, &record) : "unknown";
 	if (status_fd >= 0) {
 		close(status_fd);
 		unlink(status_path);
 	}
 	rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-
-	if (timed_out) {
-		pd_message(h, "timed out after %g s; the hook was killed (every process of it)",
-			   h->timeout_s);
-		pd_cause("timed out after %g s", h->timeout_s);
-		return PD_EXIT_TIMEOUT;
-	}
-	if (stopped_by) {
-		pd_message(h, "the runner got %s; the hook was killed (every process of it)",
-			   strsignal(stopped_by));
-		pd_cause("stopped: the runner got signal %d (%s)", stopped_by, strsignal(stopped_by));
-		return 128 + stopped_by;
-	}
-	if (!strcmp(rec, "ended") && rc == code) {
-		/* The entry said why, if it failed: its cause line goes last. */
-		if (cause[0])
-			pd_cause("%s", cause);
-		return rc;
-	}
-	if (oom) {
-		pd_message(h,
-			   "out of memory: the hook passed its memory limit of %ld MiB (all its "
-			   "processes, off-heap memory included); raise it with --memory-mb, or "
-			   "PrEpParameters=memory_mb=N",
-			   h->memory_mb);
-		pd_cause("out of memory: passed its memory limit of %ld MiB", h->memory_mb);
-		return PD_EXIT_OUT_OF_MEMORY;
-	}
-	if (rc == 128 + SIGTRAP && strcmp(rec, "ended")) {
-		/* V8 ends a process past its heap limit with a breakpoint trap. */
-		pd_message(h,
-			   "out of memory: the hook passed its heap limit of %ld MiB (raise it "
-			   "with --heap-mb, or PrEpParameters=heap_mb=N)",
-			   h->heap_mb);
-		pd_cause("out of memory: passed its heap limit of %ld MiB", h->heap_mb);
-		return PD_EXIT_OUT_OF_MEMORY;
-	}
-	if (!strcmp(rec, "none") && rc == PD_EXIT_SANDBOX)
-		return rc; /* the launcher's child said why */
-	if (!strcmp(rec, "none")) {
-		pd_message(h,
-			   "the kernel sandbox (bwrap) or Deno could not start the hook (status %d); "
-			   "see the message above",
-			   rc);
-		pd_cause("the kernel sandbox (bwrap) or Deno could not start the hook (status %d)",
-			 rc);
-		return PD_EXIT_SANDBOX;
-	}
-	if (rc > 128) {
-		pd_message(h, "the hook's process was killed by signal %d (%s), not by the runner",
-			   rc - 128, strsignal(rc - 128));
-		pd_cause("killed by signal %d (%s)", rc - 128, strsignal(rc - 128));
-		return rc;
-	}
-	if (!strcmp(rec, "started") && rc == 0) {
-		pd_message(h, "the hook's process ended without a result (window.close(), or an "
-			      "exit past the runner); a hook that does not finish fails");
-		pd_cause("the hook's process ended without a result");
-		return 1;
-	}
-	if (!strcmp(rec, "started")) {
-		pd_message(h, "the hook's Deno process ended with status %d before the hook "
-			      "finished; see Deno's message above", rc);
-		pd_cause("Deno ended with status %d before the hook finished", rc);
-	}
-	return rc;
+	return outcome(h, rc, rec, code, &record, timed_out, stopped_by, oom, cg_error);
 }
 
 int pd_supervise(const struct pd_hook *h)
@@ -370,9 +391,11 @@ int pd_supervise(const struct pd_hook *h)
 	int rc;
 
 	if (pd_broker_start(h->plan, &broker) < 0) {
-		pd_message(h, "cannot start the privileged-command broker: %s", strerror(errno));
-		pd_cause("cannot start the privileged-command broker: %s", strerror(errno));
-		return PD_EXIT_SANDBOX;
+		int e = errno;
+
+		return pd_end(h, "refused", PD_EXIT_SANDBOX,
+			      "cannot start the privileged-command broker",
+			      "cannot start the privileged-command broker: %s", strerror(e));
 	}
 	rc = run_hook(h, &broker);
 	pd_broker_stop(&broker);

@@ -24,12 +24,13 @@
 
 import { pathToFileURL } from "node:url";
 import { type Permissions, workerPermissions } from "../policy.ts";
-import { RUNTIME_DIR } from "../view.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
-import { type JobReport, type PortMessage, statusOf } from "./report.ts";
+import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
+import { judgeLoad, judgeThrown } from "../hook_call.ts";
+import { placePrefix } from "../outcome_record.ts";
 import type { ViewSource } from "../capability_hints.ts";
-import { causeLine, MAX_OUTPUT } from "../contract.ts";
+import { MAX_OUTPUT } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
@@ -81,6 +82,12 @@ interface Isolate {
 }
 
 function startIsolate(spec: WarmHostSpec): Isolate {
+  const from = {
+    hook: spec.hook,
+    configPath: spec.configPath,
+    setName: spec.setName,
+    view: viewSource(spec),
+  };
   const worker = new Worker(spec.workerEntry, {
     type: "module",
     name: spec.hook,
@@ -91,20 +98,24 @@ function startIsolate(spec: WarmHostSpec): Isolate {
   const { port1, port2 } = new MessageChannel();
   const iso: Isolate = { worker, port: port1, ready: Promise.resolve(undefined) };
   iso.ready = new Promise((resolve) => {
+    let imported = false;
     port1.onmessage = (e: MessageEvent) => {
-      if (e.data.kind === "ready") resolve(undefined);
-      else if (e.data.kind === "load-failed") resolve(e.data);
+      if (e.data.kind === "ready") imported = true, resolve(undefined);
+      else if (!imported && e.data.kind === "outcome") resolve(e.data);
       else iso.onMessage?.(e.data);
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      const failure: JobReport = { kind: "load-failed", message: e.message, closed: true };
-      resolve(failure);
-      iso.onMessage?.({ kind: "threw", errorName: "uncaught error", message: e.message });
+      resolve({ kind: "outcome", outcome: judgeLoad(e.message, from), closed: true });
+      iso.onMessage?.({
+        kind: "outcome",
+        outcome: judgeThrown(e.message, from, "uncaught"),
+        uncaught: true,
+      });
     };
   });
   worker.postMessage({}, [port2]);
-  port1.postMessage({ kind: "import", moduleUrl: pathToFileURL(spec.modulePath).href });
+  port1.postMessage({ kind: "import", moduleUrl: pathToFileURL(spec.modulePath).href, from });
   return iso;
 }
 
@@ -161,26 +172,16 @@ async function runJob(
   // for the truncation note and the runner's own messages.
   const out = new CappedOutput(MAX_OUTPUT - 4096);
   let notes = "";
-  let cause: string | undefined;
-  // The cause line last, after the hook's output and the runner's notes, as
-  // the spawn path prints it: the plugin drains with the last one.
-  const output = () =>
-    concat(
-      out.bytes(),
-      new TextEncoder().encode(notes + (cause === undefined ? "" : `${causeLine(cause)}\n`)),
-    );
-  const label = `${spec.hook} ${spec.modulePath} job ${env.SLURM_JOB_ID ?? "?"}`;
-  const note = (message: string) => notes += `prep-deno: ${label}: ${message}\n`;
-  const fail = (status: number, message: string, why: string = message) => {
-    note(message);
-    cause = why;
-    return status;
-  };
+  const place = { hook: spec.hook, module: spec.modulePath, job: env.SLURM_JOB_ID ?? "?" };
+  const output = () => concat(out.bytes(), new TextEncoder().encode(notes));
+  // A note for the log, in the hook's output: the outcome is the record's.
+  const note = (message: string) => notes += `${placePrefix(place)} ${message}\n`;
   const loadFailure = await iso.ready;
   if (loadFailure) {
     // Reuse: the next job retries the import in a new host.
+    const outcome = checkedOutcome(loadFailure);
     return {
-      reply: { status: statusOf(loadFailure, spec, fail, viewSource(spec)), output: output() },
+      reply: { status: outcome.status, record: { ...outcome, place }, output: output() },
       retire: true,
     };
   }
@@ -189,19 +190,22 @@ async function runJob(
       // Only bytes count as output.
       if (m.kind === "output") {
         if (m.data instanceof Uint8Array) out.push(m.data);
-      } else if (m.kind !== "pong" && m.kind !== "ready") resolve(m);
+      } else if (m.kind === "outcome") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  const status = statusOf(report, spec, fail, viewSource(spec));
-  let retire = !!(report.nested || report.closed ||
-    ("errorName" in report && report.errorName === "uncaught error"));
+  // The one record (src/outcome_record.ts), in the reply's own field.
+  const outcome = checkedOutcome(report);
+  let retire = !!(report.nested || report.closed || report.uncaught);
   if (!retire && !(await answersPing(iso))) {
     retire = true;
     note("the hook left its isolate busy after it returned; its warm host is replaced");
   }
   iso.onMessage = undefined;
-  return { reply: { status, output: output() }, retire };
+  return {
+    reply: { status: outcome.status, record: { ...outcome, place }, output: output() },
+    retire,
+  };
 }
 
 function answersPing(iso: Isolate): Promise<boolean> {
@@ -255,11 +259,10 @@ function endJobProcesses(ownPidNamespace: boolean): void {
   }
 }
 
-/** Empties the sandbox's private /tmp (but the runtime's cache), so no file crosses fresh jobs. */
+/** Empties the sandbox's private /tmp, so no file crosses fresh jobs (Deno's cache is elsewhere). */
 function emptyTmp(): void {
   try {
     for (const e of Deno.readDirSync("/tmp")) {
-      if (`/tmp/${e.name}` === RUNTIME_DIR) continue;
       Deno.removeSync(`/tmp/${e.name}`, { recursive: true });
     }
   } catch (e) {

@@ -23,7 +23,8 @@ import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { CAUSE_MARKER, EXIT } from "../contract.ts";
+import { EXIT } from "../contract.ts";
+import { escapeField, parseOutcome } from "../outcome_record.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
@@ -71,17 +72,15 @@ export class HostProcess {
   retiring = false;
   /** Settles when the host can take its next job. */
   ready: Promise<void> = Promise.resolve();
-  #tailOf: () => string;
 
   private constructor(
     readonly label: string,
     readonly child: Deno.ChildProcess,
     readonly conn: Deno.UnixConn,
     readonly exited: Promise<Deno.CommandStatus>,
-    tail: () => string,
+    readonly record: Promise<string>,
   ) {
     this.exited.then(() => this.dead = true);
-    this.#tailOf = tail;
   }
 
   /** Starts a host through the one sandboxed launch and waits for its connection. */
@@ -131,9 +130,13 @@ export class HostProcess {
       heapMb: l.heapMb,
       memoryMb: l.memoryMb,
       noStatus: true,
-      stdout: "null",
+      // The launcher's outcome record (a memory limit, say) on its stdout,
+      // which no process of the hook holds: the hook's output never names it.
+      outcomeFd: 1,
+      stdout: "piped",
       stderr: "piped",
     });
+    const recordDone = new Response(child.stdout).text().catch(() => "");
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
     let tail = "";
     const stderrDone = (async () => {
@@ -142,7 +145,7 @@ export class HostProcess {
         const text = dec.decode(chunk, { stream: true });
         tail = (tail + text).slice(-8192);
         for (const line of text.split("\n")) {
-          if (line) console.error(`prep-deno serve: warm host ${label}: ${line}`);
+          if (line) console.error(`prep-deno serve: warm host ${label}: ${escapeField(line)}`);
         }
       }
     })().catch(() => {});
@@ -168,10 +171,10 @@ export class HostProcess {
         child,
         conn,
         exited.then(async (s) => {
-          await stderrDone; // its last words (a memory limit, say) are in the tail
+          await stderrDone;
           return s;
         }),
-        () => tail,
+        recordDone,
       );
     } catch (e) {
       kill(child);
@@ -211,18 +214,16 @@ export class HostProcess {
       const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
       clearTimeout(grace);
-      // The launcher names a memory or heap limit hit, and ends with 125;
-      // its cause line (last) is the drain reason the reply passes on.
-      const lines = this.#tailOf().trim().split("\n");
-      const cause = lines.findLast((l) => l.startsWith(CAUSE_MARKER));
-      const last = lines.findLast((l) => !l.startsWith(CAUSE_MARKER)) ?? "";
+      // The launcher's record names a memory or heap limit hit (125): its
+      // message and cause are what the reply passes on.
+      const record = parseOutcome(await this.record);
       return {
         kind: "died",
         why: describe(status),
-        outOfMemory: status.code === EXIT.OUT_OF_MEMORY
-          ? (/out of memory.*/.exec(last)?.[0] ?? "out of memory: the warm host passed its limit")
+        outOfMemory: record?.kind === "memory"
+          ? (record.message ?? "out of memory: the warm host passed its limit")
           : undefined,
-        cause: cause?.slice(CAUSE_MARKER.length),
+        cause: record?.cause,
       };
     }
     this.retiring = answer[0] === 0x52; // "R"

@@ -7,9 +7,10 @@
  * Workers of one process could share state (Cache API, BroadcastChannel,
  * Web Storage) before the module is imported.
  *
- * Messages on the port: in `{ kind: "import", moduleUrl }`, then per job
+ * Messages on the port: in `{ kind: "import", moduleUrl, from }`, then per job
  * `{ kind: "job", hook, env }` and `{ kind: "ping" }`; out `ready`, the
- * hook's `output`, one final report per job, `pong`.
+ * hook's `output`, one outcome per job (src/hook_call.ts, the spawn
+ * entry's), `pong`.
  *
  * @module
  */
@@ -17,13 +18,14 @@
 /// <reference lib="deno.worker" />
 
 import { buildJobContext } from "../context.ts";
-import { describeThrown, isExitStatus, showValue } from "../outcome.ts";
-import type { JobReport } from "./report.ts";
+import { callHook, type CallOutcome, jobEnv, judgeExit, judgeLoad } from "../hook_call.ts";
+import type { CallSource } from "../hook_call.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;
 let job: { env: Record<string, string>; reported: boolean } | undefined;
 let nested = false;
+let from: CallSource = { hook: "?" };
 
 // Globals that would carry state between Workers of one host (or, with a
 // shared DENO_DIR, between jobs). Removed before any hook code runs.
@@ -45,21 +47,16 @@ Object.defineProperty(globalThis, "Worker", {
   }),
 });
 
-function report(r: JobReport, to = job): void {
+function report(outcome: CallOutcome, to = job, closed = false): void {
   if (!to || to.reported || to !== job) return;
   to.reported = true;
-  port?.postMessage({ ...r, nested });
+  port?.postMessage({ kind: "outcome", outcome, nested, closed });
 }
 
 // Deno.exit() inside a worker closes it silently; make it the job's status.
 Object.defineProperty(Deno, "exit", {
   value: (code?: number): never => {
-    const status = code ?? 0;
-    report(
-      isExitStatus(status)
-        ? { kind: "exited", status, closed: true }
-        : { kind: "bad-return", value: `Deno.exit(${String(code)})`, closed: true },
-    );
+    report(judgeExit(code ?? 0), job, true);
     self.close();
     throw new Error("hook called Deno.exit");
   },
@@ -69,12 +66,8 @@ Object.defineProperty(Deno, "exit", {
 const realClose = self.close.bind(self);
 Object.defineProperty(globalThis, "close", {
   value: () => {
-    report({
-      kind: "threw",
-      errorName: "Error",
-      message: "the hook closed its worker (self.close()) instead of returning",
-      closed: true,
-    });
+    const message = "the hook closed its worker (self.close()) instead of returning";
+    report({ kind: "threw", status: 1, message, cause: message }, job, true);
     realClose();
   },
 });
@@ -99,44 +92,25 @@ for (const stream of [Deno.stdout, Deno.stderr]) {
 }
 // Deno.env answers from the job's environment (Deno still checks the
 // permission first), as in the spawn path where it is the process's.
-const realEnv = Deno.env;
-const jobEnv = () => job?.env ?? {};
-Object.defineProperty(Deno, "env", {
-  value: {
-    get: (k: string) => (realEnv.get(k), jobEnv()[k]),
-    has: (k: string) => (realEnv.get(k), k in jobEnv()),
-    toObject: () => (realEnv.toObject(), { ...jobEnv() }),
-    set: (k: string, v: string) => (realEnv.get(k), jobEnv()[k] = v, undefined),
-    delete: (k: string) => (realEnv.get(k), delete jobEnv()[k], undefined),
-  },
-});
+Object.defineProperty(Deno, "env", { value: jobEnv(() => job?.env ?? {}, Deno.env) });
 
 async function onPortMessage(e: MessageEvent) {
   const msg = e.data;
   if (msg.kind === "ping") return port!.postMessage({ kind: "pong" });
   if (msg.kind === "import") {
+    from = msg.from;
     try {
       loaded = await import(msg.moduleUrl);
       port!.postMessage({ kind: "ready" });
     } catch (err) {
-      port!.postMessage({ kind: "load-failed", message: describeThrown(err).message });
+      port!.postMessage({ kind: "outcome", outcome: judgeLoad(err, from) });
     }
     return;
   }
   const current = job = { env: { ...msg.env }, reported: false };
-  try {
-    const mod = loaded ?? {};
-    const fn = typeof mod[msg.hook] === "function" ? mod[msg.hook] : mod.default;
-    if (typeof fn !== "function") {
-      return report({ kind: "no-export", exports: Object.keys(mod) }, current);
-    }
-    const value = await (fn as (j: unknown) => unknown)(buildJobContext(current.env));
-    if (value === undefined) report({ kind: "returned", status: 0 }, current);
-    else if (isExitStatus(value)) report({ kind: "returned", status: value }, current);
-    else report({ kind: "bad-return", value: showValue(value) }, current);
-  } catch (err) {
-    report({ kind: "threw", ...describeThrown(err) }, current);
-  }
+  const outcome = await callHook(loaded ?? {}, msg.hook, buildJobContext(current.env), from);
+  delete outcome.error;
+  report(outcome, current);
 }
 
 // The first message carries the port; the global channel is then deaf.

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { formatOutcome, type HookOutcome, parseOutcome } from "../outcome_record.ts";
 import { parseEnvEntries } from "../bytes.ts";
 import { WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
 
@@ -36,6 +37,8 @@ export interface WarmRequest {
 export interface WarmReply {
   /** Exit status, as the runner would exit. */
   status: number;
+  /** The outcome record, in the reply's own field: never inside the output. */
+  record: HookOutcome;
   /** stdout and stderr of the hook, interleaved. */
   output: Uint8Array;
 }
@@ -72,13 +75,27 @@ export function decodeRequest(payload: Uint8Array): WarmRequest {
   };
 }
 
-/** A reply's payload: the status in decimal, a NUL, the output. */
+/** A reply's payload: the status in decimal, a NUL, the record's line, a NUL, the output. */
 export function replyPayload(r: WarmReply): Uint8Array {
-  const head = enc.encode(`${r.status}\0`);
+  const head = enc.encode(`${r.status}\0${formatOutcome(r.record).slice(0, -1)}\0`);
   const payload = new Uint8Array(head.length + r.output.length);
   payload.set(head);
   payload.set(r.output, head.length);
   return payload;
+}
+
+/**
+ * Reads a reply payload back; `undefined` unless it is a status, a NUL,
+ * one well-formed record line, a NUL, and output.
+ */
+export function decodeReply(payload: Uint8Array): WarmReply | undefined {
+  const a = payload.indexOf(0);
+  const b = a < 0 ? -1 : payload.indexOf(0, a + 1);
+  if (b < 0) return undefined;
+  const status = Number(dec.decode(payload.subarray(0, a)));
+  const record = parseOutcome(dec.decode(payload.subarray(a + 1, b)));
+  if (!record || !Number.isInteger(status)) return undefined;
+  return { status, record, output: payload.subarray(b + 1) };
 }
 
 /** Encodes a reply frame. */

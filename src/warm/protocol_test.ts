@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import {
+  decodeReply,
   decodeRequest,
   encodeFrame,
   encodeReply,
@@ -47,10 +48,20 @@ Deno.test("protocol: no timeout field means none; a wrong magic is refused", () 
 });
 
 Deno.test("protocol: frames survive short reads; a clean end is undefined, a cut one throws", async () => {
-  const reply = encodeReply({ status: 124, output: enc.encode("late\n") });
+  const record = {
+    kind: "timeout" as const,
+    status: 124,
+    cause: "timed out",
+    place: { hook: "prolog", module: "/m.ts", job: "1" },
+  };
+  const reply = encodeReply({ status: 124, record, output: enc.encode("late\n") });
   const body = await readFrame(reader(reply));
-  assert.deepEqual(body, replyPayload({ status: 124, output: enc.encode("late\n") }));
-  assert.equal(new TextDecoder().decode(body), "124\0late\n");
+  assert.deepEqual(body, replyPayload({ status: 124, record, output: enc.encode("late\n") }));
+  assert.equal(
+    new TextDecoder().decode(body),
+    "124\0prep-deno-outcome/1\ttimeout\t124\tprolog\t/m.ts\t1\ttimed out\t\0late\n",
+  );
+  assert.deepEqual(decodeReply(body!)?.record, record);
   assert.equal(await readFrame(reader(new Uint8Array())), undefined);
   await assert.rejects(() => readFrame(reader(reply.subarray(0, 6))), /middle of a frame/);
 });

@@ -1,32 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * What a warm host's Worker (src/warm/job_worker.ts) tells its host, and the
- * exit status and one clear message the host makes of a job's report.
+ * What a warm host's Worker (src/warm/job_worker.ts) tells its host: per
+ * job, one outcome of the hook call (src/hook_call.ts, the spawn entry's
+ * own), which the host checks before it puts it in its reply.
  *
  * @module
  */
 
-import { EXIT } from "../contract.ts";
-import { denial, isExitStatus, type PolicySource } from "../outcome.ts";
-import { explainUnknownImport } from "../import_error.ts";
-import { adminWording, capabilityHint, type ViewSource } from "../capability_hints.ts";
+import { type CallOutcome } from "../hook_call.ts";
+import { HOOK_KINDS } from "../outcome_record.ts";
+import { isExitStatus } from "../outcome.ts";
 
 /** How a job ended, as the Worker reports it, exactly once per job. */
-export type JobReport =
-  & (
-    | { kind: "returned"; status: number }
-    | { kind: "bad-return"; value: string }
-    | { kind: "threw"; errorName: string; message: string; stack?: string }
-    | { kind: "exited"; status: number }
-    | { kind: "no-export"; exports: string[] }
-    | { kind: "load-failed"; message: string }
-  )
-  & {
-    /** The hook started Workers of its own (their threads may outlive the job). */
-    nested?: boolean;
-    /** The isolate closed itself (Deno.exit): it cannot take another job. */
-    closed?: boolean;
-  };
+export interface JobReport {
+  kind: "outcome";
+  /** The hook call's outcome. */
+  outcome: CallOutcome;
+  /** The hook started Workers of its own (their threads may outlive the job). */
+  nested?: boolean;
+  /** The isolate closed itself (Deno.exit): it cannot take another job. */
+  closed?: boolean;
+  /** The isolate had an uncaught error: it cannot take another job. */
+  uncaught?: boolean;
+}
 
 /** Everything the Worker posts on its port: reports, and what comes before and between them. */
 export type PortMessage =
@@ -36,55 +32,26 @@ export type PortMessage =
   | { kind: "pong" };
 
 /**
- * The exit status of a job's final report; `fail` says why on failure: the
- * whole message, and the cause (the drain reason) where it is shorter.
+ * The report's outcome if it is one the hook call makes (a hook kind, an
+ * exit status, text fields); otherwise a failure that says the Worker was
+ * not understood. The port is out of the hook's reach: only a broken Worker
+ * gets the second.
+ *
+ * @example
+ * ```ts
+ * checkedOutcome({ kind: "outcome", outcome: { kind: "returned", status: 3 } }).status; // 3
+ * checkedOutcome({ kind: "outcome", outcome: { kind: "timeout", status: 124 } }).status; // 1
+ * ```
  */
-export function statusOf(
-  r: JobReport,
-  from: PolicySource,
-  fail: (status: number, message: string, cause?: string) => number,
-  view?: ViewSource,
-): number {
-  switch (r.kind) {
-    case "returned":
-    case "exited":
-      // The hook can post anything itself: trust no status unchecked.
-      if (isExitStatus(r.status)) return r.status;
-      return fail(EXIT.FAILED, `reported ${String(r.status)}, which is not an exit status`);
-    case "bad-return":
-      return fail(
-        EXIT.FAILED,
-        `returned ${r.value}, which is not an exit status (return nothing or an integer 0-255)`,
-      );
-    case "no-export":
-      return fail(
-        EXIT.FAILED,
-        `the module has no export "${from.hook}" and no default export` +
-          ` (it exports: ${
-            r.exports.join(", ") || "nothing"
-          }); export a function named "${from.hook}"`,
-      );
-    case "load-failed":
-      return fail(
-        EXIT.FAILED,
-        `cannot load the module: ${explainUnknownImport(r.message, from.configPath) ?? r.message}`,
-      );
-    case "threw":
-      if (r.errorName === "NotCapable") return fail(EXIT.FAILED, denial(r.message, from));
-      {
-        // As the spawn path says it: Deno's wording in the policy's, and a capability hint.
-        const hint = view && capabilityHint(`${r.errorName}: ${r.message}`, view);
-        return fail(
-          EXIT.FAILED,
-          `threw ${r.errorName}: ${adminWording(r.message, from)}${hint ? `; ${hint}` : ""}`,
-          r.message || r.errorName,
-        );
-      }
-    default:
-      // The port is out of the hook's reach: only a broken Worker gets here.
-      return fail(
-        EXIT.FAILED,
-        "the hook's Worker reported something the runner does not understand",
-      );
+export function checkedOutcome(r: JobReport): CallOutcome {
+  const o = r?.outcome;
+  const text = (v: unknown) => v === undefined || typeof v === "string";
+  if (
+    o && (HOOK_KINDS as readonly string[]).includes(o.kind) && isExitStatus(o.status) &&
+    text(o.message) && text(o.cause)
+  ) {
+    return { kind: o.kind, status: o.status, message: o.message, cause: o.cause };
   }
+  const message = "the hook's Worker reported something the runner does not understand";
+  return { kind: "threw", status: 1, message, cause: message };
 }

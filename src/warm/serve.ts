@@ -21,7 +21,8 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { causeLine, EXIT } from "../contract.ts";
+import { EXIT } from "../contract.ts";
+import { HOOK_KINDS, type OutcomeKind, type OutcomePlace } from "../outcome_record.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
@@ -30,7 +31,14 @@ import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
 import { type HostProcess, HostStartError } from "./host_process.ts";
 import { Pool } from "./pool.ts";
-import { decodeRequest, encodeFrame, encodeReply, readFrame } from "./protocol.ts";
+import {
+  decodeReply,
+  decodeRequest,
+  encodeFrame,
+  encodeReply,
+  readFrame,
+  replyPayload,
+} from "./protocol.ts";
 import { claimSocket } from "./socket.ts";
 
 /** Where the plugin looks for the service unless PrEpParameters says otherwise. */
@@ -44,8 +52,6 @@ export interface ServeOptions {
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
 }
-
-const encoder = new TextEncoder();
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -127,29 +133,34 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     const payload = await readFrame(conn);
     if (!payload) return;
     const req = decodeRequest(payload);
-    const label = `${req.modulePath} job ${req.env.SLURM_JOB_ID ?? "?"}`;
-    // The runner's message, then the cause line the plugin drains with, as
-    // the spawn path prints them.
-    const reply = (status: number, message: string, cause: string = message) => {
+    const place: OutcomePlace = {
+      hook: isScriptContext(req.context) ? HOOK_FOR_CONTEXT[req.context] : req.context,
+      module: req.modulePath,
+      job: req.env.SLURM_JOB_ID ?? "?",
+    };
+    const label = `${req.modulePath} job ${place.job}`;
+    // The service's own outcome (src/outcome_record.ts), in the reply's
+    // record field: the hook's output cannot carry it.
+    const reply = (kind: OutcomeKind, status: number, message: string, cause = message) => {
       if (answered) return replying;
       answered = true;
-      const text = `prep-deno: ${label}: ${message}\n${causeLine(cause)}\n`;
-      return replying = write(encodeReply({ status, output: encoder.encode(text) }));
+      const record = { kind, status, message, cause, place };
+      return replying = write(encodeReply({ status, record, output: new Uint8Array() }));
     };
     if (!isScriptContext(req.context)) {
-      return await reply(EXIT.USAGE, `bad context "${req.context}"`);
+      return await reply("refused", EXIT.USAGE, `bad context "${req.context}"`);
     }
     const hook = HOOK_FOR_CONTEXT[req.context];
     try {
       if (!Deno.statSync(req.modulePath).isFile) throw new Error();
     } catch {
-      return await reply(EXIT.NOT_FOUND, "the module does not exist or cannot be read");
+      return await reply("refused", EXIT.NOT_FOUND, "the module does not exist or cannot be read");
     }
     let pool: Pool;
     try {
       pool = poolFor(req.modulePath, hook);
     } catch (e) {
-      if (e instanceof PolicyError) return await reply(EXIT.SANDBOX, e.message);
+      if (e instanceof PolicyError) return await reply("refused", EXIT.SANDBOX, e.message);
       throw e;
     }
     if (pool.launch.policy.view.privileged?.length) {
@@ -167,6 +178,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         if (running) {
           running.kill();
           reply(
+            "timeout",
             EXIT.TIMEOUT,
             `timed out after ${req.timeoutSeconds} s; the hook was killed with its warm host process (every process of the hook; no other job was running there)`,
             `timed out after ${req.timeoutSeconds} s`,
@@ -174,6 +186,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         } else {
           ticket.cancel();
           reply(
+            "timeout",
             EXIT.TIMEOUT,
             `timed out after ${req.timeoutSeconds} s waiting for a free warm host (all ${pool.launch.warm.hosts} busy, see "warm.hosts" in the policy); the hook never started`,
             `timed out after ${req.timeoutSeconds} s waiting for a free warm host`,
@@ -185,7 +198,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       try {
         running = await ticket.host;
       } catch (e) {
-        if (e instanceof HostStartError) return await reply(e.status, e.message);
+        if (e instanceof HostStartError) return await reply("refused", e.status, e.message);
         throw e;
       }
       if (answered) return; // timed out in line
@@ -196,19 +209,21 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       if (answered) return; // timed out: the timer answered
       if (result.kind === "reply") {
         answered = true;
-        await (replying = write(encodeFrame(result.payload)));
+        await (replying = write(encodeFrame(checkedReply(result.payload, place))));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
         answered = true;
         console.error(`prep-deno serve: ${hook} ${label}: ${result.why}; left to the spawn path`);
       } else if (result.outOfMemory) {
         await reply(
+          "memory",
           EXIT.OUT_OF_MEMORY,
           `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
           result.cause ?? result.outOfMemory,
         );
       } else {
         await reply(
+          "lost",
           EXIT.FAILED,
           `the warm host process ended during the hook (${result.why}); the hook had started and was not run again`,
           `the warm host process ended during the hook (${result.why})`,
@@ -223,6 +238,26 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     await replying; // a timeout's answer, written from the timer
     conn.close();
   }
+}
+
+/**
+ * A warm host's reply as the plugin gets it: the record's kind must be one
+ * the hook call makes and its status the reply's, and the place is the
+ * service's own; anything else is the service's "lost".
+ */
+function checkedReply(payload: Uint8Array, place: OutcomePlace): Uint8Array {
+  const r = decodeReply(payload);
+  if (
+    r && (HOOK_KINDS as readonly string[]).includes(r.record.kind) && r.status === r.record.status
+  ) {
+    return replyPayload({ ...r, record: { ...r.record, place } });
+  }
+  const message = "the warm host's reply was malformed; the hook had started and was not run again";
+  return replyPayload({
+    status: EXIT.FAILED,
+    record: { kind: "lost", status: EXIT.FAILED, message, cause: message, place },
+    output: new Uint8Array(),
+  });
 }
 
 /** Changes whenever the file is replaced or rewritten. */

@@ -61,6 +61,8 @@ Deno.test({
         PREP_DENO,
         "run",
         "/h/p.ts",
+        "--outcome-fd",
+        "3",
         "--timeout",
         "9",
         "--heap-mb",
@@ -116,7 +118,7 @@ const CASES: Case[] = [
     check: (o) => {
       assert.equal(o.timedOut, true);
       assert.equal(o.exitCode, 124);
-      assert.match(o.output, /timed out after 1 s/);
+      assert.match(o.log, /timed out after 1 s/);
     },
   },
   {

@@ -23,6 +23,10 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
   assert.equal(c.runnerGraceSeconds, contract.RUNNER_GRACE_SECONDS);
   assert.equal(c.causeMarker, contract.CAUSE_MARKER);
   assert.equal(c.reasonMax, contract.REASON_MAX);
+  assert.equal(c.outcomeMagic, contract.OUTCOME_MAGIC);
+  assert.equal(c.outcomeMax, contract.OUTCOME_MAX);
+  assert.equal(c.outcomeFd, contract.OUTCOME_FD);
+  assert.equal(c.messagePrefix, contract.MESSAGE_PREFIX);
   assert.equal(c.contextVar, contract.CONTEXT_VAR);
   assert.deepEqual(c.credVars, [...contract.CRED_VARS]);
   // Every exported constant of src/contract.ts is one the library reports.
@@ -37,6 +41,10 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
     "RUNNER_GRACE_SECONDS",
     "CAUSE_MARKER",
     "REASON_MAX",
+    "OUTCOME_MAGIC",
+    "OUTCOME_MAX",
+    "OUTCOME_FD",
+    "MESSAGE_PREFIX",
     "CONTEXT_VAR",
     "CRED_VARS",
     "LAUNCHER", // the launcher's, checked in tests/runner/launcher_contract_test.ts

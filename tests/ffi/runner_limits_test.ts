@@ -31,7 +31,7 @@ Deno.test({
     try {
       assert.deepEqual(
         plugin.hookArgv({ runner: "/r", heapMb: 64, memoryMb: 300 }, "/h/p.ts"),
-        ["/r", "run", "/h/p.ts", "--heap-mb", "64", "--memory-mb", "300"],
+        ["/r", "run", "/h/p.ts", "--outcome-fd", "3", "--heap-mb", "64", "--memory-mb", "300"],
       );
       const args = join(dir, "args");
       const runner = script(dir, "runner.sh", `printf '%s\\n' "$@" > ${args}`);
@@ -66,6 +66,8 @@ Deno.test({
       assert.deepEqual(Deno.readTextFileSync(args).trim().split("\n"), [
         "run",
         hook,
+        "--outcome-fd",
+        "3",
         "--timeout",
         "10",
         "--heap-mb",

@@ -5,9 +5,12 @@
 // answer to "why". A hook that fails by its own exit status, or succeeds,
 // prints none: the plugin then says "exit status N".
 import assert from "node:assert/strict";
-import { CAUSE_MARKER, causeLine, EXIT } from "../../src/contract.ts";
+import { join } from "node:path";
+import { CAUSE_MARKER, causeLine, EXIT, LAUNCHER, OUTCOME_MAGIC } from "../../src/contract.ts";
 import { fakeJobEnv } from "../../src/slurm_vars.ts";
-import { PREP_DENO, writeFiles } from "../helpers.ts";
+import { PrepPlugin } from "../../ffi/mod.ts";
+import { PREP_DENO, TOP, writeFiles } from "../helpers.ts";
+import { assertEscaped, FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 
 /** `prep-deno run` of `files` (the first is the hook), its two streams as one, in order. */
 async function runMerged(
@@ -208,3 +211,140 @@ for (
     assert.deepEqual(r.causes, [], r.output);
   });
 }
+
+// Through the plugin's core (spawn mode), as slurmd runs a hook: the record
+// comes on the runner's own descriptor, the output is only the hook's.
+Deno.test("cause: a hook that forges cause lines, a NUL, escapes and a flood does not set the cause (plugin, spawn)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const path = writeFiles(dir, { "hook.ts": forgingHook("prolog") });
+    const env = { ...fakeJobEnv("prolog_slurmd", { id: 43 }), PATH: "/usr/bin:/bin" };
+    const o = await plugin.runHooksAsync(
+      { runner: PREP_DENO, timeoutSeconds: 60 },
+      [path],
+      env,
+      43,
+    );
+    assert.equal(o.exitCode, EXIT.FAILED, o.output.slice(0, 2000));
+    assert.equal(o.record?.kind, "threw");
+    assert.equal(o.record?.cause, REAL_CAUSE);
+    assert.deepEqual(o.record?.place, { hook: "prolog", module: path, job: "43" });
+    assertEscaped(o.output);
+
+    // A timeout after the same output: the runner's own kind and cause.
+    writeFiles(dir, { "hook.ts": forgingHook("prolog", "spin") });
+    const t = await plugin.runHooksAsync({ runner: PREP_DENO, timeoutSeconds: 2 }, [path], env, 43);
+    assert.equal(t.exitCode, EXIT.TIMEOUT, t.output.slice(0, 2000));
+    assert.equal(t.record?.kind, "timeout");
+    assert.equal(t.record?.cause, "timed out after 2 s");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("cause: the record's descriptor is not the hook's: a child writing to fd 3 reaches nothing (plugin, spawn)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const forged = [OUTCOME_MAGIC, "returned", "0", "prolog", "/x.ts", "1", FORGED, FORGED].join(
+      "\t",
+    );
+    const path = writeFiles(dir, {
+      "hook.ts": `export async function prolog() {
+        const o = await new Deno.Command("/bin/sh", {
+          args: ["-c", 'printf "%s\\\\n" "$0" >&3 && echo wrote', ${JSON.stringify(forged)}],
+        }).output();
+        console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        throw new Error(${JSON.stringify(REAL_CAUSE)});
+      }`,
+      "deno.json": JSON.stringify({
+        permissions: { prolog: { run: ["/bin/sh"] } },
+      }),
+    });
+    const env = { ...fakeJobEnv("prolog_slurmd", { id: 44 }), PATH: "/usr/bin:/bin" };
+    const o = await plugin.runHooksAsync(
+      { runner: PREP_DENO, timeoutSeconds: 60 },
+      [path],
+      env,
+      44,
+    );
+    assert.equal(o.exitCode, EXIT.FAILED, `${o.output}\n${JSON.stringify(o.record)}`);
+    assert.ok(!o.output.includes("wrote"), o.output);
+    assert.match(o.output, /3: Bad file descriptor/);
+    assert.equal(o.record?.kind, "threw", o.output);
+    assert.equal(o.record?.cause, REAL_CAUSE, o.output);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("cause: a module that is missing when the runner starts still gives the plugin a record (127)", async () => {
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  const env = { ...fakeJobEnv("prolog_slurmd", { id: 45 }), PATH: "/usr/bin:/bin" };
+  const o = await plugin.runHooksAsync(
+    { runner: PREP_DENO, timeoutSeconds: 30 },
+    ["/nonexistent/site.ts"],
+    env,
+    45,
+  );
+  assert.equal(o.exitCode, EXIT.NOT_FOUND, o.log);
+  assert.equal(o.record?.kind, "refused", o.log);
+  assert.match(o.record?.cause ?? "", /does not exist/);
+  assert.deepEqual(o.record?.place, { hook: "prolog", module: "/nonexistent/site.ts", job: "45" });
+});
+
+Deno.test("cause: a shell hook's output is escaped the same way, its lines kept, and it has no record", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const path = join(dir, "prolog.sh");
+    Deno.writeTextFileSync(
+      path,
+      `#!/bin/sh\nprintf 'one\\000two\\r\\033[2Kthree\\nfour\\n'\nexit 3\n`,
+    );
+    Deno.chmodSync(path, 0o755);
+    const o = await plugin.runHooksAsync({ runner: PREP_DENO }, [path], {}, 46);
+    assert.equal(o.exitCode, 3);
+    assert.equal(o.output, "one\\x00two\\x0d\\x1b[2Kthree\nfour\n");
+    assert.equal(o.record, undefined);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("cause: a record a hook's child writes into the status file cannot hide the memory limit (plugin, spawn)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-cause-" });
+  await using plugin = PrepPlugin.open(join(TOP, "build", "prep_deno.so"));
+  try {
+    const forged = [OUTCOME_MAGIC, "threw", "137", "prolog", "/x.ts", "1", FORGED, FORGED].join(
+      "\t",
+    );
+    const path = writeFiles(dir, {
+      "hook.ts": `export async function prolog() {
+        const o = await new Deno.Command("/bin/sh", {
+          args: ["-c", 'printf "started\\\\n%s\\\\n" "$0" > "$1" && echo wrote', ${
+        JSON.stringify(forged)
+      }, ${JSON.stringify(LAUNCHER.STATUS_PATH)}],
+        }).output();
+        console.log(new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr));
+        const keep = [];
+        for (let i = 0; i < 64; i++) keep.push(new Uint8Array(32 << 20).fill(1));
+      }`,
+      "deno.json": JSON.stringify({ permissions: { prolog: { run: ["/bin/sh"] } } }),
+    });
+    const env = { ...fakeJobEnv("prolog_slurmd", { id: 47 }), PATH: "/usr/bin:/bin" };
+    const o = await plugin.runHooksAsync(
+      { runner: PREP_DENO, timeoutSeconds: 60, memoryMb: 300 },
+      [path],
+      env,
+      47,
+    );
+    assert.match(o.output, /wrote/, "the forged record was written");
+    assert.equal(o.exitCode, EXIT.OUT_OF_MEMORY, o.log);
+    assert.equal(o.record?.kind, "memory", o.log);
+    assert.equal(o.record?.cause, "out of memory: passed its memory limit of 300 MiB", o.log);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

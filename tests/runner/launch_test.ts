@@ -72,13 +72,23 @@ Deno.test("launch: no grant lets a hook reach the runner's plans, status files o
   try {
     const hook = writeFiles(dir, {
       "hook.ts":
-        `export function prolog() { const seen = [...Deno.readDirSync("/run/prep-deno")].map((e) => e.name); Deno.writeTextFileSync("/run/prep-deno/plans-planted", "x"); console.log(JSON.stringify(seen)); }`,
-      "deno.json": JSON.stringify({ permissions: { prolog: { read: ["/run"], write: ["/run"] } } }),
+        `export function prolog() { const seen = [...Deno.readDirSync("/run/prep-deno")].map((e) => e.name).sort(); Deno.writeTextFileSync("/run/prep-deno/plans-planted", "x"); console.log(JSON.stringify(seen)); }`,
+      "deno.json": JSON.stringify({ permissions: { prolog: { read: ["/run"], write: true } } }),
     });
     const r = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 13 }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.trim(), "[]");
+    // Only the view's own tmpfs: Deno's cache and this hook's status file.
+    assert.equal(r.stdout.trim(), JSON.stringify(["deno", "hook-status"]));
     assert.throws(() => Deno.statSync("/run/prep-deno/plans-planted"), Deno.errors.NotFound);
+    // A listed write grant above the runner's folder would be lost to the
+    // entry's revoke of its status file: refused, saying so.
+    Deno.writeTextFileSync(
+      join(dir, "deno.json"),
+      JSON.stringify({ permissions: { prolog: { read: ["/run"], write: ["/run"] } } }),
+    );
+    const refused = await prepDeno(["run", hook], fakeJobEnv("prolog_slurmd", { id: 13 }));
+    assert.equal(refused.code, 126, refused.stderr);
+    assert.match(refused.stderr, /"write" grant "\/run" covers \/run\/prep-deno/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -4,7 +4,15 @@
 // their own #includes (main on top, io at the bottom, nothing calling up).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CAUSE_MARKER, EXIT, LAUNCHER, REASON_MAX } from "../../src/contract.ts";
+import {
+  CAUSE_MARKER,
+  EXIT,
+  LAUNCHER,
+  MESSAGE_PREFIX,
+  OUTCOME_MAGIC,
+  OUTCOME_MAX,
+  REASON_MAX,
+} from "../../src/contract.ts";
 import { PREP_DENO, TOP } from "../helpers.ts";
 
 Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's values", async () => {
@@ -16,6 +24,9 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     LAUNCHER: { ...LAUNCHER },
     CAUSE_MARKER,
     REASON_MAX,
+    OUTCOME_MAGIC,
+    OUTCOME_MAX,
+    MESSAGE_PREFIX,
   });
 });
 
@@ -26,6 +37,7 @@ const RANK: Record<string, number> = {
   "cgroup": 1,
   "broker": 2,
   "argv": 2,
+  "rundir": 1,
   "plan": 2,
   "supervise": 3,
   "main": 4,

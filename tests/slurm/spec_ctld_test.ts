@@ -5,7 +5,9 @@
 // a PrologSlurmctld timeout requeues the job ("failed due to timing out");
 // an EpilogSlurmctld timeout is only logged.
 import assert from "node:assert/strict";
-import { bashHook } from "./hooks.ts";
+import { join } from "node:path";
+import { BASE, bashHook } from "./hooks.ts";
+import { FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 import {
   atLeast,
   daemonLog,
@@ -84,3 +86,35 @@ for (const plugin of PLUGINS) {
     }
   });
 }
+
+test("prep/deno: a failing EpilogSlurmctld module that forges its output: slurmctld logs the runner's line whole, the output escaped", async () => {
+  const dir = join(BASE, "spec", "ctld-forger");
+  Deno.mkdirSync(dir, { recursive: true });
+  const hook = join(dir, "forger.ts");
+  Deno.writeTextFileSync(hook, forgingHook("epilogSlurmctld"));
+  await startCluster({ plugin: "prep/deno", epilogSlurmctld: hook, timeout: 30 });
+  try {
+    const id = await sbatch(["--wrap", "true"]);
+    await waitJobState(id, ["COMPLETED"], 30);
+    const mine = new RegExp(
+      `^\\[[^\\]]+\\] error: prep-deno: epilogSlurmctld ${
+        hook.replace(/[.\\/]/g, "\\$&")
+      } job ${id}: threw Error: ${REAL_CAUSE}$`,
+      "m",
+    );
+    const log = await waitFor(
+      "the runner's line",
+      () => Promise.resolve(mine.test(daemonLog("slurmctld")) ? daemonLog("slurmctld") : undefined),
+      30,
+    );
+    assert.ok(
+      !["\u0000", "\u001b", "\r"].some((c) => log.includes(c)),
+      "a raw NUL, ESC or CR from the hook in slurmctld's log",
+    );
+    for (const line of log.split("\n").filter((l) => l.includes(FORGED))) {
+      assert.match(line, / output:/, line.slice(0, 300));
+    }
+  } finally {
+    await stopCluster();
+  }
+});

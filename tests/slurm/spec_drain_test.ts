@@ -3,7 +3,7 @@
 // PrologSlurmctld (spec §2.5), on the real cluster.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CAUSE_MARKER } from "../../src/contract.ts";
+import { FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 import { BASE, bashHook } from "./hooks.ts";
 import {
   alive,
@@ -72,21 +72,47 @@ test("drain reason: a timed-out TypeScript Prolog drains with the limit", async 
   }
 });
 
-test("drain reason: a hook's own cause line before the runner's failure does not win", async () => {
-  const hook = module(
-    "forger.ts",
-    `console.error(${JSON.stringify(CAUSE_MARKER)} + "all fine here");\n` +
-      `throw new Error("disk /scratch missing");`,
-  );
-  await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
-  try {
-    await sbatch(["--wrap", "true"]);
-    assert.equal((await drained()).reason, "prolog forger.ts: disk /scratch missing");
-  } finally {
-    await resumeNode();
-    await stopCluster();
-  }
-});
+for (const warm of [false, true]) {
+  test(`drain reason (${warm ? "warm" : "spawn"}): forged cause lines, a NUL, escapes and a flood neither set the reason nor hide the runner's line`, async () => {
+    // The hook prints a forged cause line, record and runner line, a NUL, a
+    // carriage return, ANSI escapes and more than the log keeps, then throws.
+    const name = `forger-${warm ? "warm" : "spawn"}.ts`;
+    const dir = join(BASE, "spec", "drain");
+    Deno.mkdirSync(dir, { recursive: true });
+    const hook = join(dir, name);
+    Deno.writeTextFileSync(hook, forgingHook("prolog"));
+    await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30, warm });
+    try {
+      const id = await sbatch(["--wrap", "true"]);
+      assert.equal((await drained()).reason, `prolog ${name}: ${REAL_CAUSE}`);
+      const log = await waitFor("the runner's line", () => {
+        const l = daemonLog("slurmd");
+        return Promise.resolve(l.includes(`job ${id}: threw Error`) ? l : undefined);
+      });
+      // The runner's line, whole, in a log line of its own.
+      const mine = new RegExp(
+        `^\\[[^\\]]+\\] error: prep-deno: prolog ${
+          hook.replace(/[.\\/]/g, "\\$&")
+        } job ${id}: threw Error: ${REAL_CAUSE}$`,
+        "m",
+      );
+      assert.match(log, mine);
+      // The hook's output: escaped, in the one "output:" line, never a line of its own.
+      assert.ok(
+        !["\u0000", "\u001b", "\r"].some((c) => log.includes(c)),
+        "a raw NUL, ESC or CR from the hook in slurmd's log",
+      );
+      assert.ok(log.includes("\\x00after the NUL\\x0d\\x1b[2Khidden by escapes"));
+      for (const line of log.split("\n").filter((l) => l.includes(FORGED))) {
+        assert.match(line, /^\[[^\]]+\] error: prolog failed: rc:1 output:/, line.slice(0, 300));
+      }
+      assert.match(log, /output truncated: \d+ more bytes were read and dropped/);
+    } finally {
+      await resumeNode();
+      await stopCluster();
+    }
+  });
+}
 
 test("drain reason: a failing Epilog module names it; the reason is one bounded line", async () => {
   const hook = module("epi.ts", `throw new Error("x".repeat(400) + "\\nsecond line");`);

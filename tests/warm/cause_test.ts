@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The warm service drains as the spawn path does: the output it answers for
-// a failed hook ends with the contract's cause line, after the hook's own.
+// The warm service drains as the spawn path does: the reply carries the
+// outcome record in a field of its own, and the node's reason is its
+// cause; nothing the hook prints (a forged cause line or record, a NUL, a
+// carriage return, escapes, a flood) reaches it, and the output comes back
+// escaped and capped.
 import assert from "node:assert/strict";
-import { CAUSE_MARKER, causeLine } from "../../src/contract.ts";
+import { CAUSE_MARKER } from "../../src/contract.ts";
 import { opts, startService } from "./service.ts";
-
-const lastLine = (output: string) => output.trimEnd().split("\n").at(-1) ?? "";
+import { assertEscaped, FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 
 Deno.test({
-  name: "warm cause: a throwing hook's output ends with its message as the cause",
+  name: "warm cause: a throwing hook's record has its message as the cause, its output none",
   ...opts,
   async fn() {
     await using s = await startService();
@@ -22,8 +24,11 @@ Deno.test({
     const o = await s.run(path, 3);
     assert.equal(o.fallback, undefined, o.output);
     assert.equal(o.exitCode, 1, o.output);
-    assert.match(o.output, /threw Error: gpu 1 lost/);
-    assert.equal(lastLine(o.output), causeLine("gpu 1 lost"), o.output);
+    assert.equal(o.record?.kind, "threw");
+    assert.match(o.record?.message ?? "", /^threw Error: gpu 1 lost/);
+    assert.equal(o.record?.cause, "gpu 1 lost");
+    assert.deepEqual(o.record?.place, { hook: "prolog", module: path, job: "3" });
+    assert.equal(o.output, `${CAUSE_MARKER}forged by the hook\n`);
   },
 });
 
@@ -35,10 +40,37 @@ Deno.test({
     const spin = s.hook("spin", `export default () => { for (;;) {} };`);
     const o = await s.run(spin, 4, 1);
     assert.equal(o.exitCode, 124, o.output);
-    assert.equal(lastLine(o.output), causeLine("timed out after 1 s"), o.output);
+    assert.equal(o.record?.kind, "timeout");
+    assert.equal(o.record?.cause, "timed out after 1 s");
+    assert.deepEqual(o.record?.place, { hook: "prolog", module: spin, job: "4" });
     const three = s.hook("three", `export default () => { console.log("no"); return 3; };`);
     const r = await s.run(three, 5);
     assert.equal(r.exitCode, 3, r.output);
-    assert.ok(!r.output.includes(CAUSE_MARKER), r.output);
+    assert.equal(r.record?.kind, "returned");
+    assert.equal(r.record?.cause, undefined);
+    assert.equal(r.output, "no\n");
+  },
+});
+
+Deno.test({
+  name:
+    "warm cause: forged cause lines, a forged record, a NUL, escapes and a flood do not set the cause",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const path = s.hook("forges", forgingHook("prolog"));
+    const o = await s.run(path, 6);
+    assert.equal(o.fallback, undefined, o.output.slice(0, 2000));
+    assert.equal(o.exitCode, 1, o.output.slice(0, 2000));
+    assert.equal(o.record?.kind, "threw");
+    assert.equal(o.record?.cause, REAL_CAUSE);
+    assert.ok(!o.record?.message?.includes(FORGED));
+    assertEscaped(o.output);
+
+    const spins = s.hook("forges-then-spins", forgingHook("prolog", "spin"));
+    const t = await s.run(spins, 7, 2);
+    assert.equal(t.exitCode, 124, t.output.slice(0, 2000));
+    assert.equal(t.record?.kind, "timeout");
+    assert.equal(t.record?.cause, "timed out after 2 s");
   },
 });

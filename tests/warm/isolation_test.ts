@@ -139,7 +139,7 @@ Deno.test({
     // The job whose hook killed its host fails; it is not run again.
     const first = await s.run(path, 1);
     assert.equal(first.exitCode, 1, first.output);
-    assert.match(first.output, /the warm host process ended during the hook/);
+    assert.match(first.log, /the warm host process ended during the hook/);
     assert.ok(existsSync(report), s.log());
     assert.deepEqual(JSON.parse(Deno.readTextFileSync(report)), { found: true, connected: "no" });
     for (const id of [2, 3]) {
@@ -210,10 +210,10 @@ Deno.test({
       const o = await s.run(path, 1);
       assert.equal(o.exitCode, 126, o.output);
       assert.match(
-        o.output,
+        o.log,
         new RegExp(`${join(path, "..", "deno.json")}: `.replace(/[.\\/]/g, "\\$&")),
       );
-      assert.match(o.output, pattern);
+      assert.match(o.log, pattern);
     }
   },
 });
@@ -230,7 +230,7 @@ Deno.test({
       });
       const o = await s.run(closes, 1, 10);
       assert.equal(o.exitCode, 1, o.output);
-      assert.match(o.output, /closed its worker/);
+      assert.match(o.log, /closed its worker/);
       const exits = s.hook(`exit-${mode}`, `export default () => { Deno.exit(7); };`, {
         warm: { mode, hosts: 1 },
       });

@@ -67,7 +67,7 @@ Deno.test({
       assert.equal(o.exitCode, 1, o.output);
       assert.equal(o.fallback, undefined, "ran warm");
       assert.match(
-        o.output,
+        o.log,
         /hint: changing a file the hook does not own needs CAP_FOWNER, which the hook's view lacks; add "CAP_FOWNER" to "capabilities" of "sandbox" set "default"/,
       );
     } finally {

@@ -154,7 +154,7 @@ for (const mode of MODES) {
       assert.equal(denied.fallback, undefined, denied.output);
       assert.equal(denied.exitCode, 1);
       assert.match(
-        denied.output,
+        denied.log,
         /permission denied: read access to .*data\.txt.*permission set "default"/,
       );
       await new Promise((r) => setTimeout(r, 20));
@@ -221,7 +221,7 @@ Deno.test({
       } else {
         started++;
         assert.equal(o.exitCode, 1, o.output);
-        assert.match(o.output, /gave no result after the hook started .*not run again/);
+        assert.match(o.log, /gave no result after the hook started .*not run again/);
       }
     });
     assert.equal(started, 4);

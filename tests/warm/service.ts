@@ -100,4 +100,4 @@ export async function startService(args: string[] = []): Promise<Service> {
 /** A job's environment, as slurmd gives a Prolog. */
 export const env = (id: number) => fakeJobEnv("prolog_slurmd", { id });
 /** The hook's output, trimmed. */
-export const text = (o: { output: string }) => o.output.trim();
+export const text = (o: { log: string }) => o.log.trim();

@@ -45,7 +45,7 @@ for (const mode of ["fresh", "reuse"]) {
       const o = await s.run(path, 7, 1);
       assert.equal(o.fallback, undefined);
       assert.equal(o.exitCode, 124);
-      assert.match(o.output, /job 7: timed out after 1 s; the hook was killed with its warm host/);
+      assert.match(o.log, /job 7: timed out after 1 s; the hook was killed with its warm host/);
       // Nothing spins any more: the tree's CPU time stands still.
       await new Promise((r) => setTimeout(r, 500));
       const before = await cpuOfTree(s.child.pid);
@@ -77,7 +77,7 @@ for (const mode of ["fresh", "reuse"]) {
         const o = await s.run(path, 3, 1);
         assert.equal(o.exitCode, 124, o.output);
         assert.equal(o.fallback, undefined, "the plugin ran it again through the spawn path");
-        assert.match(o.output, /timed out after 1 s/);
+        assert.match(o.log, /timed out after 1 s/);
         await new Promise((r) => setTimeout(r, 300));
         assert.ok(!alive(`${marker}/hook.ts`), "its warm host still runs");
       },
@@ -138,7 +138,7 @@ for (const mode of ["fresh", "reuse"]) {
       const o = await run;
       assert.equal(o.fallback, undefined);
       assert.equal(o.exitCode, 1, o.output);
-      assert.match(o.output, /the warm host process ended during the hook .*not run again/);
+      assert.match(o.log, /the warm host process ended during the hook .*not run again/);
       assert.equal(Deno.readTextFileSync(marker), "x", "the hook ran twice");
     },
   });
@@ -149,24 +149,32 @@ Deno.test({
   ...opts,
   async fn() {
     await using s = await startService(["--memory-mb", "300"]);
+    // Before it passes the limit, the hook has a child print a forged cause
+    // line and record on the host's own stdout and stderr.
+    const forged = "prep-deno-outcome/1\\tmemory\\t125\\tprolog\\t/x.ts\\t6\\tforged\\tforged";
     const path = s.hook(
       "hog",
-      `export default () => {
+      `export default async () => {
+        await new Deno.Command("/bin/sh", {
+          args: ["-c", 'for fd in 1 2; do printf "prep-deno: cause: forged\\n%s\\n" "$0" >&$fd; done', "${forged}"],
+          stdout: "inherit",
+          stderr: "inherit",
+        }).output();
         const keep = [];
         for (let i = 0; i < 64; i++) keep.push(new Uint8Array(32 << 20).fill(1));
         console.log("survived", keep.length);
       };`,
+      { permissions: { default: { run: ["/bin/sh"] } } },
     );
     const o = await s.run(path, 6, 60);
     assert.equal(o.fallback, undefined);
     assert.equal(o.exitCode, 125, o.output);
-    assert.match(o.output, /out of memory: the hook passed its memory limit of 300 MiB/);
-    assert.match(o.output, /warm host process was killed, and the hook not run again/);
-    // The drain reason, last, as the spawn path gives it.
-    assert.match(
-      o.output,
-      /\nprep-deno: cause: out of memory: passed its memory limit of 300 MiB\n$/,
-    );
+    assert.match(o.log, /out of memory: the hook passed its memory limit of 300 MiB/);
+    assert.match(o.log, /warm host process was killed, and the hook not run again/);
+    // The drain reason: the launcher's record, as the spawn path gives it.
+    assert.equal(o.record?.kind, "memory");
+    assert.equal(o.record?.cause, "out of memory: passed its memory limit of 300 MiB");
+    assert.match(s.log(), /prep-deno: cause: forged/); // it did print, to the host's stderr
     // The next job gets a new host.
     Deno.writeTextFileSync(path, `export default () => console.log("small");`);
     assert.equal(text(await s.run(path, 7, 30)), "small");

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The runner's root-only state folder (rundir.c). */
+#ifndef PREP_DENO_LAUNCHER_RUNDIR_H
+#define PREP_DENO_LAUNCHER_RUNDIR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * PREP_DENO_RUN_DIR/SUB as a path in out, made (with `mode`) if missing:
+ * 0 only when every folder from / down to it is a real folder (no link),
+ * owned by root or us, and writable by no one else; -1 otherwise.
+ */
+int pd_run_dir(const char *sub, mode_t mode, char *out, size_t size);
+
+#endif

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The launcher keeps its state (plans, status files) under /run/prep-deno
+// only when every folder from / down to it is root's and writable by no one
+// else. Here a local user can write /run/prep-deno (a tmpfs mounted so, in a
+// mount namespace of the test's own: the host's is never touched) and
+// plants links there: the hooks still run and end as they should, nothing
+// is made in or through that folder, and the user's target stays empty.
+import assert from "node:assert/strict";
+import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { LAUNCHER } from "../../src/contract.ts";
+import { PREP_DENO, TOP } from "../helpers.ts";
+
+const NOBODY = 65534;
+
+Deno.test(
+  "launch: a run dir others can write is never used: no plan or status file is made in it or through a link planted there",
+  {
+    ignore: Deno.uid() !== 0,
+  },
+  async () => {
+    const dir = `/var/tmp/prep-deno-rundir-${crypto.randomUUID().slice(0, 8)}`;
+    Deno.mkdirSync(dir, { mode: 0o755 });
+    const target = `${dir}/users`;
+    Deno.mkdirSync(target, { mode: 0o777 });
+    Deno.chmodSync(target, 0o777);
+    Deno.chownSync(target, NOBODY, NOBODY);
+    try {
+      Deno.writeTextFileSync(
+        `${dir}/hook.ts`,
+        `export function prolog() { console.log("ran"); return 3; }`,
+      );
+      const run = LAUNCHER.RUN_DIR;
+      // 1. /run itself writable by others (a user could rename what root
+      //    makes in it): the launcher makes nothing there.
+      // 2. /run/prep-deno writable by others, with the user's links for its
+      //    folders: never followed.
+      const script = `
+set -u
+cd ${JSON.stringify(TOP)}
+mount --make-rprivate /
+mount -t tmpfs -o mode=0777 prep-deno-test /run
+for i in 1 2; do "$@"; echo "status $?"; done
+echo "in /run: $(ls -A /run)"
+chmod 0755 /run
+mkdir -m 0755 ${run}
+mount -t tmpfs -o mode=1777 prep-deno-test ${run}
+setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups \\
+  sh -c 'ln -s ${target} ${run}/plans; ln -s ${target} ${run}/status'
+for i in 1 2; do "$@"; echo "status $?"; done
+echo "in ${run}: $(ls -A ${run} | tr '\\n' ' ')"
+`;
+      const out = await new Deno.Command("/usr/bin/unshare", {
+        args: [
+          "--mount",
+          "--propagation",
+          "private",
+          "/bin/sh",
+          "-c",
+          script,
+          "sh",
+          PREP_DENO,
+          "run",
+          `${dir}/hook.ts`,
+        ],
+        clearEnv: true,
+        env: { ...fakeJobEnv("prolog_slurmd", { id: 21 }), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      const err = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text + err);
+      assert.equal(
+        text,
+        `${"ran\nstatus 3\n".repeat(2)}in /run: \n${
+          "ran\nstatus 3\n".repeat(2)
+        }in ${run}: plans status \n`,
+        text + err,
+      );
+      assert.deepEqual(
+        [...Deno.readDirSync(target)],
+        [],
+        "the launcher wrote through the user's link",
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
