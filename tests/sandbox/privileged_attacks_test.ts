@@ -627,7 +627,7 @@ Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/r
   }
 }`,
         {
-          permissions: { prolog: { read: ["/run", "/var/run"], write: [grant] } },
+          permissions: { prolog: { read: ["/run", "/var/run"] } },
           sandbox: { prolog: { read: [grant] } },
         },
       );
@@ -635,6 +635,24 @@ Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/r
       assert.doesNotMatch(r.stderr, /saw/, grant);
       assert.equal(r.stderr.match(/^list NotFound$/gm)?.length, 2, grant + r.stderr);
     }
+    // A write grant over it is refused outright; one inside it is hidden as a read grant is.
+    const over = await tryPolicy("export function prolog() {}", {
+      permissions: { prolog: { write: ["/run"] } },
+      sandbox: { prolog: { write: ["/run"] } },
+    });
+    assert.equal(over.status, 126, over.stderr);
+    assert.match(over.stderr, /which is the runner's own in every view/);
+    const inside = await tryPolicy(
+      `export function prolog() {
+  try { console.log("saw " + [...Deno.readDirSync("/run/prep-deno/broker")].length); } catch (e) { console.log("list " + e.name); }
+}`,
+      {
+        permissions: { prolog: { read: ["/run"], write: [brokers] } },
+        sandbox: { prolog: { write: [brokers] } },
+      },
+    );
+    assert.equal(inside.status, 0, inside.stderr);
+    assert.match(inside.stderr, /^list NotFound$/m, inside.stderr);
   } finally {
     if (made) Deno.removeSync(brokers);
   }
