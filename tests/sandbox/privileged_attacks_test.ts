@@ -725,3 +725,34 @@ Deno.test("privileged attacks: a program in the hook's view running as another u
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: the hook's own Deno process holds no capability while its broker holds them", async () => {
+  const fake = fakes();
+  try {
+    const r = await tryPolicy(
+      `import { runCommand } from ${JSON.stringify(HELPERS)};
+export async function prolog(job) {
+  const s = await runCommand(["/usr/bin/cat", "/proc/" + Deno.pid + "/status"], { job });
+  console.log(s.stdout.split("\\n").filter((l) => /^(Cap|NoNewPrivs|Pid)/.test(l)).join(" | "));
+}`,
+      {
+        permissions: { prolog: { run: ["/usr/bin/cat"] } },
+        sandbox: {
+          prolog: {
+            privileged: {
+              probe: { command: `${fake}/probe`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    // Its bounding set is bwrap's, but with no_new_privs (and root's securebits) no exec gains it.
+    for (const cap of ["CapInh", "CapPrm", "CapEff", "CapAmb"]) {
+      assert.match(r.stderr, new RegExp(`${cap}:\\s+0000000000000000`), r.stderr);
+    }
+    assert.match(r.stderr, /NoNewPrivs:\s+1/);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
