@@ -26,7 +26,7 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Permissions } from "./permissions.ts";
 import { covers, untrustedReason } from "./trust.ts";
 import { LAUNCHER } from "./contract.ts";
@@ -330,6 +330,28 @@ function checkProgram(command: string, here: string): string[] {
   if ((info.nlink ?? 1) > 1) {
     throw new PrivilegedError(
       `${here}: "command" ${target} has ${info.nlink} names (hard links), and one elsewhere could let someone rewrite it; name a program with one name`,
+    );
+  }
+  // Each hop as the kernel takes it: a target that climbs ("..") out of a
+  // linked folder lands where that folder's target is, not where the text
+  // seems to go, so no folder on a target's way may be a link.
+  for (const hop of hops.slice(0, -1)) {
+    const text = Deno.readLinkSync(hop);
+    let at = isAbsolute(text) ? "/" : dirname(hop);
+    for (const part of text.split("/").slice(0, -1).filter((p) => p !== "" && p !== ".")) {
+      at = part === ".." ? dirname(at) : join(at, part);
+      if (part !== ".." && Deno.lstatSync(at).isSymlink) {
+        throw new PrivilegedError(
+          `${here}: "command" ${command} is refused: the link ${hop} (to ${text}) goes through the linked folder ${at}; point each link at the program's own path`,
+        );
+      }
+    }
+  }
+  if (Deno.realPathSync(command) !== target) {
+    throw new PrivilegedError(
+      `${here}: "command" ${command} is refused: the kernel finds ${
+        Deno.realPathSync(command)
+      }, not ${target}; point each link at the program's own path`,
     );
   }
   const runner = hops.find((h) => CODE_RUNNERS.test(basename(h)));

@@ -756,3 +756,49 @@ export async function prolog(job) {
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a link whose target climbs (..) out of a linked folder is judged where the kernel goes, not where the text seems to go", async () => {
+  const base = grantDir("climb");
+  const hers = grantDir("user");
+  try {
+    Deno.chownSync(hers, Number(UID), Number(UID));
+    // Her folder: d/, and z/prog, her program.
+    assert.ok(asUser(["/usr/bin/mkdir", "-p", `${hers}/d`, `${hers}/z`]).success);
+    Deno.writeTextFileSync(`${hers}/z/prog`, EVIL, { mode: 0o755 });
+    Deno.chownSync(`${hers}/z/prog`, Number(UID), Number(UID));
+    Deno.chmodSync(`${hers}/z/prog`, 0o755);
+    // Root's: base/z/prog (the program the text names), base/y -> her d, base/x/tool -> ../y/../z/prog.
+    Deno.mkdirSync(`${base}/z`);
+    Deno.mkdirSync(`${base}/x`);
+    Deno.writeTextFileSync(`${base}/z/prog`, "#!/bin/bash\necho root's program\n", { mode: 0o755 });
+    Deno.chmodSync(`${base}/z/prog`, 0o755);
+    Deno.symlinkSync(`${hers}/d`, `${base}/y`);
+    Deno.symlinkSync("../y/../z/prog", `${base}/x/tool`);
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
+}`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              tool: { command: `${base}/x/tool`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.doesNotMatch(r.stderr, /evil ran/);
+    assert.equal(r.status, 126, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `the link ${base}/x/tool (to ../y/../z/prog) goes through the linked folder ${base}/y`,
+      ),
+      r.stderr,
+    );
+  } finally {
+    for (const d of [base, hers]) Deno.removeSync(d, { recursive: true });
+  }
+});
