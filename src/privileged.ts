@@ -26,7 +26,7 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import type { Permissions } from "./permissions.ts";
 import { covers, untrustedReason } from "./trust.ts";
 import { LAUNCHER } from "./contract.ts";
@@ -199,6 +199,14 @@ export function parsePrivileged(
     const command = entry.command;
     if (typeof command !== "string" || !isAbsolute(command) || command.includes("\0")) {
       throw new PrivilegedError(`${here}: "command" must be the program's absolute path`);
+    }
+    // Paths are compared as text (write grants): one spelling only.
+    if (command !== normalize(command) || command.endsWith("/")) {
+      throw new PrivilegedError(
+        `${here}: "command" must be the program's absolute path, spelled plainly (no "." or ".." part, no doubled or trailing slash): ${
+          normalize(command)
+        }`,
+      );
     }
     if (CODE_RUNNERS.test(basename(command))) {
       throw new PrivilegedError(

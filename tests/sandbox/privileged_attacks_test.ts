@@ -802,3 +802,49 @@ export async function prolog() {
     for (const d of [base, hers]) Deno.removeSync(d, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a program path spelled with . or .. parts or a doubled slash is refused (no spelling hides a program inside the hook's write grant)", async () => {
+  const fake = fakes();
+  const state = grantDir("state");
+  try {
+    Deno.copyFileSync(`${fake}/probe`, `${state}/tool`);
+    Deno.chmodSync(`${state}/tool`, 0o755);
+    for (
+      const spelled of [
+        state.replace("/prep-deno-view-", "//prep-deno-view-") + "/tool",
+        `${state}/./tool`,
+        `${fake}/../${state.split("/").pop()}/tool`,
+      ]
+    ) {
+      Deno.writeTextFileSync(`${state}/tool`, Deno.readTextFileSync(`${fake}/probe`));
+      const r = await tryPolicy(
+        `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  Deno.writeTextFileSync(${JSON.stringify(`${state}/tool`)}, ${JSON.stringify(EVIL)});
+  const r = await privileged("tool", [], { allowFailure: true });
+  console.log("asked " + r.status + " " + (r.stdout + r.stderr).trim());
+}`,
+        {
+          permissions: { prolog: { write: [state] } },
+          sandbox: {
+            prolog: {
+              write: [state],
+              privileged: {
+                tool: { command: spelled, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+              },
+            },
+          },
+        },
+      );
+      assert.doesNotMatch(r.stderr, /evil ran/, spelled + r.stderr);
+      assert.equal(r.status, 126, spelled + r.stderr);
+      assert.match(
+        r.stderr,
+        /must be the program.s absolute path, spelled plainly/,
+        spelled + r.stderr,
+      );
+    }
+  } finally {
+    for (const d of [fake, state]) Deno.removeSync(d, { recursive: true });
+  }
+});
