@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker_rules.h"
 #include "io.h"
 
 #define MAX_REQUEST 65536
@@ -54,157 +55,6 @@ static const char *const cap_names[] = {
 	"CAP_CHECKPOINT_RESTORE",
 };
 #define N_CAPS (int)(sizeof(cap_names) / sizeof(cap_names[0]))
-
-/* One rule of the plan's privileged list (encodePrivileged in src/privileged.ts). */
-struct rule {
-	const char *name, *path, *caps;
-	char **patterns; /* each: a count, then its elements */
-	size_t n_patterns;
-};
-
-/* Whether s[0..len) is in a placeholder's class. */
-static int in_class(const char *cls, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return 0;
-	if (!strcmp(cls, "{int}")) {
-		for (i = 0; i < len; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-		return 1;
-	}
-	if (!strcmp(cls, "{ints}") || !strcmp(cls, "{num}")) {
-		char sep = cls[1] == 'i' ? ',' : '.';
-		int seps = 0;
-
-		for (i = 0; i < len; i++) {
-			if (s[i] == sep) {
-				if (i == 0 || i + 1 == len || s[i - 1] == sep)
-					return 0;
-				seps++;
-			} else if (s[i] < '0' || s[i] > '9') {
-				return 0;
-			}
-		}
-		return sep == ',' || seps <= 1;
-	}
-	if (!strcmp(cls, "{word}")) {
-		if (s[0] == '-' || (len == 1 && s[0] == '.') || (len == 2 && !strncmp(s, "..", 2)))
-			return 0;
-		for (i = 0; i < len; i++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-",
-				    s[i]))
-				return 0;
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * The major number the running kernel gave the character-device driver
- * name[0..len) (/proc/devices, read now, in the host's view), as text in
- * out; 0 if it lists none.
- */
-static int char_major(const char *name, size_t len, char out[16])
-{
-	FILE *f = fopen("/proc/devices", "re");
-	char line[256];
-	int in_char = 0, found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char num[16], drv[200];
-
-		if (!strncmp(line, "Character devices:", 18)) {
-			in_char = 1;
-			continue;
-		}
-		if (!strncmp(line, "Block devices:", 14))
-			in_char = 0;
-		if (in_char && sscanf(line, " %15[0-9] %199s", num, drv) == 2 &&
-		    strlen(drv) == len && !strncmp(drv, name, len)) {
-			snprintf(out, 16, "%s", num);
-			found = 1;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* Whether the whole of s matches pattern p (literals and placeholders). */
-static int match(const char *p, const char *s)
-{
-	static const char *const classes[] = { "{ints}", "{int}", "{num}", "{word}" };
-
-	if (!*p)
-		return !*s;
-	/* {major:NAME}: that driver's major now, nothing else (a device the hook cannot choose). */
-	if (!strncmp(p, "{major:", 7) && strchr(p, '}')) {
-		const char *end = strchr(p, '}');
-		char want[16];
-		size_t wl;
-
-		if (!char_major(p + 7, (size_t)(end - p - 7), want))
-			return 0;
-		wl = strlen(want);
-		return !strncmp(s, want, wl) && match(end + 1, s + wl);
-	}
-	for (size_t c = 0; c < 4; c++) {
-		size_t cl = strlen(classes[c]);
-
-		if (strncmp(p, classes[c], cl))
-			continue;
-		for (size_t len = strlen(s); len > 0; len--)
-			if (in_class(classes[c], s, len) && match(p + cl, s + len))
-				return 1;
-		return 0;
-	}
-	return *p == *s && match(p + 1, s + 1);
-}
-
-/* The rule named `name`, parsed from the plan's list; -1 if none. */
-static int find_rule(const struct pd_list *l, const char *name, struct rule *r)
-{
-	size_t i = 0;
-
-	while (i + 4 <= l->n) {
-		size_t n = strtoul(l->items[i + 3], NULL, 10), j = i + 4;
-
-		r->name = l->items[i];
-		r->path = l->items[i + 1];
-		r->caps = l->items[i + 2];
-		r->patterns = l->items + j;
-		r->n_patterns = n;
-		for (size_t k = 0; k < n && j < l->n; k++)
-			j += 1 + strtoul(l->items[j], NULL, 10);
-		if (j > l->n)
-			return -1;
-		if (!strcmp(r->name, name))
-			return 0;
-		i = j;
-	}
-	return -1;
-}
-
-/* Whether args[0..n) matches one of the rule's patterns. */
-static int allowed(const struct rule *r, char **args, size_t n)
-{
-	char **p = r->patterns;
-
-	for (size_t k = 0; k < r->n_patterns; k++) {
-		size_t len = strtoul(*p, NULL, 10), i;
-
-		for (i = 0; i < len && i < n && match(p[1 + i], args[i]); i++)
-			;
-		if (i == len && len == n)
-			return 1;
-		p += 1 + len;
-	}
-	return 0;
-}
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -232,7 +82,7 @@ static void reply(int fd, int status, const char *out, size_t out_len, const cha
 }
 
 /* In the command's child: exactly the rule's capabilities, then exec. */
-static void become(const struct rule *r, char **args, size_t n, int out, int err)
+static void become(const struct pd_rule *r, char **args, size_t n, int out, int err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
@@ -337,7 +187,7 @@ static void serve(int conn, const struct pd_list *rules)
 	char *req = malloc(MAX_REQUEST + 1), *args[MAX_ARGS], msg[4096];
 	char *bufs[2] = { malloc(KEEP_OUTPUT), malloc(KEEP_OUTPUT) };
 	size_t len = 0, n = 0, lens[2] = { 0, 0 };
-	struct rule r;
+	struct pd_rule r;
 	int out[2], err[2], ws, fds[2];
 	pid_t pid;
 
@@ -370,7 +220,7 @@ static void serve(int conn, const struct pd_list *rules)
 		}
 		args[n++] = req + off;
 	}
-	if (find_rule(rules, args[0], &r) < 0) {
+	if (pd_rule_find(rules, args[0], &r) < 0) {
 		int m = snprintf(msg, sizeof(msg), "prep-deno: no privileged command \"");
 
 		m = put_escaped(msg, sizeof(msg) - 200, m, args[0], 200);
@@ -379,7 +229,7 @@ static void serve(int conn, const struct pd_list *rules)
 		reply(conn, 126, "", 0, msg, strlen(msg));
 		goto done;
 	}
-	if (!allowed(&r, args + 1, n - 1)) {
+	if (!pd_rule_allows(&r, args + 1, n - 1)) {
 		int m = snprintf(msg, sizeof(msg),
 				 "prep-deno: privileged command \"%s\": the arguments", r.name);
 		for (size_t i = 1; i < n && m < (int)sizeof(msg) - 800; i++) {
