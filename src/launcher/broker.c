@@ -288,7 +288,7 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	strcpy(addr.sun_path, b->sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    chmod(b->sock, 0600) < 0 || listen(fd, 16) < 0) {
+	    chmod(b->sock, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		if (fd >= 0)

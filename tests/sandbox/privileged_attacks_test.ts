@@ -423,3 +423,42 @@ export async function prolog(job) {
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: many requests at once are served one at a time, each checked, none mixed with another", async () => {
+  const fake = fakes();
+  try {
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  const asks = [];
+  for (let i = 0; i < 40; i++) {
+    asks.push(privileged("gpu-power", ["-i", String(i % 2), "-pl", i % 4 === 3 ? "-1" : String(100 + i)], { allowFailure: true }));
+  }
+  const done = await Promise.all(asks);
+  console.log("statuses " + done.map((d) => d.status).join(","));
+  console.log("outs " + done.map((d, i) => d.stdout.includes("0" + (i % 2) + ":00.0") || d.status === 126).every(Boolean));
+}`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              "gpu-power": {
+                command: `${fake}/nvidia-smi`,
+                capabilities: ["CAP_SYS_ADMIN"],
+                args: [["-i", "{int}", "-pl", "{num}"]],
+              },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const statuses = /^statuses (.*)$/m.exec(r.stderr)?.[1].split(",") ?? [];
+    assert.equal(statuses.length, 40, r.stderr);
+    statuses.forEach((s, i) => assert.equal(s, i % 4 === 3 ? "126" : "0", `request ${i}`));
+    assert.match(r.stderr, /^outs true$/m);
+    assert.equal(calls(fake).length, 30);
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
