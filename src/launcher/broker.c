@@ -81,16 +81,52 @@ static void reply(int fd, int status, const char *out, size_t out_len, const cha
 		write_all(fd, err, err_len);
 }
 
+/* Whether dir and every folder above it are root's and writable by nobody else. */
+static int root_only(const char *dir)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (;;) {
+		char *slash;
+
+		if (stat(p, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
+			return 0;
+		slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return stat("/", &st) == 0 && st.st_uid == 0 && !(st.st_mode & 022);
+		*slash = '\0';
+	}
+}
+
+/*
+ * The command's PATH: the usual folders, but only those only root can
+ * write (a /usr/local/sbin a group may write, as Debian's "staff" once
+ * could, would let its members put a program where the command looks up
+ * its helpers by name).
+ */
+static void safe_path(char *out, size_t size)
+{
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+					    "/usr/bin",	       "/sbin",		 "/bin" };
+	size_t n = (size_t)snprintf(out, size, "PATH=");
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (root_only(dirs[i]) && n < size)
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n > 5 ? ":" : "", dirs[i]);
+}
+
 /* In the command's child: exactly the rule's capabilities, then exec. */
 static void become(const struct pd_rule *r, char **args, size_t n, int out, int err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	char *argv[MAX_ARGS + 2], *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-					     NULL };
+	char *argv[MAX_ARGS + 2], path[256], *env[] = { path, NULL };
 	int keep[64] = { 0 }, devnull = open("/dev/null", O_RDONLY);
 	char caps[1024];
 
+	safe_path(path, sizeof(path));
 	snprintf(caps, sizeof(caps), "%s", r->caps);
 	for (char *c = strtok(caps, ","); c; c = strtok(NULL, ","))
 		for (int i = 0; i < N_CAPS; i++)

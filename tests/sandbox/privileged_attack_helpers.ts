@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /** Shared by the attack tests on privileged commands: a real user of its own, her evil program. */
 
+import assert from "node:assert/strict";
 import { HELPERS, tryPolicy } from "./helpers.ts";
+import { PREP_DENO, writeFiles } from "../helpers.ts";
 
 /** A uid of its own: other tests end every process of nobody's. */
 export const UID = String(62000 + Math.floor(Math.random() * 3000));
@@ -60,4 +62,26 @@ export async function raceSwap(
   if (!done) swap();
   Deno.writeTextFileSync(`${marks}/swapped`, "");
   return await running;
+}
+
+/**
+ * `prep-deno try` of `code` under `policy` in a mount namespace of its own,
+ * after the shell commands `setup` (exit 99: the set-up failed) change it
+ * (cgroup mounts made read-only, a folder bound over /usr/local/sbin):
+ * the host as the attack needs it, the real host left as it is.
+ */
+export async function tryInMountNs(setup: string, code: string, policy: unknown): Promise<string> {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-view-" });
+  try {
+    const hook = writeFiles(dir, { "hook.ts": code, "deno.json": JSON.stringify(policy) });
+    const out = await new Deno.Command("/usr/bin/unshare", {
+      args: ["-m", "/bin/sh", "-c", `${setup}; exec "$0" try "$1"`, PREP_DENO, hook],
+      stdin: "null",
+    }).output();
+    const d = new TextDecoder();
+    assert.notEqual(out.code, 99, `cannot set the mount namespace up: ${setup}`);
+    return d.decode(out.stdout) + d.decode(out.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 }

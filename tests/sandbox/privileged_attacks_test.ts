@@ -6,9 +6,8 @@
 // policy side: privileged_program_attacks_test.ts.)
 import assert from "node:assert/strict";
 import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
-import { PREP_DENO, writeFiles } from "../helpers.ts";
 import { calls, fakes, HOST_DRIVER } from "./fake_gpu.ts";
-import { UID } from "./privileged_attack_helpers.ts";
+import { tryInMountNs, UID } from "./privileged_attack_helpers.ts";
 
 Deno.test("privileged attacks: {major:NAME} takes only the major the kernel gave that driver, so a device node's major is never the hook's choice", async () => {
   const fake = fakes();
@@ -223,34 +222,6 @@ export async function prolog(job) {
   }
 });
 
-/**
- * `prep-deno try` of `code` under `policy` with every cgroup mount read-only
- * (a mount namespace of its own): the runner's fallback where no cgroup
- * holds the hook's processes.
- */
-async function tryWithoutCgroups(code: string, policy: unknown): Promise<string> {
-  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-view-" });
-  try {
-    const hook = writeFiles(dir, { "hook.ts": code, "deno.json": JSON.stringify(policy) });
-    const out = await new Deno.Command("/usr/bin/unshare", {
-      args: [
-        "-m",
-        "/bin/sh",
-        "-c",
-        `for m in $(awk '$3 ~ /^cgroup/ {print $2}' /proc/self/mounts); do mount -o remount,bind,ro "$m" || exit 99; done; exec "$0" try "$1"`,
-        PREP_DENO,
-        hook,
-      ],
-      stdin: "null",
-    }).output();
-    const d = new TextDecoder();
-    assert.notEqual(out.code, 99, "cannot make the cgroup mounts read-only");
-    return d.decode(out.stdout) + d.decode(out.stderr);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
-
 for (const cgroups of [true, false]) {
   Deno.test(
     `privileged attacks: a process a privileged command leaves running in a session of its own ends with the hook${
@@ -293,7 +264,11 @@ export async function prolog() { console.log((await privileged("daemon", [])).st
             assert.equal(r.status, 0, r.stderr);
             return r.stderr;
           })
-          : await tryWithoutCgroups(code, policy);
+          : await tryInMountNs(
+            `for m in $(awk '$3 ~ /^cgroup/ {print $2}' /proc/self/mounts); do mount -o remount,bind,ro "$m" || exit 99; done`,
+            code,
+            policy,
+          );
         assert.match(out, /exit status: 0|^started/m, out);
         // It ran, as root, in a session of its own, while the hook did.
         assert.match(out, new RegExp(`started root ${fake}/${mark} 600`), out);

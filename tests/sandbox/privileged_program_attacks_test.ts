@@ -9,7 +9,14 @@ import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
 import { prepDeno, writeFiles } from "../helpers.ts";
 import { fakeJobEnv } from "../../src/slurm_vars.ts";
 import { fakes } from "./fake_gpu.ts";
-import { asUser, EVIL, raceSwap, UID, waitingHook } from "./privileged_attack_helpers.ts";
+import {
+  asUser,
+  EVIL,
+  raceSwap,
+  tryInMountNs,
+  UID,
+  waitingHook,
+} from "./privileged_attack_helpers.ts";
 
 Deno.test("privileged attacks: a local user's link on the way to the program cannot send the broker to her own", async () => {
   const fake = fakes();
@@ -377,5 +384,47 @@ export async function prolog() {
     }
   } finally {
     for (const d of [fake, state]) Deno.removeSync(d, { recursive: true });
+  }
+});
+
+Deno.test("privileged attacks: a program the command looks up by name is never found in a folder others can write (a group-writable /usr/local/sbin)", async () => {
+  const fake = fakes();
+  const shared = grantDir("staff");
+  try {
+    // /usr/local/sbin as Debian's "staff" group could once write it: her group may.
+    Deno.chownSync(shared, 0, Number(UID));
+    Deno.chmodSync(shared, 0o775);
+    const planted = asUser([
+      "/bin/sh",
+      "-c",
+      `printf '%s' "$0" > ${shared}/gpu-helper && chmod 755 ${shared}/gpu-helper`,
+      EVIL,
+    ]);
+    assert.ok(planted.success, new TextDecoder().decode(planted.stderr));
+    Deno.writeTextFileSync(
+      `${fake}/caller`,
+      `#!/bin/bash\ngpu-helper 2>/dev/null || echo "no gpu-helper"\necho "PATH=$PATH"\n`,
+      { mode: 0o755 },
+    );
+    Deno.chmodSync(`${fake}/caller`, 0o755);
+    const out = await tryInMountNs(
+      `mount --bind ${shared} /usr/local/sbin || exit 99`,
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() { console.log((await privileged("call", [])).stdout.trim()); }`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              call: { command: `${fake}/caller`, capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+            },
+          },
+        },
+      },
+    );
+    assert.doesNotMatch(out, /evil ran/, out);
+    assert.match(out, /no gpu-helper/, out);
+    assert.match(out, /PATH=\/usr\/local\/bin:\/usr\/sbin:\/usr\/bin:\/sbin:\/bin/, out);
+  } finally {
+    for (const d of [fake, shared]) Deno.removeSync(d, { recursive: true });
   }
 });
