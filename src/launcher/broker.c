@@ -15,7 +15,6 @@
  * /dev/null as stdin, in the host's view: the broker's own namespaces.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -30,11 +29,11 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "broker_rules.h"
+#include "reap.h"
 #include "io.h"
 
 #define MAX_REQUEST 65536
@@ -336,7 +335,7 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	/*
 	 * What a command leaves running in a session of its own (a daemon) is
 	 * orphaned to us, not to init, so the stop can end it even where no
-	 * cgroup holds the hook (see end_orphans).
+	 * cgroup holds the hook (see pd_end_orphans in reap.c).
 	 */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	b->pid = fork();
@@ -370,54 +369,6 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	return 0;
 }
 
-/* The parent pid in /proc/PID/stat (after the command's name, which may hold anything). */
-static pid_t parent_of(const char *pid)
-{
-	char path[64], buf[1024], *close_paren;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	close_paren = strrchr(buf, ')');
-	return close_paren ? (pid_t)strtol(close_paren + 3, NULL, 10) : -1;
-}
-
-/*
- * Kills and reaps every child we still have once the hook and the broker
- * are gone: with us a subreaper, those are processes privileged commands
- * left running, orphaned to us (a daemon in a session of its own, outside
- * the broker's process group). Without it they would live on as root with
- * the command's capabilities wherever no cgroup ends the hook's processes.
- */
-static void end_orphans(void)
-{
-	for (;;) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		pid_t w;
-
-		while (d && (e = readdir(d)))
-			if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-			    parent_of(e->d_name) == getpid())
-				kill((pid_t)strtol(e->d_name, NULL, 10), SIGKILL);
-		if (d)
-			closedir(d);
-		w = waitpid(-1, NULL, WNOHANG);
-		if (w < 0 && errno != EINTR)
-			return; /* ECHILD: none left */
-		if (w == 0)
-			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-}
-
 void pd_broker_stop(struct pd_broker *b)
 {
 	if (b->pid > 0) {
@@ -426,7 +377,7 @@ void pd_broker_stop(struct pd_broker *b)
 		while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		b->pid = 0;
-		end_orphans();
+		pd_end_orphans();
 	}
 	if (b->sock[0])
 		unlink(b->sock);
