@@ -28,6 +28,7 @@ export interface Layouts {
     concurrent: number;
     kill_tag: number;
     memory_mb: number;
+    slurm_conf: number;
   };
   pdc_outcome_t: {
     size: number;

@@ -56,6 +56,7 @@ export class Arena {
     dv.setBigUint64(layout.warm_socket, this.ptr(c.warmSocket), true);
     dv.setInt32(layout.concurrent, c.concurrent ? 1 : 0, true);
     dv.setUint32(layout.kill_tag, c.killTag ?? 0, true);
+    dv.setBigUint64(layout.slurm_conf, this.ptr(c.slurmConf), true);
     const u = new Uint8Array(b);
     this.#keep.push(u);
     return u;

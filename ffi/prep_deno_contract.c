@@ -56,7 +56,7 @@ const char *prep_deno_contract_json(void)
 		 "\"layout\":{"
 		 "\"pdc_config_t\":{\"size\":%zu,\"runner\":%zu,\"timeout_s\":%zu,"
 		 "\"heap_mb\":%zu,\"warm_socket\":%zu,\"concurrent\":%zu,"
-		 "\"kill_tag\":%zu,\"memory_mb\":%zu},"
+		 "\"kill_tag\":%zu,\"memory_mb\":%zu,\"slurm_conf\":%zu},"
 		 "\"pdc_outcome_t\":{\"size\":%zu,\"status\":%zu,\"timed_out\":%zu,"
 		 "\"output\":%zu,\"failed_path\":%zu,\"fallback\":%zu,\"record\":%zu},"
 		 "\"pdc_slurmd_job_t\":{\"size\":%zu,\"cred\":%zu,"
@@ -76,6 +76,7 @@ const char *prep_deno_contract_json(void)
 		 offsetof(pdc_config_t, concurrent),
 		 offsetof(pdc_config_t, kill_tag),
 		 offsetof(pdc_config_t, memory_mb),
+		 offsetof(pdc_config_t, slurm_conf),
 		 sizeof(pdc_outcome_t), offsetof(pdc_outcome_t, status),
 		 offsetof(pdc_outcome_t, timed_out),
 		 offsetof(pdc_outcome_t, output),

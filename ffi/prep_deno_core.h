@@ -27,6 +27,9 @@ typedef struct {
 	 * field, never from the output; NULL if none came.
 	 */
 	char *record;
+	long long started_ms; /* when the hook started, ms since the epoch */
+	int duration_ms;   /* how long it ran */
+	int mode;          /* PDC_MODE_* (prep_deno_observe.h) */
 } pdc_outcome_t;
 
 /* Called after each hook of a list with its own outcome (e.g. to log it). */
@@ -46,6 +49,10 @@ typedef struct {
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
 	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
 	int signals;        /* PDC_SIGNALS_*: the mask children start with */
+	/* The slurm.conf the daemon itself reads (slurmd's conffile, its
+	 * configless cache included; slurmctld's -f): runner --slurm-conf,
+	 * an argument so that it never reaches a hook's environment. */
+	const char *slurm_conf;
 } pdc_config_t;
 
 /* The signal mask a hook starts with. */

@@ -6,11 +6,13 @@
  */
 #define _GNU_SOURCE
 #include "prep_deno_run.h"
+#include "prep_deno_observe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 int pdc_is_module(const char *path)
 {
@@ -25,7 +27,9 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(12, sizeof(char *));
+	/* runner, run, path, five flag pairs (timeout, heap, memory, outcome fd,
+	 * slurm.conf), NULL: 14; room to spare. */
+	char **argv = calloc(16, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -57,6 +61,10 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 		argv[n++] = strdup("--memory-mb");
 		argv[n++] = strdup(num);
 	}
+	if (cfg->slurm_conf && cfg->slurm_conf[0] == '/') {
+		argv[n++] = strdup("--slurm-conf");
+		argv[n++] = strdup(cfg->slurm_conf);
+	}
 	return argv;
 }
 
@@ -87,6 +95,14 @@ size_t pdc_strv_len(char *const *v)
 	return n;
 }
 
+static long long clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 		  size_t n_paths, char *const *envp, pdc_child_fn child,
 		  void *child_arg, pdc_outcome_t *out)
@@ -99,14 +115,19 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 			(cfg->timeout_s + (module ? PD_RUNNER_GRACE_S : 0)) *
 			1000;
 
+		long long began = clock_ms(CLOCK_MONOTONIC);
+
 		free(out->output);
 		free(out->record);
 		out->output = out->record = NULL;
+		out->started_ms = clock_ms(CLOCK_REALTIME);
+		out->mode = module ? PDC_MODE_SPAWN : PDC_MODE_SCRIPT;
 		if (module && cfg->warm_socket && !out->fallback &&
 		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
 				  envp, &out->status, &out->output,
 				  &out->record, &out->fallback)) {
 			out->timed_out = 0;
+			out->mode = PDC_MODE_WARM;
 		} else if (!argv) {
 			out->status = 127;
 		} else {
@@ -128,6 +149,10 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 		if (module && WIFEXITED(out->status) &&
 		    WEXITSTATUS(out->status) == PD_EXIT_TIMEOUT)
 			out->timed_out = 1; /* the runner's own timeout */
+		out->duration_ms = (int)(clock_ms(CLOCK_MONOTONIC) - began);
+		/* Before the caller's own logging: a record is written even
+		 * if the daemon dies in what follows. */
+		pdc_observe_hook(envp, paths[i], out);
 		if (cfg->each)
 			cfg->each(cfg->each_arg, cfg->job_id, paths[i], out);
 		if (out->status) {

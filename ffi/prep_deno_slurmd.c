@@ -163,9 +163,9 @@ static void each_hook(void *arg, uint32_t job_id, const char *path,
 {
 	const log_ctx_t *ctx = arg;
 
-	(void)path;
 	(void)job_id;
 	pd_log_outcome(ctx->what, ctx->job_id, ctx->timeout_s, one);
+	pd_log_run(ctx->what, ctx->job_id, path, one);
 }
 
 int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
@@ -188,6 +188,8 @@ int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
 	paths = expand_paths(hook, PD_JOB_ENV_JOB_ID(je), &n_paths, &paths_ok);
 	cfg.each = each_hook;
 	cfg.each_arg = &log_ctx;
+	/* The file slurmd read: its -f, or in configless mode its cache's. */
+	cfg.slurm_conf = conf ? conf->conffile : NULL;
 	if (!paths_ok) {
 		rc = SLURM_ERROR;
 	} else if (n_paths) {

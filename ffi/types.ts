@@ -40,6 +40,8 @@ export interface CoreConfig {
   concurrent?: boolean;
   /** Non-zero: {@linkcode PrepPlugin.killTagged} with the job id and this tag stops the list. */
   killTag?: number;
+  /** The daemon's own slurm.conf, handed to the runner as `--slurm-conf`. */
+  slurmConf?: string;
 }
 
 /** How a hook list ended (`pdc_outcome_t`), decoded. */

@@ -24,7 +24,8 @@
 
 import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
-import { explainUnknownImport } from "./import_error.ts";
+import { explainLoneImport, explainUnknownImport } from "./import_error.ts";
+import { errorPlace } from "./error_place.ts";
 import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
 import type { JobContext } from "./types.ts";
 
@@ -145,6 +146,10 @@ function forAdmin(text: string, thrown: unknown, from: CallSource): string {
  * @example
  * ```ts
  * judgeThrown(new Error("gpu 1 lost"), { hook: "prolog" }).cause; // "gpu 1 lost"
+ * // With the hook's root, the first frame inside it is the place:
+ * const e = new Error("gpu 1 lost");
+ * e.stack = "Error: gpu 1 lost\n    at default (file:///etc/slurm/hooks/site.ts:3:9)";
+ * judgeThrown(e, { hook: "prolog", root: "/etc/slurm/hooks" }).cause; // "gpu 1 lost at site.ts:3"
  * ```
  */
 export function judgeThrown(
@@ -163,7 +168,16 @@ export function judgeThrown(
     ? denied!
     : `threw ${described}`;
   const cause = denied ?? (d.message.trim() === "" ? d.errorName : d.message);
-  return { kind: "threw", status: 1, message, cause };
+  // Where in the admin's code: the first frame inside the hook's root.
+  const place = from.root && e instanceof Error ? errorPlace(e.stack, from.root) : undefined;
+  if (!place) return { kind: "threw", status: 1, message, cause };
+  const first = cause.split("\n")[0];
+  return {
+    kind: "threw",
+    status: 1,
+    message: `${message} (at ${place})`,
+    cause: `${first} at ${place}`,
+  };
 }
 
 /**
@@ -174,14 +188,21 @@ export function judgeThrown(
  * judgeLoad(new Error("boom"), { hook: "prolog" }).message; // "cannot load the module: boom"
  * ```
  */
-export function judgeLoad(e: unknown, from: PolicySource): CallOutcome {
+export function judgeLoad(e: unknown, from: PolicySource, moduleUrl?: string): CallOutcome {
   const d = describeThrown(e);
+  // A module that arrived without the files it imports (Slurm's configless mode).
+  const lone = moduleUrl ? explainLoneImport(d.message, moduleUrl, from.configPath) : undefined;
   const message = `cannot load the module: ${
-    /run again with the --allow-\w+ flag/.test(d.message)
-      ? denial(d.message, from)
-      : explainUnknownImport(d.message, from.configPath) ?? d.message
+    lone ??
+      (/run again with the --allow-\w+ flag/.test(d.message)
+        ? denial(d.message, from)
+        : explainUnknownImport(d.message, from.configPath) ?? d.message)
   }`;
-  return { kind: "load-failed", status: 1, message, cause: message };
+  // The node's drain reason is short: the fix in a few words.
+  const cause = lone
+    ? "cannot load the module: it imports a file it arrived without: bundle it"
+    : message;
+  return { kind: "load-failed", status: 1, message, cause };
 }
 
 /**

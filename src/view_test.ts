@@ -16,7 +16,7 @@ Deno.test("view: the set named after the hook wins over default; every set is ch
   // A typo in another hook's set is found now, not when that hook first runs.
   assert.throws(
     () => parseViewSet({ prolog: {}, epilog: { procs: "host" } }, "prolog", CONF),
-    /"sandbox" set "epilog": unknown key "procs" \(use read, write, devices/,
+    /"sandbox" set "epilog": unknown key "procs": use read, write, devices/,
   );
 });
 
@@ -166,6 +166,7 @@ Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from 
     assert.equal(mungeSocketPath(join(dir, "slurm.conf")), `${dir}/munge/s`);
     const v = resolveView({ slurm: true }, {}, { SLURM_CONF: join(dir, "slurm.conf") });
     assert.equal(v.slurm?.confDir, dir);
+    assert.equal(v.slurm?.confPath, join(dir, "slurm.conf"));
     assert.equal(v.slurm?.mungeDir, join(dir, "munge"));
     assert.deepEqual(
       v.slurm?.hidden,

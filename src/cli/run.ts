@@ -15,6 +15,7 @@ import { MAX_TIMEOUT_SECONDS, moduleArg, numberFlag, parseCommand, UsageError } 
 
 /** `run --help`. */
 const RUN_HELP = `Usage: prep-deno run MODULE [--timeout SECONDS] [--heap-mb MIB] [--memory-mb MIB]
+                      [--slurm-conf FILE]
 
 Runs the hook of MODULE that serves SLURM_SCRIPT_CONTEXT, in the sandbox, with
 the job taken from the environment. This is what the prep/deno plugin executes.
@@ -25,7 +26,9 @@ the job taken from the environment. This is what the prep/deno plugin executes.
   --memory-mb MIB    the whole hook's memory limit: all its processes, off-heap memory
                      included (default: heap + ${LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
                      memory cgroup, else only the heap limit holds
-  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+  --slurm-conf FILE  the slurm.conf the calling daemon reads (the plugin passes it);
+                     "slurm": true binds its folder and sets SLURM_CONF to it
+  --outcome-fd FD    write the outcome record (how the hook ended) to descriptor FD
                      instead of the message and cause line on stderr (the plugin passes 3)
 `;
 
@@ -36,6 +39,7 @@ export async function runCommand(args: string[]): Promise<number> {
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
     "list-exports": { type: "boolean" },
+    "slurm-conf": { type: "string" },
     "outcome-fd": { type: "string" },
   });
   if (values.help) {
@@ -67,6 +71,7 @@ export async function runCommand(args: string[]): Promise<number> {
     heapMb,
     memoryMb,
     listExports: values["list-exports"] === true,
+    slurmConf: values["slurm-conf"] as string | undefined,
     outcomeFd: numberFlag("run", "outcome-fd", values["outcome-fd"] as string | undefined, 1 << 20),
   });
 }

@@ -81,6 +81,14 @@ export function commandEnv(
   for (const [k, v] of Object.entries(job?.env ?? {})) {
     if (!k.startsWith("DENO_") && k !== "NO_COLOR") env[k] = v;
   }
+  // slurmctld gives its hooks no SLURM_CONF; with `slurm: true` the runner
+  // sets the daemon's own in the process, and Slurm's commands need it.
+  if (!env.SLURM_CONF) {
+    try {
+      const conf = Deno.env.get("SLURM_CONF");
+      if (conf) env.SLURM_CONF = conf;
+    } catch { /* no env permission for it: no `slurm: true` */ }
+  }
   return { ...env, ...extra };
 }
 

@@ -75,9 +75,12 @@ export class LaunchRefused extends Error {
   override name = "LaunchRefused";
   /** The exit status to end with. */
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The short answer to "why" (the cause line); the message when unset. */
+  readonly shortCause: string;
+  constructor(status: number, message: string, cause: string = message) {
     super(message);
     this.status = status;
+    this.shortCause = cause;
   }
 }
 
@@ -205,7 +208,8 @@ export interface OtherEntry {
 /**
  * The plan for `hook` of the module at `modulePath` (absolute): by default
  * build/entry.js, or `other`'s command in the same view. `env` is the job's
- * environment (where `slurm: true` finds slurm.conf).
+ * environment; `slurmConf` the daemon's own slurm.conf (`run --slurm-conf`,
+ * from the plugin), which `slurm: true` uses before the environment's.
  *
  * @throws {LaunchRefused} when the module is missing, the policy unusable or
  * bwrap not installed; the message names the file and the fix.
@@ -215,6 +219,7 @@ export function planHook(
   hook: HookName,
   other?: OtherEntry,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  slurmConf?: string,
 ): LaunchPlan {
   try {
     if (!Deno.statSync(modulePath).isFile) {
@@ -232,7 +237,7 @@ export function planHook(
   }
   let policy: Policy;
   try {
-    policy = loadPolicy(modulePath, hook, env);
+    policy = loadPolicy(modulePath, hook, slurmConf ? { ...env, SLURM_CONF: slurmConf } : env);
   } catch (e) {
     if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
     throw e;
@@ -291,7 +296,8 @@ export function planHook(
         ...denoPermissionFlags(
           permissions,
           [LAUNCHER.STATUS_PATH],
-          Object.keys(SANDBOX_RUNTIME_ENV),
+          // With `slurm: true`, SLURM_CONF too: the helpers hand it to Slurm's commands.
+          [...Object.keys(SANDBOX_RUNTIME_ENV), ...(policy.view.slurm ? ["SLURM_CONF"] : [])],
         ),
         ENTRY_PATH,
         pathToFileURL(modulePath).href,

@@ -33,6 +33,8 @@ export interface HookRun {
    * untouched (bytes that are not UTF-8 included), as `run` does.
    */
   env?: Record<string, string>;
+  /** The daemon's own slurm.conf (`run --slurm-conf`); `slurm: true` uses it. */
+  slurmConf?: string;
   /** Only list the module's exports on stdout, as JSON (for `check`). */
   listExports?: boolean;
   /** Receives the hook's stdout instead of this process's stdout. */
@@ -49,14 +51,14 @@ export async function runHook(run: HookRun): Promise<number> {
   const jobId = run.env?.SLURM_JOB_ID ?? Deno.env.get("SLURM_JOB_ID") ?? "?";
   let plan;
   try {
-    plan = planHook(modulePath, run.hook, undefined, run.env);
+    plan = planHook(modulePath, run.hook, undefined, run.env, run.slurmConf);
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     const record: HookOutcome = {
       kind: "refused",
       status: e.status,
       message: e.message,
-      cause: e.message,
+      cause: e.shortCause,
       place: { hook: run.hook, module: modulePath, job: jobId },
     };
     if (run.outcomeFd !== undefined) {
@@ -64,7 +66,7 @@ export async function runHook(run: HookRun): Promise<number> {
       Deno.writeTextFileSync(`/proc/self/fd/${run.outcomeFd}`, formatOutcome(record));
     } else {
       console.error(outcomeText(record));
-      console.error(causeLine(e.message));
+      console.error(causeLine(e.shortCause));
     }
     return e.status;
   }

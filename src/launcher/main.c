@@ -2,7 +2,7 @@
 /*
  * build/prep-deno: the runner's native front (see launcher.h).
  *
- *   run MODULE [--timeout S] [--heap-mb N] [--memory-mb N] [--list-exports]
+ *   run MODULE [--timeout S] [--heap-mb N] [--memory-mb N] [--slurm-conf F] [--list-exports]
  *       with SLURM_SCRIPT_CONTEXT set and an absolute MODULE: the hot path.
  *       The plan comes from the cache (Deno computes it on a miss); then
  *       pd_supervise runs bwrap -> deno, the hook's one Deno process.
@@ -116,6 +116,8 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 			heap = (long)d, i++;
 		else if (!strcmp(a, "--memory-mb") && (d = number(v, 1 << 24)) >= 1)
 			memory = (long)d, i++;
+		else if (!strcmp(a, "--slurm-conf") && v && v[0] == '/')
+			h->slurm_conf = v, i++;
 		else if (!strcmp(a, "--outcome-fd") && (d = number(v, 1 << 20)) >= 1 &&
 			 (h->outcome_fd = outcome_fd((int)d)) >= 0)
 			i++;
@@ -153,8 +155,8 @@ static int run_fast(int argc, char **argv)
 	    access(module, R_OK) < 0)
 		return -1;
 	h.module = module;
-	if (pd_plan_lookup(module, h.hook, &plan) < 0 &&
-	    pd_plan_make(module, h.hook, &plan, &status, &refusal) < 0) {
+	if (pd_plan_lookup(module, h.hook, h.slurm_conf, &plan) < 0 &&
+	    pd_plan_make(module, h.hook, h.slurm_conf, &plan, &status, &refusal) < 0) {
 		struct pd_record r;
 		int code;
 

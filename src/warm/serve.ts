@@ -22,8 +22,11 @@
 
 import { dirname, resolve } from "node:path";
 import { EXIT } from "../contract.ts";
-import { HOOK_KINDS, type OutcomeKind, type OutcomePlace } from "../outcome_record.ts";
+import { HOOK_KINDS, type OutcomeKind, type OutcomePlace, placePrefix } from "../outcome_record.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
+import { typeVerdictOnce } from "../launch/checked_plan.ts";
+import { LaunchRefused } from "../launch/plan.ts";
+import type { TypeVerdict } from "../launch/typecheck.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
@@ -31,6 +34,7 @@ import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
 import { type HostProcess, HostStartError } from "./host_process.ts";
 import { Pool } from "./pool.ts";
+import { treeRss, warmMetricsText, writeAtomically } from "./metrics.ts";
 import {
   decodeReply,
   decodeRequest,
@@ -51,7 +55,12 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
+  metricsPath?: string;
 }
+
+/** Verdicts whose warning ("typecheck": "warn") the service has logged: once per change. */
+const warned = new WeakSet<TypeVerdict>();
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -86,6 +95,31 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return pool;
   };
 
+  // The textfile: every 5 s and after a job (at most once a second).
+  let lastMetrics = 0;
+  const writeMetrics = () => {
+    if (!opts.metricsPath || Date.now() - lastMetrics < 1000) return;
+    lastMetrics = Date.now();
+    const all = [...pools.values()].map(({ pool }) => pool);
+    const rss = treeRss(all.flatMap((p) => [...p.hosts].map((h) => h.child.pid)));
+    try {
+      writeAtomically(
+        opts.metricsPath,
+        warmMetricsText(all.map((p) => ({
+          hook: p.launch.hook,
+          module: p.launch.modulePath,
+          mode: p.launch.warm.mode,
+          hosts: p.hosts.size,
+          busy: [...p.hosts].filter((h) => h.busy).length,
+          rssBytes: [...p.hosts].reduce((sum, h) => sum + (rss.get(h.child.pid) ?? 0), 0),
+        }))),
+      );
+    } catch (e) {
+      console.error(`prep-deno serve: cannot write ${opts.metricsPath}: ${e}`);
+    }
+  };
+  if (opts.metricsPath) setInterval(writeMetrics, 5000);
+
   // A stop (systemctl stop/restart) takes no new hook (the plugin runs those
   // through the spawn path) and lets the running ones finish.
   let inflight = 0;
@@ -112,7 +146,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       inflight++;
-      handle(conn, poolFor).catch((e) => console.error(`prep-deno serve: ${e}`))
+      handle(conn, poolFor).finally(writeMetrics).catch((e) =>
+        console.error(`prep-deno serve: ${e}`)
+      )
         .finally(() => inflight--);
     }
   } catch (e) {
@@ -129,6 +165,10 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
   let written: Promise<void> = Promise.resolve();
   const write = (bytes: Uint8Array) =>
     written = written.then(() => writeAll(conn, bytes)).catch(() => {});
+  // The one line per job this service logs: what ended it, and how long.
+  const began = performance.now();
+  let ended = "";
+  let logged = "";
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
@@ -139,11 +179,13 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       job: req.env.SLURM_JOB_ID ?? "?",
     };
     const label = `${req.modulePath} job ${place.job}`;
+    logged = `${req.context} ${label}`;
     // The service's own outcome (src/outcome_record.ts), in the reply's
     // record field: the hook's output cannot carry it.
     const reply = (kind: OutcomeKind, status: number, message: string, cause = message) => {
       if (answered) return replying;
       answered = true;
+      ended = `exit status ${status}: ${cause}`;
       const record = { kind, status, message, cause, place };
       return replying = write(encodeReply({ status, record, output: new Uint8Array() }));
     };
@@ -159,8 +201,24 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     let pool: Pool;
     try {
       pool = poolFor(req.modulePath, hook);
+      // Type-checked as the spawn path checks it, once per change.
+      const types = await typeVerdictOnce(req.modulePath, hook, pool.launch.policy);
+      if (types.refusal) {
+        return await reply("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
+      }
+      if (types.warning && !warned.has(types)) {
+        warned.add(types);
+        console.error(
+          `${
+            placePrefix({ hook, module: req.modulePath, job: req.env.SLURM_JOB_ID ?? "?" })
+          } ${types.warning}`,
+        );
+      }
     } catch (e) {
       if (e instanceof PolicyError) return await reply("refused", EXIT.SANDBOX, e.message);
+      if (e instanceof LaunchRefused) {
+        return await reply("refused", e.status, e.message, e.shortCause);
+      }
       throw e;
     }
     if (pool.launch.policy.view.privileged?.length) {
@@ -209,11 +267,16 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       if (answered) return; // timed out: the timer answered
       if (result.kind === "reply") {
         answered = true;
-        await (replying = write(encodeFrame(checkedReply(result.payload, place))));
+        const checked = checkedReply(result.payload, place);
+        const r = decodeReply(checked);
+        ended = r?.status
+          ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}`
+          : "exit status 0";
+        await (replying = write(encodeFrame(checked)));
       } else if (result.kind === "not-started") {
         // The hook did not start: no answer, and the plugin runs it through the spawn path.
         answered = true;
-        console.error(`prep-deno serve: ${hook} ${label}: ${result.why}; left to the spawn path`);
+        ended = `${result.why}; left to the spawn path`;
       } else if (result.outOfMemory) {
         await reply(
           "memory",
@@ -236,6 +299,13 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     }
   } finally {
     await replying; // a timeout's answer, written from the timer
+    if (logged) {
+      console.error(
+        `prep-deno serve: ${logged}: ${ended || "no answer"} in ${
+          Math.round(performance.now() - began)
+        } ms`,
+      );
+    }
     conn.close();
   }
 }
