@@ -77,7 +77,7 @@ async function raw(bytes, shut = true) {
     await conn.closeWrite();
   } catch (e) {
     // The broker hung up on a request it refused before reading it all.
-    text = "hung up (" + e.name + ") ";
+    text = "hung up (" + (e as Error).name + ") ";
   }
   try {
     for (const buf = new Uint8Array(4096);;) {
@@ -86,7 +86,7 @@ async function raw(bytes, shut = true) {
       text += new TextDecoder().decode(buf.subarray(0, n));
     }
   } catch (e) {
-    text += "read " + e.name;
+    text += "read " + (e as Error).name;
   }
   conn.close();
   return text.trim().replaceAll("\\n", " | ");
@@ -99,7 +99,7 @@ export async function prolog() {
   console.log("unended " + await raw(enc("gpu-power\\x00-i\\x00" + "0\\x00-pl\\x00300")));
   // One left open without a word: the hook's next request waits for it, and nothing runs for it.
   const idle = await raw(enc("gpu-power\\x00-i\\x00"), false);
-  idle.close();
+  (idle as Deno.UnixConn).close();
   for (const [i, w] of [["٣", "300"], ["０", "300"], ["0", "3e2"], ["0", "+300"], ["0", "-300"], ["0", "300\\nprep-deno: forged"], ["--", "300"], ["0", "--"], ["0 ", "300"], ["0", "0x12C"]]) {
     const r = await privileged("gpu-power", ["-i", i, "-pl", w], { allowFailure: true });
     console.log("shape " + JSON.stringify([i, w]) + " " + r.status + " " + r.stderr.trim());
@@ -295,7 +295,7 @@ Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/r
       const r = await tryPolicy(
         `export function prolog() {
   for (const p of ["/run/prep-deno/broker", "/var/run/prep-deno/broker"]) {
-    try { console.log("saw " + [...Deno.readDirSync(p)].length); } catch (e) { console.log("list " + e.name); }
+    try { console.log("saw " + [...Deno.readDirSync(p)].length); } catch (e) { console.log("list " + (e as Error).name); }
   }
 }`,
         {
@@ -316,7 +316,7 @@ Deno.test("privileged attacks: no grant spelling reaches the brokers' folder (/r
     assert.match(over.stderr, /which is the runner's own in every view/);
     const inside = await tryPolicy(
       `export function prolog() {
-  try { console.log("saw " + [...Deno.readDirSync("/run/prep-deno/broker")].length); } catch (e) { console.log("list " + e.name); }
+  try { console.log("saw " + [...Deno.readDirSync("/run/prep-deno/broker")].length); } catch (e) { console.log("list " + (e as Error).name); }
 }`,
       {
         permissions: { prolog: { read: ["/run"], write: [brokers] } },
