@@ -163,8 +163,8 @@ static void become(const struct pd_rule *r, char **args, size_t n, int out, int 
 	_exit(126);
 }
 
-/* Reads what fds[0..2) give, up to KEEP_OUTPUT each, the rest dropped. */
-static void collect(int fds[2], char *bufs[2], size_t lens[2])
+/* Reads what fds[0..2) give, up to KEEP_OUTPUT each, the rest dropped (counted in cut). */
+static void collect(int fds[2], char *bufs[2], size_t lens[2], size_t cut[2])
 {
 	struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
 	int open_n = 2;
@@ -190,13 +190,14 @@ static void collect(int fds[2], char *bufs[2], size_t lens[2])
 				open_n--;
 				continue;
 			}
-			if (lens[i] < KEEP_OUTPUT) {
+			{
 				size_t take = (size_t)got;
 
 				if (take > KEEP_OUTPUT - lens[i])
 					take = KEEP_OUTPUT - lens[i];
 				memcpy(bufs[i] + lens[i], chunk, take);
 				lens[i] += take;
+				cut[i] += (size_t)got - take;
 			}
 		}
 	}
@@ -220,10 +221,12 @@ static int put_escaped(char *msg, size_t size, int m, const char *s, size_t max)
 static void serve(int conn, const struct pd_list *rules)
 {
 	char *req = malloc(MAX_REQUEST + 1), *args[MAX_ARGS], msg[4096];
-	char *bufs[2] = { malloc(KEEP_OUTPUT), malloc(KEEP_OUTPUT) };
+	/* stderr has room for the note of what was cut. */
+	char *bufs[2] = { malloc(KEEP_OUTPUT), malloc(KEEP_OUTPUT + 512) };
+	size_t cut[2] = { 0, 0 };
 	size_t len = 0, n = 0, lens[2] = { 0, 0 };
 	struct pd_rule r;
-	int out[2], err[2], ws, fds[2];
+	int out[2], err[2], ws, fds[2], status;
 	pid_t pid;
 
 	if (!req || !bufs[0] || !bufs[1])
@@ -289,11 +292,20 @@ static void serve(int conn, const struct pd_list *rules)
 	close(err[1]);
 	fds[0] = out[0];
 	fds[1] = err[0];
-	collect(fds, bufs, lens);
+	collect(fds, bufs, lens, cut);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	reply(conn, WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws), bufs[0], lens[0],
-	      bufs[1], lens[1]);
+	status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	/* A list the hook reads never stops short as a success, nor without a word. */
+	if (cut[0] || cut[1]) {
+		lens[1] += (size_t)snprintf(bufs[1] + lens[1], 512,
+					    "prep-deno: privileged command \"%s\": its output past 1 MiB "
+					    "was cut (%zu bytes of stdout, %zu of stderr)\n",
+					    r.name, cut[0], cut[1]);
+		if (status == 0)
+			status = 126;
+	}
+	reply(conn, status, bufs[0], lens[0], bufs[1], lens[1]);
 done:
 	free(req);
 	free(bufs[0]);

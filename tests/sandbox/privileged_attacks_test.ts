@@ -437,3 +437,43 @@ export async function prolog() {
     Deno.removeSync(fake, { recursive: true });
   }
 });
+
+Deno.test("privileged attacks: a privileged command's output past 1 MiB is never a quiet success (a list that stops short fails, naming what was cut)", async () => {
+  const fake = fakes();
+  try {
+    Deno.writeTextFileSync(
+      `${fake}/lister`,
+      `#!/bin/bash\nfor i in $(seq 1 "$1"); do printf 'process %07d\\n' "$i"; done\n`,
+      { mode: 0o755 },
+    );
+    Deno.chmodSync(`${fake}/lister`, 0o755);
+    const r = await tryPolicy(
+      `import { privileged } from ${JSON.stringify(HELPERS)};
+export async function prolog() {
+  for (const n of ["10", "100000"]) {
+    const r = await privileged("list", [n], { allowFailure: true });
+    console.log("list " + n + " " + r.status + " " + r.stdout.length + " " + r.stderr.trim());
+  }
+}`,
+      {
+        sandbox: {
+          prolog: {
+            privileged: {
+              list: { command: `${fake}/lister`, capabilities: [], args: [["{int}"]] },
+            },
+          },
+        },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^list 10 0 160 $/m, r.stderr);
+    // 100000 lines of 16 bytes: 1600000 bytes, 1048576 kept.
+    assert.match(
+      r.stderr,
+      /^list 100000 126 1048576 prep-deno: privileged command "list": its output past 1 MiB was cut \(551424 bytes of stdout, 0 of stderr\)$/m,
+      r.stderr,
+    );
+  } finally {
+    Deno.removeSync(fake, { recursive: true });
+  }
+});
