@@ -34,6 +34,8 @@ export interface CoreConfig {
   heapMb?: number;
   /** Whole-hook memory limit passed to the runner (`--memory-mb`); undefined: its default. */
   memoryMb?: number;
+  /** Process limit passed to the runner (`--tasks-max`); undefined: its default. */
+  tasksMax?: number;
   /** mode=warm: the warm service's socket; undefined: spawn path. */
   warmSocket?: string;
   /** Asynchronous lists: every hook at once, one completion (PrologSlurmctld lines, 24.05+). */

@@ -6,11 +6,15 @@
  *   no hook ever transpiles the runner's own code; build/entry.analysis.db,
  *   Deno's analysis of it, copied into each hook's empty DENO_DIR so no
  *   hook parses it either (src/launch/constants.ts).
+ * - build/prep-deno-walk: what the helpers do as root in folders users can
+ *   write, by descriptor (src/walk/*.c; docs/security.md): its own binary,
+ *   so a hook allowed to run it is allowed no other program.
  * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
  *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER, CAUSE_MARKER, REASON_MAX, OUTCOME_*); `prep-deno __contract` says them back.
+ *   src/contract.ts (EXIT, LAUNCHER, NUMBERS, CAUSE_MARKER, REASON_MAX, OUTCOME_*);
+ *   `prep-deno __contract` says them back.
  *
  * @module
  */
@@ -23,6 +27,7 @@ import {
   EXIT,
   LAUNCHER,
   MESSAGE_PREFIX,
+  NUMBERS,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -53,6 +58,8 @@ const BUNDLES: [out: string, source: string][] = [
   ["entry.js", "launch/entry.ts"],
   // "prep-deno" as hooks import it at run time (src/import_map.ts).
   ["mod.js", "mod.ts"],
+  // "node:child_process" as hooks import it at run time: its env checked.
+  ["child_process.js", "launch/child_process_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],
@@ -115,6 +122,10 @@ const defines: Record<string, string> = {
   PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
   PD_CAUSE_MARKER: str(CAUSE_MARKER),
   PD_REASON_MAX: String(REASON_MAX),
+  // The numbers' one set of bounds, as the plugin's PD_NUMBERS(X) table.
+  "PD_NUMBERS(X)": Object.entries(NUMBERS).map(([key, n]) =>
+    `X(${key.toUpperCase()},${str(key)},${str(n.flag)},${n.min},${n.max},${n.default})`
+  ).join(" "),
   PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
   PD_OUTCOME_MAX: String(OUTCOME_MAX),
   PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
@@ -126,7 +137,7 @@ try {
 } catch { /* not there yet */ }
 // Debian's hardening flags (lintian checks them in the package): fortified
 // libc calls, a stack protector, read-only relocations bound at start.
-await run("cc", [
+const CFLAGS = [
   "-O2",
   "-g",
   "-D_FORTIFY_SOURCE=2",
@@ -135,10 +146,27 @@ await run("cc", [
   "-Wall",
   "-Wextra",
   "-Werror",
+];
+await run("cc", [
+  ...CFLAGS,
   ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
   "-o",
   out,
   ...sources,
+]);
+// The helpers' walk tool: no -D, nothing of the launcher's.
+const walkOut = join(build, "prep-deno-walk");
+const walkDir = join(top, "src", "walk");
+try {
+  Deno.removeSync(walkOut);
+} catch { /* not there yet */ }
+await run("cc", [
+  ...CFLAGS,
+  "-o",
+  walkOut,
+  ...[...Deno.readDirSync(walkDir)].filter((e) => e.name.endsWith(".c")).map((e) =>
+    join(walkDir, e.name)
+  ).sort(),
 ]);
 console.log(
   `build/prep-deno: native launcher + build/entry.js, src/main.ts on Deno ${Deno.version.deno}`,

@@ -17,6 +17,7 @@ import { slurmConfPath } from "../view_slurm.ts";
 import {
   contextArg,
   integerFlag,
+  limitFlag,
   MAX_TIMEOUT_SECONDS,
   moduleArg,
   numberFlag,
@@ -41,6 +42,7 @@ under slurmd. The fake job is the one prep-deno/testing gives unit tests.
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
   --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
+  --tasks-max N      most processes and threads the hook holds at once (default 4096)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
   --plugin SO        go through the real plugin code (a prep_deno.so): Prolog and
@@ -124,6 +126,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
+    "tasks-max": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
     plugin: { type: "string" },
@@ -143,11 +146,9 @@ export async function tryCommand(args: string[]): Promise<number> {
     values.timeout as string | undefined,
     MAX_TIMEOUT_SECONDS,
   );
-  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
-  const memoryMb = numberFlag("try", "memory-mb", values["memory-mb"] as string | undefined);
-  if (heapMb === 0 || memoryMb === 0) {
-    throw new UsageError("try: --heap-mb and --memory-mb take at least 1");
-  }
+  const heapMb = limitFlag("try", "heap_mb", values["heap-mb"] as string | undefined);
+  const memoryMb = limitFlag("try", "memory_mb", values["memory-mb"] as string | undefined);
+  const tasksMax = limitFlag("try", "tasks_max", values["tasks-max"] as string | undefined);
   let overrides: Record<string, string> = {};
   const envFile = values["env-file"] as string | undefined;
   if (envFile) {
@@ -199,6 +200,7 @@ export async function tryCommand(args: string[]): Promise<number> {
       ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
       ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
       ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+      ...(tasksMax !== undefined ? ["--tasks-max", `${tasksMax}`] : []),
       ...(slurmConf.startsWith("/") ? ["--slurm-conf", slurmConf] : []),
     ]);
   }

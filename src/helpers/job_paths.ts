@@ -17,7 +17,9 @@ const NO_VAL = "4294967294";
  *
  * @example
  * ```ts
- * expandJobPath("/home/%u/slurm-%A_%a.out", job); // "/home/alice/slurm-41_3.out"
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("prolog", { id: 42, user: "alice" });
+ * expandJobPath("/home/%u/slurm-%A_%a.out", job); // "/home/alice/slurm-42_4294967294.out"
  * expandJobPath("out-%5j.txt", job);               // "out-00042.txt"
  * ```
  */
@@ -58,6 +60,8 @@ export function expandJobPath(pattern: string, job: JobContext): string {
  *
  * @example
  * ```ts
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("prolog", { id: 42, env: { SLURM_JOB_STDOUT: "/home/alice/slurm-%j.out" } });
  * jobOutputPaths(job); // { stdout: "/home/alice/slurm-42.out", stderr: "/home/alice/slurm-42.out" }
  * ```
  */

@@ -38,7 +38,10 @@ export interface SyslogOptions {
  * @example
  * ```ts
  * import { syslog } from "./syslog.ts";
- * await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" });
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("prolog", { id: 7 });
+ * await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" })
+ *   .catch((e) => e.message.includes("logger")); // true where no syslog listens
  * ```
  * @throws {Error} naming logger and its message when it fails.
  */

@@ -28,6 +28,8 @@ export interface HookRun {
   heapMb?: number;
   /** The whole hook's memory limit in MiB. */
   memoryMb?: number;
+  /** Most tasks (processes and threads) at once, `--tasks-max`. */
+  tasksMax?: number;
   /**
    * The hook's environment. Undefined: this process's own, passed on
    * untouched (bytes that are not UTF-8 included), as `run` does.
@@ -78,6 +80,7 @@ export async function runHook(run: HookRun): Promise<number> {
     timeoutSeconds: run.timeoutSeconds,
     heapMb: run.heapMb,
     memoryMb: run.memoryMb,
+    tasksMax: run.tasksMax,
     listExports: run.listExports,
     outcomeFd: run.outcomeFd,
     stdout: piped ? "piped" : "inherit",

@@ -11,7 +11,8 @@
  * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
  * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
  * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX,
- * PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX (see
+ * PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX,
+ * PD_NUMBERS(X) (the numbers' bounds: X(suffix, key, flag, min, max, default)) (see
  * `prep-deno __contract`).
  *
  * The units, each with its own header, top to bottom (nothing calls up):
@@ -57,6 +58,7 @@ struct pd_hook {
 	double timeout_s;   /* 0: none */
 	long heap_mb;
 	long memory_mb;
+	long tasks_max; /* the pids cgroup's pids.max */
 	const char *slurm_conf; /* the daemon's slurm.conf (--slurm-conf), or NULL */
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */

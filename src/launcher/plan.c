@@ -104,7 +104,9 @@ static int stat_text(const char *path, char *out, size_t size)
 	 * with every file made in it (think /tmp), and what the lookup reads
 	 * in it, its deno.json, is a dep of its own. Named "DIR/." it counts
 	 * by its listing too (mtime, ctime): the plan masks what is in it
-	 * (slurm.conf's folder, see viewDeps() in src/view.ts).
+	 * (slurm.conf's folder), or binds what it holds (the folder a device
+	 * glob reads, a folder of devices bound whole; see viewDeps() in
+	 * src/view.ts).
 	 */
 	size_t len = strlen(path);
 

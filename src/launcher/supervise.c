@@ -39,6 +39,9 @@
 
 extern char **environ;
 
+/* How often a hook with a process limit has it looked at: pids.events has no signal. */
+#define TASKS_TICK_NS 50000000L
+
 /* The job's environment, NUL-separated, in a sealed-off memfd at offset 0. */
 static int env_memfd(void)
 {
@@ -147,7 +150,7 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
  * process wrote can hide them.
  */
 static int outcome(const struct pd_hook *h, int rc, const char *rec, int code,
-		   const struct pd_record *r, int timed_out, int stopped_by, int oom,
+		   const struct pd_record *r, int timed_out, int stopped_by, int tasks_hit, int oom,
 		   int cg_error)
 {
 	char why[PD_REASON_MAX + 1];
@@ -157,6 +160,14 @@ static int outcome(const struct pd_hook *h, int rc, const char *rec, int code,
 		return pd_end(h, "timeout", PD_EXIT_TIMEOUT, why,
 			      "timed out after %g s; the hook was killed (every process of it)",
 			      h->timeout_s);
+	}
+	if (tasks_hit) {
+		snprintf(why, sizeof(why), "reached its process limit of %ld tasks", h->tasks_max);
+		return pd_end(h, "tasks", PD_EXIT_OUT_OF_MEMORY, why,
+			      "the hook reached its process limit of %ld tasks (processes and "
+			      "threads); every process of it was killed (raise it with --tasks-max, "
+			      "or PrEpParameters=tasks_max=N)",
+			      h->tasks_max);
 	}
 	if (stopped_by) {
 		snprintf(why, sizeof(why), "stopped: the runner got signal %d (%s)", stopped_by,
@@ -236,18 +247,20 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	int bind_fds[PD_MAX_FD_BINDS];
 	const char *bad_bind = NULL;
 	pid_t pid;
-	int ws = 0, timed_out = 0, stopped_by = 0, oom, code = -1, rc, cg_error = 0;
+	int ws = 0, timed_out = 0, stopped_by = 0, tasks_hit = 0, oom, code = -1, rc, grouped;
+	int cg_error = 0;
 	const char *rec;
 	static struct pd_record record;
 	struct timespec deadline;
 
 	/* A write to a bwrap that already failed must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	pd_cgroup_create(&cg, h->memory_mb);
+	pd_cgroup_create(&cg, h->memory_mb, h->tasks_max);
+	grouped = cg.path[0] || cg.pids[0];
 	/* The broker's commands count against the hook's limits and end with it. */
-	if (broker->pid > 0 && cg.path[0])
+	if (broker->pid > 0 && grouped)
 		pd_cgroup_add(&cg, broker->pid);
-	if (cg.path[0] && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
+	if (grouped && (pipe2(info, O_CLOEXEC) < 0 || pipe2(block, O_CLOEXEC) < 0)) {
 		rc = errno;
 		pd_cgroup_remove(&cg);
 		return pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot prepare the hook's launch",
@@ -302,7 +315,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (cg.path[0]) {
+		if (grouped) {
 			/* bwrap's ends, open across exec. */
 			fcntl(info[1], F_SETFD, 0);
 			fcntl(block[0], F_SETFD, 0);
@@ -319,7 +332,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		_exit(pd_end(h, "refused", PD_EXIT_SANDBOX, "cannot execute the sandbox",
 			     "cannot execute %s: %s", argv[0], strerror(rc)));
 	}
-	if (cg.path[0]) {
+	if (grouped) {
 		pid_t first;
 
 		close(info[1]);
@@ -341,9 +354,14 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 
 	for (;;) {
 		siginfo_t info;
-		struct timespec now, left;
-		int sig;
+		struct timespec now, left, tick = { 0, TASKS_TICK_NS };
+		int sig, timed;
 
+		if (pd_cgroup_tasks_hit(&cg)) {
+			tasks_hit = 1;
+			stop_hook(&cg, pid, &ws);
+			break;
+		}
 		if (h->timeout_s > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = deadline.tv_sec - now.tv_sec;
@@ -358,7 +376,11 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 				break;
 			}
 		}
-		sig = sigtimedwait(&set, &info, h->timeout_s > 0 ? &left : NULL);
+		/* With a process limit, look at it every tick (nothing signals it). */
+		timed = h->timeout_s > 0;
+		if (cg.pids[0] && (!timed || left.tv_sec > 0 || left.tv_nsec > TASKS_TICK_NS))
+			left = tick, timed = 1;
+		sig = sigtimedwait(&set, &info, timed ? &left : NULL);
 		if (sig == SIGCHLD) {
 			if (waitpid(pid, &ws, WNOHANG) == pid)
 				break;
@@ -372,6 +394,8 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	if (info[0] >= 0)
 		close(info[0]);
 	oom = pd_cgroup_oom_killed(&cg);
+	/* A fork refused at the limit between two looks fails the hook too. */
+	tasks_hit = tasks_hit || (!timed_out && !stopped_by && pd_cgroup_tasks_hit(&cg));
 	pd_cgroup_remove(&cg); /* kills what the hook left running */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(argv);
@@ -382,7 +406,7 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 		unlink(status_path);
 	}
 	rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	return outcome(h, rc, rec, code, &record, timed_out, stopped_by, oom, cg_error);
+	return outcome(h, rc, rec, code, &record, timed_out, stopped_by, tasks_hit, oom, cg_error);
 }
 
 int pd_supervise(const struct pd_hook *h)

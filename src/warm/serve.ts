@@ -55,6 +55,8 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** Most tasks (processes and threads) of each warm host at once. */
+  tasksMax?: number;
   /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
   metricsPath?: string;
 }
@@ -90,6 +92,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       hostsDir,
       heapMb: opts.heapMb,
       memoryMb: opts.memoryMb,
+      tasksMax: opts.tasksMax,
     });
     pools.set(key, { version, pool });
     return pool;
@@ -279,7 +282,7 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
         ended = `${result.why}; left to the spawn path`;
       } else if (result.outOfMemory) {
         await reply(
-          "memory",
+          result.limit ?? "memory",
           EXIT.OUT_OF_MEMORY,
           `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
           result.cause ?? result.outOfMemory,

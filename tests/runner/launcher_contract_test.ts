@@ -9,6 +9,7 @@ import {
   EXIT,
   LAUNCHER,
   MESSAGE_PREFIX,
+  NUMBERS,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -27,6 +28,7 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     OUTCOME_MAGIC,
     OUTCOME_MAX,
     MESSAGE_PREFIX,
+    NUMBERS,
   });
 });
 
