@@ -145,7 +145,7 @@ for (const cgroups of [true, false]) {
       Deno.chmodSync(`${fake}/${mark}`, 0o755);
       Deno.writeTextFileSync(
         `${fake}/daemon`,
-        `#!/bin/bash\n/usr/bin/setsid ${fake}/${mark} 600 </dev/null >/dev/null 2>&1 &\nuntil grep -q ${mark} /proc/$!/cmdline 2>/dev/null; do sleep 0.02; done\necho "started $(stat -c %U /proc/$!) $(tr '\\0' ' ' </proc/$!/cmdline)"\n`,
+        `#!/bin/bash\n/usr/bin/setsid ${fake}/${mark} 600 </dev/null >/dev/null 2>&1 &\nuntil [ "$(readlink /proc/$!/exe)" = ${fake}/${mark} ]; do sleep 0.02; done\necho "started $(stat -c %U /proc/$!) $(tr '\\0' ' ' </proc/$!/cmdline)"\n`,
         { mode: 0o755 },
       );
       Deno.chmodSync(`${fake}/daemon`, 0o755);
