@@ -31,7 +31,12 @@ import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
 import { unknownNameFix } from "./did_you_mean.ts";
-import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
+import {
+  parsePrivileged,
+  type PrivilegedCommand,
+  PrivilegedError,
+  programHops,
+} from "./privileged.ts";
 import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
 import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
 
@@ -428,7 +433,8 @@ export function viewDeps(view: KernelView): string[] {
   // "DIR/.": the launcher counts their listing too (stat_text in plan.c).
   for (const d of view.deviceDirs) deps.add(`${d}/.`);
   // A privileged program replaced or made writable: the plan is made again, and refused.
-  for (const c of view.privileged ?? []) chain(c.command);
+  // Every link on the way to it too: one retargeted later is judged again.
+  for (const c of view.privileged ?? []) programHops(c.command).forEach(chain);
   for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);
