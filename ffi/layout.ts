@@ -52,6 +52,7 @@ export interface LibraryContract {
   defaultRunner: string;
   defaultSocket: string;
   warmMagic: string;
+  warmFields: string[];
   warmMaxFrame: number;
   maxOutput: number;
   truncationNote: string;

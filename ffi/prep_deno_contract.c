@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define PD_CRED_JSON(suffix, name) "\"" name "\","
+#define PD_WARM_FIELD_JSON(suffix, name) "\"" name "\","
 #define PD_NUMBER_JSON(suffix, key, flag, min, max, def)                   \
 	"\"" key "\":{\"flag\":\"" flag "\",\"min\":" #min ",\"max\":" #max \
 	",\"default\":" #def "},"
@@ -84,6 +85,7 @@ const char *prep_deno_contract_json(void)
 	/* The names as a JSON list; the last comma is cut by the %.*s. */
 	static const char cred_vars[] = PD_CRED_VARS(PD_CRED_JSON);
 	static const char number_table[] = PD_NUMBERS(PD_NUMBER_JSON);
+	static const char warm_fields[] = PD_WARM_FIELDS(PD_WARM_FIELD_JSON);
 
 	if (contract[0])
 		return contract;
@@ -91,7 +93,7 @@ const char *prep_deno_contract_json(void)
 		 "{\"exit\":{\"FAILED\":%d,\"USAGE\":%d,\"TIMEOUT\":%d,"
 		 "\"OUT_OF_MEMORY\":%d,\"SANDBOX\":%d,\"NOT_FOUND\":%d},"
 		 "\"defaultRunner\":\"%s\",\"defaultSocket\":\"%s\","
-		 "\"warmMagic\":\"%s\",\"warmMaxFrame\":%d,"
+		 "\"warmMagic\":\"%s\",\"warmFields\":[%.*s],\"warmMaxFrame\":%d,"
 		 "\"maxOutput\":%d,\"truncationNote\":\"%s\","
 		 "\"runnerGraceSeconds\":%d,"
 		 "\"causeMarker\":\"%s\",\"reasonMax\":%d,"
@@ -110,6 +112,7 @@ const char *prep_deno_contract_json(void)
 		 PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT,
 		 PD_EXIT_OUT_OF_MEMORY, PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND,
 		 PD_DEFAULT_RUNNER, PD_DEFAULT_SOCKET, PD_WARM_MAGIC,
+		 (int)(sizeof(warm_fields) - 2), warm_fields,
 		 PD_WARM_MAX_FRAME, PD_MAX_OUTPUT,
 		 json_newlines(PD_TRUNCATION_NOTE), PD_RUNNER_GRACE_S,
 		 PD_CAUSE_MARKER, PD_REASON_MAX, PD_OUTCOME_MAGIC, PD_OUTCOME_MAX,

@@ -60,9 +60,21 @@
  * The warm protocol (src/warm/protocol.ts): first field, largest frame. /2:
  * an empty frame before the reply says the hook started (from then on a
  * missing reply is a failure, never a second run through the spawn path).
- * /3: the reply carries the outcome record in a field of its own.
+ * /3: the reply carries the outcome record in a field of its own. /4: the
+ * request's header has a fifth field, the daemon's own slurm.conf (empty:
+ * none known), which the service plans the hook with as `run --slurm-conf`.
  */
-#define PD_WARM_MAGIC "prep-deno-warm/3"
+#define PD_WARM_MAGIC "prep-deno-warm/4"
+/*
+ * The request's header fields, in order, each NUL-terminated, before the
+ * job's environment (X(enum suffix, name); src/contract.ts WARM_FIELDS).
+ */
+#define PD_WARM_FIELDS(X)                 \
+	X(MAGIC, "magic")                 \
+	X(MODULE, "module")               \
+	X(CONTEXT, "context")             \
+	X(TIMEOUT, "timeout")             \
+	X(SLURM_CONF, "slurmConf")
 #define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */

@@ -52,7 +52,8 @@ typedef struct {
 	int tasks_max;      /* runner --tasks-max; 0: the runner's default */
 	/* The slurm.conf the daemon itself reads (slurmd's conffile, its
 	 * configless cache included; slurmctld's -f): runner --slurm-conf,
-	 * an argument so that it never reaches a hook's environment. */
+	 * and the warm request's slurmConf field (PD_WARM_FIELDS): never an
+	 * environment variable, so it reaches no hook that did not ask. */
 	const char *slurm_conf;
 } pdc_config_t;
 
@@ -139,13 +140,16 @@ typedef struct {
 extern char **pdc_slurmd_env(const pdc_slurmd_job_t *job);
 
 /*
- * Runs one module hook through the warm service at `socket_path`. Returns 0
+ * Runs one module hook through the warm service at `socket_path`, planned
+ * with `slurm_conf` (the daemon's own, or NULL) as the spawn path's
+ * `run --slurm-conf`. Returns 0
  * with *status (a wait status) and *output (malloc'd) when it answered in
  * time, or -1 with *why (malloc'd) when it did not: then nothing ran there
  * or the service went away mid-hook, and the caller takes the spawn path.
  */
 extern int pdc_warm_run(const char *socket_path, const char *path,
-			int timeout_s, char *const *envp, int *status,
+			int timeout_s, const char *slurm_conf,
+			char *const *envp, int *status,
 			char **output, char **record, char **why);
 
 /*

@@ -129,7 +129,7 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 		out->mode = module ? PDC_MODE_SPAWN : PDC_MODE_SCRIPT;
 		if (module && cfg->warm_socket && !out->fallback &&
 		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
-				  envp, &out->status, &out->output,
+				  cfg->slurm_conf, envp, &out->status, &out->output,
 				  &out->record, &out->fallback)) {
 			out->timed_out = 0;
 			out->mode = PDC_MODE_WARM;

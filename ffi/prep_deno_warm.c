@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * prep/deno core: the client of the warm service (src/warm/). One hook is
- * one connection: a length-prefixed request of NUL-separated fields (magic,
- * module, context, timeout, KEY=VALUE...), an empty frame once the hook
+ * one connection: a length-prefixed request of NUL-separated fields (the
+ * header PD_WARM_FIELDS names, then KEY=VALUE...), an empty frame once the hook
  * started, then a length-prefixed reply (exit status, NUL, the outcome
  * record line, NUL, the hook's output: the record never inside it). No
  * reply before the hook started means "not answering", and the caller runs
@@ -108,23 +108,37 @@ static const char *env_value(char *const *envp, const char *name)
 	return "?";
 }
 
+enum {
+#define PD_WARM_FIELD_ENUM(suffix, name) WARM_##suffix,
+	PD_WARM_FIELDS(PD_WARM_FIELD_ENUM)
+#undef PD_WARM_FIELD_ENUM
+	WARM_FIELD_N
+};
+
 static char *build_request(const char *path, const char *context,
-			   int timeout_s, char *const *envp, uint32_t *len)
+			   int timeout_s, const char *slurm_conf,
+			   char *const *envp, uint32_t *len)
 {
 	char timeout[16] = "";
 	size_t total = 0, off = 4;
-	const char *head[] = { PD_WARM_MAGIC, path, context, timeout };
+	const char *head[WARM_FIELD_N];
 	char *req;
 
 	if (timeout_s >= 0)
 		snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-	for (int i = 0; i < 4; i++)
+	head[WARM_MAGIC] = PD_WARM_MAGIC;
+	head[WARM_MODULE] = path;
+	head[WARM_CONTEXT] = context;
+	head[WARM_TIMEOUT] = timeout;
+	/* Only an absolute path, as the spawn path's --slurm-conf. */
+	head[WARM_SLURM_CONF] = slurm_conf && slurm_conf[0] == '/' ? slurm_conf : "";
+	for (int i = 0; i < WARM_FIELD_N; i++)
 		total += strlen(head[i]) + 1;
 	for (size_t i = 0; envp && envp[i]; i++)
 		total += strlen(envp[i]) + 1;
 	if (!(req = malloc(total + 4)))
 		return NULL;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < WARM_FIELD_N; i++) {
 		memcpy(req + off, head[i], strlen(head[i]) + 1);
 		off += strlen(head[i]) + 1;
 	}
@@ -138,7 +152,7 @@ static char *build_request(const char *path, const char *context,
 }
 
 int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
-		 char *const *envp, int *status, char **output, char **record,
+		 const char *slurm_conf, char *const *envp, int *status, char **output, char **record,
 		 char **why)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -162,8 +176,8 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		*why = why_text("cannot connect: %s", strerror(errno));
 		goto out;
 	}
-	if (!(req = build_request(path, context_of(envp), timeout_s, envp,
-				  &len))) {
+	if (!(req = build_request(path, context_of(envp), timeout_s,
+				  slurm_conf, envp, &len))) {
 		*why = why_text("%s", "out of memory");
 		goto out;
 	}

@@ -56,8 +56,23 @@ export const DEFAULT_SOCKET = "/run/prep-deno/serve.sock";
  * The first field of every warm request (`PD_WARM_MAGIC`). Version 2: the
  * service sends an empty frame once the hook started, before the reply.
  * Version 3: the reply carries the outcome record in a field of its own.
+ * Version 4: the request carries the daemon's own slurm.conf.
  */
-export const WARM_MAGIC = "prep-deno-warm/3";
+export const WARM_MAGIC = "prep-deno-warm/4";
+
+/**
+ * The warm request's header fields, in order, before the job's environment
+ * (`PD_WARM_FIELDS`): `slurmConf` is the daemon's own slurm.conf (empty when
+ * unknown), which the service plans the hook with as the spawn path's
+ * `run --slurm-conf`.
+ *
+ * @example
+ * ```ts
+ * import { WARM_FIELDS } from "./contract.ts";
+ * WARM_FIELDS.indexOf("slurmConf"); // 4
+ * ```
+ */
+export const WARM_FIELDS = ["magic", "module", "context", "timeout", "slurmConf"] as const;
 
 /** Largest warm frame either side accepts, in bytes (`PD_WARM_MAX_FRAME`). */
 export const WARM_MAX_FRAME = 16 * 1024 * 1024;

@@ -71,7 +71,8 @@ const verdicts = new Map<
  * The type verdict for `hook` of `modulePath` under `policy`, checked once
  * per change of the module, its local imports or its policy (the warm
  * service's gate: it keeps no launch plan cache of its own). Concurrent
- * callers share one check.
+ * callers share one check. `slurmConf`: the daemon's own slurm.conf, which
+ * `policy` was loaded with (the warm request's), planned with the same way.
  *
  * @example
  * ```ts
@@ -84,6 +85,7 @@ export function typeVerdictOnce(
   modulePath: string,
   hook: HookName,
   policy: Policy,
+  slurmConf?: string,
 ): Promise<TypeVerdict> {
   const key = `${modulePath}\0${hook}\0${JSON.stringify(policy)}`;
   const known = verdicts.get(key);
@@ -96,7 +98,11 @@ export function typeVerdictOnce(
     verdict: Promise.resolve({} as TypeVerdict),
   };
   entry.verdict = (async () => {
-    const report = await typecheckHook(modulePath, policy, planHook(modulePath, hook));
+    const report = await typecheckHook(
+      modulePath,
+      policy,
+      planHook(modulePath, hook, undefined, undefined, slurmConf),
+    );
     // The module and policy as stamped before the check read them (an edit
     // during it makes a new check); its local imports as found.
     const more = report.files.filter((f) => !base.includes(f));

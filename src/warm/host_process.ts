@@ -41,6 +41,8 @@ export interface HostLaunch {
   warm: WarmConfig;
   /** Folder of the service's own under which each host gets one. */
   hostsDir: string;
+  /** The daemon's own slurm.conf (the request's), planned with as `run --slurm-conf`. */
+  slurmConf?: string;
   heapMb?: number;
   /** The whole host's memory limit in MiB (its memory cgroup). */
   memoryMb?: number;
@@ -114,29 +116,35 @@ export class HostProcess {
     try {
       // The one sandboxed launch: the hook's own view and policy, with this
       // host as the program and its folder (for the socket) writable.
-      plan = planHook(l.modulePath, l.hook, {
-        runtimePaths: [...self.runtimePaths, ...bundled(WORKER_BUNDLE)],
-        runtimeWritable: [dir],
-        command: (_deno, _flags, policy) => {
-          const spec: WarmHostSpec = {
-            modulePath: l.modulePath,
-            hook: l.hook,
-            // The host runs with every permission; its Worker gets the policy's.
-            permissions: hookSandbox(l.modulePath, policy).permissions,
-            configPath: policy.configPath,
-            setName: policy.setName,
-            sandboxSet: policy.view.setName ?? l.hook,
-            capabilities: [...policy.view.capabilities],
-            socketPath,
-            mode: l.warm.mode,
-            ownPidNamespace: !policy.view.hostProcesses,
-            privateTmp: tmpIsPrivate(policy.view),
-            workerEntry: (existsSync(WORKER_BUNDLE) ? WORKER_BUNDLE : WORKER_SOURCE).href,
-          };
-          // "__warmhost" either way: `ps` (and the tests) tell a host by it.
-          return [...self.argv, "__warmhost", JSON.stringify(spec)];
+      plan = planHook(
+        l.modulePath,
+        l.hook,
+        {
+          runtimePaths: [...self.runtimePaths, ...bundled(WORKER_BUNDLE)],
+          runtimeWritable: [dir],
+          command: (_deno, _flags, policy) => {
+            const spec: WarmHostSpec = {
+              modulePath: l.modulePath,
+              hook: l.hook,
+              // The host runs with every permission; its Worker gets the policy's.
+              permissions: hookSandbox(l.modulePath, policy).permissions,
+              configPath: policy.configPath,
+              setName: policy.setName,
+              sandboxSet: policy.view.setName ?? l.hook,
+              capabilities: [...policy.view.capabilities],
+              socketPath,
+              mode: l.warm.mode,
+              ownPidNamespace: !policy.view.hostProcesses,
+              privateTmp: tmpIsPrivate(policy.view),
+              workerEntry: (existsSync(WORKER_BUNDLE) ? WORKER_BUNDLE : WORKER_SOURCE).href,
+            };
+            // "__warmhost" either way: `ps` (and the tests) tell a host by it.
+            return [...self.argv, "__warmhost", JSON.stringify(spec)];
+          },
         },
-      });
+        undefined,
+        l.slurmConf,
+      );
     } catch (e) {
       if (e instanceof LaunchRefused) throw new HostStartError(e.message, e.status);
       throw e;

@@ -3,8 +3,9 @@
  * The warm service's wire format, simple enough for the plugin's C client:
  * a frame is a 4-byte little-endian length and that many bytes.
  *
- * Request: NUL-separated fields `prep-deno-warm/2`, module path, context,
- * timeout seconds (or empty), then one `KEY=VALUE` per variable, raw bytes.
+ * Request: NUL-separated fields {@linkcode WARM_FIELDS} (`prep-deno-warm/4`,
+ * module path, context, timeout seconds or empty, the daemon's slurm.conf or
+ * empty), then one `KEY=VALUE` per variable, raw bytes.
  * Then an empty frame once the hook started (the plugin never runs it again
  * from then on), and the reply: the exit status in decimal, a NUL, then the
  * hook's output.
@@ -14,7 +15,7 @@
 
 import { formatOutcome, type HookOutcome, parseOutcome } from "../outcome_record.ts";
 import { parseEnvEntries } from "../bytes.ts";
-import { WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
+import { WARM_FIELDS, WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
 
 /** The first field of every request (ffi/prep_deno_contract.h's PD_WARM_MAGIC). */
 export const MAGIC = WARM_MAGIC;
@@ -29,6 +30,11 @@ export interface WarmRequest {
   context: string;
   /** Seconds, or undefined for none. */
   timeoutSeconds?: number;
+  /**
+   * The daemon's own slurm.conf (absolute), as the spawn path's
+   * `run --slurm-conf`; undefined when the plugin knows none.
+   */
+  slurmConf?: string;
   /** The job's environment, decoded (bad UTF-8 becomes U+FFFD, as in the spawn path). */
   env: Record<string, string>;
 }
@@ -56,21 +62,25 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 
 /** Decodes a request payload (without its length). */
 export function decodeRequest(payload: Uint8Array): WarmRequest {
-  // Four header fields, then the environment exactly as /proc/PID/environ has it.
+  // The header fields, then the environment exactly as /proc/PID/environ has it.
   const header: string[] = [];
   let start = 0;
-  while (header.length < 4) {
+  while (header.length < WARM_FIELDS.length) {
     const nul = payload.indexOf(0, start);
     if (nul < 0) throw new Error(`not a ${MAGIC} request`);
     header.push(dec.decode(payload.subarray(start, nul)));
     start = nul + 1;
   }
-  const [magic, modulePath, context, timeout] = header;
-  if (magic !== MAGIC) throw new Error(`not a ${MAGIC} request`);
+  const field = (name: typeof WARM_FIELDS[number]) => header[WARM_FIELDS.indexOf(name)];
+  if (field("magic") !== MAGIC) throw new Error(`not a ${MAGIC} request`);
+  const timeout = field("timeout");
+  const slurmConf = field("slurmConf");
   return {
-    modulePath,
-    context,
+    modulePath: field("module"),
+    context: field("context"),
     timeoutSeconds: timeout === "" ? undefined : Number(timeout),
+    // Only an absolute path, as the plugin sends for `run --slurm-conf`.
+    slurmConf: slurmConf.startsWith("/") ? slurmConf : undefined,
     env: parseEnvEntries(payload.subarray(start)),
   };
 }

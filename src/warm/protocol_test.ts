@@ -28,7 +28,9 @@ function reader(bytes: Uint8Array, step = 3) {
 
 Deno.test("protocol: a request as the C client builds it decodes, bad UTF-8 and all", () => {
   const payload = new Uint8Array([
-    ...enc.encode(`${MAGIC}\0/etc/slurm/p.ts\0prolog_slurmd\x0030\0A=1\0B=x=y\0`),
+    ...enc.encode(
+      `${MAGIC}\0/etc/slurm/p.ts\0prolog_slurmd\x0030\0/opt/s/slurm.conf\0A=1\0B=x=y\0`,
+    ),
     ...enc.encode("C="),
     0xff,
     0,
@@ -37,12 +39,24 @@ Deno.test("protocol: a request as the C client builds it decodes, bad UTF-8 and 
   assert.equal(r.modulePath, "/etc/slurm/p.ts");
   assert.equal(r.context, "prolog_slurmd");
   assert.equal(r.timeoutSeconds, 30);
+  assert.equal(r.slurmConf, "/opt/s/slurm.conf");
   assert.deepEqual(r.env, { A: "1", B: "x=y", C: "\ufffd" });
 });
 
-Deno.test("protocol: no timeout field means none; a wrong magic is refused", () => {
-  const r = decodeRequest(enc.encode(`${MAGIC}\0/m.ts\0epilog_slurmd\0\0`));
+Deno.test("protocol: empty timeout and slurm.conf fields mean none; a wrong magic is refused", () => {
+  const r = decodeRequest(enc.encode(`${MAGIC}\0/m.ts\0epilog_slurmd\0\0\0`));
   assert.equal(r.timeoutSeconds, undefined);
+  assert.equal(r.slurmConf, undefined);
+  // A relative path is no daemon's (the plugin sends absolute ones only).
+  assert.equal(
+    decodeRequest(enc.encode(`${MAGIC}\0/m.ts\0epilog_slurmd\0\0slurm.conf\0`)).slurmConf,
+    undefined,
+  );
+  // A request of the previous format (one header field fewer) is refused whole.
+  assert.throws(
+    () => decodeRequest(enc.encode(`prep-deno-warm/3\0/m.ts\0epilog_slurmd\0\0`)),
+    /not a prep-deno-warm\/4/,
+  );
   assert.throws(() => decodeRequest(enc.encode(`other/1\0/m.ts\0x\0\0`)), /not a prep-deno-warm/);
   assert.throws(() => decodeRequest(enc.encode(`${MAGIC}\0/m.ts`)), /not a prep-deno-warm/);
 });

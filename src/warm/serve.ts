@@ -72,15 +72,24 @@ export async function serve(opts: ServeOptions): Promise<number> {
   console.error(`prep-deno serve: listening on ${socketPath}`);
 
   const pools = new Map<string, { version: string; pool: Pool }>();
-  const poolFor = (modulePath: string, hook: HookName): Pool => {
-    const policy = loadPolicy(modulePath, hook);
+  const poolFor = (modulePath: string, hook: HookName, slurmConf?: string): Pool => {
+    // Planned as the spawn path plans `run --slurm-conf`: the daemon's own
+    // slurm.conf before the service's environment (`slurm: true` binds it).
+    const env = Deno.env.toObject();
+    const policy = loadPolicy(
+      modulePath,
+      hook,
+      slurmConf ? { ...env, SLURM_CONF: slurmConf } : env,
+    );
     const leaving = moduleLinkLeavingRoot(modulePath, policy.configPath);
     if (leaving) throw new PolicyError(leaving);
     const warm = warmConfig(policy.configPath);
     // The policy as resolved (grants, kernel view) and the module file: any
     // change means new hosts.
     const version = JSON.stringify([signature(modulePath), policy, warm]);
-    const key = `${modulePath}\0${hook}`;
+    // One pool per daemon's slurm.conf too: slurmctld's and slurmd's hosts
+    // on one machine never share a view planned for the other's file.
+    const key = `${modulePath}\0${hook}\0${slurmConf ?? ""}`;
     const known = pools.get(key);
     if (known?.version === version) return known.pool;
     known?.pool.drain(); // the module or its policy changed: a new wall
@@ -90,6 +99,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       policy,
       warm,
       hostsDir,
+      slurmConf,
       heapMb: opts.heapMb,
       memoryMb: opts.memoryMb,
       tasksMax: opts.tasksMax,
@@ -161,7 +171,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return 0;
 }
 
-async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool) {
+async function handle(
+  conn: Deno.Conn,
+  poolFor: (m: string, h: HookName, slurmConf?: string) => Pool,
+) {
   let answered = false;
   let replying: Promise<void> | undefined;
   // Writes to the plugin, in order: the "started" frame, then the reply.
@@ -203,9 +216,14 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
     }
     let pool: Pool;
     try {
-      pool = poolFor(req.modulePath, hook);
+      pool = poolFor(req.modulePath, hook, req.slurmConf);
       // Type-checked as the spawn path checks it, once per change.
-      const types = await typeVerdictOnce(req.modulePath, hook, pool.launch.policy);
+      const types = await typeVerdictOnce(
+        req.modulePath,
+        hook,
+        pool.launch.policy,
+        req.slurmConf,
+      );
       if (types.refusal) {
         return await reply("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
       }

@@ -17,6 +17,7 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
   assert.equal(c.defaultRunner, contract.DEFAULT_RUNNER);
   assert.equal(c.defaultSocket, contract.DEFAULT_SOCKET);
   assert.equal(c.warmMagic, contract.WARM_MAGIC);
+  assert.deepEqual(c.warmFields, [...contract.WARM_FIELDS]);
   assert.equal(c.warmMaxFrame, contract.WARM_MAX_FRAME);
   assert.equal(c.maxOutput, contract.MAX_OUTPUT);
   assert.equal(c.truncationNote, contract.TRUNCATION_NOTE);
@@ -36,6 +37,7 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
     "DEFAULT_RUNNER",
     "DEFAULT_SOCKET",
     "WARM_MAGIC",
+    "WARM_FIELDS",
     "WARM_MAX_FRAME",
     "MAX_OUTPUT",
     "TRUNCATION_NOTE",
