@@ -38,19 +38,40 @@ static bool yes_no_all(const char *v, int *out)
 	return true;
 }
 
+/* Each number of PD_NUMBERS by its place in the table. */
+enum {
+#define PD_NUMBER_INDEX(suffix, key, flag, min, max, def) NUMBER_##suffix,
+	PD_NUMBERS(PD_NUMBER_INDEX)
+#undef PD_NUMBER_INDEX
+	NUMBER_N
+};
+
+/* Where a number goes once checked (pd_conf_free resets them all). */
+static void set_number(int which, long long v)
+{
+	switch (which) {
+	case NUMBER_HEAP_MB: prep_deno_params.heap_mb = (int)v; break;
+	case NUMBER_MEMORY_MB: prep_deno_params.memory_mb = (int)v; break;
+	case NUMBER_TASKS_MAX: prep_deno_params.tasks_max = (int)v; break;
+	case NUMBER_JOURNAL_MAX_MB: pdc_observe.journal_max_bytes = v << 20; break;
+	case NUMBER_JOURNAL_MAX_DAYS: pdc_observe.journal_max_days = (int)v; break;
+	case NUMBER_JOURNAL_OUTPUT_KB:
+		pdc_observe.journal_output_max = (size_t)v << 10;
+		break;
+	}
+}
+
 /*
- * A numeric key of PD_NUMBERS (`heap_mb=N`): 1 when `tok` is one (its value
- * checked by the core's pdc_number_check, logged when bad: *bad set), else 0.
+ * A numeric key of PD_NUMBERS (`heap_mb=N`, `journal_max_mb=N`): 1 when
+ * `tok` is one (its value checked by the core's pdc_number_check, logged
+ * when bad: *bad set, and the plugin refuses to start), else 0.
  */
 static int number_param(const char *tok, bool *bad)
 {
-	static const struct {
-		const char *key;
-		int *slot;
-	} slots[] = {
-		{ "heap_mb", &prep_deno_params.heap_mb },
-		{ "memory_mb", &prep_deno_params.memory_mb },
-		{ "tasks_max", &prep_deno_params.tasks_max },
+	static const char *const keys[NUMBER_N] = {
+#define PD_NUMBER_KEY(suffix, key, flag, min, max, def) key,
+		PD_NUMBERS(PD_NUMBER_KEY)
+#undef PD_NUMBER_KEY
 	};
 	const char *eq = strchr(tok, '=');
 	char key[32], why[256];
@@ -59,14 +80,14 @@ static int number_param(const char *tok, bool *bad)
 	if (!eq || (size_t)(eq - tok) >= sizeof(key))
 		return 0;
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - tok), tok);
-	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
-		if (xstrcasecmp(key, slots[i].key))
+	for (int i = 0; i < NUMBER_N; i++) {
+		if (xstrcasecmp(key, keys[i]))
 			continue;
-		if (pdc_number_check(slots[i].key, eq + 1, &v, why, sizeof(why)) < 0) {
+		if (pdc_number_check(keys[i], eq + 1, &v, why, sizeof(why)) < 0) {
 			error("prep/deno: PrEpParameters: %s", why);
 			*bad = true;
 		} else {
-			*slots[i].slot = (int)v;
+			set_number(i, v);
 		}
 		return 1;
 	}
@@ -79,17 +100,11 @@ static void set_path(char **slot, const char *v)
 	*slot = strdup(v);
 }
 
-/* The observe keys (journal, metrics); false if `tok` is none of them. */
+/* The observe paths (journal, metrics); false if `tok` is neither. */
 static bool observe_key(const char *tok)
 {
 	if (!xstrncasecmp(tok, "journal=", 8))
 		set_path(&pdc_observe.journal, tok + 8);
-	else if (!xstrncasecmp(tok, "journal_max_mb=", 15) && atoll(tok + 15) > 0)
-		pdc_observe.journal_max_bytes = atoll(tok + 15) << 20;
-	else if (!xstrncasecmp(tok, "journal_max_days=", 17) && atoi(tok + 17) > 0)
-		pdc_observe.journal_max_days = atoi(tok + 17);
-	else if (!xstrncasecmp(tok, "journal_output_kb=", 18) && atoi(tok + 18) >= 0)
-		pdc_observe.journal_output_max = (size_t)atoi(tok + 18) << 10;
 	else if (!xstrncasecmp(tok, "metrics=", 8))
 		set_path(&pdc_observe.metrics, tok + 8);
 	else

@@ -149,18 +149,31 @@
 	X(STDOUT, "SLURM_JOB_STDOUT")
 
 /*
- * The numbers PrEpParameters takes, each also a runner flag (`run`, `try`,
- * `serve`): one table, X(enum suffix, key, flag, min, max, default), whole
- * numbers only. src/contract.ts NUMBERS mirrors it (tests/ffi/contract_test.ts
+ * Every number PrEpParameters takes: one table, X(enum suffix, key, flag,
+ * min, max, default), whole numbers only. The hook's limits are also runner
+ * flags (`run`, `try`, `serve`); the journal's (flag "") are the plugin's
+ * alone. src/contract.ts NUMBERS mirrors it (tests/ffi/contract_test.ts
  * compares them through the JSON below) and hands it to the launcher's
  * compiler. Default 0: the runner's default is computed (memory_mb: the heap
  * limit + LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB). tasks_max counts threads too
  * (the pids controller does): Deno alone holds a few per CPU.
+ * journal_output_kb stops at PD_MAX_OUTPUT (1 MiB): no run has more output.
  */
 #define PD_NUMBERS(X)                                                   \
 	X(HEAP_MB, "heap_mb", "--heap-mb", 32, 1048576, 512)             \
 	X(MEMORY_MB, "memory_mb", "--memory-mb", 128, 16777216, 0)       \
-	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096)
+	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096)      \
+	X(JOURNAL_MAX_MB, "journal_max_mb", "", 1, 1048576, 64)          \
+	X(JOURNAL_MAX_DAYS, "journal_max_days", "", 1, 36500, 30)        \
+	X(JOURNAL_OUTPUT_KB, "journal_output_kb", "", 0, 1024, 64)
+
+/* Each number's default, PD_NUMBER_DEFAULT_<suffix>, from the table. */
+enum {
+#define PD_NUMBER_DEFAULT_ROW(suffix, key, flag, min, max, def) \
+	PD_NUMBER_DEFAULT_##suffix = def,
+	PD_NUMBERS(PD_NUMBER_DEFAULT_ROW)
+#undef PD_NUMBER_DEFAULT_ROW
+};
 
 /*
  * One check for every number of that table: `value` as a whole decimal

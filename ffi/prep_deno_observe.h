@@ -30,9 +30,10 @@ extern pdc_observe_t pdc_observe;
 
 /* Defaults when PrEpParameters say nothing (journal on in the daemons). */
 #define PD_JOURNAL_PATH "/var/lib/prep-deno/journal"
-#define PD_JOURNAL_MAX_MB 64
-#define PD_JOURNAL_MAX_DAYS 30
-#define PD_JOURNAL_OUTPUT_KB 64
+/* The journal's numbers: PD_NUMBERS' defaults (prep_deno_contract.h). */
+#define PD_JOURNAL_MAX_MB PD_NUMBER_DEFAULT_JOURNAL_MAX_MB
+#define PD_JOURNAL_MAX_DAYS PD_NUMBER_DEFAULT_JOURNAL_MAX_DAYS
+#define PD_JOURNAL_OUTPUT_KB PD_NUMBER_DEFAULT_JOURNAL_OUTPUT_KB
 
 /*
  * How one hook ended: "ok"; for a TypeScript hook the kind of its outcome

@@ -166,10 +166,11 @@ export const CRED_VARS = [
 ] as const;
 
 /**
- * The numbers `PrEpParameters` takes, each also a runner flag (`run`, `try`,
- * `serve`), with their one set of bounds: whole numbers from `min` to `max`
- * (`PD_NUMBERS` in `ffi/prep_deno_contract.h`, which this mirrors; the
- * launcher is built from this). `default` 0: computed by the runner
+ * Every number `PrEpParameters` takes, with its one set of bounds: whole
+ * numbers from `min` to `max` (`PD_NUMBERS` in `ffi/prep_deno_contract.h`,
+ * which this mirrors; the launcher is built from this). The hook's limits
+ * are also runner flags (`run`, `try`, `serve`); the journal's (`flag` "")
+ * are the plugin's alone. `default` 0: computed by the runner
  * (`memory_mb`: the heap limit + {@linkcode LAUNCHER}`.DEFAULT_MEMORY_HEADROOM_MB`).
  * `tasks_max` counts threads too, as the kernel's pids controller does.
  *
@@ -186,7 +187,16 @@ export const NUMBERS = {
   memory_mb: { flag: "--memory-mb", min: 128, max: 16777216, default: 0 },
   /** Most tasks (processes and threads) the hook may hold at once (its pids cgroup). */
   tasks_max: { flag: "--tasks-max", min: 64, max: 4194304, default: 4096 },
+  /** The journal and its older half together, in MiB. */
+  journal_max_mb: { flag: "", min: 1, max: 1048576, default: 64 },
+  /** Days after which a journal record goes (the file turns at half this age). */
+  journal_max_days: { flag: "", min: 1, max: 36500, default: 30 },
+  /** Output kept per run in the journal, in KiB (a run has at most 1 MiB, {@linkcode MAX_OUTPUT}). */
+  journal_output_kb: { flag: "", min: 0, max: 1024, default: 64 },
 } as const;
+
+/** A key of {@linkcode NUMBERS} that is also a runner flag (`--heap-mb`, ...). */
+export type FlagNumberKey = "heap_mb" | "memory_mb" | "tasks_max";
 
 /** A key of {@linkcode NUMBERS}. */
 export type NumberKey = keyof typeof NUMBERS;
@@ -211,7 +221,9 @@ export function numberProblem(
   const n = NUMBERS[key];
   if (/^\d+$/.test(value) && Number(value) >= n.min && Number(value) <= n.max) return undefined;
   const shown = value.length > 64 ? `${value.slice(0, 64)}...` : value;
-  return `${as === "key" ? key : n.flag}=${shown}: not a whole number from ${n.min} to ${n.max}`;
+  return `${
+    as === "key" || !n.flag ? key : n.flag
+  }=${shown}: not a whole number from ${n.min} to ${n.max}`;
 }
 
 /**

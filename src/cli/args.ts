@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { EXIT, LAUNCHER, type NumberKey, numberProblem } from "../contract.ts";
+import { EXIT, type FlagNumberKey, LAUNCHER, numberProblem } from "../contract.ts";
 import { closest } from "../did_you_mean.ts";
 import { isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import type { ScriptContext } from "../types.ts";
@@ -113,7 +113,7 @@ export function numberFlag(
  */
 export function limitFlag(
   command: string,
-  key: NumberKey,
+  key: FlagNumberKey,
   value: string | undefined,
 ): number | undefined {
   if (value === undefined) return undefined;

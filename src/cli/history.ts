@@ -9,6 +9,28 @@
 import { parseCommand, UsageError } from "./args.ts";
 import { DEFAULT_JOURNAL, readJournal } from "../journal/read.ts";
 import { historyLine, parseSince, type RunFilter, selectRuns } from "../journal/query.ts";
+import { NUMBERS } from "../contract.ts";
+
+/**
+ * What the journal keeps, with each PrEpParameters key's range and default
+ * from the one table the plugin checks at start ({@linkcode NUMBERS}).
+ *
+ * @example
+ * ```ts
+ * journalLimits()[0]; // "  journal_max_days=N   runs older than this many days go (1 to 36500, default 30)"
+ * ```
+ */
+export function journalLimits(): string[] {
+  const line = (key: keyof typeof NUMBERS, what: string) =>
+    `  ${`${key}=N`.padEnd(20)} ${what} (${NUMBERS[key].min} to ${NUMBERS[key].max}, default ${
+      NUMBERS[key].default
+    })`;
+  return [
+    line("journal_max_days", "runs older than this many days go"),
+    line("journal_max_mb", "MiB of the journal and its older half together"),
+    line("journal_output_kb", "KiB of each run's output kept"),
+  ];
+}
 
 const HELP = `Usage: prep-deno history [options]
 
@@ -20,6 +42,9 @@ The hook runs this node's prep/deno recorded (spawn, warm and shell), oldest fir
   --output         each run's full output after its line
   --json           one JSON object per line (every field, output included)
   --journal PATH   the journal (default ${DEFAULT_JOURNAL}; PrEpParameters journal=)
+
+What the plugin keeps there (PrEpParameters; a value out of range stops it at start):
+${journalLimits().join("\n")}
 `;
 
 /** Parses the flags `history` and `stats` share into a filter. */

@@ -155,7 +155,8 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 		double d;
 		size_t k;
 
-		for (k = 0; k < N_NUMBERS && strcmp(a, numbers[k].flag); k++)
+		/* Rows without a flag (the journal's) are the plugin's alone. */
+		for (k = 0; k < N_NUMBERS && (!numbers[k].flag[0] || strcmp(a, numbers[k].flag)); k++)
 			;
 		if (k < N_NUMBERS) {
 			if (whole(k, v, &value[k], why, why_len) < 0)

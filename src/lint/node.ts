@@ -3,12 +3,19 @@
  * The node's side of `check --slurm-conf`: what PrEpParameters names and
  * the plugin needs on every node (the runner, bubblewrap, the cgroup
  * memory controller when a memory limit is set, the warm service's socket
- * with `mode=warm`). The values' ranges are the plugin's own check.
+ * with `mode=warm`), and every number within the one set of bounds the
+ * plugin checks at start ({@linkcode NUMBERS}, `PD_NUMBERS`).
  *
  * @module
  */
 
-import { DEFAULT_RUNNER, DEFAULT_SOCKET } from "../contract.ts";
+import {
+  DEFAULT_RUNNER,
+  DEFAULT_SOCKET,
+  type NumberKey,
+  numberProblem,
+  NUMBERS,
+} from "../contract.ts";
 import { findBwrap } from "../sandbox.ts";
 import { closest } from "../did_you_mean.ts";
 import type { Problem } from "./problem.ts";
@@ -16,16 +23,12 @@ import type { Problem } from "./problem.ts";
 /** The PrEpParameters keys the plugin knows (ffi/prep_deno_conf.c). */
 export const PREP_PARAMETER_KEYS = [
   "runner",
-  "heap_mb",
-  "memory_mb",
   "mode",
   "socket",
   "drain_reason",
   "journal",
-  "journal_max_mb",
-  "journal_max_days",
-  "journal_output_kb",
   "metrics",
+  ...Object.keys(NUMBERS) as NumberKey[],
 ] as const;
 
 /** PrEpParameters as the plugin reads it, names only. */
@@ -40,6 +43,8 @@ export interface PrepParameters {
   readonly memoryMb?: string;
   /** Tokens the plugin does not know. */
   readonly unknown: readonly string[];
+  /** Each number as written (`heap_mb=64`), in order: the plugin checks every one. */
+  readonly numbers: readonly { key: NumberKey; value: string }[];
 }
 
 /**
@@ -56,6 +61,7 @@ export function parsePrepParameters(value: string | undefined): PrepParameters {
   let warm = false;
   let memoryMb: string | undefined;
   const unknown: string[] = [];
+  const numbers: { key: NumberKey; value: string }[] = [];
   for (const tok of (value ?? "").split(",").filter((t) => t !== "")) {
     const eq = tok.indexOf("=");
     const key = (eq < 0 ? tok : tok.slice(0, eq)).toLowerCase();
@@ -63,10 +69,12 @@ export function parsePrepParameters(value: string | undefined): PrepParameters {
     if (key === "runner") runner = v;
     else if (key === "socket") socket = v;
     else if (key === "mode" && /^(warm|spawn)$/i.test(v)) warm = v.toLowerCase() === "warm";
-    else if (key === "memory_mb") memoryMb = v;
-    else if (!(PREP_PARAMETER_KEYS as readonly string[]).includes(key)) unknown.push(tok);
+    else if (Object.hasOwn(NUMBERS, key)) {
+      numbers.push({ key: key as NumberKey, value: v });
+      if (key === "memory_mb") memoryMb = v;
+    } else if (!(PREP_PARAMETER_KEYS as readonly string[]).includes(key)) unknown.push(tok);
   }
-  return { runner, warm, socket, memoryMb, unknown };
+  return { runner, warm, socket, memoryMb, unknown, numbers };
 }
 
 function executable(path: string): boolean {
@@ -122,6 +130,18 @@ export async function lintNode(params: PrepParameters, confPath: string): Promis
       key: "PrEpParameters",
       problem: `unknown "${tok}"`,
       fix: `${near ? `did you mean "${near}"? ` : ""}(use ${PREP_PARAMETER_KEYS.join(", ")})`,
+    });
+  }
+  for (const { key, value } of params.numbers) {
+    const problem = numberProblem(key, value);
+    if (!problem) continue;
+    // The plugin's own words: it refuses to start on this value.
+    problems.push({
+      file: confPath,
+      key: "PrEpParameters",
+      problem: `${problem}; the plugin refuses to start`,
+      fix: `give ${key} a whole number from ${NUMBERS[key].min} to ${NUMBERS[key].max}` +
+        ` (default ${NUMBERS[key].default || "computed"}), or drop it`,
     });
   }
   if (!executable(params.runner)) {

@@ -106,6 +106,36 @@ Deno.test("numbers: a bad number in PrEpParameters stops the plugin at init(), n
   assert.doesNotMatch(good.log, /error:/);
 });
 
+Deno.test("numbers: the journal's numbers go through the same table and check at init()", async () => {
+  // Once read with atoll/atoi: each of these was taken, wrapped or ignored.
+  const bad = await initWith(
+    ",journal_max_mb=0,journal_max_days=-1,journal_output_kb=2048,journal_max_mb=64MB" +
+      ",JOURNAL_MAX_DAYS=18446744073709551646",
+  );
+  assert.notEqual(bad.rc, 0, bad.log);
+  const ranges = (key: NumberKey) => `from ${NUMBERS[key].min} to ${NUMBERS[key].max}`;
+  for (
+    const line of [
+      `journal_max_mb=0: not a whole number ${ranges("journal_max_mb")}`,
+      `journal_max_days=-1: not a whole number ${ranges("journal_max_days")}`,
+      `journal_output_kb=2048: not a whole number ${ranges("journal_output_kb")}`,
+      `journal_max_mb=64MB: not a whole number ${ranges("journal_max_mb")}`,
+      `journal_max_days=18446744073709551646: not a whole number ${ranges("journal_max_days")}`,
+    ]
+  ) {
+    assert.ok(bad.log.includes(`error: prep/deno: PrEpParameters: ${line}`), `${line}\n${bad.log}`);
+  }
+  assert.ok(bad.log.includes("PrEpParameters has a bad number (above); not starting"), bad.log);
+  // Each range's edges are taken (journal_output_kb=0: no output kept).
+  const low = await initWith(",journal_max_mb=1,journal_max_days=1,journal_output_kb=0");
+  assert.equal(low.rc, 0, low.log);
+  const high = await initWith(
+    ",journal_max_mb=1048576,journal_max_days=36500,journal_output_kb=1024",
+  );
+  assert.equal(high.rc, 0, high.log);
+  assert.doesNotMatch(low.log + high.log, /error:/);
+});
+
 Deno.test("numbers: tasks_max reaches the runner as --tasks-max", async () => {
   await using plugin = PrepPlugin.open(SO);
   assert.deepEqual(
@@ -137,7 +167,8 @@ Deno.test("numbers: the runner's parsers refuse what the plugin refuses, in the 
     const hook = join(dir, "hook.ts");
     Deno.writeTextFileSync(hook, "export default () => {};\n");
     const env = { SLURM_SCRIPT_CONTEXT: "prolog_slurmd", SLURM_JOB_ID: "1", PATH: "/usr/bin:/bin" };
-    for (const key of KEYS) {
+    // The journal's numbers are no runner flag (they are the plugin's alone).
+    for (const key of KEYS.filter((k) => NUMBERS[k].flag !== "")) {
       const flag = NUMBERS[key].flag;
       for (const v of values(key).filter((v) => numberProblem(key, v) && !v.startsWith("-"))) {
         const want = `${numberProblem(key, v, "flag")} (PrEpParameters ${key})`;
