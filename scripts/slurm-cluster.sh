@@ -20,8 +20,10 @@
 #   PROLOG_FLAGS (PrologFlags=, e.g. Alloc,Contain), several lines of one
 #   hook key: separate them with a newline,
 #   CLUSTER_DIR (default build/cluster),
-#   WARM=1: also start `prep-deno serve` on $CLUSTER_DIR/run/serve.sock and
-#           add mode=warm,socket=... to PrEpParameters
+#   WARM=1: also start `prep-deno serve` on /run/prep-deno-cluster-$CLUSTER_PORT/
+#           serve.sock and add mode=warm,socket=... to PrEpParameters (outside
+#           $CLUSTER_DIR: slurm.conf's folder, which `slurm: true` binds and whose
+#           root-only folders it hides, must not hold the warm hosts' folders)
 #   EXTRA_CONF: more slurm.conf lines, newline-separated (e.g. DebugFlags=Script)
 #   CONFIGLESS=1: SlurmctldParameters=enable_configless, and every slurmd
 #           started with --conf-server instead of -f: it fetches slurm.conf
@@ -36,6 +38,7 @@ libdir=/usr/lib/x86_64-linux-gnu/slurm-wlm
 node=$(hostname -s)
 port=${CLUSTER_PORT:-16817}
 nodes=${NODES:-1}
+warm_run=/run/prep-deno-cluster-$port
 log() { echo "slurm-cluster: $*" >&2; }
 
 # Where the daemons and commands come from, and which plugin build they load.
@@ -147,7 +150,7 @@ write_conf() {
     [ "${CONFIGLESS:-0}" != 1 ] || echo "SlurmctldParameters=enable_configless"
     echo "PrEpPlugins=${PREP_PLUGINS:-prep/deno}"
     local params=${PREP_PARAMS:-}
-    if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$dir/run/serve.sock"; fi
+    if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$warm_run/serve.sock"; fi
     # prep/deno's journal stays in the cluster's folder unless the test names one.
     case ",$params," in *,journal=*) ;; *) params="${params:+$params,}journal=$dir/journal" ;; esac
     [ -z "$params" ] || echo "PrEpParameters=$params"
@@ -209,6 +212,7 @@ stop() {
   for f in "$dir"/slurmd.pid "$dir"/slurmd-*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
   stop_pidfile "$dir/slurmctld.pid"
   stop_pidfile "$dir/serve.pid"
+  rm -rf "$warm_run"
   for pid in $(cluster_pids); do
     echo "$pid" > "$dir/left.pid"
     stop_pidfile "$dir/left.pid"
@@ -242,10 +246,12 @@ case "${1:-}" in
     write_conf
     start_munge
     if [ "${WARM:-0}" = 1 ]; then
-      rm -rf "$dir/run"
-      "$top/build/prep-deno" serve --socket "$dir/run/serve.sock" >> "$dir/log/serve.log" 2>&1 &
+      rm -rf "$warm_run"
+      # No SLURM_CONF, as under its systemd unit: the daemon's own path
+      # reaches `slurm: true` hooks in each request, never from here.
+      env -u SLURM_CONF "$top/build/prep-deno" serve --socket "$warm_run/serve.sock" >> "$dir/log/serve.log" 2>&1 &
       echo $! > "$dir/serve.pid"
-      for _ in $(seq 100); do [ -S "$dir/run/serve.sock" ] && break; sleep 0.05; done
+      for _ in $(seq 100); do [ -S "$warm_run/serve.sock" ] && break; sleep 0.05; done
     fi
     : > "$dir/log/slurmctld.log"
     rm -f "$dir"/log/slurmd*.log

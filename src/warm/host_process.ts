@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hookSandbox, type LaunchPlan, LaunchRefused, planHook, spawnPlan } from "../launch/mod.ts";
-import type { Policy } from "../policy.ts";
+import type { Permissions, Policy } from "../policy.ts";
 import { selfCommand } from "../self_command.ts";
 import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
@@ -76,6 +76,13 @@ export class HostStartError extends Error {
 
 let counter = 0;
 
+/** `permissions`, with read access to SLURM_CONF added when the view has `slurm: true`. */
+function withSlurmConf(permissions: Permissions, policy: Policy): Permissions {
+  const env = permissions.env;
+  if (!policy.view.slurm || env === true) return permissions;
+  return { ...permissions, env: [...(env ?? []), "SLURM_CONF"] };
+}
+
 /** One warm host process. */
 export class HostProcess {
   busy = false;
@@ -126,8 +133,10 @@ export class HostProcess {
             const spec: WarmHostSpec = {
               modulePath: l.modulePath,
               hook: l.hook,
-              // The host runs with every permission; its Worker gets the policy's.
-              permissions: hookSandbox(l.modulePath, policy).permissions,
+              // The host runs with every permission; its Worker gets the
+              // policy's, and with `slurm: true` SLURM_CONF as the spawn path
+              // grants it (the helpers hand it to Slurm's commands).
+              permissions: withSlurmConf(hookSandbox(l.modulePath, policy).permissions, policy),
               configPath: policy.configPath,
               setName: policy.setName,
               sandboxSet: policy.view.setName ?? l.hook,

@@ -91,6 +91,16 @@ for (const stream of [Deno.stdout, Deno.stderr]) {
     value: (p: Uint8Array) => (post(p.slice()), p.length),
   });
 }
+// With `slurm: true` the sandbox's SLURM_CONF (bwrap set it to the daemon's
+// slurm.conf, as for the spawn path's process; only then may this read it):
+// Deno.env shows it, job.env does not, as in the spawn path.
+const slurmConf = (() => {
+  try {
+    return Deno.env.get("SLURM_CONF");
+  } catch {
+    return undefined;
+  }
+})();
 // Deno.env answers from the job's environment (Deno still checks the
 // permission first), as in the spawn path where it is the process's.
 Object.defineProperty(Deno, "env", { value: jobEnv(() => job?.env ?? {}, Deno.env) });
@@ -113,8 +123,11 @@ async function onPortMessage(e: MessageEvent) {
     return;
   }
   jobCame = { ...msg.env };
-  const current = job = { env: { ...msg.env }, reported: false };
-  const outcome = await callHook(loaded ?? {}, msg.hook, buildJobContext(current.env), from);
+  const current = job = {
+    env: { ...msg.env, ...(slurmConf ? { SLURM_CONF: slurmConf } : {}) },
+    reported: false,
+  };
+  const outcome = await callHook(loaded ?? {}, msg.hook, buildJobContext({ ...msg.env }), from);
   delete outcome.error;
   report(outcome, current);
 }

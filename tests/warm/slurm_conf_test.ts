@@ -18,6 +18,14 @@ const HOOK = `export async function prologSlurmctld(job) {
   }).output();
   console.log(new TextDecoder().decode(r.stdout).trim());
   console.log("job.env:", job.env.SLURM_CONF ?? "none");
+  // What the helpers hand Slurm's commands (src/helpers/command.ts).
+  let own = "unset";
+  try {
+    own = Deno.env.get("SLURM_CONF") ?? "unset";
+  } catch (e) {
+    own = (e as Error).name;
+  }
+  console.log("Deno.env:", own);
 }
 `;
 
@@ -48,7 +56,7 @@ for (const mode of ["fresh", "reuse"] as const) {
         s.plugin.runHooksAsync({ ...cfg, slurmConf: conf }, [path], jobEnv(id), id);
       const spawnCfg = { ...s.cfg(), warmSocket: undefined };
 
-      const expected = `${conf}\nClusterName=fleet2-${mode}\njob.env: none`;
+      const expected = `${conf}\nClusterName=fleet2-${mode}\njob.env: none\nDeno.env: ${conf}`;
       const spawned = await run(spawnCfg, granted, 11);
       assert.equal(spawned.exitCode, 0, spawned.log);
       assert.equal(text(spawned), expected);
@@ -61,7 +69,7 @@ for (const mode of ["fresh", "reuse"] as const) {
       for (const [cfg, id] of [[spawnCfg, 13], [s.cfg(), 14]] as const) {
         const o = await run(cfg, plain, id);
         assert.equal(o.fallback, undefined, o.log); // the warm one ran warm
-        assert.equal(text(o), "unset\njob.env: none", `job ${id}`);
+        assert.equal(text(o), "unset\njob.env: none\nDeno.env: NotCapable", `job ${id}`);
       }
     },
   });
