@@ -44,9 +44,28 @@ export const WORKER_THREADS_SHIM = fileURLToPath(
   new URL("../build/worker_threads.js", import.meta.url),
 );
 
+/**
+ * `src/launch/node_module_shim.ts` and `src/launch/node_process_shim.ts`
+ * bundled: what `"node:module"` and `"node:process"` name when a hook runs,
+ * so the `require` and `getBuiltinModule` they give hand out Node's modules
+ * with the check on (src/child_env.ts loads it only when a hook reaches Node).
+ */
+export const NODE_MODULE_SHIM = fileURLToPath(new URL("../build/node_module.js", import.meta.url));
+/** See {@linkcode NODE_MODULE_SHIM}. */
+export const NODE_PROCESS_SHIM = fileURLToPath(
+  new URL("../build/node_process.js", import.meta.url),
+);
+
 /** The bundles when the build made them (a sandbox binds them): else nothing. */
 export function runtimeModulePaths(): string[] {
-  return [RUNTIME_MODULE, CHILD_PROCESS_SHIM, WORKER_THREADS_SHIM].filter((p) => existsSync(p));
+  return [
+    RUNTIME_MODULE,
+    CHILD_PROCESS_SHIM,
+    WORKER_THREADS_SHIM,
+    NODE_MODULE_SHIM,
+    NODE_PROCESS_SHIM,
+  ]
+    .filter((p) => existsSync(p));
 }
 
 /**
@@ -101,6 +120,8 @@ export function importMapUrl(configPath?: string): string {
     const [name, file] of [
       ["node:child_process", CHILD_PROCESS_SHIM],
       ["node:worker_threads", WORKER_THREADS_SHIM],
+      ["node:module", NODE_MODULE_SHIM],
+      ["node:process", NODE_PROCESS_SHIM],
     ]
   ) {
     if (!existsSync(file)) continue;

@@ -110,6 +110,30 @@ Deno.test("child env: a spawned hook cannot give its commands loader or search-p
   }
 });
 
+// A hook that reaches nothing of Node never starts Node's layer (~20-35 ms
+// of a spawned hook): the check goes on Node's modules when the hook first
+// reads the global process (a control, below), imports a shimmed module, or
+// may load npm packages.
+const NO_NODE_HOOK = `export default () => {
+  const guarded = () => globalThis[Symbol.for("prep-deno.nodeGuarded")];
+  const before = guarded();
+  const pid = process.pid;
+  console.log(JSON.stringify({ before, after: guarded(), pid: pid === Deno.pid }));
+};`;
+
+Deno.test("child env: a hook of no Node leaves Node unloaded; its first process read guards it", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-childenv-" });
+  try {
+    const hook = writeFiles(dir, { "hook.ts": NO_NODE_HOOK, "deno.json": JSON.stringify(POLICY) });
+    const r = await prepDeno(["try", hook]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    const got = JSON.parse(hookOutput(r).trim().split("\n").at(-1)!);
+    assert.deepEqual(got, { before: false, after: true, pid: true });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name:
     "child env: a warm hook cannot give its commands loader or search-path variables (both modes)",

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `node:process` as hooks import it at run time (the import map sends the
+ * name here; in this module's own scope it is Node's module itself): Node's
+ * module unchanged, but importing it first has the runner put its check on
+ * Node's `child_process` and `worker_threads` module objects, which its
+ * `getBuiltinModule` hands out (src/child_env.ts loads them only when a
+ * hook reaches Node).
+ *
+ * @module
+ */
+
+import real from "node:process";
+
+(globalThis as unknown as Record<symbol, (() => void) | undefined>)[
+  Symbol.for("prep-deno.guardNode")
+]?.();
+
+export * from "node:process";
+/** The module's default export, as Node's. */
+export default real;
