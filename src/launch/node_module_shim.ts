@@ -16,6 +16,8 @@ import real from "node:module";
   Symbol.for("prep-deno.guardNode")
 ]?.();
 
+// @ts-expect-error: the types say `export =`; Deno's module has named exports,
+// which a hook importing them by name gets from here.
 export * from "node:module";
 /** The module's default export, as Node's. */
 export default real;
