@@ -5,6 +5,7 @@
 // the original Deno.Command reached from the wrapper. A variable the job's own
 // environment has (what a shell prolog gets) still reaches them unchanged.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
 import { opts, startService, text } from "../warm/service.ts";
 
@@ -129,6 +130,19 @@ Deno.test("child env: a hook of no Node leaves Node unloaded; its first process 
     assert.equal(tryStatus(r), 0, r.stderr);
     const got = JSON.parse(hookOutput(r).trim().split("\n").at(-1)!);
     assert.deepEqual(got, { before: false, after: true, pid: true });
+    // With npm packages allowed (their require() reaches Node with neither),
+    // the check is on before the hook runs.
+    const npm = writeFiles(join(dir, "npm"), {
+      "hook.ts": NO_NODE_HOOK,
+      "deno.json": JSON.stringify({
+        ...POLICY,
+        permissions: { default: { ...POLICY.permissions.default, import: ["registry.npmjs.org"] } },
+      }),
+    });
+    const n = await prepDeno(["try", npm]);
+    assert.equal(tryStatus(n), 0, n.stderr);
+    const early = JSON.parse(hookOutput(n).trim().split("\n").at(-1)!);
+    assert.deepEqual(early, { before: true, after: true, pid: true });
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
