@@ -62,10 +62,6 @@ const BUNDLES: [out: string, source: string][] = [
   ["child_process.js", "launch/child_process_shim.ts"],
   // "node:worker_threads" likewise: its Worker refused (src/child_env.ts).
   ["worker_threads.js", "launch/worker_threads_shim.ts"],
-  // "node:module" and "node:process": importing them puts the check on
-  // Node's module objects, which the runner loads only then (src/child_env.ts).
-  ["node_module.js", "launch/node_module_shim.ts"],
-  ["node_process.js", "launch/node_process_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],

@@ -261,6 +261,12 @@ function guardNodeLazily(check: (env: unknown) => void): void {
       configurable: desc.configurable,
     });
   }
+  // Never true (`check` takes one argument): the literal import()s name the
+  // import map's node:module and node:process shims, which puts them in the
+  // module graph Deno prepares before the entry runs. Deno's wrapper of a
+  // CommonJS module imports node:module as the module loads, and a module
+  // not prepared before is refused ("Loading unprepared module").
+  if (check.length > 1) void Promise.all([import("node:module"), import("node:process")]);
   const npm = Deno.permissions.querySync?.({ name: "import", host: NPM_REGISTRY_HOST });
   if (npm?.state === "granted") install();
 }

@@ -210,6 +210,8 @@ const FIRST_REACHES: Record<string, [imports: string, way: string]> = {
     `import { createRequire } from "node:module";`,
     `createRequire(import.meta.url)("node:child_process")${SPAWN}`,
   ],
+  // A CommonJS module's require (Deno's wrapper of it imports node:module).
+  commonJs: [`import spawn from "./spawn.cjs";`, `spawn()`],
   nodeWorker: [
     `import { Worker } from "node:worker_threads";`,
     `await new Promise((ok, no) => { const w = new Worker(${NODE_EVAL}, { eval: true }); w.on("message", (m) => { w.terminate(); ok(m); }); w.on("error", no); })`,
@@ -223,7 +225,10 @@ const FIRST_REACHES: Record<string, [imports: string, way: string]> = {
 Deno.test("attacks19 child env: every first reach into Node is checked", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-atk19-env-" });
   try {
-    const files: Record<string, string> = { "deno.json": JSON.stringify(POLICY) };
+    const files: Record<string, string> = {
+      "deno.json": JSON.stringify(POLICY),
+      "spawn.cjs": `module.exports = () => require("child_process")${SPAWN};`,
+    };
     for (const [name, [imports, way]] of Object.entries(FIRST_REACHES)) {
       files[`${name}.ts`] = `// @ts-nocheck: JavaScript\n${imports}
 export default async () => {
