@@ -22,14 +22,19 @@
  * @module
  */
 
-// Node's modules as `require()` hands them out, taken when the check is
-// installed: a static import here would load `node:child_process` into the
-// entry's module map, and Deno then gives a hook's static import of it that
-// module, past the import map and its shim.
-// deno-lint-ignore no-explicit-any
-const builtin = (name: string): any =>
-  (globalThis as unknown as { process: { getBuiltinModule(n: string): unknown } }).process
-    .getBuiltinModule(name);
+// Node's `events` only (a static import: no shim names it): Node's Worker
+// class extends its EventEmitter, and a hook's static import of
+// `node:worker_threads` reaches that class past the import map, so the
+// check on EventEmitter.init must be in before the hook runs. Everything
+// else of Node (`process`, `child_process`, `worker_threads`) is loaded
+// only when the hook reaches for it (see guardNodeLazily): starting Node's
+// compatibility layer costs a spawned hook ~20-35 ms.
+import { EventEmitter } from "node:events";
+
+// The function that puts the check on Node's module objects, under this
+// name: the import-map shims call it when a hook imports them
+// (src/launch/*_shim.ts).
+const GUARD_NODE = Symbol.for("prep-deno.guardNode");
 
 /** glibc's `UNSECURE_ENVVARS`, and the like for shells and interpreters. */
 export const UNSAFE_CHILD_VARS: readonly string[] = [
@@ -162,25 +167,8 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
   Object.defineProperty(globalThis, Symbol.for("prep-deno.checkChildEnv"), {
     value: check,
   });
-  // Node's module object, as require() and process.getBuiltinModule() hand
-  // it out even when the hook never imports the shim.
-  const shared = builtin("node:child_process") as Record<string, (...a: unknown[]) => unknown>;
-  for (
-    const name of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"]
-  ) {
-    const fn = shared[name];
-    shared[name] = function (this: unknown, ...args: unknown[]) {
-      const at = args.findIndex((a, i) =>
-        i > 0 && a !== null && typeof a === "object" && !Array.isArray(a)
-      );
-      const options = at > 0 ? args[at] as { env?: unknown } : undefined;
-      const env = snapshot(options?.env);
-      check(env);
-      if (env) args[at] = { ...options, env };
-      return fn.apply(this, args);
-    };
-  }
   guardWorkers();
+  guardNodeLazily(check);
   const env = Deno.env;
   const set = env.set.bind(env);
   Object.defineProperty(env, "set", {
@@ -204,6 +192,85 @@ function snapshot(env: unknown): Record<string, string> | undefined {
 }
 
 /** Deno's permission names: a hook's Worker inherits each but `run`. */
+/** Why a Node worker is refused. */
+const nodeWorkerRefusal = () =>
+  new Error(
+    "prep-deno: a hook cannot start a node:worker_threads Worker (its commands would pass " +
+      "the environment check); use a Worker, which may run no command",
+  );
+
+/** The host `import` must be granted for `npm:` packages to load (src/launch/plan.ts). */
+const NPM_REGISTRY_HOST = "registry.npmjs.org";
+
+/**
+ * Puts the check on Node's `child_process` module object (what `require()`
+ * and `process.getBuiltinModule()` hand out) and refuses its
+ * `worker_threads` Worker there, at the first of: the hook reading the
+ * global `process` (the getter Deno starts Node's layer from, wrapped: the
+ * original is not handed out), importing one of the shims (`node:process`,
+ * `node:module`, `node:child_process`, `node:worker_threads`, which call
+ * the function at `GUARD_NODE`), or, when `npm:` packages may load (their
+ * `require` reaches Node's modules with neither), before the hook runs.
+ * A hook that does none of these never starts Node's layer.
+ */
+function guardNodeLazily(check: (env: unknown) => void): void {
+  const desc = Object.getOwnPropertyDescriptor(globalThis, "process");
+  const getProcess = desc?.get
+    ? () => desc.get!.call(globalThis)
+    : () => (desc?.value ?? undefined);
+  let done = false;
+  const install = () => {
+    if (done) return;
+    // deno-lint-ignore no-explicit-any
+    const builtin = (name: string): any =>
+      (getProcess() as { getBuiltinModule(n: string): unknown }).getBuiltinModule(name);
+    const shared = builtin("node:child_process") as Record<string, (...a: unknown[]) => unknown>;
+    for (
+      const name of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"]
+    ) {
+      const fn = shared[name];
+      shared[name] = function (this: unknown, ...args: unknown[]) {
+        const at = args.findIndex((a, i) =>
+          i > 0 && a !== null && typeof a === "object" && !Array.isArray(a)
+        );
+        const options = at > 0 ? args[at] as { env?: unknown } : undefined;
+        const env = snapshot(options?.env);
+        check(env);
+        if (env) args[at] = { ...options, env };
+        return fn.apply(this, args);
+      };
+    }
+    (builtin("node:worker_threads") as Record<string, unknown>).Worker = function Worker() {
+      throw nodeWorkerRefusal();
+    };
+    // Set last: a failure above leaves the next reach to try again.
+    done = true;
+  };
+  Object.defineProperty(globalThis, GUARD_NODE, { value: install });
+  // Whether the check went on Node's modules, read without reaching Node
+  // (tests/runner/child_env_test.ts shows a hook of no Node never does).
+  Object.defineProperty(globalThis, Symbol.for("prep-deno.nodeGuarded"), { get: () => done });
+  if (desc?.get) {
+    Object.defineProperty(globalThis, "process", {
+      get: function process() {
+        install();
+        return getProcess();
+      },
+      set: desc.set,
+      enumerable: desc.enumerable,
+      configurable: desc.configurable,
+    });
+  }
+  // Never true (`check` takes one argument): the literal import()s name the
+  // import map's node:module and node:process shims, which puts them in the
+  // module graph Deno prepares before the entry runs. Deno's wrapper of a
+  // CommonJS module imports node:module as the module loads, and a module
+  // not prepared before is refused ("Loading unprepared module").
+  if (check.length > 1) void Promise.all([import("node:module"), import("node:process")]);
+  const npm = Deno.permissions.querySync?.({ name: "import", host: NPM_REGISTRY_HOST });
+  if (npm?.state === "granted") install();
+}
+
 const WORKER_INHERITS = ["env", "ffi", "import", "net", "read", "sys", "write"];
 
 /**
@@ -235,15 +302,7 @@ function guardWorkers(): void {
     writable: true,
     configurable: true,
   });
-  const refusal = () =>
-    new Error(
-      "prep-deno: a hook cannot start a node:worker_threads Worker (its commands would pass " +
-        "the environment check); use a Worker, which may run no command",
-    );
-  (builtin("node:worker_threads") as Record<string, unknown>).Worker = function Worker() {
-    throw refusal();
-  };
-  guardNodeWorkerClass(refusal);
+  guardNodeWorkerClass(nodeWorkerRefusal);
 }
 
 /**
@@ -273,8 +332,7 @@ function guardNodeWorkerClass(refusal: () => Error): void {
     configurable: false,
   });
   const capture = E.captureStackTrace.bind(Error);
-  const EventEmitter = builtin("node:events").EventEmitter;
-  const init = (EventEmitter as { init: (...a: unknown[]) => unknown }).init;
+  const init = (EventEmitter as unknown as { init: (...a: unknown[]) => unknown }).init;
   Object.defineProperty(EventEmitter, "init", {
     value: function (this: unknown, ...args: unknown[]) {
       const limit = E.stackTraceLimit;

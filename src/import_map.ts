@@ -44,6 +44,21 @@ export const WORKER_THREADS_SHIM = fileURLToPath(
   new URL("../build/worker_threads.js", import.meta.url),
 );
 
+/**
+ * What `"node:module"` and `"node:process"` name when a hook runs: Node's
+ * module as it is, once the runner's check is on Node's module objects
+ * (src/child_env.ts puts it there only when a hook reaches Node; the
+ * `require` and `getBuiltinModule` these modules give hand them out). A
+ * `data:` URL, not a file: Deno's own wrapper of a CommonJS module imports
+ * `node:module` when the module loads, and refuses a file it did not load
+ * first ("unprepared module").
+ */
+function guardingShim(name: string): string {
+  const code = `globalThis[Symbol.for("prep-deno.guardNode")]?.();` +
+    `export * from "${name}";export { default } from "${name}";`;
+  return `data:text/javascript,${encodeURIComponent(code)}`;
+}
+
 /** The bundles when the build made them (a sandbox binds them): else nothing. */
 export function runtimeModulePaths(): string[] {
   return [RUNTIME_MODULE, CHILD_PROCESS_SHIM, WORKER_THREADS_SHIM].filter((p) => existsSync(p));
@@ -101,10 +116,12 @@ export function importMapUrl(configPath?: string): string {
     const [name, file] of [
       ["node:child_process", CHILD_PROCESS_SHIM],
       ["node:worker_threads", WORKER_THREADS_SHIM],
+      ["node:module", ""],
+      ["node:process", ""],
     ]
   ) {
-    if (!existsSync(file)) continue;
-    const shim = pathToFileURL(file).href;
+    if (file && !existsSync(file)) continue;
+    const shim = file ? pathToFileURL(file).href : guardingShim(name);
     imports[name] = shim;
     map.scopes = { ...map.scopes, [shim]: { [name]: name } };
   }

@@ -64,6 +64,12 @@ export const fork: typeof real.fork = checked(real.fork as Fn) as typeof real.fo
 /** Node's class, as it is. */
 export const ChildProcess: typeof real.ChildProcess = real.ChildProcess;
 
+// Node's module object gets the runner's check too (src/child_env.ts):
+// this may be the hook's first reach into Node.
+(globalThis as unknown as Record<symbol, (() => void) | undefined>)[
+  Symbol.for("prep-deno.guardNode")
+]?.();
+
 const functions = { spawn, spawnSync, exec, execSync, execFile, execFileSync, fork };
 // require() and process.getBuiltinModule() hand out this object (the types know it not).
 const shared = (real as unknown as { default: Record<string, unknown> }).default;

@@ -50,5 +50,11 @@ export const Worker = function Worker(): never {
   );
 } as unknown as typeof real.Worker;
 
+// Node's module objects get the runner's check (src/child_env.ts): this may
+// be the hook's first reach into Node.
+(globalThis as unknown as Record<symbol, (() => void) | undefined>)[
+  Symbol.for("prep-deno.guardNode")
+]?.();
+
 /** The module's default export (the same object `require` returns). */
 export default real;

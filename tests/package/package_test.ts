@@ -276,6 +276,11 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try (-
         "prep-deno try site.ts --user nobody --job-id 77",
         "prep-deno try site.ts --context epilog_slurmd --job-id 78",
         "prep-deno check site.ts",
+        // The commands that read the node's journal, and bundle, from the installed files.
+        "prep-deno history --journal /tmp/no-journal-here >/dev/null",
+        "prep-deno stats --journal /tmp/no-journal-here >/dev/null",
+        "prep-deno bundle /etc/slurm/hooks -o /tmp/bundled.ts && head -c 20 /tmp/bundled.ts && echo",
+        "prep-deno check --slurm-conf /dev/null --json >/dev/null; test $? -le 1",
         "man -w prep-deno >/dev/null 2>&1 || zcat /usr/share/man/man8/prep-deno.8.gz | head -2",
       ].join(" && "),
     );

@@ -5,6 +5,7 @@
 // the original Deno.Command reached from the wrapper. A variable the job's own
 // environment has (what a shell prolog gets) still reaches them unchanged.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
 import { opts, startService, text } from "../warm/service.ts";
 
@@ -105,6 +106,43 @@ Deno.test("child env: a spawned hook cannot give its commands loader or search-p
     ]);
     assert.equal(tryStatus(r), 0, r.stderr);
     check(hookOutput(r), "/tmp/job-7");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+// A hook that reaches nothing of Node never starts Node's layer (~20-35 ms
+// of a spawned hook): the check goes on Node's modules when the hook first
+// reads the global process (a control, below), imports a shimmed module, or
+// may load npm packages.
+const NO_NODE_HOOK = `export default () => {
+  const guarded = () => globalThis[Symbol.for("prep-deno.nodeGuarded")];
+  const before = guarded();
+  const pid = process.pid;
+  console.log(JSON.stringify({ before, after: guarded(), pid: pid === Deno.pid }));
+};`;
+
+Deno.test("child env: a hook of no Node leaves Node unloaded; its first process read guards it", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-childenv-" });
+  try {
+    const hook = writeFiles(dir, { "hook.ts": NO_NODE_HOOK, "deno.json": JSON.stringify(POLICY) });
+    const r = await prepDeno(["try", hook]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    const got = JSON.parse(hookOutput(r).trim().split("\n").at(-1)!);
+    assert.deepEqual(got, { before: false, after: true, pid: true });
+    // With npm packages allowed (their require() reaches Node with neither),
+    // the check is on before the hook runs.
+    const npm = writeFiles(join(dir, "npm"), {
+      "hook.ts": NO_NODE_HOOK,
+      "deno.json": JSON.stringify({
+        ...POLICY,
+        permissions: { default: { ...POLICY.permissions.default, import: ["registry.npmjs.org"] } },
+      }),
+    });
+    const n = await prepDeno(["try", npm]);
+    assert.equal(tryStatus(n), 0, n.stderr);
+    const early = JSON.parse(hookOutput(n).trim().split("\n").at(-1)!);
+    assert.deepEqual(early, { before: true, after: true, pid: true });
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -182,3 +182,70 @@ Deno.test({
     }
   },
 });
+
+// The check goes on Node's modules only when a hook first reaches Node
+// (src/child_env.ts): each first reach alone, in a hook that has no other.
+const SPAWN = `.spawnSync("/usr/bin/env", [], { env: { GCONV_PATH: "/tmp/evil" } }).stdout`;
+const NODE_EVAL =
+  `'require("node:worker_threads").parentPort.postMessage(String(require("node:child_process")${SPAWN}))'`;
+const FIRST_REACHES: Record<string, [imports: string, way: string]> = {
+  globalProcess: ["", `process.getBuiltinModule("node:child_process")${SPAWN}`],
+  processGetter: [
+    "",
+    `Object.getOwnPropertyDescriptor(globalThis, "process").get.call(globalThis).getBuiltinModule("child_process")${SPAWN}`,
+  ],
+  nodeProcess: [
+    `import p from "node:process";`,
+    `p.getBuiltinModule("node:child_process")${SPAWN}`,
+  ],
+  nodeProcessNamed: [
+    `import { getBuiltinModule } from "node:process";`,
+    `getBuiltinModule("node:child_process")${SPAWN}`,
+  ],
+  dynamicProcess: [
+    "",
+    `(await import("node:process")).default.getBuiltinModule("node:child_process")${SPAWN}`,
+  ],
+  createRequire: [
+    `import { createRequire } from "node:module";`,
+    `createRequire(import.meta.url)("node:child_process")${SPAWN}`,
+  ],
+  // A CommonJS module's require (Deno's wrapper of it imports node:module).
+  commonJs: [`import spawn from "./spawn.cjs";`, `spawn()`],
+  nodeWorker: [
+    `import { Worker } from "node:worker_threads";`,
+    `await new Promise((ok, no) => { const w = new Worker(${NODE_EVAL}, { eval: true }); w.on("message", (m) => { w.terminate(); ok(m); }); w.on("error", no); })`,
+  ],
+  nodeWorkerDefault: [
+    `import wt from "node:worker_threads";`,
+    `await new Promise((ok, no) => { const w = new wt.Worker(${NODE_EVAL}, { eval: true }); w.on("message", (m) => { w.terminate(); ok(m); }); w.on("error", no); })`,
+  ],
+};
+
+Deno.test("attacks19 child env: every first reach into Node is checked", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-atk19-env-" });
+  try {
+    const files: Record<string, string> = {
+      "deno.json": JSON.stringify(POLICY),
+      "spawn.cjs": `module.exports = () => require("child_process")${SPAWN};`,
+    };
+    for (const [name, [imports, way]] of Object.entries(FIRST_REACHES)) {
+      files[`${name}.ts`] = `// @ts-nocheck: JavaScript\n${imports}
+export default async () => {
+  let got;
+  try { got = String(${way}).includes("GCONV_PATH=/tmp/evil") ? "LEAK" : "unseen"; }
+  catch { got = "refused"; }
+  console.log(JSON.stringify({ got }));
+};`;
+    }
+    const hooks = writeFiles(dir, files);
+    for (const name of Object.keys(FIRST_REACHES)) {
+      const r = await prepDeno(["try", hooks.replace(/[^/]*$/, `${name}.ts`)]);
+      assert.equal(tryStatus(r), 0, r.stderr);
+      const { got } = JSON.parse(hookOutput(r).trim().split("\n").at(-1)!);
+      assert.equal(got, "refused", `${name}: ${hookOutput(r)}`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
