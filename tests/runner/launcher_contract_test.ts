@@ -40,6 +40,8 @@ const RANK: Record<string, number> = {
   "broker": 2,
   "argv": 2,
   "rundir": 1,
+  "reap": 1,
+  "broker_rules": 1,
   "plan": 2,
   "supervise": 3,
   "main": 4,
