@@ -16,9 +16,9 @@
  *
  * @example
  * ```ts
- * import { EXIT, causeLine } from "./contract.ts";
- * if (timedOut) {
- *   console.error(causeLine("timed out after 5 s"));
+ * import { causeLine, EXIT } from "./contract.ts";
+ * export function timedOut(seconds: number): never {
+ *   console.error(causeLine(`timed out after ${seconds} s`));
  *   Deno.exit(EXIT.TIMEOUT);
  * }
  * ```

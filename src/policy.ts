@@ -101,8 +101,11 @@ export function findConfig(dir: string): string | undefined {
  *
  * @example
  * ```ts
- * const p = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
- * p.setName; // "prolog", "default" or undefined
+ * import { loadPolicy } from "./policy.ts";
+ * export function prologSet(): string | undefined {
+ *   const p = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
+ *   return p.setName; // "prolog", "default" or undefined
+ * }
  * ```
  * @throws {PolicyError} when the config cannot be parsed or a set is malformed.
  */

@@ -11,15 +11,20 @@
  * @example
  * ```ts
  * // prolog_test.ts, beside prolog.ts; `deno test` runs it
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
+ * import type { JobContext } from "prep-deno";
  * import { callHook } from "prep-deno/testing";
- * import * as hooks from "./prolog.ts";
+ *
+ * // In a real test: import * as hooks from "./prolog.ts";
+ * const hooks = {
+ *   prolog: (job: JobContext) => job.partition === "debug" && job.hostnames.length > 64 ? 1 : 0,
+ * };
  *
  * Deno.test("the prolog refuses debug jobs on more than 64 nodes", async () => {
  *   const r = await callHook(hooks, "prolog", {
  *     env: { SLURM_JOB_PARTITION: "debug", SLURM_NODELIST: "n[1-65]" },
  *   });
- *   assertEquals(r.status, 1);
+ *   assert.equal(r.status, 1);
  * });
  * ```
  *
@@ -158,9 +163,17 @@ export interface HookCall {
  *
  * @example
  * ```ts
- * import * as hooks from "./site.ts";
+ * import assert from "node:assert/strict";
+ * import { callHook } from "./testing.ts";
+ * // In a real test: import * as hooks from "./site.ts";
+ * const hooks = {
+ *   epilog: () => {
+ *     throw new Error("gpu 1 lost");
+ *   },
+ * };
  * const r = await callHook(hooks, "epilog", { env: { SLURM_JOB_EXIT_CODE2: "137:9" } });
- * if (r.status !== 0) throw new Error(r.reason);
+ * assert.equal(r.status, 1);
+ * assert.equal(r.cause, "gpu 1 lost"); // the node's reason
  * ```
  * @throws {TypeError} when the module has no export that serves `hook`.
  */

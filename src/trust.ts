@@ -42,9 +42,12 @@ export interface TrustRule {
  *
  * @example
  * ```ts
- * untrustedReason("/etc/slurm/deno.json", { ownerMatters: true }); // undefined on a sane system
- * untrustedReason("/tmp/deno.json", { ownerMatters: true, parentStrict: true });
+ * import { untrustedReason } from "./trust.ts";
+ * untrustedReason("/etc/passwd", { ownerMatters: true }); // undefined on a sane system
+ * const file = Deno.makeTempFileSync({ dir: "/tmp" });
+ * untrustedReason(file, { ownerMatters: true, parentStrict: true });
  * // "the folder /tmp is writable by group or others (mode 1777)"
+ * Deno.removeSync(file);
  * ```
  */
 export function untrustedReason(path: string, rule: TrustRule = {}): string | undefined {

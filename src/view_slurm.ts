@@ -64,7 +64,10 @@ export function mungeSocketPath(slurmConf: string): string {
  *
  * @example
  * ```ts
- * resolveSlurmClient({ SLURM_CONF: "/etc/slurm/slurm.conf" }).confDir; // "/etc/slurm"
+ * import { resolveSlurmClient } from "./view_slurm.ts";
+ * export function slurmConfDir(): string {
+ *   return resolveSlurmClient({ SLURM_CONF: "/etc/slurm/slurm.conf" }).confDir; // "/etc/slurm"
+ * }
  * ```
  * @throws {GrantError} when slurm.conf is missing or could be redirected.
  */

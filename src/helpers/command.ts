@@ -93,7 +93,10 @@ export function commandEnv(
  * @example
  * ```ts
  * import { runCommand } from "./command.ts";
- * const { stdout } = await runCommand(["/usr/bin/nvidia-smi", "-L"], { timeoutSeconds: 20 });
+ * export async function gpuCount(): Promise<number> {
+ *   const { stdout } = await runCommand(["/usr/bin/nvidia-smi", "-L"], { timeoutSeconds: 20 });
+ *   return stdout.split("\n").filter((l) => l.startsWith("GPU ")).length;
+ * }
  * ```
  * @throws {CommandError} naming the command and how it failed.
  */

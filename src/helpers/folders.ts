@@ -105,8 +105,9 @@ async function entryOf(path: string): Promise<Entry | undefined> {
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { makeJobFolder } from "./folders.ts";
- * export async function prolog(job) {
+ * export async function prolog(job: JobContext) {
  *   await makeJobFolder(`/scratch/${job.user}/${job.id}`, { uid: job.uid!, gid: job.gid!, recursive: true });
  * }
  * ```
@@ -237,8 +238,9 @@ async function chownChmod(
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { removeTree } from "./folders.ts";
- * export async function epilog(job) {
+ * export async function epilog(job: JobContext) {
  *   await removeTree(`/tmp/${job.id}`);
  * }
  * ```

@@ -17,8 +17,16 @@ const NO_VAL = "4294967294";
  *
  * @example
  * ```ts
- * expandJobPath("/home/%u/slurm-%A_%a.out", job); // "/home/alice/slurm-41_3.out"
- * expandJobPath("out-%5j.txt", job);               // "out-00042.txt"
+ * import assert from "node:assert/strict";
+ * import { fakeJob } from "../testing.ts";
+ * import { expandJobPath } from "./job_paths.ts";
+ * const job = fakeJob("prolog", {
+ *   id: 42,
+ *   user: "alice",
+ *   env: { SLURM_ARRAY_JOB_ID: "41", SLURM_ARRAY_TASK_ID: "3" },
+ * });
+ * assert.equal(expandJobPath("/home/%u/slurm-%A_%a.out", job), "/home/alice/slurm-41_3.out");
+ * assert.equal(expandJobPath("out-%5j.txt", job), "out-00042.txt");
  * ```
  */
 export function expandJobPath(pattern: string, job: JobContext): string {
@@ -58,7 +66,18 @@ export function expandJobPath(pattern: string, job: JobContext): string {
  *
  * @example
  * ```ts
- * jobOutputPaths(job); // { stdout: "/home/alice/slurm-42.out", stderr: "/home/alice/slurm-42.out" }
+ * import assert from "node:assert/strict";
+ * import { fakeJob } from "../testing.ts";
+ * import { jobOutputPaths } from "./job_paths.ts";
+ * const job = fakeJob("prolog", {
+ *   id: 42,
+ *   user: "alice",
+ *   env: { SLURM_JOB_STDOUT: "slurm-%j.out", SLURM_JOB_WORK_DIR: "/home/alice" },
+ * });
+ * assert.deepEqual(jobOutputPaths(job), {
+ *   stdout: "/home/alice/slurm-42.out",
+ *   stderr: "/home/alice/slurm-42.out",
+ * });
  * ```
  */
 export function jobOutputPaths(job: JobContext): { stdout?: string; stderr?: string } {

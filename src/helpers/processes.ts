@@ -86,8 +86,9 @@ export interface SignalOptions {
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { signalUserProcesses } from "./processes.ts";
- * export async function epilog(job) {
+ * export async function epilog(job: JobContext) {
  *   await signalUserProcesses(job.uid!, { spareOtherJobsThan: job.id });
  * }
  * ```

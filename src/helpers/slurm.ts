@@ -25,8 +25,9 @@ export const REASON_MAX = 200;
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { drainNode } from "./slurm.ts";
- * export async function prolog(job) {
+ * export async function prolog(job: JobContext) {
  *   await drainNode(job, "gpu 1 lost");
  *   return 1;
  * }
@@ -49,8 +50,13 @@ export async function drainNode(job: JobContext, reason: string, node?: string):
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { otherJobsOnNode } from "./slurm.ts";
- * if ((await otherJobsOnNode(job)).length === 0) { ... }
+ * export async function epilog(job: JobContext) {
+ *   if ((await otherJobsOnNode(job)).length === 0) {
+ *     // the user's last job here: clean up their /dev/shm files
+ *   }
+ * }
  * ```
  */
 export async function otherJobsOnNode(job: JobContext): Promise<number[]> {

@@ -37,8 +37,11 @@ export interface SyslogOptions {
  *
  * @example
  * ```ts
+ * import type { JobContext } from "../types.ts";
  * import { syslog } from "./syslog.ts";
- * await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" });
+ * export async function prolog(job: JobContext) {
+ *   await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" });
+ * }
  * ```
  * @throws {Error} naming logger and its message when it fails.
  */

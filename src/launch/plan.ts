@@ -43,8 +43,11 @@ export interface SeedFile {
  *
  * @example
  * ```ts
- * const plan = planHook("/etc/slurm/hooks/prolog.ts", "prolog");
- * // bwrap ...plan.bwrapArgs --bind STATUS STATUS_PATH -- ...plan.command
+ * import { type LaunchPlan, planHook } from "./plan.ts";
+ * export function prologPlan(): LaunchPlan {
+ *   // bwrap ...plan.bwrapArgs --bind STATUS STATUS_PATH -- ...plan.command
+ *   return planHook("/etc/slurm/hooks/prolog.ts", "prolog");
+ * }
  * ```
  */
 export interface LaunchPlan {

@@ -40,7 +40,12 @@ const KEYS = ["mode", "hosts"];
  *
  * @example
  * ```ts
- * warmConfig("/etc/slurm/hooks/deno.json"); // { mode: "fresh", hosts: 4 }
+ * import assert from "node:assert/strict";
+ * import { warmConfig } from "./config.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/deno.json`, '{ "warm": { "hosts": 2 } }');
+ * assert.deepEqual(warmConfig(`${dir}/deno.json`), { mode: "fresh", hosts: 2 });
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  * @throws {PolicyError} naming the file and the key when `"warm"` is malformed.
  */
