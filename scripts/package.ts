@@ -86,7 +86,7 @@ function hasDpkg(): boolean {
 
 /** The Slurm release the plugin was built for, from its plugin_version symbol. */
 async function pluginSlurm(so: string): Promise<string> {
-  const { slurmVersionOf } = await import("../src/cli/version.ts");
+  const { slurmVersionOf } = await import("../src/plugin_file.ts");
   return slurmVersionOf(Deno.readFileSync(so));
 }
 
