@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What the C plugin and the TypeScript runner must agree on, written once.
- * src/contract.ts mirrors every value; tests/ffi/contract_test.ts loads the
- * plugin and compares the two through prep_deno_contract_json(). Change a
- * value here and that test tells you which TypeScript line to change.
+ * GENERATED from src/contract.ts by src/contract_c.ts: do not edit. Change
+ * src/contract.ts, then `deno task build` writes this file again;
+ * tests/ffi/structure_test.ts fails while it is stale.
  *
+ * What the C plugin and the TypeScript runner must agree on. tests/ffi/contract_test.ts
+ * also loads the built plugin and compares its values, through
+ * prep_deno_contract_json(), with src/contract.ts.
+ */
+/*
  * No Slurm header: the core includes this too.
  *
  * THE TIMEOUT STORY (PrologEpilogTimeout, from 25.05 PrologTimeout and
@@ -37,13 +41,13 @@
 #ifndef PREP_DENO_CONTRACT_H
 #define PREP_DENO_CONTRACT_H
 
-/* Exit statuses of the runner for its own failures (src/outcome.ts EXIT). */
-#define PD_EXIT_FAILED 1        /* the hook threw or returned a bad value */
-#define PD_EXIT_USAGE 2         /* bad command line */
-#define PD_EXIT_TIMEOUT 124     /* ran past --timeout */
-#define PD_EXIT_OUT_OF_MEMORY 125 /* hit --heap-mb */
-#define PD_EXIT_SANDBOX 126     /* bad policy, no bwrap */
-#define PD_EXIT_NOT_FOUND 127   /* no such module; prep/script's 127 */
+/* Exit statuses of the runner for its own failures (EXIT). */
+#define PD_EXIT_FAILED 1 /* the hook threw or returned a bad value */
+#define PD_EXIT_USAGE 2 /* bad command line */
+#define PD_EXIT_TIMEOUT 124 /* ran past --timeout */
+#define PD_EXIT_OUT_OF_MEMORY 125 /* hit a memory limit */
+#define PD_EXIT_SANDBOX 126 /* bad policy, no bwrap */
+#define PD_EXIT_NOT_FOUND 127 /* no such module; prep/script's 127 */
 
 /*
  * Where the runner is unless PrEpParameters=runner=... says otherwise: a
@@ -63,13 +67,12 @@
  * /3: the reply carries the outcome record in a field of its own.
  */
 #define PD_WARM_MAGIC "prep-deno-warm/3"
-#define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
+#define PD_WARM_MAX_FRAME 16777216
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */
-#define PD_MAX_OUTPUT (1024 * 1024)
+#define PD_MAX_OUTPUT 1048576
 /* The note that ends a capped output (printf: the bytes dropped, a size_t). */
-#define PD_TRUNCATION_NOTE \
-	"\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n"
+#define PD_TRUNCATION_NOTE "\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n"
 
 /* Extra seconds the core gives a TypeScript hook past T (story, 3-4). */
 #define PD_RUNNER_GRACE_S 5
@@ -77,6 +80,7 @@
  * At its own deadline the core SIGTERMs a runner and SIGKILLs it only if
  * it has not exited this many ms later: the runner needs them to kill its
  * cgroup and remove it (story, 3). A shell hook gets run_command's 10 ms.
+ * The plugin's alone: no TypeScript reads it.
  */
 #define PD_RUNNER_STOP_GRACE_MS 2000
 
@@ -106,34 +110,43 @@
 
 /* SLURM_SCRIPT_CONTEXT, and the variable that names it. */
 #define PD_CONTEXT_VAR "SLURM_SCRIPT_CONTEXT"
+/*
+ * The hook that serves each context (the value of PD_CONTEXT_VAR):
+ * X(context, hook).
+ */
+#define PD_HOOK_CONTEXTS(X) \
+	X("prolog_slurmd", "prolog") \
+	X("epilog_slurmd", "epilog") \
+	X("prolog_slurmctld", "prologSlurmctld") \
+	X("epilog_slurmctld", "epilogSlurmctld")
 
 /*
  * Variables the slurmd side takes from the job's credential, in the order
  * prep/script sets them (X(enum suffix, name)). From the newest release
  * each exists in; the glue leaves the others unset on older releases.
  */
-#define PD_CRED_VARS(X)                                          \
-	X(ACCOUNT, "SLURM_JOB_ACCOUNT")                          \
-	X(COMMENT, "SLURM_JOB_COMMENT")                          \
-	X(CORE_SPEC_COUNT, "SLURM_JOB_CORE_SPEC_COUNT")          \
-	X(CORE_SPEC_TYPE, "SLURM_JOB_CORE_SPEC_TYPE")            \
-	X(CONSTRAINTS, "SLURM_JOB_CONSTRAINTS")                  \
-	X(END_TIME, "SLURM_JOB_END_TIME")                        \
-	X(EXTRA, "SLURM_JOB_EXTRA")                              \
-	X(CPUS_PER_NODE, "SLURM_JOB_CPUS_PER_NODE")              \
-	X(LICENSES, "SLURM_JOB_LICENSES")                        \
-	X(NTASKS, "SLURM_JOB_NTASKS")                            \
-	X(NUM_NODES, "SLURM_JOB_NUM_NODES")                      \
-	X(OVERSUBSCRIBE, "SLURM_JOB_OVERSUBSCRIBE")              \
-	X(EXCLUSIVE, "SLURM_JOB_EXCLUSIVE")                      \
-	X(PARTITION, "SLURM_JOB_PARTITION")                      \
-	X(QOS, "SLURM_JOB_QOS")                                  \
-	X(RESERVATION, "SLURM_JOB_RESERVATION")                  \
-	X(RESTART_COUNT, "SLURM_JOB_RESTART_COUNT")              \
-	X(SELINUX_CONTEXT, "SLURM_JOB_SELINUX_CONTEXT")          \
-	X(START_TIME, "SLURM_JOB_START_TIME")                    \
-	X(STDERR, "SLURM_JOB_STDERR")                            \
-	X(STDIN, "SLURM_JOB_STDIN")                              \
+#define PD_CRED_VARS(X) \
+	X(ACCOUNT, "SLURM_JOB_ACCOUNT") \
+	X(COMMENT, "SLURM_JOB_COMMENT") \
+	X(CORE_SPEC_COUNT, "SLURM_JOB_CORE_SPEC_COUNT") \
+	X(CORE_SPEC_TYPE, "SLURM_JOB_CORE_SPEC_TYPE") \
+	X(CONSTRAINTS, "SLURM_JOB_CONSTRAINTS") \
+	X(END_TIME, "SLURM_JOB_END_TIME") \
+	X(EXTRA, "SLURM_JOB_EXTRA") \
+	X(CPUS_PER_NODE, "SLURM_JOB_CPUS_PER_NODE") \
+	X(LICENSES, "SLURM_JOB_LICENSES") \
+	X(NTASKS, "SLURM_JOB_NTASKS") \
+	X(NUM_NODES, "SLURM_JOB_NUM_NODES") \
+	X(OVERSUBSCRIBE, "SLURM_JOB_OVERSUBSCRIBE") \
+	X(EXCLUSIVE, "SLURM_JOB_EXCLUSIVE") \
+	X(PARTITION, "SLURM_JOB_PARTITION") \
+	X(QOS, "SLURM_JOB_QOS") \
+	X(RESERVATION, "SLURM_JOB_RESERVATION") \
+	X(RESTART_COUNT, "SLURM_JOB_RESTART_COUNT") \
+	X(SELINUX_CONTEXT, "SLURM_JOB_SELINUX_CONTEXT") \
+	X(START_TIME, "SLURM_JOB_START_TIME") \
+	X(STDERR, "SLURM_JOB_STDERR") \
+	X(STDIN, "SLURM_JOB_STDIN") \
 	X(STDOUT, "SLURM_JOB_STDOUT")
 
 /* The contract above as one JSON object (static; do not free). */

@@ -35,6 +35,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { DEFAULT_RUNNER } from "../src/contract.ts";
 import {
   changelog,
   control,
@@ -55,7 +56,7 @@ const LIB = "/usr/lib/prep-deno";
 /** The packaged plugin's default `runner=` (a source build's is /usr/local/sbin/prep-deno). */
 export const PACKAGED_RUNNER = "/usr/sbin/prep-deno";
 /** Where a source install's runner is: named so in the docs, rewritten for the package's copies. */
-const SOURCE_RUNNER = "/usr/local/sbin/prep-deno";
+const SOURCE_RUNNER = DEFAULT_RUNNER;
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const out = new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" })

@@ -14,6 +14,7 @@
  */
 
 import type { HookName, ScriptContext } from "./types.ts";
+import { HOOK_CONTEXTS } from "./contract.ts";
 
 /** Every context, in the order Slurm runs them for a job. */
 export const SCRIPT_CONTEXTS: readonly ScriptContext[] = [
@@ -23,13 +24,8 @@ export const SCRIPT_CONTEXTS: readonly ScriptContext[] = [
   "epilog_slurmctld",
 ];
 
-/** The hook export (and permission set) that serves each context. */
-export const HOOK_FOR_CONTEXT: Readonly<Record<ScriptContext, HookName>> = {
-  prolog_slurmd: "prolog",
-  epilog_slurmd: "epilog",
-  prolog_slurmctld: "prologSlurmctld",
-  epilog_slurmctld: "epilogSlurmctld",
-};
+/** The hook export (and permission set) that serves each context (src/contract.ts). */
+export const HOOK_FOR_CONTEXT: Readonly<Record<ScriptContext, HookName>> = HOOK_CONTEXTS;
 
 /** Whether `value` names a context. */
 export function isScriptContext(value: unknown): value is ScriptContext {

@@ -141,16 +141,16 @@ char **pd_final_argv(const struct pd_hook *h, const char *status_path, int info_
 	/*
 	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
 	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
-	 * after the first "run".
+	 * after the first "run" (PD_V8_FLAGS_AFTER).
 	 */
 	size_t i = 0, run = 1;
-	while (run < p->command.n && strcmp(p->command.items[run], "run"))
+	while (run < p->command.n && strcmp(p->command.items[run], PD_V8_FLAGS_AFTER))
 		run++;
 	if (run == p->command.n)
 		run = 1;
 	while (i <= run)
 		argv[n++] = p->command.items[i++];
-	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
+	snprintf(v8, sizeof(v8), PD_HEAP_FLAG, h->heap_mb);
 	argv[n++] = v8;
 	while (i < p->command.n)
 		argv[n++] = p->command.items[i++];

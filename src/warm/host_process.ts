@@ -23,7 +23,7 @@ import { importMapUrl } from "../import_map.ts";
 import type { KernelView } from "../view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT } from "../contract.ts";
+import { EXIT, WARM_HOST_FRAMES } from "../contract.ts";
 import { escapeField, parseOutcome } from "../outcome_record.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
@@ -226,8 +226,8 @@ export class HostProcess {
         cause: record?.cause,
       };
     }
-    this.retiring = answer[0] === 0x52; // "R"
-    // Then "r": the host is ready for its next job (a fresh isolate waits).
+    this.retiring = answer[0] === WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
+    // Then READY: the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});
     return { kind: "reply", payload: answer.subarray(1) };
   }

@@ -5,6 +5,7 @@
 // across the sides; release checks live in one header.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { contractHeaders, staleContractHeaders } from "../../src/contract_c.ts";
 import { TOP } from "../helpers.ts";
 
 const FFI = join(TOP, "ffi");
@@ -55,5 +56,25 @@ Deno.test("structure: release checks only in prep_deno_version.h; no file over 5
   for (const f of [...Deno.readDirSync(FFI)].filter((e) => e.name.endsWith(".ts"))) {
     const n = Deno.readTextFileSync(join(FFI, f.name)).split("\n").length;
     assert.ok(n <= 500, `${f.name} has ${n} lines`);
+  }
+});
+
+Deno.test("structure: the C contract headers are what src/contract.ts generates", () => {
+  // Stale: run `deno task build`, which writes them (src/contract_c.ts).
+  assert.deepEqual(staleContractHeaders(TOP), []);
+  // Each is marked generated, and the plugin's carries the shared facts.
+  for (const h of contractHeaders()) {
+    assert.match(Deno.readTextFileSync(join(TOP, h.path)), /GENERATED from src\/contract\.ts/);
+  }
+  const plugin = Deno.readTextFileSync(join(FFI, "prep_deno_contract.h"));
+  assert.match(plugin, /#define PD_HOOK_CONTEXTS\(X\)/);
+  assert.match(plugin, /#define PD_DEFAULT_RUNNER "\/usr\/local\/sbin\/prep-deno"/);
+  // No C file keeps its own copy of the hook/context map.
+  for (const dir of [FFI, join(TOP, "src", "launcher")]) {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!/\.c$/.test(e.name)) continue;
+      const text = Deno.readTextFileSync(join(dir, e.name));
+      assert.doesNotMatch(text, /"prologSlurmctld"/, `${e.name} spells the hook map itself`);
+    }
   }
 });

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * GENERATED from src/contract.ts by src/contract_c.ts: do not edit. Change
+ * src/contract.ts, then `deno task build` writes this file again;
+ * tests/ffi/structure_test.ts fails while it is stale.
+ *
+ * What the native launcher (build/prep-deno) shares with the TypeScript
+ * runner; `prep-deno __contract` says the values back
+ * (tests/runner/launcher_contract_test.ts). The build's own values (the
+ * Deno binary, src/main.ts, Deno's flags, the build id) come as -D from
+ * scripts/build.ts.
+ */
+#ifndef PREP_DENO_LAUNCHER_CONTRACT_H
+#define PREP_DENO_LAUNCHER_CONTRACT_H
+
+/* Exit statuses of the runner for its own failures (EXIT). */
+#define PD_EXIT_FAILED 1 /* the hook threw or returned a bad value */
+#define PD_EXIT_USAGE 2 /* bad command line */
+#define PD_EXIT_TIMEOUT 124 /* ran past --timeout */
+#define PD_EXIT_OUT_OF_MEMORY 125 /* hit a memory limit */
+#define PD_EXIT_SANDBOX 126 /* bad policy, no bwrap */
+#define PD_EXIT_NOT_FOUND 127 /* no such module; prep/script's 127 */
+
+/* The runner's root-only state under /run (LAUNCHER.RUN_DIR). */
+#define PREP_DENO_RUN_DIR "/run/prep-deno"
+/* Where, inside the view, the entry writes the status it ends with. */
+#define PD_STATUS_PATH "/run/prep-deno/hook-status"
+/* First string of an encoded plan. */
+#define PD_PLAN_MAGIC "prep-deno-plan-3"
+/* --heap-mb when not given, in MiB. */
+#define PD_DEFAULT_HEAP_MB 512
+/* --memory-mb when not given: the heap limit plus this, in MiB. */
+#define PD_DEFAULT_MEMORY_HEADROOM_MB 512
+/* Longest --timeout, in seconds. */
+#define PD_MAX_TIMEOUT_SECONDS 2147483
+/* Most files a plan copies into the sandbox at start. */
+#define PD_MAX_SEEDS 4
+/* The broker's socket in the hook's view. */
+#define PD_PRIVILEGED_SOCKET "/run/prep-deno/privileged.sock"
+/*
+ * Where V8's flags go: the heap limit's flag (printf: the MiB, a long) right
+ * after the first PD_V8_FLAGS_AFTER of the plan's command.
+ */
+#define PD_V8_FLAGS_AFTER "run"
+#define PD_HEAP_FLAG "--v8-flags=--max-old-space-size=%ld"
+
+/* The cause line for a person at a terminal, and the cause's bound. */
+#define PD_CAUSE_MARKER "prep-deno: cause: "
+#define PD_REASON_MAX 120
+/* The outcome record (src/outcome_record.ts) and the messages' one prefix. */
+#define PD_OUTCOME_MAGIC "prep-deno-outcome/1"
+#define PD_OUTCOME_MAX 4096
+#define PD_MESSAGE_PREFIX "prep-deno: %s %s job %s:"
+
+/* The variable that names the hook's context, and the hook of each. */
+#define PD_CONTEXT_VAR "SLURM_SCRIPT_CONTEXT"
+/*
+ * The hook that serves each context (the value of PD_CONTEXT_VAR):
+ * X(context, hook).
+ */
+#define PD_HOOK_CONTEXTS(X) \
+	X("prolog_slurmd", "prolog") \
+	X("epilog_slurmd", "epilog") \
+	X("prolog_slurmctld", "prologSlurmctld") \
+	X("epilog_slurmctld", "epilogSlurmctld")
+
+#endif
