@@ -4,7 +4,9 @@
  * slurm.conf (the release differences of their shape), and the log lines.
  */
 #include "prep_deno_conf.h"
+#include "prep_deno_observe.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,8 +38,33 @@ static bool yes_no_all(const char *v, int *out)
 	return true;
 }
 
+static void set_path(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = strdup(v);
+}
+
+/* The observe keys (journal, metrics); false if `tok` is none of them. */
+static bool observe_key(const char *tok)
+{
+	if (!xstrncasecmp(tok, "journal=", 8))
+		set_path(&pdc_observe.journal, tok + 8);
+	else if (!xstrncasecmp(tok, "journal_max_mb=", 15) && atoll(tok + 15) > 0)
+		pdc_observe.journal_max_bytes = atoll(tok + 15) << 20;
+	else if (!xstrncasecmp(tok, "journal_max_days=", 17) && atoi(tok + 17) > 0)
+		pdc_observe.journal_max_days = atoi(tok + 17);
+	else if (!xstrncasecmp(tok, "journal_output_kb=", 18) && atoi(tok + 18) >= 0)
+		pdc_observe.journal_output_max = (size_t)atoi(tok + 18) << 10;
+	else if (!xstrncasecmp(tok, "metrics=", 8))
+		set_path(&pdc_observe.metrics, tok + 8);
+	else
+		return false;
+	return true;
+}
+
 /* PrEpParameters=runner=/path,heap_mb=N,memory_mb=N,mode=spawn|warm,socket=/path,
- * drain_reason=yes|no|all */
+ * drain_reason=yes|no|all, journal=PATH|no, journal_max_mb=N,
+ * journal_max_days=N, journal_output_kb=N, metrics=PATH */
 void pd_conf_parse(void)
 {
 	char *copy, *tok, *save = NULL;
@@ -71,10 +98,14 @@ void pd_conf_parse(void)
 		} else if (!xstrncasecmp(tok, "drain_reason=", 13) &&
 			   yes_no_all(tok + 13, &prep_deno_params.drain_reason)) {
 			continue;
+		} else if (observe_key(tok)) {
+			continue;
 		} else {
 			error("prep/deno: PrEpParameters: unknown \"%s\" (known: "
 			      "runner=PATH, heap_mb=MIB, memory_mb=MIB, mode=spawn|warm, "
-			      "socket=PATH, drain_reason=yes|no|all)", tok);
+			      "socket=PATH, drain_reason=yes|no|all, journal=PATH|no, "
+			      "journal_max_mb=N, journal_max_days=N, "
+			      "journal_output_kb=N, metrics=PATH)", tok);
 		}
 	}
 	xfree(copy);
@@ -82,6 +113,12 @@ void pd_conf_parse(void)
 
 void pd_conf_free(void)
 {
+	free(pdc_observe.journal);
+	free(pdc_observe.metrics);
+	pdc_observe.journal = pdc_observe.metrics = NULL;
+	pdc_observe.journal_max_bytes = (long long)PD_JOURNAL_MAX_MB << 20;
+	pdc_observe.journal_max_days = PD_JOURNAL_MAX_DAYS;
+	pdc_observe.journal_output_max = PD_JOURNAL_OUTPUT_KB << 10;
 	xfree(prep_deno_params.runner);
 	xfree(prep_deno_params.socket);
 }
@@ -182,12 +219,54 @@ void pd_conf_report(pd_hook_t hook)
 	}
 }
 
+/*
+ * "Not answering" once per outage: the first hook passed over says why,
+ * the others are counted, and the first hook the service runs again says
+ * how many took the spawn path meanwhile.
+ */
+static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long outage_hooks;
+
 void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out)
 {
+	unsigned long n = 0;
+	bool first = false;
+
+	if (!prep_deno_params.warm || !out->mode)
+		return; /* a script, or no service to miss */
+	pthread_mutex_lock(&outage_lock);
 	if (out->fallback)
+		first = outage_hooks++ == 0;
+	else if (out->mode == PDC_MODE_WARM && outage_hooks) {
+		n = outage_hooks;
+		outage_hooks = 0;
+	}
+	pthread_mutex_unlock(&outage_lock);
+	if (first)
 		error("prep/deno: [job %u] warm service at %s not answering (%s); "
-		      "the hook ran through the spawn path",
-		      job_id, prep_deno_params.socket, out->fallback);
+		      "the hook ran through the spawn path, as will the next ones "
+		      "until it answers", job_id, prep_deno_params.socket,
+		      out->fallback);
+	else if (n)
+		info("prep/deno: [job %u] warm service at %s answering again; %lu "
+		     "hook(s) ran through the spawn path meanwhile", job_id,
+		     prep_deno_params.socket, n);
+}
+
+void pd_log_run(const char *hook, uint32_t job_id, const char *path,
+		const pdc_outcome_t *out)
+{
+	static const char *const modes[] = { "script", "spawn", "warm" };
+	char kindbuf[32];
+	const char *kind = pdc_cause_kind(path, out, kindbuf, sizeof(kindbuf));
+	char *cause = pdc_cause_text(path, out);
+	const char *file = strrchr(path, '/');
+
+	info("prep/deno: %s %s job %u: %s%s%s in %d ms (%s)", hook,
+	     file ? file + 1 : path, job_id, kind, cause ? ": " : "",
+	     cause ? cause : "", out->duration_ms,
+	     modes[out->mode >= 0 && out->mode <= 2 ? out->mode : 0]);
+	free(cause);
 }
 
 /*

@@ -82,8 +82,14 @@ extern pdc_config_t pd_core_config(pd_hook_t hook);
 /* Logs what init() found for `hook`: each value, module or script. */
 extern void pd_conf_report(pd_hook_t hook);
 
-/* One line when the warm service was passed over for the spawn path. */
+/* One line when the warm service stops answering (once per outage), one
+ * when it answers again (with how many hooks took the spawn path). */
 extern void pd_log_fallback(uint32_t job_id, const pdc_outcome_t *out);
+
+/* The info line of every hook run: hook, file, job, how it ended, how
+ * long it took, how it ran (script, spawn, warm). */
+extern void pd_log_run(const char *hook, uint32_t job_id, const char *path,
+		       const pdc_outcome_t *out);
 
 /*
  * Logs the outcome of a slurmd hook list in prep/script's words:

@@ -27,6 +27,9 @@ typedef struct {
 	 * field, never from the output; NULL if none came.
 	 */
 	char *record;
+	long long started_ms; /* when the hook started, ms since the epoch */
+	int duration_ms;   /* how long it ran */
+	int mode;          /* PDC_MODE_* (prep_deno_observe.h) */
 } pdc_outcome_t;
 
 /* Called after each hook of a list with its own outcome (e.g. to log it). */

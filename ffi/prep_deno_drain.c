@@ -4,7 +4,10 @@
  * fails, slurmctld drains the node with "Prolog error" / "Epilog error",
  * unless the node is draining already: then it keeps the reason it has
  * (node_mgr.c _drain_node). So this drains the node first, with
- * "<prolog|epilog> <file>: <cause>", before the plugin returns the failure.
+ * "<cause> (<prolog|epilog> <file>)", before the plugin returns the
+ * failure: the cause first, so sinfo -R's default 20 columns show it. A
+ * node already drained keeps its reason (the first failure's, as under
+ * prep/script): this asks slurmctld for the node first.
  *
  * The cause: for a TypeScript hook, the cause field of its outcome record
  * (out->record: the runner's descriptor or the warm reply's own field,
@@ -17,6 +20,7 @@
  * node then gets Slurm's own reason.
  */
 #include "prep_deno_slurmd.h"
+#include "prep_deno_observe.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -42,6 +46,7 @@ static int drains_running;
 typedef struct {
 	char *node;
 	char *reason;
+	char *kept; /* the node was drained already, with this reason */
 	int done;
 	int refs; /* the waiter and the thread */
 	int rc;
@@ -53,6 +58,7 @@ static void drain_req_put(drain_req_t *req)
 	if (--req->refs == 0) {
 		xfree(req->node);
 		xfree(req->reason);
+		xfree(req->kept);
 		xfree(req);
 	}
 }
@@ -63,14 +69,31 @@ static void *drain_main(void *arg)
 	update_node_msg_t msg;
 	int rc;
 
-	slurm_init_update_node_msg(&msg);
-	msg.node_names = req->node;
-	msg.node_state = NODE_STATE_DRAIN;
-	msg.reason = req->reason;
-	rc = slurm_update_node(&msg) ? errno : 0;
+	node_info_msg_t *nodes = NULL;
+	char *kept = NULL;
+
+	/* A drained node keeps its first reason, as slurmctld keeps it for
+	 * prep/script; an update would replace it. */
+	if (!slurm_load_node_single(&nodes, req->node, SHOW_ALL) && nodes &&
+	    nodes->record_count && (nodes->node_array[0].node_state &
+				    NODE_STATE_DRAIN) &&
+	    nodes->node_array[0].reason && nodes->node_array[0].reason[0])
+		kept = xstrdup(nodes->node_array[0].reason);
+	if (nodes)
+		slurm_free_node_info_msg(nodes);
+	if (kept) {
+		rc = 0;
+	} else {
+		slurm_init_update_node_msg(&msg);
+		msg.node_names = req->node;
+		msg.node_state = NODE_STATE_DRAIN;
+		msg.reason = req->reason;
+		rc = slurm_update_node(&msg) ? errno : 0;
+	}
 
 	pthread_mutex_lock(&drain_lock);
 	req->rc = rc;
+	req->kept = kept;
 	req->done = 1;
 	drains_running--;
 	pthread_cond_broadcast(&drain_cond);
@@ -101,6 +124,21 @@ static char *last_line(const char *text, const char *marker)
 	return xstrndup(found, (size_t)(end - found));
 }
 
+/* "<cause> (<what> <file>)" in PD_REASON_MAX bytes, the cause cut first. */
+static char *bounded(const char *cause, const char *what, const char *file)
+{
+	char *tail = NULL, *reason = NULL;
+	size_t room;
+
+	xstrfmtcat(tail, " (%s %s)", what, file);
+	room = strlen(tail) < PD_REASON_MAX ? PD_REASON_MAX - strlen(tail) : 0;
+	xstrfmtcat(reason, "%.*s%s", (int)room, cause, tail);
+	xfree(tail);
+	if (strlen(reason) > PD_REASON_MAX)
+		reason[PD_REASON_MAX] = '\0';
+	return reason;
+}
+
 /* Field 6 of an outcome record line (PD_OUTCOME_MAGIC), its cause; NULL if empty. */
 static char *record_cause(const char *record)
 {
@@ -114,7 +152,8 @@ static char *record_cause(const char *record)
 	return xstrndup(p, strcspn(p, "\t"));
 }
 
-/* "<what> <file>: <cause>", bounded, printable. */
+/* "<cause> (<what> <file>)", bounded (the cause is cut, the hook kept),
+ * printable. */
 static char *make_reason(const char *what, const pdc_outcome_t *out)
 {
 	bool module = out->failed_path && pdc_is_module(out->failed_path);
@@ -141,19 +180,19 @@ static char *make_reason(const char *what, const pdc_outcome_t *out)
 			cause = xstrdup("could not run");
 	}
 	copy = xstrdup(out->failed_path ? out->failed_path : "");
-	xstrfmtcat(reason, "%s %s: %s", what, basename(copy), cause);
+	reason = bounded(cause, what, basename(copy));
 	xfree(copy);
 	xfree(cause);
-	if (strlen(reason) > PD_REASON_MAX)
-		reason[PD_REASON_MAX] = '\0';
 	for (char *p = reason; *p; p++)
 		if ((unsigned char)*p < ' ')
 			*p = ' ';
 	return reason;
 }
 
-/* Drains this node with `reason` (xfree'd here), waiting DRAIN_WAIT_MS. */
-static void drain_node(uint32_t job_id, char *reason)
+/* Drains this node with `reason` (xfree'd here), waiting DRAIN_WAIT_MS;
+ * a set reason is journalled against `what` and `path`. */
+static void drain_node(uint32_t job_id, char *reason, const char *what,
+		       const char *path)
 {
 	drain_req_t *req;
 	pthread_t tid;
@@ -186,9 +225,15 @@ static void drain_node(uint32_t job_id, char *reason)
 	else if (req->rc)
 		error("prep/deno: [job %u] cannot set the node's reason \"%s\": %s",
 		      job_id, req->reason, slurm_strerror(req->rc));
-	else
+	else if (req->kept)
+		info("prep/deno: [job %u] node %s is drained already: keeps "
+		     "its reason \"%s\" (not \"%s\")", job_id, req->node,
+		     req->kept, req->reason);
+	else {
 		info("prep/deno: [job %u] node %s drained: %s", job_id,
 		     req->node, req->reason);
+		pdc_observe_reason(job_id, what, path, req->reason);
+	}
 	drain_req_put(req);
 	pthread_mutex_unlock(&drain_lock);
 }
@@ -206,7 +251,7 @@ void pd_drain_with_reason(const char *what, uint32_t job_id,
 	char *reason;
 
 	if (may_drain() && (reason = make_reason(what, out)))
-		drain_node(job_id, reason);
+		drain_node(job_id, reason, what, out->failed_path);
 }
 
 void pd_drain_missing(const char *what, uint32_t job_id, const char *pattern)
@@ -217,11 +262,9 @@ void pd_drain_missing(const char *what, uint32_t job_id, const char *pattern)
 			     prep_deno_params.drain_reason != PD_DRAIN_ALL))
 		return;
 	copy = xstrdup(pattern);
-	xstrfmtcat(reason, "%s %s: no such file", what, basename(copy));
+	reason = bounded("no such file", what, basename(copy));
 	xfree(copy);
-	if (strlen(reason) > PD_REASON_MAX)
-		reason[PD_REASON_MAX] = '\0';
-	drain_node(job_id, reason);
+	drain_node(job_id, reason, what, pattern);
 }
 
 int pd_drain_shutdown(int wait_ms)

@@ -6,10 +6,12 @@
  * compiled against. Inside slurmd or slurmctld they refuse to do anything.
  */
 #include "prep_deno_conf.h"
+#include "prep_deno_observe.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "src/common/env.h"
 #include "src/common/read_config.h"
@@ -137,4 +139,40 @@ extern const char *prep_deno_ffi_layout_json(void)
 			 PREP_PROLOG, PREP_EPILOG, PREP_PROLOG_SLURMCTLD,
 			 PREP_EPILOG_SLURMCTLD, sizeof(job_env_t));
 	return json;
+}
+
+/*
+ * For the bench: the cost of what the plugin does after each hook run (a
+ * journal record with `output_bytes` of output, the metrics textfile
+ * rewritten), `n` times into `journal` and `metrics`. Returns the mean in
+ * ns per run (with `cpu`, of this thread's CPU time, kernel time included:
+ * what it costs whatever else the machine runs), or -1.
+ */
+extern long long prep_deno_ffi_observe_cost(const char *journal,
+					    const char *metrics, int n,
+					    int output_bytes, int cpu)
+{
+	char *env[] = { "SLURM_SCRIPT_CONTEXT=prolog_slurmd",
+			"SLURM_JOB_ID=42", "SLURM_JOB_USER=ann", NULL };
+	pdc_outcome_t out = { 0 };
+	struct timespec a, b;
+	char *saved_j = pdc_observe.journal, *saved_m = pdc_observe.metrics;
+
+	if (running_in_daemon() || n <= 0 || output_bytes < 0)
+		return -1;
+	out.output = xmalloc((size_t)output_bytes + 1);
+	memset(out.output, 'x', (size_t)output_bytes);
+	out.duration_ms = 87;
+	out.mode = PDC_MODE_SPAWN;
+	pdc_observe.journal = (char *)journal;
+	pdc_observe.metrics = (char *)metrics;
+	clock_gettime(cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++)
+		pdc_observe_hook(env, "/etc/slurm/hooks/site.ts", &out);
+	clock_gettime(cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &b);
+	pdc_observe.journal = saved_j;
+	pdc_observe.metrics = saved_m;
+	xfree(out.output);
+	return ((long long)(b.tv_sec - a.tv_sec) * 1000000000LL +
+		(b.tv_nsec - a.tv_nsec)) / n;
 }

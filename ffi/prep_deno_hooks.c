@@ -6,11 +6,13 @@
  */
 #define _GNU_SOURCE
 #include "prep_deno_run.h"
+#include "prep_deno_observe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 int pdc_is_module(const char *path)
 {
@@ -149,6 +151,14 @@ static void run_spawned(const pdc_config_t *cfg, const char *path, int module,
 	out->record = ran.record;
 }
 
+static long long clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 		  size_t n_paths, char *const *envp, pdc_child_fn child,
 		  void *child_arg, pdc_outcome_t *out)
@@ -156,18 +166,27 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n_paths; i++) {
 		int module = pdc_is_module(paths[i]);
+		long long began = clock_ms(CLOCK_MONOTONIC);
 
 		free(out->output);
 		free(out->record);
 		out->output = out->record = NULL;
-		if (!module || !run_warm(cfg, paths[i], envp, out))
+		out->started_ms = clock_ms(CLOCK_REALTIME);
+		out->mode = module ? PDC_MODE_SPAWN : PDC_MODE_SCRIPT;
+		if (module && run_warm(cfg, paths[i], envp, out))
+			out->mode = PDC_MODE_WARM;
+		else
 			run_spawned(cfg, paths[i], module, envp, child, child_arg, out);
+		if (!out->output)
+			out->output = strdup("");
 		/* The runner's own timeout, spawned or warm. */
 		if (module && WIFEXITED(out->status) &&
 		    WEXITSTATUS(out->status) == PD_EXIT_TIMEOUT)
 			out->timed_out = 1;
-		if (!out->output)
-			out->output = strdup("");
+		out->duration_ms = (int)(clock_ms(CLOCK_MONOTONIC) - began);
+		/* Before the caller's own logging: a record is written even
+		 * if the daemon dies in what follows. */
+		pdc_observe_hook(envp, paths[i], out);
 		if (cfg->each)
 			cfg->each(cfg->each_arg, cfg->job_id, paths[i], out);
 		if (out->status) {

@@ -111,6 +111,8 @@ static void each_hook(void *arg, uint32_t job_id, const char *path,
 	} else {
 		debug2("SCRIPT: _run_script JobId=%u %s completed", job_id, key);
 	}
+	pd_log_run(call->is_epilog ? "epilog_slurmctld" : "prolog_slurmctld",
+		   job_id, path, one);
 }
 
 /* From the core's thread, exactly once per prep_deno_slurmctld() call. */

@@ -163,9 +163,9 @@ static void each_hook(void *arg, uint32_t job_id, const char *path,
 {
 	const log_ctx_t *ctx = arg;
 
-	(void)path;
 	(void)job_id;
 	pd_log_outcome(ctx->what, ctx->job_id, ctx->timeout_s, one);
+	pd_log_run(ctx->what, ctx->job_id, path, one);
 }
 
 int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)

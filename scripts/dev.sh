@@ -19,6 +19,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v curl >/dev/null || need+=(curl ca-certificates)
 command -v pgrep >/dev/null || need+=(procps)
+# The metrics test serves the textfile through Debian's real node_exporter.
+command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "dev.sh: install ${need[*]} (needs root)" >&2; exit 1; }
   # Said and stopped on failure (apt's lock held by another apt, say): `set -e`

@@ -141,6 +141,8 @@ write_conf() {
     echo "PrEpPlugins=${PREP_PLUGINS:-prep/deno}"
     local params=${PREP_PARAMS:-}
     if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$dir/run/serve.sock"; fi
+    # prep/deno's journal stays in the cluster's folder unless the test names one.
+    case ",$params," in *,journal=*) ;; *) params="${params:+$params,}journal=$dir/journal" ;; esac
     [ -z "$params" ] || echo "PrEpParameters=$params"
     hook_lines Prolog "${PROLOG:-}"
     hook_lines Epilog "${EPILOG:-}"

@@ -25,6 +25,7 @@
 import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
 import { explainUnknownImport } from "./import_error.ts";
+import { errorPlace } from "./error_place.ts";
 import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
 import type { JobContext } from "./types.ts";
 
@@ -145,6 +146,10 @@ function forAdmin(text: string, thrown: unknown, from: CallSource): string {
  * @example
  * ```ts
  * judgeThrown(new Error("gpu 1 lost"), { hook: "prolog" }).cause; // "gpu 1 lost"
+ * // With the hook's root, the first frame inside it is the place:
+ * const e = new Error("gpu 1 lost");
+ * e.stack = "Error: gpu 1 lost\n    at default (file:///etc/slurm/hooks/site.ts:3:9)";
+ * judgeThrown(e, { hook: "prolog", root: "/etc/slurm/hooks" }).cause; // "gpu 1 lost at site.ts:3"
  * ```
  */
 export function judgeThrown(
@@ -163,7 +168,16 @@ export function judgeThrown(
     ? denied!
     : `threw ${described}`;
   const cause = denied ?? (d.message.trim() === "" ? d.errorName : d.message);
-  return { kind: "threw", status: 1, message, cause };
+  // Where in the admin's code: the first frame inside the hook's root.
+  const place = from.root && e instanceof Error ? errorPlace(e.stack, from.root) : undefined;
+  if (!place) return { kind: "threw", status: 1, message, cause };
+  const first = cause.split("\n")[0];
+  return {
+    kind: "threw",
+    status: 1,
+    message: `${message} (at ${place})`,
+    cause: `${first} at ${place}`,
+  };
 }
 
 /**

@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { stripJsonc } from "./policy.ts";
+import { readPolicyFile } from "./policy_file.ts";
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 
@@ -44,16 +44,6 @@ function runnerImports(atRunTime: boolean): Record<string, string> {
 }
 
 /**
- * Whether `key` is a bare name (`"lodash"`, `"@site/util/"`): only those
- * are taken from a policy. A URL-like key (`"node:path"`, `"file:///..."`,
- * `"./x.ts"`) would also remap the runner's own modules where they share a
- * process with the hook (the warm service's hosts).
- */
-function isBareName(key: string): boolean {
-  return key !== "" && !key.includes(":") && !/^[./\\]/.test(key);
-}
-
-/**
  * The imports of the policy at `configPath` (bare names only, relative
  * targets made absolute), then the runner's: `"prep-deno"` is always this
  * runner's own code, the one version its sandbox lets in (`atRunTime`: the
@@ -66,19 +56,11 @@ function isBareName(key: string): boolean {
  * ```
  */
 export function hookImports(configPath?: string, atRunTime = false): Record<string, string> {
-  const map: Record<string, string> = {};
+  let map: Record<string, string> = {};
   if (configPath) {
-    let imports: unknown;
     try {
-      imports = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath)))?.imports;
+      map = readPolicyFile(configPath).imports;
     } catch { /* the policy loader already refused a file it cannot read */ }
-    if (imports && typeof imports === "object") {
-      const base = pathToFileURL(configPath);
-      for (const [k, v] of Object.entries(imports)) {
-        if (typeof v !== "string" || !isBareName(k)) continue;
-        map[k] = /^\.{0,2}\//.test(v) ? new URL(v, base).href : v;
-      }
-    }
   }
   return { ...map, ...runnerImports(atRunTime) };
 }

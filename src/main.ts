@@ -21,6 +21,8 @@ Commands:
   check MODULE  type-check a hook module and show the permissions of each hook
   init [DIR]    start a hooks folder: policy, a hook module, its unit test
   serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
+  history       the hook runs this node recorded (--job, --hook, --failed, --since, --json)
+  stats         runs, failure rate and p50/p95/p99 duration per hook and module
 
 Run prep-deno <command> --help for a command's options; prep-deno --version
 prints this runner's version, its Deno's, and the Slurm its plugin was built for.
@@ -43,6 +45,10 @@ export async function main(args: string[]): Promise<number> {
       case "--version":
       case "version":
         return (await import("./cli/version.ts")).versionCommand();
+      case "history":
+        return await (await import("./cli/history.ts")).historyCommand(rest);
+      case "stats":
+        return await (await import("./cli/stats.ts")).statsCommand(rest);
       case "serve":
         return await (await import("./cli/serve.ts")).serveCommand(rest);
       case "__warmhost":
@@ -58,7 +64,9 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return command === undefined ? EXIT.USAGE : 0;
       default:
-        throw new UsageError(`${command}: unknown command (use run, try, check, init or serve)`);
+        throw new UsageError(
+          `${command}: unknown command (use run, try, check, init, serve, history or stats)`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) return reportUsage(e);

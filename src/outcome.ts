@@ -43,6 +43,11 @@ export interface PolicySource {
   configPath?: string;
   /** The permission set used. */
   setName?: string;
+  /**
+   * The hook's own folder (its policy's, else its module's): a thrown
+   * error's first stack frame inside it is named as its place.
+   */
+  root?: string;
 }
 
 /**

@@ -13,12 +13,14 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { PERMISSION_KINDS, type PermissionKind, type Permissions } from "./permissions.ts";
+import { dirname, join, resolve } from "node:path";
+import type { Permissions } from "./permissions.ts";
+import { type PolicyFile, readPolicyFile } from "./policy_file.ts";
+import { PolicyError } from "./policy_keys.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 import { admitPrivileged, PrivilegedError } from "./privileged.ts";
 import type { HookName } from "./types.ts";
-import { type KernelView, parseViewSet, resolveView, ViewError } from "./view.ts";
+import { type KernelView, resolveView, ViewError } from "./view.ts";
 
 export {
   type Grant,
@@ -43,15 +45,13 @@ export interface Policy {
    * folder, or the module file alone when there is no policy.
    */
   readonly hookRoot: string;
+  /** The whole policy file as read (warm settings, imports, typecheck), when there is one. */
+  readonly file?: PolicyFile;
 }
 
-/** A policy file that cannot be used; names the file and the fix. */
-export class PolicyError extends Error {
-  override name = "PolicyError";
-}
+export { PolicyError } from "./policy_file.ts";
 
 const CONFIG_NAMES = ["deno.json", "deno.jsonc"];
-const PATH_KINDS: ReadonlySet<PermissionKind> = new Set(["read", "write", "ffi"]);
 
 /**
  * Finds the nearest deno.json/deno.jsonc walking up from `dir`. The walk
@@ -86,6 +86,7 @@ export function findConfig(dir: string): string | undefined {
       if (why) {
         throw new PolicyError(
           `${path}: policy refused: ${why}; a policy and every folder above it must be owned by root and writable by nobody else (chown root and chmod go-w)`,
+          { file: path, fix: "chown root and chmod go-w the policy and the folders above it" },
         );
       }
       if (!Deno.statSync(path).isFile) throw new PolicyError(`${path}: policy refused: not a file`);
@@ -117,40 +118,36 @@ export function loadPolicy(
   const configPath = findConfig(dirname(modulePath));
   const hookRoot = configPath ? dirname(configPath) : modulePath;
   if (!configPath) return { permissions: {}, hookRoot, view: resolveView(undefined, {}, env) };
-  let config: unknown;
+  const file = readPolicyFile(configPath);
+  const sets = file.permissions;
+  const setName = hook in sets ? hook : "default" in sets ? "default" : undefined;
+  const permissions = setName ? sets[setName] : {};
+  const viewName = hook in file.sandbox ? hook : "default" in file.sandbox ? "default" : undefined;
   try {
-    config = JSON.parse(stripJsonc(Deno.readTextFileSync(configPath).replace(/^\uFEFF/, "")));
-  } catch (e) {
-    throw new PolicyError(
-      `${configPath}: cannot read the permission policy: ${(e as Error).message}`,
+    const view = resolveView(
+      viewName ? file.sandbox[viewName] : undefined,
+      permissions,
+      env,
+      viewName,
+      [modulePath, configPath],
     );
-  }
-  const sets = (config as { permissions?: unknown })?.permissions;
-  if (sets !== undefined && !isRecord(sets)) {
-    throw new PolicyError(
-      `${configPath}: "permissions" must be an object of named permission sets`,
-    );
-  }
-  const setName = sets && hook in sets ? hook : sets && "default" in sets ? "default" : undefined;
-  const permissions = setName ? normalizeSet(sets![setName], configPath, setName) : {};
-  try {
-    const chosen = parseViewSet((config as { sandbox?: unknown })?.sandbox, hook, configPath);
-    const view = resolveView(chosen?.set, permissions, env, chosen?.name, [
-      modulePath,
-      configPath,
-    ]);
     refuseSelfWrite(configPath, hookRoot, permissions, view);
     admitPrivileged(
       view.privileged ?? [],
-      `${configPath}: "sandbox" set "${chosen?.name}"`,
+      `${configPath}: "sandbox" set "${viewName}"`,
       permissions,
       view.writeAll ? true : view.write.flatMap((g) => [g.path, g.real]),
     );
-    return { configPath, setName, permissions, view, hookRoot };
+    return { configPath, setName, permissions, view, hookRoot, file };
   } catch (e) {
-    if (e instanceof ViewError || e instanceof PrivilegedError) throw new PolicyError(e.message);
+    if (e instanceof ViewError) {
+      throw new PolicyError(e.message, { file: configPath, key: "sandbox" });
+    }
+    if (e instanceof PrivilegedError) {
+      throw new PolicyError(e.message, { file: configPath, key: `sandbox.${viewName}.privileged` });
+    }
     if (e instanceof GrantError) {
-      throw new PolicyError(`${configPath}: grant refused: ${e.message}`);
+      throw new PolicyError(`${configPath}: grant refused: ${e.message}`, { file: configPath });
     }
     throw e;
   }
@@ -171,89 +168,10 @@ function refuseSelfWrite(
     if (covers(w, hookRoot) || covers(w, configPath)) {
       throw new PolicyError(
         `${configPath}: write grant "${w}" refused: it covers the hook's own code and policy (${hookRoot}), so the hook could raise its own permissions; grant a narrower path`,
+        { file: configPath, key: "write", fix: "grant a narrower path" },
       );
     }
   }
 }
 
-function normalizeSet(set: unknown, configPath: string, setName: string): Permissions {
-  const where = `${configPath}: permission set "${setName}"`;
-  if (!isRecord(set)) throw new PolicyError(`${where} must be an object`);
-  const out: Permissions = {};
-  const base = dirname(configPath);
-  for (const [key, value] of Object.entries(set)) {
-    if (!(PERMISSION_KINDS as readonly string[]).includes(key)) {
-      throw new PolicyError(
-        `${where}: unknown key "${key}" (use ${PERMISSION_KINDS.join(", ")})`,
-      );
-    }
-    const kind = key as PermissionKind;
-    if (value === false) continue;
-    if (value === true) {
-      out[kind] = true;
-    } else if (kind === "all") {
-      throw new PolicyError(`${where}: "all" must be true or false`);
-    } else if (Array.isArray(value) && value.every((v) => typeof v === "string")) {
-      const bad = value.find((v) => v.includes("\0"));
-      if (bad !== undefined) {
-        throw new PolicyError(
-          `${where}: "${key}" has an entry with a NUL byte: ${JSON.stringify(bad)}`,
-        );
-      }
-      out[kind] = PATH_KINDS.has(kind)
-        ? value.map((p) => (isAbsolute(p) ? p : resolve(base, p)))
-        : [...value];
-    } else {
-      throw new PolicyError(
-        `${where}: "${key}" must be true, false or a list of strings`,
-      );
-    }
-  }
-  return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Index of the quote that closes the string literal opening at `start`. */
-function stringEnd(text: string, start: number): number {
-  let i = start + 1;
-  for (; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
-  return i;
-}
-
-/** Removes comments and trailing commas from JSONC, leaving strings intact. */
-export function stripJsonc(text: string): string {
-  // First pass: comments out, strings copied whole.
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      const end = stringEnd(text, i);
-      out += text.slice(i, end + 1);
-      i = end;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (c === "/" && text[i + 1] === "*") {
-      const end = text.indexOf("*/", i + 2);
-      i = end < 0 ? text.length : end + 1;
-    } else {
-      out += c;
-    }
-  }
-  // Second pass: a comma outside strings followed only by space and } or ].
-  let result = "";
-  for (let i = 0; i < out.length; i++) {
-    const c = out[i];
-    if (c === '"') {
-      const end = stringEnd(out, i);
-      result += out.slice(i, end + 1);
-      i = end;
-    } else if (!(c === "," && /^\s*[}\]]/.test(out.slice(i + 1)))) {
-      result += c;
-    }
-  }
-  return result;
-}
+export { stripJsonc } from "./policy_file.ts";

@@ -73,19 +73,20 @@ Deno.test("policy: malformed sets name the file, the set and the fix", () => {
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
       (e: Error) =>
         e instanceof PolicyError && e.message.includes(join(dir, "deno.json")) &&
-        e.message.includes(`unknown key "reed"`) && e.message.includes("read, write"),
+        e.message.includes(`"permissions.default.reed" is unknown; did you mean "read"?`) &&
+        e.message.includes("read, write"),
     );
   });
   withTree({ "deno.json": `{"permissions": {"default": {"net": 3}}}`, "p.ts": "" }, (dir) => {
     assert.throws(
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
-      /"net" must be true, false or a list/,
+      /"permissions\.default\.net" must be true, false or a list/,
     );
   });
   withTree({ "deno.json": `{ not json`, "p.ts": "" }, (dir) => {
     assert.throws(
       () => loadPolicy(join(dir, "p.ts"), "prolog"),
-      /cannot read the permission policy/,
+      /cannot read the policy: .*JSON/,
     );
   });
 });
@@ -116,7 +117,7 @@ Deno.test("policy: a byte order mark is read past; a NUL in a path is refused by
     (dir) => {
       assert.throws(
         () => loadPolicy(join(dir, "p.ts"), "prolog"),
-        /"read" has an entry with a NUL byte/,
+        /"permissions\.default\.read" has an entry with a NUL byte/,
       );
     },
   );

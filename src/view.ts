@@ -30,6 +30,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
+import { unknownNameFix } from "./did_you_mean.ts";
 import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
 import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
 import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
@@ -46,6 +47,15 @@ export const SETPRIV = "/usr/bin/setpriv";
 
 /** The host's /proc itself, or a process's folder in it: never bound (see resolveView). */
 const HOST_PROC = /^\/proc(\/(\d+|self|thread-self)(\/.*)?)?$/;
+
+/** The names a permission or sandbox set may have: a hook's export name, or `default`. */
+export const SET_NAMES = [
+  "prolog",
+  "epilog",
+  "prologSlurmctld",
+  "epilogSlurmctld",
+  "default",
+] as const;
 
 /** The keys of a sandbox set. */
 export const VIEW_KEYS = [
@@ -114,6 +124,8 @@ export interface ViewSet {
 /** A set that cannot be used: names the file, the set and the key. */
 export class ViewError extends Error {
   override name = "ViewError";
+  /** The set at fault, dotted (`sandbox.prolog`), when known. */
+  key?: string;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -137,19 +149,43 @@ export function parseViewSet(
   configPath: string,
 ): { name: string; set: ViewSet } | undefined {
   if (sets === undefined) return undefined;
+  const checked = checkViewSets(sets, configPath);
+  const name = hook in checked ? hook : "default" in checked ? "default" : undefined;
+  return name === undefined ? undefined : { name, set: checked[name] };
+}
+
+/**
+ * Checks every set of the `"sandbox"` object, not only the one a hook uses:
+ * a typo in another hook's set is found the first time any hook runs. Set
+ * names are the hooks' and `default`.
+ *
+ * @example
+ * ```ts
+ * checkViewSets({ default: { slurm: true } }, "/etc/slurm/deno.json"); // { default: { slurm: true } }
+ * ```
+ * @throws {ViewError} naming the file, the set and the key.
+ */
+export function checkViewSets(sets: unknown, configPath: string): Record<string, ViewSet> {
   if (!isRecord(sets)) {
     throw new ViewError(
       `${configPath}: "sandbox" must be an object of named sets, like "permissions"`,
     );
   }
-  // Every set is checked, not only the one used: a typo in another hook's set
-  // is found the first time any hook runs.
   const checked: Record<string, ViewSet> = {};
   for (const [name, set] of Object.entries(sets)) {
-    checked[name] = checkSet(set, `${configPath}: "sandbox" set "${name}"`, dirname(configPath));
+    if (!(SET_NAMES as readonly string[]).includes(name)) {
+      throw new ViewError(
+        `${configPath}: "sandbox" set "${name}" is not a hook: ${unknownNameFix(name, SET_NAMES)}`,
+      );
+    }
+    try {
+      checked[name] = checkSet(set, `${configPath}: "sandbox" set "${name}"`, dirname(configPath));
+    } catch (e) {
+      if (e instanceof ViewError) e.key = `sandbox.${name}`;
+      throw e;
+    }
   }
-  const name = hook in checked ? hook : "default" in checked ? "default" : undefined;
-  return name === undefined ? undefined : { name, set: checked[name] };
+  return checked;
 }
 
 function checkSet(set: unknown, where: string, base: string): ViewSet {
@@ -218,7 +254,7 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
         out[key] = value;
         break;
       default:
-        throw new ViewError(`${where}: unknown key "${key}" (use ${VIEW_KEYS.join(", ")})`);
+        throw new ViewError(`${where}: unknown key "${key}": ${unknownNameFix(key, VIEW_KEYS)}`);
     }
   }
   const caps = (out.capabilities ?? []) as string[];

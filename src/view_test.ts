@@ -16,7 +16,7 @@ Deno.test("view: the set named after the hook wins over default; every set is ch
   // A typo in another hook's set is found now, not when that hook first runs.
   assert.throws(
     () => parseViewSet({ prolog: {}, epilog: { procs: "host" } }, "prolog", CONF),
-    /"sandbox" set "epilog": unknown key "procs" \(use read, write, devices/,
+    /"sandbox" set "epilog": unknown key "procs": use read, write, devices/,
   );
 });
 

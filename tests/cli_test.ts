@@ -15,9 +15,9 @@ Deno.test("cli: --help for each command", async () => {
 
 Deno.test("cli: bad flags and arguments are usage errors (status 2) with a hint", async () => {
   const cases: [string[], RegExp][] = [
-    [["try", "x.ts", "--bogus"], /try: Unknown option '--bogus'/],
+    [["try", "x.ts", "--bogus"], /try: unknown option --bogus; the options are --context, /],
     [["try", "x.ts", "--timeout", "soon"], /--timeout takes a non-negative number, not "soon"/],
-    [["try", "x.ts", "--context", "prolog"], /--context must be one of prolog_slurmctld/],
+    [["try", "x.ts", "--context", "prologue"], /--context must be one of prolog_slurmctld/],
     [["try", "x.ts", "--env", "NOEQUALS"], /--env takes KEY=VALUE/],
     [["try"], /expected one MODULE, got 0/],
     [["try", "x.ts", "--job-id", "1e23"], /--job-id takes a whole number from 1 to 4294967294/],

@@ -57,14 +57,23 @@ export function writeFiles(dir: string, files: Record<string, string>): string {
   return first;
 }
 
-/** Runs `try` on a module written from `code`, with an optional policy. */
+/**
+ * Runs `try` on a module written from `code`, with an optional policy;
+ * `typecheck: "warn"` for a module that does not type-check on purpose (a
+ * test of what happens at run time).
+ */
 export async function tryHook(
   code: string,
-  opts: { policy?: unknown; args?: string[]; name?: string } = {},
+  opts: { policy?: unknown; args?: string[]; name?: string; typecheck?: "warn" } = {},
 ): Promise<Ran> {
   const dir = Deno.makeTempDirSync({ prefix: "prep-deno-test-" });
   const files: Record<string, string> = { [opts.name ?? "hook.ts"]: code };
-  if (opts.policy !== undefined) files["deno.json"] = JSON.stringify({ permissions: opts.policy });
+  if (opts.policy !== undefined || opts.typecheck) {
+    files["deno.json"] = JSON.stringify({
+      permissions: opts.policy ?? {},
+      ...(opts.typecheck ? { typecheck: opts.typecheck } : {}),
+    });
+  }
   const path = writeFiles(dir, files);
   try {
     return await prepDeno(["try", path, ...(opts.args ?? [])]);

@@ -8,6 +8,9 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, LAUNCHER } from "../contract.ts";
+import { closest } from "../did_you_mean.ts";
+import { isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import type { ScriptContext } from "../types.ts";
 
 /** A bad command line: printed with a hint, exit status 2. */
 export class UsageError extends Error {
@@ -28,8 +31,49 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig["options"]>>(
       strict: true,
     });
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.split("\n")[0]}`);
+    const message = (e as Error).message;
+    const unknown = message.match(/^Unknown option '([^']*)'/);
+    if (unknown) {
+      const valid = [...Object.keys(options), "help"].map((o) => `--${o}`);
+      const near = closest(unknown[1], valid);
+      throw new UsageError(
+        `${command}: unknown option ${unknown[1]}${near ? ` (did you mean ${near}?)` : ""}; ` +
+          `the options are ${valid.join(", ")}`,
+      );
+    }
+    throw new UsageError(`${command}: ${message.split("\n")[0]}`);
   }
+}
+
+/** Other names for the contexts: the hook names, slurm.conf's keys, any case. */
+const CONTEXT_ALIASES: Readonly<Record<string, ScriptContext>> = {
+  prolog: "prolog_slurmd",
+  epilog: "epilog_slurmd",
+  prologslurmctld: "prolog_slurmctld",
+  epilogslurmctld: "epilog_slurmctld",
+};
+
+/**
+ * The script context `value` names: a context itself, or an alias where
+ * it is unambiguous (`prolog` and `Prolog` for `prolog_slurmd`,
+ * `prologSlurmctld` and `PrologSlurmctld` for `prolog_slurmctld`, ...).
+ *
+ * @example
+ * ```ts
+ * contextArg("try", "prolog"); // "prolog_slurmd"
+ * contextArg("try", "EpilogSlurmctld"); // "epilog_slurmctld"
+ * ```
+ */
+export function contextArg(command: string, value: string): ScriptContext {
+  if (isScriptContext(value)) return value;
+  const lower = value.toLowerCase();
+  if (isScriptContext(lower)) return lower;
+  const alias = CONTEXT_ALIASES[lower.replaceAll("_", "").replaceAll("-", "")];
+  if (alias) return alias;
+  throw new UsageError(
+    `${command}: --context must be one of ${SCRIPT_CONTEXTS.join(", ")} ` +
+      `(or prolog, epilog, prologSlurmctld, epilogSlurmctld), not "${value}"`,
+  );
 }
 
 /**

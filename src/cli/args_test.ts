@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { integerFlag, MAX_TIMEOUT_SECONDS, numberFlag, parseCommand, UsageError } from "./args.ts";
+import {
+  contextArg,
+  integerFlag,
+  MAX_TIMEOUT_SECONDS,
+  numberFlag,
+  parseCommand,
+  UsageError,
+} from "./args.ts";
 
 Deno.test("args: numbers are plain decimals, no exponent, no sign, within the maximum", () => {
   assert.equal(numberFlag("run", "timeout", "1.5"), 1.5);
@@ -26,5 +33,42 @@ Deno.test("args: job ids are whole numbers in Slurm's range", () => {
 });
 
 Deno.test("args: unknown flags are usage errors naming the command", () => {
-  assert.throws(() => parseCommand("try", ["--bogus"], {}), /^UsageError: try: Unknown option/);
+  assert.throws(
+    () => parseCommand("try", ["--bogus"], {}),
+    /^UsageError: try: unknown option --bogus; the options are --help$/,
+  );
+});
+
+Deno.test("args: an unknown option is named, with the one meant and every valid one", () => {
+  assert.throws(
+    () =>
+      parseCommand("try", ["--timout", "5"], {
+        timeout: { type: "string" },
+        context: { type: "string" },
+      }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message ===
+        "try: unknown option --timout (did you mean --timeout?); the options are --timeout, --context, --help",
+  );
+  assert.throws(
+    () => parseCommand("check", ["--zzz"], { json: { type: "boolean" } }),
+    /^UsageError: check: unknown option --zzz; the options are --json, --help$/,
+  );
+});
+
+Deno.test("args: --context takes the contexts and the unambiguous aliases", () => {
+  const cases: [string, string][] = [
+    ["prolog_slurmd", "prolog_slurmd"],
+    ["prolog", "prolog_slurmd"],
+    ["Epilog", "epilog_slurmd"],
+    ["prolog_slurmctld", "prolog_slurmctld"],
+    ["prologSlurmctld", "prolog_slurmctld"],
+    ["EpilogSlurmctld", "epilog_slurmctld"],
+    ["EPILOG_SLURMD", "epilog_slurmd"],
+  ];
+  for (const [given, context] of cases) assert.equal(contextArg("try", given), context, given);
+  for (const bad of ["slurmd", "pro", "prologue", ""]) {
+    assert.throws(() => contextArg("try", bad), /--context must be one of .* \(or prolog, epilog/);
+  }
 });

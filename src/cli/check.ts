@@ -9,30 +9,40 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, resolve } from "node:path";
 import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
-import { EXIT, LAUNCHER } from "../contract.ts";
-import { RUNTIME_DIR } from "../launch/constants.ts";
+import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
-import { isCompiled } from "../self_command.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../launch/mod.ts";
-import { libDir } from "./init.ts";
-import { hookImports } from "../import_map.ts";
+import { formatTypeErrors, typecheckHook } from "../launch/typecheck.ts";
+import { defaultSlurmConf, lintSlurmConf, problemLine } from "../lint/mod.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */
 const CHECK_HELP = `Usage: prep-deno check MODULE
+       prep-deno check --slurm-conf [FILE] [--json]
+
+--slurm-conf: a lint for CI and for every node (pdsh/clush): reads
+slurm.conf (FILE, else SLURM_CONF, else /etc/slurm/slurm.conf), finds every
+hook of Prolog, Epilog, PrologSlurmctld and EpilogSlurmctld as the plugin
+does (globs, paths relative to slurm.conf's folder), and checks each
+module (the exports its lines need, its types, its policy: every key, the
+paths it grants, what the sandbox would refuse) and this node (the runner,
+bubblewrap, the cgroup memory controller when memory_mb is set, the warm
+service's socket with mode=warm). One line per problem (FILE: KEY: PROBLEM;
+fix: FIX), or --json; exit status 1 when there is any problem, else 0.
+
+MODULE:
 
 Type-checks MODULE against prep/deno's types (needs a deno CLI: the one this
 runner runs on, or \`deno\` on PATH), then lists which export serves each hook
 and the permissions each hook would get from the policy. Both run inside the
 hook's sandbox, as under slurmd: check reads only what the hook may read.
 "prep-deno" and "prep-deno/testing" resolve to this runner's own modules, as
-under run; the other names in the imports of the policy's deno.json work too. Type-check results are cached
-in ~/.cache/prep-deno/check.
+under run; the other names in the imports of the policy's deno.json work too.
+The type check is the one a hook passes before it runs.
 `;
 
 /** Runs `check`; 0 when the module type-checks and serves at least one hook. */
@@ -48,11 +58,24 @@ export async function checkCommand(args: string[]): Promise<number> {
 }
 
 async function check(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand("check", args, {});
+  const { values, positionals } = parseCommand("check", withOptionalValue(args, "--slurm-conf"), {
+    "slurm-conf": { type: "string" },
+    json: { type: "boolean" },
+  });
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
   }
+  if (values["slurm-conf"] !== undefined) {
+    if (positionals.length) throw new UsageError("check: --slurm-conf takes no MODULE");
+    const conf = resolve(values["slurm-conf"] || defaultSlurmConf());
+    const problems = await lintSlurmConf(conf);
+    if (values.json) console.log(JSON.stringify({ slurmConf: conf, problems }, null, 2));
+    else if (problems.length === 0) console.log(`${conf}: no problems`);
+    else for (const p of problems) console.log(problemLine(p));
+    return problems.length ? 1 : 0;
+  }
+  if (values.json) throw new UsageError("check: --json goes with --slurm-conf");
   const modulePath = resolve(moduleArg("check", positionals));
   // A refused policy (planted, malformed, a bad set) is said once, plainly.
   let configPath: string | undefined;
@@ -74,7 +97,7 @@ async function check(args: string[]): Promise<number> {
   }
   // The two halves are independent: run them side by side.
   const [typesOk, listing] = await Promise.all([
-    typeCheck(modulePath, configPath),
+    typeCheck(modulePath),
     captureStdout((onStdout) =>
       runHook({
         modulePath,
@@ -156,126 +179,27 @@ function describeView(p: Policy): string {
   return parts.length ? `; view: ${parts.join(" ")}` : "";
 }
 
-async function typeCheck(modulePath: string, configPath?: string): Promise<boolean> {
-  const deno = isCompiled() ? "deno" : Deno.execPath();
-  let view: { bwrap: string; bwrapArgs: readonly string[] };
+async function typeCheck(modulePath: string): Promise<boolean> {
+  let plan;
   try {
     // The view run gives the module's Prolog: same binds, namespaces, network.
-    view = planHook(modulePath, "prolog");
+    plan = planHook(modulePath, "prolog");
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     console.log(`types: not checked (${e.message})`);
     return false;
   }
-  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
-  // Seen at a fixed path inside the sandbox, so the type-check cache hits
-  // when nothing changed: in the view's private tmpfs over the runner's
-  // state, never in a granted host /tmp where a user could prepare it.
-  const inside = `${LAUNCHER.RUN_DIR}/check`;
-  try {
-    // The tmpfs over it needs a mount point when the view binds the host's /run.
-    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
-  } catch { /* there already, or not root: bwrap says so if it matters */ }
-  try {
-    const types = pathToFileURL(join(libDir(), "types.ts")).href;
-    Deno.writeTextFileSync(
-      join(dir, "check.ts"),
-      `import type { HookModule } from ${JSON.stringify(types)};\n` +
-        `import * as hooks from ${JSON.stringify(pathToFileURL(modulePath).href)};\n` +
-        `export const served: HookModule = hooks;\n`,
-    );
-    // Not the site's deno.json as a config (it is a policy): no config at all,
-    // and the imports the hook runs with ("prep-deno" is this runner's).
-    Deno.writeTextFileSync(
-      join(dir, "import_map.json"),
-      JSON.stringify({ imports: hookImports(configPath) }),
-    );
-    const cache = checkCache();
-    const tty = Deno.stdout.isTerminal();
-    const env: Record<string, string> = {
-      DENO_DIR: cache ?? RUNTIME_DIR,
-      DENO_NO_UPDATE_CHECK: "1",
-      RUST_BACKTRACE: "0",
-    };
-    const denoPath = deno.includes("/") ? deno : whichDeno();
-    if (!denoPath) throw new Error("no deno on PATH");
-    const out = await new Deno.Command(view.bwrap, {
-      args: [
-        ...view.bwrapArgs,
-        ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
-        // Colours only on a terminal.
-        ...(tty ? ["--unsetenv", "NO_COLOR"] : ["--setenv", "NO_COLOR", "1"]),
-        "--ro-bind-try",
-        denoPath,
-        denoPath,
-        "--ro-bind-try",
-        libDir(),
-        libDir(),
-        "--ro-bind",
-        dir,
-        inside,
-        ...(cache ? ["--bind", cache, cache] : []),
-        "--",
-        denoPath,
-        "check",
-        "--quiet",
-        "--no-lock",
-        "--no-config",
-        `--import-map=${inside}/import_map.json`,
-        `${inside}/check.ts`,
-      ],
-      clearEnv: true,
-      env: { PATH: "/usr/bin:/bin", ...env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-    const shown = plainDiagnostics(text, inside);
-    if (shown) console.log(shown);
-    console.log(out.success ? "types: ok" : "types: errors (see above)");
-    return out.success;
-  } catch (e) {
-    console.log(`types: not checked (${(e as Error).message}; install the deno CLI to type-check)`);
+  const policy = loadPolicy(modulePath, "prolog");
+  const report = await typecheckHook(modulePath, policy, plan);
+  if (!report.checked) {
+    console.log(`types: not checked (${report.other}; install the deno CLI to type-check)`);
     return false;
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
   }
-}
-
-const ESC = new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g");
-
-/** deno check's diagnostics without its stack backtrace and closing line. */
-function plainDiagnostics(text: string, tmp: string): string {
-  const cut = text.search(/^Stack backtrace:/m);
-  return (cut < 0 ? text : text.slice(0, cut))
-    .split("\n")
-    .filter((l) => !l.replaceAll(ESC, "").match(/^error: Type checking failed\.$/))
-    .join("\n")
-    .replaceAll(pathToFileURL(tmp).href + "/check.ts", "(the check of the module's exports)")
-    .trim();
-}
-
-/** The type-check cache of this user (a folder of their own), or undefined. */
-function checkCache(): string | undefined {
-  const home = Deno.env.get("HOME");
-  if (!home) return undefined;
-  const path = join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "prep-deno", "check");
-  try {
-    Deno.mkdirSync(path, { recursive: true, mode: 0o700 });
-    return path;
-  } catch {
-    return undefined;
-  }
-}
-
-function whichDeno(): string | undefined {
-  for (const d of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (d && Deno.statSync(join(d, "deno")).isFile) return join(d, "deno");
-    } catch { /* next */ }
-  }
-  return undefined;
+  if (report.errors.length) console.log(formatTypeErrors(report.errors));
+  if (report.other) console.log(report.other);
+  const ok = report.errors.length === 0 && !report.other;
+  console.log(ok ? "types: ok" : "types: errors (see above)");
+  return ok;
 }
 
 async function captureStdout(
@@ -285,4 +209,11 @@ async function captureStdout(
   let stdout = "";
   const status = await fn((c) => stdout += decoder.decode(c, { stream: true }));
   return { status, stdout };
+}
+
+/** `--flag` with its value left out (last, or before another option): its default, "". */
+function withOptionalValue(args: string[], flag: string): string[] {
+  const i = args.indexOf(flag);
+  if (i < 0 || (i + 1 < args.length && !args[i + 1].startsWith("-"))) return args;
+  return [...args.slice(0, i + 1), "", ...args.slice(i + 1)];
 }

@@ -25,7 +25,7 @@ the job taken from the environment. This is what the prep/deno plugin executes.
   --memory-mb MIB    the whole hook's memory limit: all its processes, off-heap memory
                      included (default: heap + ${LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB}); needs a writable
                      memory cgroup, else only the heap limit holds
-  --outcome-fd FD    write the outcome record (src/outcome_record.ts) to descriptor FD
+  --outcome-fd FD    write the outcome record (how the hook ended) to descriptor FD
                      instead of the message and cause line on stderr (the plugin passes 3)
 `;
 

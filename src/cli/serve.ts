@@ -10,7 +10,8 @@ import { SocketRefused } from "../warm/socket.ts";
 import { numberFlag, parseCommand, UsageError } from "./args.ts";
 
 /** `serve --help`. */
-const SERVE_HELP = `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB] [--memory-mb MIB]
+const SERVE_HELP =
+  `Usage: prep-deno serve [--socket PATH] [--heap-mb MIB] [--memory-mb MIB] [--metrics PATH]
 
 The warm service for PrEpParameters=mode=warm: listens on a root-only unix
 socket (default ${DEFAULT_SOCKET}) and runs each hook in a warm host process
@@ -21,6 +22,8 @@ imported once per host), and "hosts" (most hosts per hook, default 4).
 --heap-mb and --memory-mb bound each warm host as they bound a spawned hook
 (its JavaScript heap; all its processes through a memory cgroup).
 Refuses a PATH that is not a socket or that a running service holds.
+--metrics PATH writes node_exporter's textfile of the warm hosts (count, busy,
+memory) every 5 s and after each job.
 Run it as root, one per daemon host: systemctl enable --now prep-deno-serve.service
 (see prep-deno-serve(8)).
 `;
@@ -31,6 +34,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     socket: { type: "string" },
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
+    metrics: { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_HELP);
@@ -42,6 +46,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       socketPath: (values.socket as string | undefined) ?? DEFAULT_SOCKET,
       heapMb: numberFlag("serve", "heap-mb", values["heap-mb"] as string | undefined),
       memoryMb: numberFlag("serve", "memory-mb", values["memory-mb"] as string | undefined),
+      metricsPath: values.metrics as string | undefined,
     });
   } catch (e) {
     if (e instanceof SocketRefused) throw new UsageError(`serve: ${e.message}`);

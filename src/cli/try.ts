@@ -11,10 +11,11 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
-import { HOOK_FOR_CONTEXT, isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
 import { decodeWaitStatus, describeWaitStatus, endedOf, shellStatus } from "../wait_status.ts";
 import {
+  contextArg,
   integerFlag,
   MAX_TIMEOUT_SECONDS,
   moduleArg,
@@ -32,7 +33,8 @@ exit status and what Slurm would do with it, and how long it took. The hook
 runs through \`prep-deno run\`, in the same sandbox, with the same policy, as
 under slurmd. The fake job is the one prep-deno/testing gives unit tests.
 
-  --context CTX      ${SCRIPT_CONTEXTS.join(" | ")} (default prolog_slurmd)
+  --context CTX      ${SCRIPT_CONTEXTS.join(" | ")} (default prolog_slurmd);
+                     also prolog, epilog, prologSlurmctld, epilogSlurmctld
   --job-id N         the job id, 1 to 4294967294 (default 1)
   --user NAME        the job's user, a name or uid the system knows (default root);
                      its uid, gid and group name come from the name service (getent)
@@ -131,12 +133,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     return 0;
   }
   const modulePath = moduleArg("try", positionals);
-  const context = (values.context as string | undefined) ?? "prolog_slurmd";
-  if (!isScriptContext(context)) {
-    throw new UsageError(
-      `try: --context must be one of ${SCRIPT_CONTEXTS.join(", ")}, not "${context}"`,
-    );
-  }
+  const context = contextArg("try", (values.context as string | undefined) ?? "prolog_slurmd");
   const id = integerFlag("try", "job-id", values["job-id"] as string | undefined, 1, 4294967294) ??
     1;
   const who = lookupJobUser((values.user as string | undefined) ?? "root");

@@ -39,7 +39,16 @@ import {
 } from "../hook_call.ts";
 
 const [moduleUrl, hook, configPath, setName, viewJson, mode] = Deno.args;
-const where = { hook, configPath: configPath || undefined, setName: setName || undefined };
+const where = {
+  hook,
+  configPath: configPath || undefined,
+  setName: setName || undefined,
+  // The policy's folder, else the module's (no node:path: the entry
+  // imports nothing it does not need at start-up).
+  root: (configPath ||
+    (moduleUrl.startsWith("file:") ? decodeURIComponent(new URL(moduleUrl).pathname) : moduleUrl))
+    .replace(/\/[^/]*$/, ""),
+};
 const view: { set?: string; capabilities?: string[] } = (() => {
   try {
     return JSON.parse(viewJson);

@@ -78,9 +78,12 @@ export class LaunchRefused extends Error {
   override name = "LaunchRefused";
   /** The exit status to end with. */
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The short answer to "why" (the cause line); the message when unset. */
+  readonly shortCause: string;
+  constructor(status: number, message: string, cause: string = message) {
     super(message);
     this.status = status;
+    this.shortCause = cause;
   }
 }
 

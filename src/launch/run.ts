@@ -56,7 +56,7 @@ export async function runHook(run: HookRun): Promise<number> {
       kind: "refused",
       status: e.status,
       message: e.message,
-      cause: e.message,
+      cause: e.shortCause,
       place: { hook: run.hook, module: modulePath, job: jobId },
     };
     if (run.outcomeFd !== undefined) {
@@ -64,7 +64,7 @@ export async function runHook(run: HookRun): Promise<number> {
       Deno.writeTextFileSync(`/proc/self/fd/${run.outcomeFd}`, formatOutcome(record));
     } else {
       console.error(outcomeText(record));
-      console.error(causeLine(e.message));
+      console.error(causeLine(e.shortCause));
     }
     return e.status;
   }

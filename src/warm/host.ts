@@ -88,6 +88,8 @@ function startIsolate(spec: WarmHostSpec): Isolate {
     configPath: spec.configPath,
     setName: spec.setName,
     view: viewSource(spec),
+    // A thrown error's place is its first frame in here: the policy's folder, else the module's.
+    root: (spec.configPath ?? spec.modulePath).replace(/\/[^/]*$/, ""),
   };
   const worker = new Worker(spec.workerEntry, {
     type: "module",

@@ -79,9 +79,12 @@ export class HostProcess {
     readonly conn: Deno.UnixConn,
     readonly exited: Promise<Deno.CommandStatus>,
     readonly record: Promise<string>,
+    voice: { on: boolean },
   ) {
     this.exited.then(() => this.dead = true);
+    this.#voice = voice;
   }
+  #voice: { on: boolean };
 
   /** Starts a host through the one sandboxed launch and waits for its connection. */
   static async start(l: HostLaunch): Promise<HostProcess> {
@@ -138,6 +141,11 @@ export class HostProcess {
     });
     const recordDone = new Response(child.stdout).text().catch(() => "");
     const label = `${l.hook} ${l.modulePath} (${l.warm.mode})`;
+    // Silenced once the service itself ends the host (an idle host
+    // retired, a pool drained, a timeout): the launcher's "killed" words
+    // (with no job: the host's launcher never knows one) would describe
+    // the service's own act; its line for the job says what happened.
+    const voice = { on: true };
     let tail = "";
     const stderrDone = (async () => {
       const dec = new TextDecoder();
@@ -145,7 +153,9 @@ export class HostProcess {
         const text = dec.decode(chunk, { stream: true });
         tail = (tail + text).slice(-8192);
         for (const line of text.split("\n")) {
-          if (line) console.error(`prep-deno serve: warm host ${label}: ${escapeField(line)}`);
+          if (line && voice.on) {
+            console.error(`prep-deno serve: warm host ${label}: ${escapeField(line)}`);
+          }
         }
       }
     })().catch(() => {});
@@ -175,6 +185,7 @@ export class HostProcess {
           return s;
         }),
         recordDone,
+        voice,
       );
     } catch (e) {
       kill(child);
@@ -232,8 +243,9 @@ export class HostProcess {
     return { kind: "reply", payload: answer.subarray(1) };
   }
 
-  /** Kills the host and its whole sandbox. */
+  /** Kills the host and its whole sandbox, quietly (the service's own act). */
   kill(): void {
+    this.#voice.on = false;
     this.dead = true;
     kill(this.child);
     try {

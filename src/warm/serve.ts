@@ -27,8 +27,12 @@ import {
   type HookOutcome,
   type OutcomeKind,
   type OutcomePlace,
+  placePrefix,
 } from "../outcome_record.ts";
 import { loadPolicy, PolicyError } from "../policy.ts";
+import { typeVerdictOnce } from "../launch/checked_plan.ts";
+import { LaunchRefused } from "../launch/plan.ts";
+import type { TypeVerdict } from "../launch/typecheck.ts";
 import { moduleLinkLeavingRoot } from "../module_link.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
 import type { HookName } from "../types.ts";
@@ -36,6 +40,7 @@ import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
 import { type HostProcess, HostStartError, type JobResult } from "./host_process.ts";
 import { Pool } from "./pool.ts";
+import { treeRss, warmMetricsText, writeAtomically } from "./metrics.ts";
 import {
   decodeReply,
   decodeRequest,
@@ -57,7 +62,12 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
+  metricsPath?: string;
 }
+
+/** Verdicts whose warning ("typecheck": "warn") the service has logged: once per change. */
+const warned = new WeakSet<TypeVerdict>();
 
 /** Runs the service until it is killed (SIGTERM: cleanly, socket removed). */
 export async function serve(opts: ServeOptions): Promise<number> {
@@ -92,6 +102,31 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return pool;
   };
 
+  // The textfile: every 5 s and after a job (at most once a second).
+  let lastMetrics = 0;
+  const writeMetrics = () => {
+    if (!opts.metricsPath || Date.now() - lastMetrics < 1000) return;
+    lastMetrics = Date.now();
+    const all = [...pools.values()].map(({ pool }) => pool);
+    const rss = treeRss(all.flatMap((p) => [...p.hosts].map((h) => h.child.pid)));
+    try {
+      writeAtomically(
+        opts.metricsPath,
+        warmMetricsText(all.map((p) => ({
+          hook: p.launch.hook,
+          module: p.launch.modulePath,
+          mode: p.launch.warm.mode,
+          hosts: p.hosts.size,
+          busy: [...p.hosts].filter((h) => h.busy).length,
+          rssBytes: [...p.hosts].reduce((sum, h) => sum + (rss.get(h.child.pid) ?? 0), 0),
+        }))),
+      );
+    } catch (e) {
+      console.error(`prep-deno serve: cannot write ${opts.metricsPath}: ${e}`);
+    }
+  };
+  if (opts.metricsPath) setInterval(writeMetrics, 5000);
+
   // A stop (systemctl stop/restart) takes no new hook (the plugin runs those
   // through the spawn path) and lets the running ones finish.
   let inflight = 0;
@@ -118,7 +153,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       inflight++;
-      handle(conn, poolFor).catch((e) => console.error(`prep-deno serve: ${e}`))
+      handle(conn, poolFor).finally(writeMetrics).catch((e) =>
+        console.error(`prep-deno serve: ${e}`)
+      )
         .finally(() => inflight--);
     }
   } catch (e) {
@@ -152,28 +189,40 @@ class Replier {
   #written: Promise<void> = Promise.resolve();
   #answered = false;
 
-  constructor(readonly conn: Deno.Conn, readonly place: OutcomePlace) {}
+  constructor(
+    readonly conn: Deno.Conn,
+    readonly place: OutcomePlace,
+    readonly context: string,
+  ) {}
 
   /** The hook started: from then on the plugin never runs it again. */
   started(): void {
     if (!this.#answered) this.#write(encodeFrame(new Uint8Array()));
   }
 
-  /** Sends `a` (the first answer only); settles once written. */
-  answer(a: Answer): Promise<void> {
-    if (this.#answered) return this.#written;
+  /**
+   * Sends `a` (the first answer only); settles once written, with what
+   * ended the job in a few words, for the service's log line.
+   */
+  async answer(a: Answer): Promise<string> {
+    if (this.#answered) return "";
     this.#answered = true;
+    let ended: string;
     if (a.kind === "own") {
       const record = { ...a.outcome, place: this.place };
       this.#write(encodeReply({ status: record.status, record, output: new Uint8Array() }));
+      ended = `exit status ${record.status}: ${record.cause}`;
     } else if (a.kind === "host") {
       this.#write(encodeFrame(a.payload));
+      const r = decodeReply(a.payload);
+      ended = r?.status
+        ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}`
+        : "exit status 0";
     } else {
-      console.error(
-        `prep-deno serve: ${this.place.hook} ${this.place.module} job ${this.place.job}: ${a.why}; left to the spawn path`,
-      );
+      ended = `${a.why}; left to the spawn path`;
     }
-    return this.#written;
+    await this.#written;
+    return ended;
   }
 
   /** Settles once everything written so far is. */
@@ -188,6 +237,9 @@ class Replier {
 
 async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool) {
   let replier: Replier | undefined;
+  // The one line per job this service logs: what ended it, and how long.
+  const began = performance.now();
+  let ended = "";
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
@@ -196,25 +248,35 @@ async function handle(conn: Deno.Conn, poolFor: (m: string, h: HookName) => Pool
       hook: isScriptContext(req.context) ? HOOK_FOR_CONTEXT[req.context] : req.context,
       module: req.modulePath,
       job: req.env.SLURM_JOB_ID ?? "?",
-    });
-    const admitted = admit(req, poolFor);
-    await replier.answer(
+    }, req.context);
+    const admitted = await admit(req, replier.place, poolFor);
+    ended = await replier.answer(
       "pool" in admitted ? await runJob(req, payload, admitted.pool, replier) : admitted,
     );
   } finally {
     await replier?.done;
+    if (replier) {
+      const { place, context } = replier;
+      console.error(
+        `prep-deno serve: ${context} ${place.module} job ${place.job}: ${ended || "no answer"} in ${
+          Math.round(performance.now() - began)
+        } ms`,
+      );
+    }
     conn.close();
   }
 }
 
 /** The pool that runs the request, or the answer that it is not run here. */
-function admit(
+async function admit(
   req: WarmRequest,
+  place: OutcomePlace,
   poolFor: (m: string, h: HookName) => Pool,
-): { pool: Pool } | Answer {
+): Promise<{ pool: Pool } | Answer> {
   if (!isScriptContext(req.context)) {
     return own("refused", EXIT.USAGE, `bad context "${req.context}"`);
   }
+  const hook = HOOK_FOR_CONTEXT[req.context];
   try {
     if (!Deno.statSync(req.modulePath).isFile) throw new Error();
   } catch {
@@ -222,9 +284,19 @@ function admit(
   }
   let pool: Pool;
   try {
-    pool = poolFor(req.modulePath, HOOK_FOR_CONTEXT[req.context]);
+    pool = poolFor(req.modulePath, hook);
+    // Type-checked as the spawn path checks it, once per change.
+    const types = await typeVerdictOnce(req.modulePath, hook, pool.launch.policy);
+    if (types.refusal) {
+      return own("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
+    }
+    if (types.warning && !warned.has(types)) {
+      warned.add(types);
+      console.error(`${placePrefix(place)} ${types.warning}`);
+    }
   } catch (e) {
     if (e instanceof PolicyError) return own("refused", EXIT.SANDBOX, e.message);
+    if (e instanceof LaunchRefused) return own("refused", e.status, e.message, e.shortCause);
     throw e;
   }
   // Only the spawn path's launcher starts a privileged-command broker.

@@ -30,14 +30,14 @@ Deno.test('imports: "prep-deno" and the policy\'s own names work under run and t
     const hook = writeFiles(dir, {
       "hook.ts": USES_HELPERS,
       "lib/util.ts": `export const site = "util";\n`,
-      // The runner's copy wins over another "prep-deno" (not in the view);
-      // a URL-like key would remap the runner's own modules: ignored.
+      // The runner's copy wins over another "prep-deno" (not in the view).
+      // A URL-like key would remap the runner's own modules: refused
+      // (src/policy_file_test.ts).
       "deno.json": JSON.stringify({
         permissions: { default: {} },
         imports: {
           "site-util": "./lib/util.ts",
           "prep-deno": "file:///nonexistent/mod.ts",
-          "node:path": "./lib/util.ts",
         },
       }),
     });

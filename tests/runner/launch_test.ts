@@ -9,7 +9,7 @@ import { prepDeno, writeFiles } from "../helpers.ts";
 const PLANS = "/run/prep-deno/plans";
 
 const READS =
-  `export function prolog() { try { Deno.readTextFileSync("/etc/hostname"); console.log("read"); } catch (e) { console.log(e.name); } }`;
+  `export function prolog() { try { Deno.readTextFileSync("/etc/hostname"); console.log("read"); } catch (e) { console.log((e as Error).name); } }`;
 
 function planFilesFor(modulePath: string): string[] {
   const out: string[] = [];

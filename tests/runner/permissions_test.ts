@@ -126,7 +126,10 @@ Deno.test("policy lookup: named set, then default, then nothing at all", async (
 Deno.test("policy errors stop the hook with the file and the fix, status 126", async () => {
   const r = await tryHook(hook(""), { policy: { default: { bogus: true } } });
   assert.equal(tryStatus(r), 126);
-  assert.match(r.stderr, /deno\.json: permission set "default": unknown key "bogus"/);
+  assert.match(
+    r.stderr,
+    /deno\.json: "permissions\.default\.bogus" is unknown; use all, read, write/,
+  );
 });
 
 Deno.test("the hook always gets its job context, even with no permissions", async () => {

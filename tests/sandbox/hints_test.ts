@@ -66,7 +66,7 @@ export async function prolog(job) { ${body} }`;
     // Hook code that catches Deno's own denial and prints it.
     const caught = await tryPolicy(
       hook(
-        `try { Deno.readTextFileSync("/etc/shadow"); } catch (e) { console.error(e); console.log("msg " + e.message); }
+        `try { Deno.readTextFileSync("/etc/shadow"); } catch (e) { console.error(e); console.log("msg " + (e as Error).message); }
 try { new Deno.Command("/usr/bin/id").outputSync(); } catch (e) { console.error(String(e)); }`,
       ),
       policy,

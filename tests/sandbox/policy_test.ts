@@ -39,7 +39,7 @@ Deno.test("a byte order mark in deno.json is fine; a NUL in a path is a 126 nami
     permissions: { prolog: { read: ["/etc\u0000/x"] } },
   });
   assert.equal(nul.status, 126);
-  assert.match(nul.stderr, /"read" has an entry with a NUL byte/);
+  assert.match(nul.stderr, /"permissions\.prolog\.read" has an entry with a NUL byte/);
   assert.doesNotMatch(nul.stderr, /at .*\.ts:\d+/);
 });
 

@@ -50,10 +50,13 @@ test("drain reason: a TypeScript Prolog that throws drains with its message in s
   try {
     const id = await sbatch(["--wrap", "true"]);
     await waitJobState(id, ["PENDING"]);
-    assert.equal((await drained()).reason, "prolog site.ts: gpu 1 lost");
+    assert.equal((await drained()).reason, "gpu 1 lost at site.ts:3 (prolog site.ts)");
     const r = await slurm("sinfo", ["-R", "-h", "-o", "%E"]);
-    assert.match(r.stdout, /^prolog site\.ts: gpu 1 lost$/m);
-    assert.match(daemonLog("slurmd"), /prep\/deno: \[job \d+\] node \S+ drained: prolog site\.ts/);
+    assert.match(r.stdout, /^gpu 1 lost at site\.ts:3 \(prolog site\.ts\)$/m);
+    assert.match(
+      daemonLog("slurmd"),
+      /prep\/deno: \[job \d+\] node \S+ drained: gpu 1 lost at site\.ts:3 \(prolog site\.ts\)/,
+    );
   } finally {
     await resumeNode();
     await stopCluster();
@@ -65,7 +68,7 @@ test("drain reason: a timed-out TypeScript Prolog drains with the limit", async 
   await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 3 });
   try {
     await sbatch(["--wrap", "true"]);
-    assert.equal((await drained()).reason, "prolog slow.ts: timed out after 3 s");
+    assert.equal((await drained()).reason, "timed out after 3 s (prolog slow.ts)");
   } finally {
     await resumeNode();
     await stopCluster();
@@ -84,7 +87,15 @@ for (const warm of [false, true]) {
     await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30, warm });
     try {
       const id = await sbatch(["--wrap", "true"]);
-      assert.equal((await drained()).reason, `prolog ${name}: ${REAL_CAUSE}`);
+      // With the place of the throw in the hook (file:line).
+      assert.match(
+        (await drained()).reason,
+        new RegExp(
+          `^${REAL_CAUSE}( at ${name.replace(".", "\\.")}:\\d+)? \\(prolog ${
+            name.replace(".", "\\.")
+          }\\)$`,
+        ),
+      );
       const log = await waitFor("the runner's line", () => {
         const l = daemonLog("slurmd");
         return Promise.resolve(l.includes(`job ${id}: threw Error`) ? l : undefined);
@@ -93,7 +104,7 @@ for (const warm of [false, true]) {
       const mine = new RegExp(
         `^\\[[^\\]]+\\] error: prep-deno: prolog ${
           hook.replace(/[.\\/]/g, "\\$&")
-        } job ${id}: threw Error: ${REAL_CAUSE}$`,
+        } job ${id}: threw Error: ${REAL_CAUSE}( \\(at ${name.replace(".", "\\.")}:\\d+\\))?$`,
         "m",
       );
       assert.match(log, mine);
@@ -121,7 +132,7 @@ test("drain reason: a failing Epilog module names it; the reason is one bounded 
     const id = await sbatch(["--wrap", "true"]);
     await waitJobState(id, ["COMPLETED"]);
     const { reason } = await drained();
-    assert.match(reason, /^epilog epi\.ts: x+$/);
+    assert.match(reason, /^x+ \(epilog epi\.ts\)$/);
     assert.ok(reason.length <= 120, `reason of ${reason.length} bytes`);
   } finally {
     await resumeNode();
@@ -134,7 +145,7 @@ test("drain reason: a hook that returns a status has no cause: how it ended", as
   await startCluster({ plugin: "prep/deno", prolog: hook, timeout: 30 });
   try {
     await sbatch(["--wrap", "true"]);
-    assert.equal((await drained()).reason, "prolog quiet.ts: exit status 5");
+    assert.equal((await drained()).reason, "exit status 5 (prolog quiet.ts)");
   } finally {
     await resumeNode();
     await stopCluster();
@@ -151,7 +162,7 @@ test("drain reason: shell hooks keep Slurm's reason unless drain_reason=all", as
   });
   try {
     await sbatch(["--wrap", "true"]);
-    assert.equal((await drained()).reason, "prolog drain-all.sh: disk /scratch full");
+    assert.equal((await drained()).reason, "disk /scratch full (prolog drain-all.sh)");
   } finally {
     await resumeNode();
     await stopCluster();

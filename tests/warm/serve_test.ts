@@ -119,7 +119,8 @@ Deno.test({
       "secret read": `Deno.readTextFileSync("${secretDir}/s.txt")`,
       "socket dir": `JSON.stringify([...Deno.readDirSync("${join(s.dir, "run")}")])`,
     };
-    const code = `export default async () => { const got = {};\n` +
+    // Not a type test: the routes are checked by what the kernel lets through.
+    const code = `// @ts-nocheck\nexport default async () => { const got = {};\n` +
       Object.entries(routes).map(([k, e]) =>
         `try { got[${JSON.stringify(k)}] = "LEAKED " + String(${e}); } catch (e) { got[${
           JSON.stringify(k)

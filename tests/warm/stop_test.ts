@@ -123,8 +123,14 @@ for (const mode of ["fresh", "reuse"]) {
         };`,
         { warm: { mode }, permissions: { default: { write: [join(s.dir, "marks")] } } },
       );
-      const run = s.run(path, 4, 30);
-      await new Promise((r) => setTimeout(r, 2500));
+      const run = s.run(path, 4, 60);
+      // The hook is in its job once it wrote its mark (after the type check and the host's start).
+      for (let i = 0; i < 600; i++) {
+        try {
+          if (Deno.readTextFileSync(marker) === "x") break;
+        } catch { /* not yet */ }
+        await new Promise((r) => setTimeout(r, 100));
+      }
       // Kill the host from outside, as the kernel's OOM killer would.
       for (const e of Deno.readDirSync("/proc")) {
         if (!/^\d+$/.test(e.name)) continue;
