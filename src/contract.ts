@@ -146,6 +146,27 @@ export const HOOK_CONTEXTS = {
 } as const;
 
 /**
+ * The outcome kinds only the hook call makes (src/hook_call.ts): how the
+ * hook itself ended. The launcher and the warm service take a record from
+ * inside the sandbox only with one of these (`PD_HOOK_KINDS(X)` in the
+ * launcher's header); the runner's own kinds are theirs to say.
+ *
+ * @example
+ * ```ts
+ * import { HOOK_KINDS } from "./contract.ts";
+ * HOOK_KINDS.includes("threw"); // true
+ * ```
+ */
+export const HOOK_KINDS = [
+  "returned",
+  "bad-value",
+  "threw",
+  "no-export",
+  "load-failed",
+  "stalled",
+] as const;
+
+/**
  * The one-byte frames of a warm host (src/warm/host.ts) to the service
  * (src/warm/host_process.ts) around each job: `ACK` when it read the job (from
  * then on the hook may have started), `KEEP` or `RETIRE` first in the answer

@@ -27,6 +27,7 @@ import {
   DEFAULT_SOCKET,
   EXIT,
   HOOK_CONTEXTS,
+  HOOK_KINDS,
   LAUNCHER,
   MAX_OUTPUT,
   MESSAGE_PREFIX,
@@ -255,6 +256,13 @@ ${exitDefines()}
 /* The variable that names the hook's context, and the hook of each. */
 #define PD_CONTEXT_VAR ${str(CONTEXT_VAR)}
 ${hookContexts()}
+
+/*
+ * The outcome kinds only the hook call makes: a record from inside the
+ * sandbox is taken with one of these alone (X(kind)).
+ */
+#define PD_HOOK_KINDS(X) \\
+${HOOK_KINDS.map((k) => `\tX(${str(k)})`).join(" \\\n")}
 
 #endif
 `;

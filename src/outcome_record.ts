@@ -47,14 +47,7 @@
  * - `load-failed`: the module could not be imported;
  * - `stalled`: its promise never settled and nothing was left to settle it.
  */
-export const HOOK_KINDS = [
-  "returned",
-  "bad-value",
-  "threw",
-  "no-export",
-  "load-failed",
-  "stalled",
-] as const;
+export const HOOK_KINDS: typeof CONTRACT_HOOK_KINDS = CONTRACT_HOOK_KINDS; // src/contract.ts, the C side's too
 
 /**
  * Kinds only the runner around the hook adds (the launcher, the warm
@@ -106,7 +99,13 @@ export interface HookOutcome {
   place: OutcomePlace;
 }
 
-import { MESSAGE_PREFIX, OUTCOME_MAGIC, OUTCOME_MAX, REASON_MAX as CAUSE_MAX } from "./contract.ts";
+import {
+  HOOK_KINDS as CONTRACT_HOOK_KINDS,
+  MESSAGE_PREFIX,
+  OUTCOME_MAGIC,
+  OUTCOME_MAX,
+  REASON_MAX as CAUSE_MAX,
+} from "./contract.ts";
 export { OUTCOME_MAGIC, OUTCOME_MAX };
 
 const KINDS: readonly string[] = [...HOOK_KINDS, ...RUNNER_KINDS];

@@ -64,4 +64,16 @@
 	X("prolog_slurmctld", "prologSlurmctld") \
 	X("epilog_slurmctld", "epilogSlurmctld")
 
+/*
+ * The outcome kinds only the hook call makes: a record from inside the
+ * sandbox is taken with one of these alone (X(kind)).
+ */
+#define PD_HOOK_KINDS(X) \
+	X("returned") \
+	X("bad-value") \
+	X("threw") \
+	X("no-export") \
+	X("load-failed") \
+	X("stalled")
+
 #endif
