@@ -53,6 +53,10 @@ const SYMBOLS = {
   prep_p_epilog_slurmctld: { parameters: ["pointer", "buffer"], result: "i32" },
   prep_p_required: { parameters: ["i32", "buffer"], result: "void" },
   pdc_is_module: { parameters: ["buffer"], result: "i32" },
+  pdc_number_check: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "u64"],
+    result: "i32",
+  },
   pdc_hook_argv: { parameters: ["buffer", "buffer"], result: "pointer" },
   pdc_free_argv: { parameters: ["pointer"], result: "void" },
   pdc_slurmd_env: { parameters: ["buffer"], result: "pointer" },
@@ -253,6 +257,25 @@ export class PrepPlugin {
   }
 
   // The core.
+
+  /**
+   * The core's check of one number of PrEpParameters (`pdc_number_check`):
+   * the value, or the error naming the key, the value and the range.
+   */
+  checkNumber(key: string, value: string): { value: number } | { error: string } {
+    const a = new Arena();
+    const out = new BigInt64Array(1);
+    const why = new Uint8Array(256);
+    const rc = this.#lib.symbols.pdc_number_check(
+      a.str(key),
+      a.str(value),
+      new Uint8Array(out.buffer),
+      why,
+      BigInt(why.length),
+    );
+    if (rc === 0) return { value: Number(out[0]) };
+    return { error: new TextDecoder().decode(why.subarray(0, why.indexOf(0))) };
+  }
 
   /** Whether `path` runs through the runner. */
   isModule(path: string): boolean {

@@ -28,6 +28,8 @@ export interface Layouts {
     concurrent: number;
     kill_tag: number;
     memory_mb: number;
+    tasks_max: number;
+    slurm_conf: number;
   };
   pdc_outcome_t: {
     size: number;
@@ -62,6 +64,7 @@ export interface LibraryContract {
   messagePrefix: string;
   contextVar: string;
   credVars: string[];
+  numbers: Record<string, { flag: string; min: number; max: number; default: number }>;
   layout: Pick<Layouts, "pdc_config_t" | "pdc_outcome_t" | "pdc_slurmd_job_t">;
 }
 

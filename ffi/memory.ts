@@ -53,9 +53,11 @@ export class Arena {
     dv.setInt32(layout.timeout_s, c.timeoutSeconds ?? -1, true);
     dv.setInt32(layout.heap_mb, c.heapMb ?? 0, true);
     dv.setInt32(layout.memory_mb, c.memoryMb ?? 0, true);
+    dv.setInt32(layout.tasks_max, c.tasksMax ?? 0, true);
     dv.setBigUint64(layout.warm_socket, this.ptr(c.warmSocket), true);
     dv.setInt32(layout.concurrent, c.concurrent ? 1 : 0, true);
     dv.setUint32(layout.kill_tag, c.killTag ?? 0, true);
+    dv.setBigUint64(layout.slurm_conf, this.ptr(c.slurmConf), true);
     const u = new Uint8Array(b);
     this.#keep.push(u);
     return u;

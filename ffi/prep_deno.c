@@ -82,9 +82,15 @@ extern int init(void)
 {
 	bool ctld = running_in_slurmctld();
 
-	pd_conf_parse();
+	int bad = pd_conf_parse();
+
 	info("prep/deno %s for Slurm %s", PREP_DENO_VERSION,
 	     SLURM_VERSION_STRING);
+	if (bad) {
+		/* A limit quietly dropped or wrapped is worse than no daemon. */
+		error("prep/deno: PrEpParameters has a bad number (above); not starting");
+		return SLURM_ERROR;
+	}
 	observe_init(ctld);
 	pd_settings_log(ctld);
 	pd_conf_report(ctld ? PD_PROLOG_SLURMCTLD : PD_PROLOG);

@@ -49,6 +49,7 @@ static void async_job_free(async_job_t *job)
 {
 	free((char *)job->cfg.runner);
 	free((char *)job->cfg.warm_socket);
+	free((char *)job->cfg.slurm_conf);
 	pdc_free_argv(job->paths);
 	pdc_free_argv(job->envp);
 	free(job);
@@ -191,6 +192,7 @@ int pdc_run_hooks_async(const pdc_config_t *cfg, const char *const *paths,
 		job->cfg.job_id = job_id;
 		job->cfg.runner = strdup_or_null(cfg->runner);
 		job->cfg.warm_socket = strdup_or_null(cfg->warm_socket);
+		job->cfg.slurm_conf = strdup_or_null(cfg->slurm_conf);
 		job->paths = pdc_dup_strv(paths, n_paths);
 		job->n_paths = n_paths;
 		job->envp = pdc_dup_strv((const char *const *)envp,

@@ -38,6 +38,41 @@ static bool yes_no_all(const char *v, int *out)
 	return true;
 }
 
+/*
+ * A numeric key of PD_NUMBERS (`heap_mb=N`): 1 when `tok` is one (its value
+ * checked by the core's pdc_number_check, logged when bad: *bad set), else 0.
+ */
+static int number_param(const char *tok, bool *bad)
+{
+	static const struct {
+		const char *key;
+		int *slot;
+	} slots[] = {
+		{ "heap_mb", &prep_deno_params.heap_mb },
+		{ "memory_mb", &prep_deno_params.memory_mb },
+		{ "tasks_max", &prep_deno_params.tasks_max },
+	};
+	const char *eq = strchr(tok, '=');
+	char key[32], why[256];
+	long long v;
+
+	if (!eq || (size_t)(eq - tok) >= sizeof(key))
+		return 0;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - tok), tok);
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		if (xstrcasecmp(key, slots[i].key))
+			continue;
+		if (pdc_number_check(slots[i].key, eq + 1, &v, why, sizeof(why)) < 0) {
+			error("prep/deno: PrEpParameters: %s", why);
+			*bad = true;
+		} else {
+			*slots[i].slot = (int)v;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 static void set_path(char **slot, const char *v)
 {
 	free(*slot);
@@ -62,32 +97,32 @@ static bool observe_key(const char *tok)
 	return true;
 }
 
-/* PrEpParameters=runner=/path,heap_mb=N,memory_mb=N,mode=spawn|warm,socket=/path,
- * drain_reason=yes|no|all, journal=PATH|no, journal_max_mb=N,
+/* PrEpParameters=runner=/path,heap_mb=N,memory_mb=N,tasks_max=N,mode=spawn|warm,
+ * socket=/path,drain_reason=yes|no|all, journal=PATH|no, journal_max_mb=N,
  * journal_max_days=N, journal_output_kb=N, metrics=PATH */
-void pd_conf_parse(void)
+int pd_conf_parse(void)
 {
 	char *copy, *tok, *save = NULL;
+	bool bad = false;
 
 	pd_conf_free();
 	prep_deno_params.runner = xstrdup(PD_DEFAULT_RUNNER);
 	prep_deno_params.socket = xstrdup(PD_DEFAULT_SOCKET);
 	prep_deno_params.heap_mb = 0;
 	prep_deno_params.memory_mb = 0;
+	prep_deno_params.tasks_max = 0;
 	prep_deno_params.warm = false;
 	prep_deno_params.drain_reason = PD_DRAIN_MODULES;
 	if (!slurm_conf.prep_params)
-		return;
+		return 0;
 	copy = xstrdup(slurm_conf.prep_params);
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (!xstrncasecmp(tok, "runner=", 7)) {
 			xfree(prep_deno_params.runner);
 			prep_deno_params.runner = xstrdup(tok + 7);
-		} else if (!xstrncasecmp(tok, "heap_mb=", 8)) {
-			prep_deno_params.heap_mb = atoi(tok + 8);
-		} else if (!xstrncasecmp(tok, "memory_mb=", 10)) {
-			prep_deno_params.memory_mb = atoi(tok + 10);
+		} else if (number_param(tok, &bad)) {
+			continue;
 		} else if (!xstrcasecmp(tok, "mode=warm")) {
 			prep_deno_params.warm = true;
 		} else if (!xstrcasecmp(tok, "mode=spawn")) {
@@ -102,13 +137,15 @@ void pd_conf_parse(void)
 			continue;
 		} else {
 			error("prep/deno: PrEpParameters: unknown \"%s\" (known: "
-			      "runner=PATH, heap_mb=MIB, memory_mb=MIB, mode=spawn|warm, "
+			      "runner=PATH, heap_mb=MIB, memory_mb=MIB, tasks_max=N, "
+			      "mode=spawn|warm, "
 			      "socket=PATH, drain_reason=yes|no|all, journal=PATH|no, "
 			      "journal_max_mb=N, journal_max_days=N, "
 			      "journal_output_kb=N, metrics=PATH)", tok);
 		}
 	}
 	xfree(copy);
+	return bad ? -1 : 0;
 }
 
 void pd_conf_free(void)
@@ -182,6 +219,7 @@ pdc_config_t pd_core_config(pd_hook_t hook)
 		.timeout_s = pd_conf_timeout(hook),
 		.heap_mb = prep_deno_params.heap_mb,
 		.memory_mb = prep_deno_params.memory_mb,
+		.tasks_max = prep_deno_params.tasks_max,
 		.warm_socket = prep_deno_params.warm ? prep_deno_params.socket :
 						       NULL,
 		/* As prep/script's scripts start: through Slurm's script

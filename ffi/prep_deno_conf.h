@@ -38,6 +38,7 @@ typedef struct {
 	char *runner;      /* runner=PATH */
 	int heap_mb;       /* heap_mb=MIB */
 	int memory_mb;     /* memory_mb=MIB */
+	int tasks_max;     /* tasks_max=N */
 	bool warm;         /* mode=warm */
 	char *socket;      /* socket=PATH */
 	int drain_reason;  /* drain_reason=yes|no|all: PD_DRAIN_* */
@@ -51,8 +52,12 @@ enum {
 
 extern prep_deno_params_t prep_deno_params;
 
-/* Parses slurm_conf.prep_params into prep_deno_params; logs unknown keys. */
-extern void pd_conf_parse(void);
+/*
+ * Parses slurm_conf.prep_params into prep_deno_params; logs unknown keys.
+ * -1 when a number is bad (each logged, naming the key, the value and the
+ * range: pdc_number_check); the plugin then refuses to start.
+ */
+extern int pd_conf_parse(void);
 extern void pd_conf_free(void);
 
 /* Hook kinds, in slurm.conf terms. */

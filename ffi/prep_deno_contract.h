@@ -45,7 +45,7 @@
 #define PD_EXIT_FAILED 1 /* the hook threw or returned a bad value */
 #define PD_EXIT_USAGE 2 /* bad command line */
 #define PD_EXIT_TIMEOUT 124 /* ran past --timeout */
-#define PD_EXIT_OUT_OF_MEMORY 125 /* hit a memory limit */
+#define PD_EXIT_OUT_OF_MEMORY 125 /* hit --heap-mb, --memory-mb or --tasks-max */
 #define PD_EXIT_SANDBOX 126 /* bad policy, no bwrap */
 #define PD_EXIT_NOT_FOUND 127 /* no such module; prep/script's 127 */
 
@@ -148,6 +148,29 @@
 	X(STDERR, "SLURM_JOB_STDERR") \
 	X(STDIN, "SLURM_JOB_STDIN") \
 	X(STDOUT, "SLURM_JOB_STDOUT")
+
+/*
+ * The numbers PrEpParameters takes, each also a runner flag (`run`, `try`,
+ * `serve`): one table, X(enum suffix, key, flag, min, max, default), whole
+ * numbers only (src/contract.ts NUMBERS). Default 0: the runner's default
+ * is computed (memory_mb: the heap limit + LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB).
+ * tasks_max counts threads too (the pids controller does): Deno alone holds
+ * a few per CPU.
+ */
+#define PD_NUMBERS(X) \
+	X(HEAP_MB, "heap_mb", "--heap-mb", 32, 1048576, 512) \
+	X(MEMORY_MB, "memory_mb", "--memory-mb", 128, 16777216, 0) \
+	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096)
+
+/*
+ * One check for every number of that table: `value` as a whole decimal
+ * number within [min, max] of `key`. 0 and *out; or -1 and, in `why`, the
+ * error naming the key, the value and the range, in the words the runner
+ * uses too (src/contract.ts numberProblem()): `heap_mb=-5: not a whole
+ * number from 32 to 1048576`. An unknown key is -1 as well.
+ */
+extern int pdc_number_check(const char *key, const char *value, long long *out,
+			    char *why, unsigned long why_len);
 
 /* The contract above as one JSON object (static; do not free). */
 extern const char *prep_deno_contract_json(void);

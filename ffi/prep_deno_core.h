@@ -49,6 +49,11 @@ typedef struct {
 	uint32_t kill_tag;  /* non-zero: pdc_kill_tagged(job_id, tag) stops it */
 	int memory_mb;      /* runner --memory-mb; 0: the runner's default */
 	int signals;        /* PDC_SIGNALS_*: the mask children start with */
+	int tasks_max;      /* runner --tasks-max; 0: the runner's default */
+	/* The slurm.conf the daemon itself reads (slurmd's conffile, its
+	 * configless cache included; slurmctld's -f): runner --slurm-conf,
+	 * an argument so that it never reaches a hook's environment. */
+	const char *slurm_conf;
 } pdc_config_t;
 
 /* The signal mask a hook starts with. */

@@ -27,7 +27,9 @@ int pdc_is_module(const char *path)
 
 char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 {
-	char **argv = calloc(12, sizeof(char *));
+	/* runner, run, path, six flag pairs (outcome fd, timeout, heap, memory,
+	 * tasks, slurm.conf), NULL: 16. */
+	char **argv = calloc(16, sizeof(char *));
 	char num[32];
 	int n = 0;
 
@@ -58,6 +60,15 @@ char **pdc_hook_argv(const pdc_config_t *cfg, const char *path)
 		snprintf(num, sizeof(num), "%d", cfg->memory_mb);
 		argv[n++] = strdup("--memory-mb");
 		argv[n++] = strdup(num);
+	}
+	if (cfg->tasks_max > 0) {
+		snprintf(num, sizeof(num), "%d", cfg->tasks_max);
+		argv[n++] = strdup("--tasks-max");
+		argv[n++] = strdup(num);
+	}
+	if (cfg->slurm_conf && cfg->slurm_conf[0] == '/') {
+		argv[n++] = strdup("--slurm-conf");
+		argv[n++] = strdup(cfg->slurm_conf);
 	}
 	return argv;
 }

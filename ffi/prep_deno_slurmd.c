@@ -188,6 +188,8 @@ int prep_deno_slurmd(void *job_env, void *cred, bool is_epilog)
 	paths = expand_paths(hook, PD_JOB_ENV_JOB_ID(je), &n_paths, &paths_ok);
 	cfg.each = each_hook;
 	cfg.each_arg = &log_ctx;
+	/* The file slurmd read: its -f, or in configless mode its cache's. */
+	cfg.slurm_conf = conf ? conf->conffile : NULL;
 	if (!paths_ok) {
 		rc = SLURM_ERROR;
 	} else if (n_paths) {

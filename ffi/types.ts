@@ -34,12 +34,16 @@ export interface CoreConfig {
   heapMb?: number;
   /** Whole-hook memory limit passed to the runner (`--memory-mb`); undefined: its default. */
   memoryMb?: number;
+  /** Process limit passed to the runner (`--tasks-max`); undefined: its default. */
+  tasksMax?: number;
   /** mode=warm: the warm service's socket; undefined: spawn path. */
   warmSocket?: string;
   /** Asynchronous lists: every hook at once, one completion (PrologSlurmctld lines, 24.05+). */
   concurrent?: boolean;
   /** Non-zero: {@linkcode PrepPlugin.killTagged} with the job id and this tag stops the list. */
   killTag?: number;
+  /** The daemon's own slurm.conf, handed to the runner as `--slurm-conf`. */
+  slurmConf?: string;
 }
 
 /** How a hook list ended (`pdc_outcome_t`), decoded. */

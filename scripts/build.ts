@@ -6,6 +6,9 @@
  *   no hook ever transpiles the runner's own code; build/entry.analysis.db,
  *   Deno's analysis of it, copied into each hook's empty DENO_DIR so no
  *   hook parses it either (src/launch/constants.ts).
+ * - build/prep-deno-walk: what the helpers do as root in folders users can
+ *   write, by descriptor (src/walk/*.c; docs/security.md): its own binary,
+ *   so a hook allowed to run it is allowed no other program.
  * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
@@ -49,6 +52,8 @@ const BUNDLES: [out: string, source: string][] = [
   ["entry.js", "launch/entry.ts"],
   // "prep-deno" as hooks import it at run time (src/import_map.ts).
   ["mod.js", "mod.ts"],
+  // "node:child_process" as hooks import it at run time: its env checked.
+  ["child_process.js", "launch/child_process_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],
@@ -112,7 +117,7 @@ try {
 } catch { /* not there yet */ }
 // Debian's hardening flags (lintian checks them in the package): fortified
 // libc calls, a stack protector, read-only relocations bound at start.
-await run("cc", [
+const CFLAGS = [
   "-O2",
   "-g",
   "-D_FORTIFY_SOURCE=2",
@@ -121,10 +126,27 @@ await run("cc", [
   "-Wall",
   "-Wextra",
   "-Werror",
+];
+await run("cc", [
+  ...CFLAGS,
   ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`),
   "-o",
   out,
   ...sources,
+]);
+// The helpers' walk tool: no -D, nothing of the launcher's.
+const walkOut = join(build, "prep-deno-walk");
+const walkDir = join(top, "src", "walk");
+try {
+  Deno.removeSync(walkOut);
+} catch { /* not there yet */ }
+await run("cc", [
+  ...CFLAGS,
+  "-o",
+  walkOut,
+  ...[...Deno.readDirSync(walkDir)].filter((e) => e.name.endsWith(".c")).map((e) =>
+    join(walkDir, e.name)
+  ).sort(),
 ]);
 console.log(
   `build/prep-deno: native launcher + build/entry.js, src/main.ts on Deno ${Deno.version.deno}`,

@@ -9,6 +9,7 @@
  *   /usr/sbin/prep-deno                  -> ../lib/prep-deno/build/prep-deno, the runner's
  *                                        native launcher (build/entry.js beside it); the
  *                                        packaged plugin's default runner=
+ *   /usr/lib/prep-deno/build/prep-deno-walk  the helpers' walk tool (docs/security.md)
  *   /usr/lib/prep-deno/deno              the pinned Deno: what the launcher runs, and the
  *                                        deno CLI for `deno test`/`check` (/usr/bin/deno
  *                                        through update-alternatives, never over a site's own)
@@ -22,7 +23,7 @@
  *   /usr/share/doc/prep-deno/            README.md, copyright (DEP-5), changelog.gz
  *   /usr/share/lintian/overrides/prep-deno  each override with its reason
  *
- * The launcher and the plugin are stripped; their debug symbols are the
+ * The launcher, the walk tool and the plugin are stripped; their debug symbols are the
  * prep-deno-dbgsym package beside it (scripts/package/strip.ts). The Debian
  * files (maintainer scripts, copyright, changelog, overrides, the default
  * Maintainer) are in packaging/debian/ (scripts/package/debian.ts).
@@ -152,6 +153,7 @@ function buildRunner(root: string): string {
     ]);
     Deno.removeSync(join(lib, "scripts"), { recursive: true });
     Deno.removeSync(join(lib, "src", "launcher"), { recursive: true });
+    Deno.removeSync(join(lib, "src", "walk"), { recursive: true });
     Deno.mkdirSync(join(root, "usr/sbin"), { recursive: true });
     // Relative, as Debian wants links within /usr.
     Deno.symlinkSync(`../lib/prep-deno/build/prep-deno`, join(root, "usr/sbin/prep-deno"));
@@ -291,6 +293,7 @@ if (import.meta.main) {
   const dbg = join(work, "dbgsym");
   const buildIds = splitDebug(root, [
     `${LIB.slice(1)}/build/prep-deno`,
+    `${LIB.slice(1)}/build/prep-deno-walk`,
     `${pluginDir.slice(1)}/prep_deno.so`,
   ], dbg);
   put(

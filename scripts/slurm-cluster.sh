@@ -22,6 +22,12 @@
 #   CLUSTER_DIR (default build/cluster),
 #   WARM=1: also start `prep-deno serve` on $CLUSTER_DIR/run/serve.sock and
 #           add mode=warm,socket=... to PrEpParameters
+#   EXTRA_CONF: more slurm.conf lines, newline-separated (e.g. DebugFlags=Script)
+#   CONFIGLESS=1: SlurmctldParameters=enable_configless, and every slurmd
+#           started with --conf-server instead of -f: it fetches slurm.conf
+#           (and the files relative Prolog=/Epilog= name, which must be in
+#           $CLUSTER_DIR beside slurm.conf) into SlurmdSpoolDir/conf-cache.
+#           slurmd also links /run/slurm/conf there; stop removes that link.
 # Clients: export SLURM_CONF=$CLUSTER_DIR/slurm.conf
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -138,6 +144,7 @@ write_conf() {
     echo "ReturnToService=2"
     echo "MinJobAge=300"
     echo "GresTypes=gpu"
+    [ "${CONFIGLESS:-0}" != 1 ] || echo "SlurmctldParameters=enable_configless"
     echo "PrEpPlugins=${PREP_PLUGINS:-prep/deno}"
     local params=${PREP_PARAMS:-}
     if [ "${WARM:-0}" = 1 ]; then params="${params:+$params,}mode=warm,socket=$dir/run/serve.sock"; fi
@@ -160,6 +167,7 @@ write_conf() {
       echo "NodeName=$node NodeAddr=127.0.0.1 CPUs=8 RealMemory=$mem Gres=gpu:2 State=UNKNOWN"
     fi
     echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
+    [ -z "${EXTRA_CONF:-}" ] || printf '%s\n' "$EXTRA_CONF"
   } > "$dir/slurm.conf"
   local n
   for n in $(node_names); do
@@ -180,12 +188,36 @@ stop_pidfile() { # pid file
   rm -f "$1"
 }
 
+# The daemons of this cluster by their command line: `scontrol reconfigure`
+# (25.11) makes slurmctld fork a new daemon and exit, and its pid file then
+# names the old one. Only command lines this script runs, with this folder's
+# slurm.conf or this cluster's --conf-server, match.
+cluster_pids() {
+  local p args
+  for p in /proc/[0-9]*; do
+    args=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    case "$args" in
+      "slurmctld -i -f $dir/slurm.conf "|"slurmd -N "*" -f $dir/slurm.conf "|"slurmd -N "*" --conf-server 127.0.0.1:$port ")
+        echo "${p#/proc/}" ;;
+    esac
+  done
+}
+
 # Every daemon this cluster folder started, whatever NODES it ran with.
 stop() {
-  local f
+  local f pid
   for f in "$dir"/slurmd.pid "$dir"/slurmd-*.pid; do [ -e "$f" ] && stop_pidfile "$f"; done
   stop_pidfile "$dir/slurmctld.pid"
   stop_pidfile "$dir/serve.pid"
+  for pid in $(cluster_pids); do
+    echo "$pid" > "$dir/left.pid"
+    stop_pidfile "$dir/left.pid"
+  done
+  # A configless slurmd of this cluster linked /run/slurm/conf to its cache.
+  if [ -L /run/slurm/conf ] && [[ "$(readlink /run/slurm/conf)" == "$dir/"* ]]; then
+    rm -f /run/slurm/conf
+    rmdir /run/slurm 2>/dev/null || true
+  fi
 }
 
 wait_idle() {
@@ -217,10 +249,19 @@ case "${1:-}" in
     fi
     : > "$dir/log/slurmctld.log"
     rm -f "$dir"/log/slurmd*.log
-    (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmctld -i -f "$dir/slurm.conf")
+    if [ "${CONFIGLESS:-0}" = 1 ]; then
+      # Only -f: the controller's slurm.conf is where no default points.
+      (cd "$dir/log" && env -u SLURM_CONF slurmctld -i -f "$dir/slurm.conf")
+    else
+      (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmctld -i -f "$dir/slurm.conf")
+    fi
     for n in $(node_names); do
       [ "$nodes" -gt 1 ] && mkdir -p "$dir/spool/$n"
-      (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmd -N "$n" -f "$dir/slurm.conf")
+      if [ "${CONFIGLESS:-0}" = 1 ]; then
+        (cd "$dir/log" && env -u SLURM_CONF slurmd -N "$n" --conf-server "127.0.0.1:$port")
+      else
+        (cd "$dir/log" && SLURM_CONF="$dir/slurm.conf" slurmd -N "$n" -f "$dir/slurm.conf")
+      fi
     done
     wait_idle
     log "up: SLURM_CONF=$dir/slurm.conf (${PREP_PLUGINS:-prep/deno}; Slurm $("$(command -v slurmctld)" -V | awk '{print $2}'); $nodes node(s))"

@@ -11,8 +11,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 version=${1:-}
 # The parity, failure and multi-node suites, and the spec's rows that only
-# real daemons show (spec_*_test.ts).
-suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts tests/slurm/spec_*_test.ts)
+# real daemons show (spec_*_test.ts), and configless clusters (configless_test.ts:
+# several slurmd, so source-built releases only).
+suites=(tests/slurm/parity_test.ts tests/slurm/failures_test.ts tests/slurm/multinode_test.ts tests/slurm/spec_*_test.ts tests/slurm/configless_test.ts)
 if [ -n "$version" ]; then
   if scripts/slurm-build.sh --tarball "$version" >/dev/null; then
     prefix=$(scripts/slurm-build.sh "$version")

@@ -43,7 +43,7 @@ export const EXIT = {
   USAGE: 2,
   /** The hook ran past `--timeout`; the plugin counts it as timed out. */
   TIMEOUT: 124,
-  /** The hook passed its heap limit or its whole-hook memory limit. */
+  /** The hook passed its heap limit, its whole-hook memory limit or its process limit. */
   OUT_OF_MEMORY: 125,
   /** The sandbox could not be set up (no bwrap, bad policy). */
   SANDBOX: 126,
@@ -211,6 +211,55 @@ export const CRED_VARS = [
 ] as const;
 
 /**
+ * The numbers `PrEpParameters` takes, each also a runner flag (`run`, `try`,
+ * `serve`), with their one set of bounds: whole numbers from `min` to `max`
+ * (`PD_NUMBERS` in `ffi/prep_deno_contract.h`, which this mirrors; the
+ * launcher is built from this). `default` 0: computed by the runner
+ * (`memory_mb`: the heap limit + {@linkcode LAUNCHER}`.DEFAULT_MEMORY_HEADROOM_MB`).
+ * `tasks_max` counts threads too, as the kernel's pids controller does.
+ *
+ * @example
+ * ```ts
+ * import { NUMBERS } from "./contract.ts";
+ * NUMBERS.tasks_max.default; // 4096
+ * ```
+ */
+export const NUMBERS = {
+  /** The hook's JavaScript heap limit in MiB (V8's `--max-old-space-size`). */
+  heap_mb: { flag: "--heap-mb", min: 32, max: 1048576, default: 512 },
+  /** The whole hook's memory limit in MiB (its memory cgroup). */
+  memory_mb: { flag: "--memory-mb", min: 128, max: 16777216, default: 0 },
+  /** Most tasks (processes and threads) the hook may hold at once (its pids cgroup). */
+  tasks_max: { flag: "--tasks-max", min: 64, max: 4194304, default: 4096 },
+} as const;
+
+/** A key of {@linkcode NUMBERS}. */
+export type NumberKey = keyof typeof NUMBERS;
+
+/**
+ * Why `value` is not a good `key`, in the words the plugin uses too
+ * (`pdc_number_check`): the key (or, `as: "flag"`, the runner's flag), the
+ * value and the range; undefined when it is good.
+ *
+ * @example
+ * ```ts
+ * numberProblem("heap_mb", "-5"); // "heap_mb=-5: not a whole number from 32 to 1048576"
+ * numberProblem("heap_mb", "-5", "flag"); // "--heap-mb=-5: not a whole number from 32 to 1048576"
+ * numberProblem("heap_mb", "64"); // undefined
+ * ```
+ */
+export function numberProblem(
+  key: NumberKey,
+  value: string,
+  as: "key" | "flag" = "key",
+): string | undefined {
+  const n = NUMBERS[key];
+  if (/^\d+$/.test(value) && Number(value) >= n.min && Number(value) <= n.max) return undefined;
+  const shown = value.length > 64 ? `${value.slice(0, 64)}...` : value;
+  return `${as === "key" ? key : n.flag}=${shown}: not a whole number from ${n.min} to ${n.max}`;
+}
+
+/**
  * What the runner's native launcher is built with (`-D PD_*` from
  * `scripts/build.ts`; the plugin does not need them).
  *
@@ -233,7 +282,7 @@ export const LAUNCHER = {
   /** First string of an encoded plan, bumped when the format changes (`PD_PLAN_MAGIC`). */
   PLAN_MAGIC: "prep-deno-plan-3",
   /** Default heap limit of a hook's JavaScript, in MiB (`--heap-mb`, `PD_DEFAULT_HEAP_MB`). */
-  DEFAULT_HEAP_MB: 512,
+  DEFAULT_HEAP_MB: NUMBERS.heap_mb.default,
   /**
    * The whole hook's memory limit (all its processes, off-heap memory
    * included), in MiB, when `--memory-mb` is not given: the heap limit plus

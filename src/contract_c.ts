@@ -31,6 +31,7 @@ import {
   LAUNCHER,
   MAX_OUTPUT,
   MESSAGE_PREFIX,
+  NUMBERS,
   OUTCOME_FD,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
@@ -64,7 +65,7 @@ const EXIT_NOTES: Record<keyof typeof EXIT, string> = {
   FAILED: "the hook threw or returned a bad value",
   USAGE: "bad command line",
   TIMEOUT: "ran past --timeout",
-  OUT_OF_MEMORY: "hit a memory limit",
+  OUT_OF_MEMORY: "hit --heap-mb, --memory-mb or --tasks-max",
   SANDBOX: "bad policy, no bwrap",
   NOT_FOUND: "no such module; prep/script's 127",
 };
@@ -73,6 +74,22 @@ function exitDefines(): string {
   return Object.entries(EXIT)
     .map(([k, v]) => `#define PD_EXIT_${k} ${v} /* ${EXIT_NOTES[k as keyof typeof EXIT]} */`)
     .join("\n");
+}
+
+function numbers(): string {
+  const rows = Object.entries(NUMBERS).map(([key, n]) =>
+    `\tX(${key.toUpperCase()}, ${str(key)}, ${str(n.flag)}, ${n.min}, ${n.max}, ${n.default})`
+  );
+  return `/*
+ * The numbers PrEpParameters takes, each also a runner flag (\`run\`, \`try\`,
+ * \`serve\`): one table, X(enum suffix, key, flag, min, max, default), whole
+ * numbers only (src/contract.ts NUMBERS). Default 0: the runner's default
+ * is computed (memory_mb: the heap limit + LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB).
+ * tasks_max counts threads too (the pids controller does): Deno alone holds
+ * a few per CPU.
+ */
+#define PD_NUMBERS(X) \\
+${rows.join(" \\\n")}`;
 }
 
 function hookContexts(): string {
@@ -200,6 +217,18 @@ ${hookContexts()}
 #define PD_CRED_VARS(X) \\
 ${cred.join(" \\\n")}
 
+${numbers()}
+
+/*
+ * One check for every number of that table: \`value\` as a whole decimal
+ * number within [min, max] of \`key\`. 0 and *out; or -1 and, in \`why\`, the
+ * error naming the key, the value and the range, in the words the runner
+ * uses too (src/contract.ts numberProblem()): \`heap_mb=-5: not a whole
+ * number from 32 to 1048576\`. An unknown key is -1 as well.
+ */
+extern int pdc_number_check(const char *key, const char *value, long long *out,
+\t\t\t    char *why, unsigned long why_len);
+
 /* The contract above as one JSON object (static; do not free). */
 extern const char *prep_deno_contract_json(void);
 
@@ -244,6 +273,8 @@ ${exitDefines()}
  */
 #define PD_V8_FLAGS_AFTER ${str(LAUNCHER.V8_FLAGS_AFTER)}
 #define PD_HEAP_FLAG ${str(LAUNCHER.HEAP_FLAG)}
+
+${numbers()}
 
 /* The cause line for a person at a terminal, and the cause's bound. */
 #define PD_CAUSE_MARKER ${str(CAUSE_MARKER)}

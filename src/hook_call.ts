@@ -24,7 +24,7 @@
 
 import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
-import { explainUnknownImport } from "./import_error.ts";
+import { explainLoneImport, explainUnknownImport } from "./import_error.ts";
 import { errorPlace } from "./error_place.ts";
 import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
 import type { JobContext } from "./types.ts";
@@ -188,14 +188,21 @@ export function judgeThrown(
  * judgeLoad(new Error("boom"), { hook: "prolog" }).message; // "cannot load the module: boom"
  * ```
  */
-export function judgeLoad(e: unknown, from: PolicySource): CallOutcome {
+export function judgeLoad(e: unknown, from: PolicySource, moduleUrl?: string): CallOutcome {
   const d = describeThrown(e);
+  // A module that arrived without the files it imports (Slurm's configless mode).
+  const lone = moduleUrl ? explainLoneImport(d.message, moduleUrl, from.configPath) : undefined;
   const message = `cannot load the module: ${
-    /run again with the --allow-\w+ flag/.test(d.message)
-      ? denial(d.message, from)
-      : explainUnknownImport(d.message, from.configPath) ?? d.message
+    lone ??
+      (/run again with the --allow-\w+ flag/.test(d.message)
+        ? denial(d.message, from)
+        : explainUnknownImport(d.message, from.configPath) ?? d.message)
   }`;
-  return { kind: "load-failed", status: 1, message, cause: message };
+  // The node's drain reason is short: the fix in a few words.
+  const cause = lone
+    ? "cannot load the module: it imports a file it arrived without: bundle it"
+    : message;
+  return { kind: "load-failed", status: 1, message, cause };
 }
 
 /**

@@ -29,3 +29,37 @@ export function explainUnknownImport(message: string, configPath?: string): stri
   }: add it to the "imports" of ${where}, or import it by path` +
     ` ("prep-deno" is always the runner's own module)`;
 }
+
+/**
+ * The plain explanation of a load error that is a local file the hook
+ * imports but its sandbox does not have: a module with no policy folder runs
+ * alone (as Slurm's configless mode ships it), so its imports must be inside
+ * it. Undefined for any other error, or when the hook has a policy folder.
+ *
+ * @example
+ * ```ts
+ * explainLoneImport('Requires read access to "/c/lib.ts"', "file:///c/prolog.ts");
+ * // 'the module imports /c/lib.ts, but it runs alone ...: make it one file with `prep-deno bundle ...`'
+ * ```
+ */
+export function explainLoneImport(
+  message: string,
+  moduleUrl: string,
+  configPath?: string,
+): string | undefined {
+  const module = decodeURIComponent(new URL(moduleUrl).pathname);
+  // Alone: no policy folder, or in slurmd's configless cache (SlurmdSpoolDir/conf-cache).
+  const inCache = /\/conf-cache\/[^/]+$/.test(module);
+  if (configPath && !inCache) return undefined;
+  const path = /Requires read access to "([^"]+)"/.exec(message)?.[1] ??
+    /Module not found "file:\/\/([^"]+)"/.exec(message)?.[1];
+  // Only the module's own neighbours (`./lib.ts`): any other path is a grant question.
+  const folder = module.slice(0, module.lastIndexOf("/") + 1);
+  if (path === undefined || !decodeURIComponent(path).startsWith(folder)) return undefined;
+  const name = module.slice(module.lastIndexOf("/") + 1);
+  return `the module imports ${decodeURIComponent(path)}, but it runs alone: ${
+    inCache ? "it is in slurmd's configless cache" : "it has no deno.json folder"
+  } (Slurm's configless mode ships only the file Prolog=/Epilog= names). ` +
+    `Make it one file with \`prep-deno bundle DIR -o ${name}\` (local imports inlined, the ` +
+    `policy embedded) and name that bundle in slurm.conf`;
+}

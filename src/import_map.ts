@@ -26,9 +26,18 @@ const SRC = dirname(fileURLToPath(import.meta.url));
  */
 export const RUNTIME_MODULE = fileURLToPath(new URL("../build/mod.js", import.meta.url));
 
-/** The bundle when the build made it (a sandbox binds it): else nothing. */
+/**
+ * `src/launch/child_process_shim.ts` bundled: what `"node:child_process"`
+ * names when a hook runs, so the `env` its functions are given is checked
+ * as `Deno.Command`'s is (src/child_env.ts).
+ */
+export const CHILD_PROCESS_SHIM = fileURLToPath(
+  new URL("../build/child_process.js", import.meta.url),
+);
+
+/** The bundles when the build made them (a sandbox binds them): else nothing. */
 export function runtimeModulePaths(): string[] {
-  return existsSync(RUNTIME_MODULE) ? [RUNTIME_MODULE] : [];
+  return [RUNTIME_MODULE, CHILD_PROCESS_SHIM].filter((p) => existsSync(p));
 }
 
 /**
@@ -75,7 +84,16 @@ export function hookImports(configPath?: string, atRunTime = false): Record<stri
  * ```
  */
 export function importMapUrl(configPath?: string): string {
-  const json = JSON.stringify({ imports: hookImports(configPath, true) });
+  const imports = hookImports(configPath, true);
+  const map: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> } =
+    { imports };
+  if (existsSync(CHILD_PROCESS_SHIM)) {
+    // The shim, for every module but the shim itself, which gets Node's.
+    const shim = pathToFileURL(CHILD_PROCESS_SHIM).href;
+    imports["node:child_process"] = shim;
+    map.scopes = { [shim]: { "node:child_process": "node:child_process" } };
+  }
+  const json = JSON.stringify(map);
   const bytes = new TextEncoder().encode(json);
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);

@@ -20,6 +20,7 @@ Commands:
   try MODULE    run a hook locally with a fake job, through the same sandbox
   check MODULE  type-check a hook module and show the permissions of each hook
   init [DIR]    start a hooks folder: policy, a hook module, its unit test
+  bundle DIR -o NAME.ts   one self-contained module, its policy inside (configless clusters)
   serve         the warm service (PrEpParameters=mode=warm): hooks as messages, not processes
   history       the hook runs this node recorded (--job, --hook, --failed, --since, --json)
   stats         runs, failure rate and p50/p95/p99 duration per hook and module
@@ -41,6 +42,8 @@ export async function main(args: string[]): Promise<number> {
         return await (await import("./cli/check.ts")).checkCommand(rest);
       case "init":
         return await (await import("./cli/init.ts")).initCommand(rest);
+      case "bundle":
+        return await (await import("./cli/bundle.ts")).bundleCommand(rest);
       case "-V":
       case "--version":
       case "version":
@@ -65,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
         return command === undefined ? EXIT.USAGE : 0;
       default:
         throw new UsageError(
-          `${command}: unknown command (use run, try, check, init, serve, history or stats)`,
+          `${command}: unknown command (use run, try, check, init, bundle, serve, history or stats)`,
         );
     }
   } catch (e) {

@@ -54,11 +54,12 @@ export const HOOK_KINDS: typeof CONTRACT_HOOK_KINDS = CONTRACT_HOOK_KINDS; // sr
  * service), never the hook call:
  * - `timeout`: ran past its timeout, every process of it killed;
  * - `memory`: passed its heap or whole-hook memory limit;
+ * - `tasks`: reached its process limit (`tasks_max`), every process of it killed;
  * - `signal`: killed by a signal, the runner's (stopped) or another's;
  * - `refused`: the sandbox or Deno could not start it (policy, bwrap, plan);
  * - `lost`: its process ended without a result the runner could read.
  */
-export const RUNNER_KINDS = ["timeout", "memory", "signal", "refused", "lost"] as const;
+export const RUNNER_KINDS = ["timeout", "memory", "tasks", "signal", "refused", "lost"] as const;
 
 /** One kind of ending. */
 export type OutcomeKind = typeof HOOK_KINDS[number] | typeof RUNNER_KINDS[number];

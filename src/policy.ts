@@ -18,6 +18,7 @@ import type { Permissions } from "./permissions.ts";
 import { type PolicyFile, readPolicyFile } from "./policy_file.ts";
 import { PolicyError } from "./policy_keys.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
+import { BundleError, bundleTrust, readEmbeddedPolicy } from "./bundle.ts";
 import { admitPrivileged, PrivilegedError } from "./privileged.ts";
 import type { HookName } from "./types.ts";
 import { type KernelView, resolveView, ViewError } from "./view.ts";
@@ -47,6 +48,8 @@ export interface Policy {
   readonly hookRoot: string;
   /** The whole policy file as read (warm settings, imports, typecheck), when there is one. */
   readonly file?: PolicyFile;
+  /** A bundle's own policy: where it was honoured (configPath is then the bundle itself). */
+  readonly embedded?: string;
 }
 
 export { PolicyError } from "./policy_file.ts";
@@ -115,8 +118,16 @@ export function loadPolicy(
   hook: HookName,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
 ): Policy {
-  const configPath = findConfig(dirname(modulePath));
-  const hookRoot = configPath ? dirname(configPath) : modulePath;
+  // A bundle carries its policy (its first line): honoured only where root put it.
+  let embedded: string | undefined;
+  try {
+    if (readEmbeddedPolicy(modulePath)) embedded = bundleTrust(modulePath, env.SLURM_CONF);
+  } catch (e) {
+    if (e instanceof BundleError) throw new PolicyError(e.message, { file: modulePath });
+    throw e;
+  }
+  const configPath = embedded ? modulePath : findConfig(dirname(modulePath));
+  const hookRoot = configPath && !embedded ? dirname(configPath) : modulePath;
   if (!configPath) return { permissions: {}, hookRoot, view: resolveView(undefined, {}, env) };
   const file = readPolicyFile(configPath);
   const sets = file.permissions;
@@ -138,7 +149,7 @@ export function loadPolicy(
       permissions,
       view.writeAll ? true : view.write.flatMap((g) => [g.path, g.real]),
     );
-    return { configPath, setName, permissions, view, hookRoot, file };
+    return { configPath, setName, permissions, view, hookRoot, file, embedded };
   } catch (e) {
     if (e instanceof ViewError) {
       throw new PolicyError(e.message, { file: configPath, key: "sandbox" });

@@ -18,6 +18,7 @@
  */
 
 import { dirname } from "node:path";
+import { BUNDLE_MARKER, readEmbeddedPolicy } from "./bundle.ts";
 import { closest } from "./did_you_mean.ts";
 import {
   type KeyContext,
@@ -223,7 +224,9 @@ export function readPolicyFile(path: string): PolicyFile {
         fix: "save it as UTF-8",
       });
     }
-    const file = parsePolicyText(text, path);
+    // A bundle (src/bundle.ts) carries its policy in its first line.
+    const bundled = text.startsWith(BUNDLE_MARKER) ? readEmbeddedPolicy(path) : undefined;
+    const file = bundled ? parsePolicy(bundled.config, path) : parsePolicyText(text, path);
     cache.set(path, { stamp, file });
     return file;
   } catch (e) {

@@ -179,7 +179,8 @@ export interface WarmConfig {
 export const DEFAULT_WARM: Readonly<WarmConfig> = { mode: "fresh", hosts: 4 };
 /** The most warm hosts one (module, hook) may have. */
 const MAX_HOSTS = 64;
-const WARM_KEYS = ["mode", "hosts"] as const;
+/** The keys of `"warm"`. */
+export const WARM_KEYS = ["mode", "hosts"] as const;
 
 /**
  * `"warm"`: how the warm service runs this policy's hooks.

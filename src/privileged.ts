@@ -151,6 +151,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The keys of one `"privileged"` command. */
+export const PRIVILEGED_KEYS = ["command", "capabilities", "args"] as const;
+
 /**
  * Checks a sandbox set's `"privileged"` value. `where` names the file and
  * set for messages (`/etc/slurm/hooks/deno.json: sandbox set "prolog"`);
@@ -199,7 +202,7 @@ export function parsePrivileged(
     }
     if (!isRecord(entry)) throw new PrivilegedError(`${here} must be an object`);
     for (const key of Object.keys(entry)) {
-      if (!["command", "capabilities", "args"].includes(key)) {
+      if (!(PRIVILEGED_KEYS as readonly string[]).includes(key)) {
         throw new PrivilegedError(
           `${here}: unknown key "${key}" (use command, capabilities, args)`,
         );

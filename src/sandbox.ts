@@ -125,6 +125,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     a.push("--ro-bind", v.slurm.confDir, v.slurm.confDir);
     // connect() needs no write access to the socket's mount: read-only is enough.
     if (v.slurm.mungeDir) a.push("--ro-bind", v.slurm.mungeDir, v.slurm.mungeDir);
+    // Slurm's commands the hook runs read the file the policy was planned
+    // with (the daemon's own, which slurmctld does not put in a hook's environment).
+    if (v.slurm.confPath) a.push("--setenv", "SLURM_CONF", v.slurm.confPath);
   }
   for (const g of v.read) a.push(...bind("--ro-bind", g));
   for (const g of v.write) a.push(...bind("--bind", g));

@@ -288,8 +288,14 @@ export interface KernelView {
   readonly read: readonly ResolvedGrant[];
   /** Host paths bound read-write. */
   readonly write: readonly ResolvedGrant[];
-  /** Device nodes bound usable. */
+  /** Device nodes bound usable (and folders of devices, bound whole). */
   readonly devices: readonly ResolvedGrant[];
+  /**
+   * Folders whose entries decide `devices`: each glob's folder, each folder
+   * of devices. A plan is remade when one of them changes (a GPU appears,
+   * MIG capabilities are made).
+   */
+  readonly deviceDirs: readonly string[];
   /** Capabilities kept. */
   readonly capabilities: readonly Capability[];
   /** The node's PID namespace and /proc. */
@@ -354,6 +360,7 @@ export function resolveView(
       }
     }
   }
+  const devices = (set?.devices ?? []).flatMap(expandDevice);
   if (set?.processes === "host") {
     try {
       Deno.statSync(SETPRIV);
@@ -369,7 +376,13 @@ export function resolveView(
     writeAll: write === true,
     read: reads,
     write: writes,
-    devices: (set?.devices ?? []).flatMap(expandDevice),
+    devices,
+    deviceDirs: [
+      ...new Set([
+        ...(set?.devices ?? []).filter((d) => /[*?[]/.test(d)).map(dirname),
+        ...devices.filter((g) => g.kind === "directory").map((g) => g.real),
+      ]),
+    ].sort(),
     capabilities: set?.capabilities ?? [],
     hostProcesses: set?.processes === "host",
     slurm,
@@ -401,6 +414,8 @@ export function viewDeps(view: KernelView): string[] {
     chain(g.path);
     chain(g.real);
   }
+  // "DIR/.": the launcher counts their listing too (stat_text in plan.c).
+  for (const d of view.deviceDirs) deps.add(`${d}/.`);
   // A privileged program replaced or made writable: the plan is made again, and refused.
   for (const c of view.privileged ?? []) chain(c.command);
   for (const p of view.created ?? []) chain(p);

@@ -46,6 +46,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The keys of one `"create"` entry. */
+export const CREATE_KEYS = ["type", "mode", "owner", "group"] as const;
+
 /**
  * Checks a sandbox set's `"create"` value; `at` names the file, set and key.
  *
@@ -67,7 +70,7 @@ export function parseCreate(value: unknown, at: string): CreateSpec[] {
     }
     if (!isRecord(spec)) throw new Error(`${here}: must be an object`);
     for (const k of Object.keys(spec)) {
-      if (!["type", "mode", "owner", "group"].includes(k)) {
+      if (!(CREATE_KEYS as readonly string[]).includes(k)) {
         throw new Error(`${here}: unknown key "${k}" (use type, mode, owner, group)`);
       }
     }

@@ -96,7 +96,7 @@ Deno.test("view: device globs expand to the host's device nodes; a non-device is
   assert.deepEqual(resolveView({ devices: ["/dev/nvidia-none*"] }, {}, {}).devices, []);
   assert.throws(
     () => resolveView({ devices: ["/dev/shm"] }, {}, {}),
-    /\/dev\/shm is not a device node/,
+    /\/dev\/shm is a folder that is not a folder of devices: others may write it/,
   );
 });
 
@@ -166,6 +166,7 @@ Deno.test("view: slurm finds slurm.conf from SLURM_CONF and munge's socket from 
     assert.equal(mungeSocketPath(join(dir, "slurm.conf")), `${dir}/munge/s`);
     const v = resolveView({ slurm: true }, {}, { SLURM_CONF: join(dir, "slurm.conf") });
     assert.equal(v.slurm?.confDir, dir);
+    assert.equal(v.slurm?.confPath, join(dir, "slurm.conf"));
     assert.equal(v.slurm?.mungeDir, join(dir, "munge"));
     assert.deepEqual(
       v.slurm?.hidden,

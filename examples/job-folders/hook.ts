@@ -5,10 +5,11 @@
  * slurm_simulator prolog/job.sh and epilog/job.sh): `ROOT/jobs/USER/JOBID`.
  *
  * Privileges (deno.json): Deno `read`/`write` of the /scratch and /tmp
- * trees; `run` of the coreutils that do the /dev/shm work (Deno 2.9 serves
- * no /dev path without "all"); the kernel view binds the three roots
- * read-write and keeps CAP_CHOWN (give the folders away) and
- * CAP_DAC_OVERRIDE (enter and empty the user's 700 folders).
+ * trees; `run` of `prep-deno-walk`, the runner's tool that does the work by
+ * descriptor (named because the view's writable roots are wider than
+ * Deno's `write`: the tool reaches what the view lets it); the kernel view
+ * binds the three roots read-write and keeps CAP_CHOWN (give the folders
+ * away) and CAP_DAC_OVERRIDE (enter and empty the user's 700 folders).
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * Carme's carme-slurm-clean.sh). System users (uid below 1000) and users
  * with another job here are left alone.
  *
- * Privileges (deno.json): `run` of squeue, ps and kill; the kernel view
+ * Privileges (deno.json): `run` of squeue and kill; the kernel view
  * shares the node's processes (`processes: "host"`), keeps CAP_KILL (signal
  * another user's processes) and reaches the controller (`slurm: true`).
  *

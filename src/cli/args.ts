@@ -7,7 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { EXIT, LAUNCHER } from "../contract.ts";
+import { EXIT, LAUNCHER, type NumberKey, numberProblem } from "../contract.ts";
 import { closest } from "../did_you_mean.ts";
 import { isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import type { ScriptContext } from "../types.ts";
@@ -93,11 +93,33 @@ export function numberFlag(
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) {
-    throw new UsageError(`${command}: --${name} takes a non-negative number, not "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n > max) {
+    throw new UsageError(`${command}: --${name}=${value}: not a number from 0 to ${max}`);
   }
-  if (n > max) throw new UsageError(`${command}: --${name} is at most ${max}, not ${value}`);
   return n;
+}
+
+/**
+ * A flag of the numbers `PrEpParameters` takes too ({@linkcode NUMBERS} in
+ * src/contract.ts: `--heap-mb`, `--memory-mb`, `--tasks-max`), within its
+ * one set of bounds, or undefined when absent. The error names the flag,
+ * the value, the range and the key, in the plugin's words.
+ *
+ * @example
+ * ```ts
+ * limitFlag("run", "tasks_max", "512"); // 512
+ * limitFlag("run", "heap_mb", "-5"); // throws "run: --heap-mb=-5: not a whole number from 32 to 1048576 (PrEpParameters heap_mb)"
+ * ```
+ */
+export function limitFlag(
+  command: string,
+  key: NumberKey,
+  value: string | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const problem = numberProblem(key, value, "flag");
+  if (problem) throw new UsageError(`${command}: ${problem} (PrEpParameters ${key})`);
+  return Number(value);
 }
 
 /**

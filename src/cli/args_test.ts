@@ -3,11 +3,13 @@ import assert from "node:assert/strict";
 import {
   contextArg,
   integerFlag,
+  limitFlag,
   MAX_TIMEOUT_SECONDS,
   numberFlag,
   parseCommand,
   UsageError,
 } from "./args.ts";
+import { NUMBERS } from "../contract.ts";
 
 Deno.test("args: numbers are plain decimals, no exponent, no sign, within the maximum", () => {
   assert.equal(numberFlag("run", "timeout", "1.5"), 1.5);
@@ -21,8 +23,47 @@ Deno.test("args: numbers are plain decimals, no exponent, no sign, within the ma
   );
   assert.throws(
     () => numberFlag("run", "timeout", "2147484", MAX_TIMEOUT_SECONDS),
-    /--timeout is at most 2147483, not 2147484/,
+    /--timeout=2147484: not a number from 0 to 2147483/,
   );
+});
+
+Deno.test("args: the limits take whole numbers within NUMBERS' bounds; the error names flag, value, range and key", () => {
+  assert.equal(limitFlag("run", "tasks_max", "512"), 512);
+  assert.equal(limitFlag("run", "heap_mb", undefined), undefined);
+  for (
+    const [key, n] of Object.entries(NUMBERS) as [
+      keyof typeof NUMBERS,
+      typeof NUMBERS[keyof typeof NUMBERS],
+    ][]
+  ) {
+    assert.equal(limitFlag("run", key, String(n.min)), n.min);
+    assert.equal(limitFlag("run", key, String(n.max)), n.max);
+    const bad = [
+      String(n.min - 1),
+      String(n.max + 1),
+      "-5",
+      "1e3",
+      "abc",
+      "",
+      " 64",
+      "64 ",
+      "6.5",
+      "0x40",
+      "99999999999999999999999",
+      "18446744073709551680",
+    ];
+    for (const v of bad) {
+      assert.throws(
+        () => limitFlag("run", key, v),
+        new RegExp(
+          `^UsageError: run: ${n.flag}=${
+            v.replace(/[.+]/g, "\\$&")
+          }: not a whole number from ${n.min} to ${n.max} \\(PrEpParameters ${key}\\)$`,
+        ),
+        `${key} ${v}`,
+      );
+    }
+  }
 });
 
 Deno.test("args: job ids are whole numbers in Slurm's range", () => {

@@ -13,6 +13,8 @@ import { dirname, resolve } from "node:path";
 import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
 import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
+import { BundleError, readEmbeddedPolicy } from "../bundle.ts";
+import { slurmConfPath } from "../view_slurm.ts";
 import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { runHook } from "../launch/mod.ts";
 import { formatTypeErrors, typecheckHook } from "../launch/typecheck.ts";
@@ -80,11 +82,12 @@ async function check(args: string[]): Promise<number> {
   // A refused policy (planted, malformed, a bad set) is said once, plainly.
   let configPath: string | undefined;
   try {
-    configPath = findConfig(dirname(modulePath));
+    // A bundle's policy is its own first line.
+    configPath = readEmbeddedPolicy(modulePath) ? modulePath : findConfig(dirname(modulePath));
     if (configPath) loadPolicy(modulePath, "prolog");
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) configPath = undefined;
-    else if (!(e instanceof PolicyError)) throw e;
+    else if (!(e instanceof PolicyError) && !(e instanceof BundleError)) throw e;
     else {
       console.error(`prep-deno check: ${e.message}`);
       return EXIT.SANDBOX;
@@ -102,7 +105,8 @@ async function check(args: string[]): Promise<number> {
       runHook({
         modulePath,
         hook: "prolog",
-        env: fakeJobEnv("prolog_slurmd"),
+        // slurm.conf where Slurm's commands find it here (a `slurm: true` hook needs it).
+        env: { ...fakeJobEnv("prolog_slurmd"), SLURM_CONF: slurmConfPath(Deno.env.toObject()) },
         listExports: true,
         timeoutSeconds: 30,
         onStdout,
@@ -150,9 +154,8 @@ function describePolicy(p: Policy): string {
     const g = p.permissions[k];
     return g === true ? `${k}=all` : `${k}=${g!.join(",")}`;
   });
-  return `set "${p.setName}" of ${p.configPath}: ${grants.join(" ") || "nothing"}${
-    describeView(p)
-  }`;
+  const from = p.embedded ? `the bundle's embedded policy (honoured: ${p.embedded})` : p.configPath;
+  return `set "${p.setName}" of ${from}: ${grants.join(" ") || "nothing"}${describeView(p)}`;
 }
 
 /** The kernel view's widening, as `check` shows it ("" for the default view). */

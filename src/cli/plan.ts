@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * `prep-deno __plan MODULE HOOK`: the native launcher's cache miss. Writes
+ * `prep-deno __plan MODULE HOOK [SLURM_CONF]`: the native launcher's cache miss. Writes
  * the encoded launch plan on stdout, or, when the hook cannot be launched,
  * the outcome record that says why (kind `refused`, src/outcome_record.ts)
  * and ends with its status: the launcher sends it on to the plugin. The
@@ -18,10 +18,16 @@ import type { HookName } from "../types.ts";
 
 /** Runs `__plan`; resolves to the exit status. */
 export async function planCommand(args: string[]): Promise<number> {
-  const [modulePath, hook] = args;
+  // The third: the daemon's slurm.conf (run --slurm-conf), when the plugin gave one.
+  const [modulePath, hook, slurmConf] = args;
   const place = { hook, module: modulePath, job: Deno.env.get("SLURM_JOB_ID") ?? "?" };
   try {
-    const { plan, warning } = await planChecked(modulePath, hook as HookName);
+    const { plan, warning } = await planChecked(
+      modulePath,
+      hook as HookName,
+      undefined,
+      slurmConf || undefined,
+    );
     // "typecheck": "warn": the errors go to the hook's log, the hook runs.
     if (warning) console.error(`${placePrefix(place)} ${warning}`);
     await writeAll(Deno.stdout, encodePlan(plan));

@@ -13,10 +13,12 @@ import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
 import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
+import { slurmConfPath } from "../view_slurm.ts";
 import { decodeWaitStatus, describeWaitStatus, endedOf, shellStatus } from "../wait_status.ts";
 import {
   contextArg,
   integerFlag,
+  limitFlag,
   MAX_TIMEOUT_SECONDS,
   moduleArg,
   numberFlag,
@@ -41,6 +43,7 @@ under slurmd. The fake job is the one prep-deno/testing gives unit tests.
   --timeout SECONDS  stop the hook after this long
   --heap-mb MIB      the hook's heap limit (default 512)
   --memory-mb MIB    the whole hook's memory limit (default: heap + 512)
+  --tasks-max N      most processes and threads the hook holds at once (default 4096)
   --env KEY=VALUE    set or override one variable (repeatable)
   --env-file FILE    read KEY=VALUE lines (# comments, blank lines ignored)
   --plugin SO        go through the real plugin code (a prep_deno.so): Prolog and
@@ -124,6 +127,7 @@ export async function tryCommand(args: string[]): Promise<number> {
     timeout: { type: "string" },
     "heap-mb": { type: "string" },
     "memory-mb": { type: "string" },
+    "tasks-max": { type: "string" },
     env: { type: "string", multiple: true },
     "env-file": { type: "string" },
     plugin: { type: "string" },
@@ -143,11 +147,9 @@ export async function tryCommand(args: string[]): Promise<number> {
     values.timeout as string | undefined,
     MAX_TIMEOUT_SECONDS,
   );
-  const heapMb = numberFlag("try", "heap-mb", values["heap-mb"] as string | undefined, 1 << 20);
-  const memoryMb = numberFlag("try", "memory-mb", values["memory-mb"] as string | undefined);
-  if (heapMb === 0 || memoryMb === 0) {
-    throw new UsageError("try: --heap-mb and --memory-mb take at least 1");
-  }
+  const heapMb = limitFlag("try", "heap_mb", values["heap-mb"] as string | undefined);
+  const memoryMb = limitFlag("try", "memory_mb", values["memory-mb"] as string | undefined);
+  const tasksMax = limitFlag("try", "tasks_max", values["tasks-max"] as string | undefined);
   let overrides: Record<string, string> = {};
   const envFile = values["env-file"] as string | undefined;
   if (envFile) {
@@ -164,7 +166,12 @@ export async function tryCommand(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`try: --env takes KEY=VALUE, not "${kv}"`);
     overrides[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
+  // slurm.conf as Slurm's own commands find it here, unless --env names one;
+  // handed to the runner as the plugin hands its daemon's, and in slurmd's
+  // place in the environment (slurmctld puts none there).
+  const slurmConf = overrides.SLURM_CONF || slurmConfPath(Deno.env.toObject());
   const env = fakeJobEnv(context, { id, ...who, node: Deno.hostname(), env: overrides });
+  if (env.SLURM_CONF !== undefined) env.SLURM_CONF = slurmConf;
   const hook = HOOK_FOR_CONTEXT[context];
   const plugin = values.plugin as string | undefined;
   console.log(
@@ -191,6 +198,8 @@ export async function tryCommand(args: string[]): Promise<number> {
       ...(timeoutSeconds !== undefined ? ["--timeout", `${timeoutSeconds}`] : []),
       ...(heapMb !== undefined ? ["--heap-mb", `${heapMb}`] : []),
       ...(memoryMb !== undefined ? ["--memory-mb", `${memoryMb}`] : []),
+      ...(tasksMax !== undefined ? ["--tasks-max", `${tasksMax}`] : []),
+      ...(slurmConf.startsWith("/") ? ["--slurm-conf", slurmConf] : []),
     ]);
   }
   const ms = Math.round(performance.now() - started);

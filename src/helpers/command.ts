@@ -12,7 +12,7 @@ import type { JobContext } from "../types.ts";
 /** The PATH commands get when neither the job nor the caller gives one. */
 export const STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Output kept per stream; the rest is read and dropped. */
+/** Output kept per stream unless `maxOutputBytes` says otherwise. */
 const KEEP_BYTES = 1 << 20;
 
 /** Options of {@linkcode runCommand}. */
@@ -29,6 +29,13 @@ export interface RunOptions {
   readonly allowFailure?: boolean;
   /** Working folder. */
   readonly cwd?: string;
+  /**
+   * Bytes kept per stream (default 1 MiB). More is a {@linkcode CommandError}
+   * saying so (the output is never silently shorter), unless `allowTruncation`.
+   */
+  readonly maxOutputBytes?: number;
+  /** Keep the first `maxOutputBytes` and resolve; `truncated` says it happened. */
+  readonly allowTruncation?: boolean;
 }
 
 /** What a finished command gave. */
@@ -39,12 +46,14 @@ export interface CommandResult {
   readonly status: number;
   /** The signal that ended it, if one did. */
   readonly signal?: Deno.Signal;
-  /** Standard output (at most 1 MiB kept). */
+  /** Standard output (at most `maxOutputBytes`, default 1 MiB, kept). */
   readonly stdout: string;
-  /** Standard error (at most 1 MiB kept). */
+  /** Standard error (at most `maxOutputBytes` kept). */
   readonly stderr: string;
   /** Killed by the timeout. */
   readonly timedOut: boolean;
+  /** Bytes read past `maxOutputBytes` and dropped (stdout and stderr together); 0 when whole. */
+  readonly truncated?: number;
 }
 
 /** A command that failed; the message names it, its status and its first stderr line. */
@@ -53,7 +62,9 @@ export class CommandError extends Error {
   /** The result, for callers that want the output. */
   readonly result: CommandResult;
   constructor(result: CommandResult) {
-    const why = result.timedOut
+    const why = result.truncated && result.status === 0 && !result.timedOut
+      ? `printed ${result.truncated} bytes more than the output kept (maxOutputBytes); refusing a partial answer`
+      : result.timedOut
       ? "timed out and was killed"
       : result.signal
       ? `was killed by ${result.signal}`
@@ -81,6 +92,14 @@ export function commandEnv(
   for (const [k, v] of Object.entries(job?.env ?? {})) {
     if (!k.startsWith("DENO_") && k !== "NO_COLOR") env[k] = v;
   }
+  // slurmctld gives its hooks no SLURM_CONF; with `slurm: true` the runner
+  // sets the daemon's own in the process, and Slurm's commands need it.
+  if (!env.SLURM_CONF) {
+    try {
+      const conf = Deno.env.get("SLURM_CONF");
+      if (conf) env.SLURM_CONF = conf;
+    } catch { /* no env permission for it: no `slurm: true` */ }
+  }
   return { ...env, ...extra };
 }
 
@@ -93,10 +112,8 @@ export function commandEnv(
  * @example
  * ```ts
  * import { runCommand } from "./command.ts";
- * export async function gpuCount(): Promise<number> {
- *   const { stdout } = await runCommand(["/usr/bin/nvidia-smi", "-L"], { timeoutSeconds: 20 });
- *   return stdout.split("\n").filter((l) => l.startsWith("GPU ")).length;
- * }
+ * const { stdout } = await runCommand(["/usr/bin/uname", "-s"], { timeoutSeconds: 20 });
+ * stdout; // "Linux\n"
  * ```
  * @throws {CommandError} naming the command and how it failed.
  */
@@ -143,9 +160,10 @@ export async function runCommand(
       } catch { /* already gone */ }
     }, seconds * 1000)
     : undefined;
-  const [stdout, stderr, status] = await Promise.all([
-    keep(child.stdout),
-    keep(child.stderr),
+  const max = opts.maxOutputBytes ?? KEEP_BYTES;
+  const [out, err, status] = await Promise.all([
+    keep(child.stdout, max),
+    keep(child.stderr, max),
     child.status,
   ]);
   clearTimeout(timer);
@@ -153,25 +171,32 @@ export async function runCommand(
     argv,
     status: status.signal ? 128 + signalNumber(status.signal) : status.code,
     signal: status.signal ?? undefined,
-    stdout,
-    stderr,
+    stdout: out.text,
+    stderr: err.text,
     timedOut,
+    truncated: out.dropped + err.dropped,
   };
   if ((result.status !== 0 || timedOut) && !opts.allowFailure) throw new CommandError(result);
+  if (result.truncated && !opts.allowTruncation) throw new CommandError(result);
   return result;
 }
 
-async function keep(stream: ReadableStream<Uint8Array>): Promise<string> {
+async function keep(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<{ text: string; dropped: number }> {
   const decoder = new TextDecoder();
   let text = "";
   let kept = 0;
+  let dropped = 0;
   for await (const chunk of stream) {
-    if (kept >= KEEP_BYTES) continue;
-    const part = chunk.subarray(0, KEEP_BYTES - kept);
+    const part = chunk.subarray(0, Math.max(0, max - kept));
+    dropped += chunk.length - part.length;
+    if (part.length === 0) continue;
     kept += part.length;
     text += decoder.decode(part, { stream: true });
   }
-  return text + decoder.decode();
+  return { text: text + decoder.decode(), dropped };
 }
 
 const SIGNALS: Partial<Record<Deno.Signal, number>> = {

@@ -75,14 +75,14 @@ Deno.test("makeJobFolder: owner and mode, idempotent, parents; refuses a planted
     Deno.symlinkSync("/etc", join(dir, "planted"));
     await assert.rejects(
       () => makeJobFolder(join(dir, "planted"), { uid: 65534, gid: 65534 }),
-      /planted exists and is a symlink; refusing to follow it/,
+      /planted: exists and is a symlink; refusing to follow it/,
     );
     assert.equal(Deno.statSync("/etc").uid, 0);
     Deno.mkdirSync(join(dir, "theirs"));
     Deno.chownSync(join(dir, "theirs"), 1234, 1234);
     await assert.rejects(
       () => makeJobFolder(join(dir, "theirs"), { uid: 65534, gid: 65534 }),
-      /owned by uid 1234 .*refusing to change a folder a user controls/,
+      /theirs: exists, owned by uid 1234 .*refusing to change a folder a user controls/,
     );
     await removeTree(join(dir, "a"));
     await removeTree(join(dir, "a")); // missing is fine

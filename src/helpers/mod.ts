@@ -28,16 +28,28 @@ export {
   type RunOptions,
   STANDARD_PATH,
 } from "./command.ts";
-export { type FolderOptions, makeJobFolder, removeTree } from "./folders.ts";
+export { type FolderOptions, makeJobFolder, removeTree, removeUserFiles } from "./folders.ts";
+export { dropCaches, isMountPoint } from "./node.ts";
+export { appendToJobOutput } from "./job_output.ts";
 export {
   parsePs,
   PROCESS_COMMANDS,
+  PROCESS_LIST_MAX_BYTES,
   type ProcessInfo,
   type SignalOptions,
   signalUserProcesses,
   userProcesses,
 } from "./processes.ts";
-export { drainNode, otherJobsOnNode, REASON_MAX, SLURM_COMMANDS } from "./slurm.ts";
+export {
+  ACTIVE_JOB_STATES,
+  drainNode,
+  otherJobsOnNode,
+  REASON_MAX,
+  SLURM_COMMANDS,
+  userJobsOnNode,
+  type UserJobsOptions,
+} from "./slurm.ts";
+export { WALK_TOOL } from "./walk_tool.ts";
 export { privileged, type PrivilegedOptions } from "./privileged.ts";
 export { syslog, type SyslogLevel, type SyslogOptions } from "./syslog.ts";
 export { expandJobPath, jobOutputPaths } from "./job_paths.ts";

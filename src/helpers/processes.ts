@@ -2,14 +2,29 @@
 /**
  * Find and signal a user's processes on this node, optionally sparing those
  * of the user's other jobs. Deno 2.9 serves /proc and `Deno.kill` only to a
- * hook with `"all": true`, so this goes through `ps` and `kill`, which the
- * policy grants under `run`; the sandbox set needs `processes: "host"` (to
- * see the node's processes) and `CAP_KILL` (to signal another user's).
+ * hook with `"all": true`, so the list comes from /proc through the runner's
+ * walk tool (`walk_tool.ts`), whole or not at all (a list that would pass
+ * its bound, or a /proc that hides processes, is an error), and signals go
+ * through `kill`, which the policy grants under `run`; the sandbox set needs
+ * `processes: "host"` (to see the node's processes) and `CAP_KILL` (to
+ * signal another user's).
  *
  * @module
  */
 
 import { runCommand } from "./command.ts";
+import { runWalkTool } from "./walk_tool.ts";
+
+/**
+ * Largest process list taken (the tool caps each command line at 4 KiB, so
+ * this holds over 16000 processes); a longer one fails, never shortens.
+ *
+ * @example
+ * ```ts
+ * PROCESS_LIST_MAX_BYTES; // 67108864
+ * ```
+ */
+export const PROCESS_LIST_MAX_BYTES = 64 << 20;
 
 /** One process of the node. */
 export interface ProcessInfo {
@@ -23,24 +38,40 @@ export interface ProcessInfo {
   readonly args: string;
 }
 
-/** The ps and kill commands the helpers run (grant them under `run`). */
+/** The kill command the helpers run (grant it under `run`); `ps` is no longer needed. */
 export const PROCESS_COMMANDS = { ps: "/usr/bin/ps", kill: "/usr/bin/kill" } as const;
 
 /**
- * Every process of the node owned by `uid` (the job's `job.uid`).
+ * Every process of the node owned by `uid` (the job's `job.uid`), by real
+ * uid; the whole list or an error saying why it is not whole.
  *
  * @example
  * ```ts
  * import { userProcesses } from "./processes.ts";
- * const left = await userProcesses(1000);
- * left.map((p) => p.pid);
+ * const mine = await userProcesses(0);
+ * mine.some((p) => p.pid === Deno.pid); // true
  * ```
+ * @throws {Error} when /proc cannot be read whole (hidepid, a list past its bound).
  */
 export async function userProcesses(uid: number): Promise<ProcessInfo[]> {
-  const r = await runCommand([PROCESS_COMMANDS.ps, "-e", "-o", "pid=,uid=,cgroup:512=,args="], {
-    env: { LC_ALL: "C" },
-  });
-  return parsePs(r.stdout).filter((p) => p.uid === uid);
+  const out = await runWalkTool(["ps"], { maxOutputBytes: PROCESS_LIST_MAX_BYTES });
+  return parseProcessList(out).filter((p) => p.uid === uid);
+}
+
+/** Parses the walk tool's `ps` lines: `PID UID JOB|- ARGS`. */
+function parseProcessList(text: string): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\d+) (\d+) (\d+|-) ?(.*)$/.exec(line);
+    if (!m) continue;
+    out.push({
+      pid: Number(m[1]),
+      uid: Number(m[2]),
+      ...(m[3] === "-" ? {} : { jobId: Number(m[3]) }),
+      args: m[4],
+    });
+  }
+  return out;
 }
 
 /**
@@ -86,11 +117,14 @@ export interface SignalOptions {
  *
  * @example
  * ```ts
- * import type { JobContext } from "../types.ts";
  * import { signalUserProcesses } from "./processes.ts";
- * export async function epilog(job: JobContext) {
- *   await signalUserProcesses(job.uid!, { spareOtherJobsThan: job.id });
- * }
+ * const sleeper = new Deno.Command("/usr/bin/setpriv", {
+ *   args: ["--reuid=61234", "--regid=61234", "--clear-groups", "/usr/bin/sleep", "60"],
+ * }).spawn();
+ * await new Promise((r) => setTimeout(r, 200));
+ * const pids = await signalUserProcesses(61234);
+ * pids.includes(sleeper.pid); // true
+ * (await sleeper.status).signal; // "SIGKILL"
  * ```
  * @throws {Error} for uid 0, or when `ps`/`kill` fail.
  */

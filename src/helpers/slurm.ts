@@ -25,12 +25,11 @@ export const REASON_MAX = 200;
  *
  * @example
  * ```ts
- * import type { JobContext } from "../types.ts";
  * import { drainNode } from "./slurm.ts";
- * export async function prolog(job: JobContext) {
- *   await drainNode(job, "gpu 1 lost");
- *   return 1;
- * }
+ * import { fakeJob } from "../testing.ts";
+ * // No cluster here: an empty slurm.conf makes scontrol fail at once.
+ * const job = fakeJob("prolog", { node: "n1", env: { SLURM_CONF: "/dev/null" } });
+ * await drainNode(job, "gpu 1 lost").catch((e) => e.message.includes("scontrol")); // true off a cluster
  * ```
  * @throws {Error} naming scontrol and its message when it fails.
  */
@@ -50,13 +49,14 @@ export async function drainNode(job: JobContext, reason: string, node?: string):
  *
  * @example
  * ```ts
- * import type { JobContext } from "../types.ts";
  * import { otherJobsOnNode } from "./slurm.ts";
- * export async function epilog(job: JobContext) {
- *   if ((await otherJobsOnNode(job)).length === 0) {
- *     // the user's last job here: clean up their /dev/shm files
- *   }
- * }
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("epilog", {
+ *   user: "alice",
+ *   node: "n1",
+ *   env: { SLURM_CONF: "/dev/null" }, // no cluster here: squeue fails at once
+ * });
+ * await otherJobsOnNode(job).catch((e) => e.message.includes("squeue")); // true off a cluster
  * ```
  */
 export async function otherJobsOnNode(job: JobContext): Promise<number[]> {
@@ -80,4 +80,79 @@ export async function otherJobsOnNode(job: JobContext): Promise<number[]> {
   );
   return r.stdout.split("\n").map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number)
     .filter((id) => id !== job.id);
+}
+
+/**
+ * Job states in which a job holds its nodes: what {@linkcode userJobsOnNode} asks for.
+ *
+ * @example
+ * ```ts
+ * ACTIVE_JOB_STATES.join(","); // "CONFIGURING,RUNNING,COMPLETING,SUSPENDED"
+ * ```
+ */
+export const ACTIVE_JOB_STATES = [
+  "CONFIGURING",
+  "RUNNING",
+  "COMPLETING",
+  "SUSPENDED",
+] as const;
+
+/** Options of {@linkcode userJobsOnNode}. */
+export interface UserJobsOptions {
+  /** The node (default: the job's node, `job.nodeName`). */
+  readonly node?: string;
+  /** The job whose variables squeue gets (SLURM_CONF) and whose node is the default. */
+  readonly job?: JobContext;
+  /** States asked for with squeue's own `--states` (default {@linkcode ACTIVE_JOB_STATES}). */
+  readonly states?: readonly string[];
+}
+
+/**
+ * Ids of `user`'s jobs on a node, as `squeue -h -w NODE -u USER -t STATES
+ * -o %A` lists them: Slurm itself filters by state (no parsing of state
+ * names here), for epilogs that clean up only when the user has no other
+ * job on the node. squeue's failure is an error, never "no jobs".
+ *
+ * Needs: `"slurm": true` in the sandbox set and `run` of `/usr/bin/squeue`.
+ *
+ * @example
+ * ```ts
+ * import { userJobsOnNode } from "./slurm.ts";
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("epilog", {
+ *   id: 7,
+ *   user: "alice",
+ *   node: "n1",
+ *   env: { SLURM_CONF: "/dev/null" }, // no cluster here: squeue fails at once
+ * });
+ * try {
+ *   const others = (await userJobsOnNode("alice", { job })).filter((id) => id !== job.id);
+ *   if (others.length === 0) console.log("last job of alice here: clean up");
+ * } catch (e) {
+ *   (e as Error).message.includes("squeue"); // true where no cluster answers
+ * }
+ * ```
+ * @throws {Error} naming squeue and its message when it fails.
+ */
+export async function userJobsOnNode(user: string, opts: UserJobsOptions = {}): Promise<number[]> {
+  const node = opts.node ?? opts.job?.nodeName;
+  if (!node) throw new Error("userJobsOnNode: needs the node (opts.node or opts.job)");
+  if (!/^[^\s,]+$/.test(user)) throw new Error(`userJobsOnNode: "${user}" is not a user name`);
+  const states = opts.states ?? ACTIVE_JOB_STATES;
+  const r = await runCommand(
+    [
+      SLURM_COMMANDS.squeue,
+      "--noheader",
+      "--nodelist",
+      node,
+      "--user",
+      user,
+      "--states",
+      states.join(","),
+      "--format",
+      "%A",
+    ],
+    { job: opts.job, timeoutSeconds: 30 },
+  );
+  return r.stdout.split("\n").map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
 }

@@ -37,11 +37,11 @@ export interface SyslogOptions {
  *
  * @example
  * ```ts
- * import type { JobContext } from "../types.ts";
  * import { syslog } from "./syslog.ts";
- * export async function prolog(job: JobContext) {
- *   await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" });
- * }
+ * import { fakeJob } from "../testing.ts";
+ * const job = fakeJob("prolog", { id: 7 });
+ * await syslog(`job ${job.id}: scratch ready`, { tag: "prolog", level: "notice" })
+ *   .catch((e) => e.message.includes("logger")); // true where no syslog listens
  * ```
  * @throws {Error} naming logger and its message when it fails.
  */

@@ -23,7 +23,8 @@ export interface CheckedPlan {
 }
 
 /**
- * The plan for `hook` of `modulePath`, after its type check.
+ * The plan for `hook` of `modulePath`, after its type check; `slurmConf` is
+ * the daemon's own slurm.conf (`run --slurm-conf`), as {@linkcode planHook} takes it.
  *
  * @example
  * ```ts
@@ -37,10 +38,11 @@ export async function planChecked(
   modulePath: string,
   hook: HookName,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  slurmConf?: string,
 ): Promise<CheckedPlan> {
-  const plan = planHook(modulePath, hook, undefined, env);
+  const plan = planHook(modulePath, hook, undefined, env, slurmConf);
   // planHook read the same policy without error.
-  const policy = loadPolicy(modulePath, hook, env);
+  const policy = loadPolicy(modulePath, hook, slurmConf ? { ...env, SLURM_CONF: slurmConf } : env);
   const verdict = judgeTypes(await typecheckHook(modulePath, policy, plan), policy, hook);
   if (verdict.refusal) {
     throw new LaunchRefused(EXIT.SANDBOX, verdict.refusal.message, verdict.refusal.cause);

@@ -27,6 +27,7 @@ import {
   outcomeText,
 } from "../outcome_record.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
+import { guardChildEnv } from "../child_env.ts";
 import { adminWording } from "../capability_hints.ts";
 import {
   callHook,
@@ -174,11 +175,13 @@ function readStdin(): Uint8Array {
 async function main(): Promise<void> {
   const env = parseEnvEntries(readStdin());
   place.job = env.SLURM_JOB_ID ?? "?";
+  // Commands the hook runs get no loader variable it did not get from the job.
+  guardChildEnv(() => env);
   let mod: Record<string, unknown>;
   try {
     mod = await import(moduleUrl);
   } catch (e) {
-    finish(judgeLoad(e, from));
+    finish(judgeLoad(e, from, moduleUrl));
   }
   if (mode === "--list-exports") {
     console.log(JSON.stringify(Object.keys(mod)));

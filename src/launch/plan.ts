@@ -13,6 +13,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import { WALK_TOOL } from "../helpers/walk_tool.ts";
+import type { KernelView } from "../view.ts";
 import { bwrapArgs, fdBinds, findBwrap, sandboxedCommand } from "../sandbox.ts";
 import { viewDeps } from "../view.ts";
 import { covers } from "../trust.ts";
@@ -103,10 +105,62 @@ const DENO_HOOK_FLAGS = [
 ];
 
 /**
+ * The name a policy's `run` may give the helpers' walk tool (where a
+ * {@linkcode walkToolAllowed} check would not allow it by itself): the
+ * runner puts the tool's path in its place.
+ *
+ * @example
+ * ```ts
+ * const policy = { permissions: { prolog: { run: [WALK_TOOL_NAME] } } };
+ * ```
+ */
+export const WALK_TOOL_NAME = "prep-deno-walk";
+
+/**
+ * The helpers' walk tool when this build made it (a sandbox binds it): else nothing.
+ *
+ * @example
+ * ```ts
+ * walkToolPaths(); // ["/usr/lib/prep-deno/build/prep-deno-walk"] when installed
+ * ```
+ */
+export function walkToolPaths(): string[] {
+  try {
+    return Deno.statSync(WALK_TOOL).isFile ? [WALK_TOOL] : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether a hook may run the helpers' walk tool (`build/prep-deno-walk`)
+ * without being asked to list it: the tool runs with the hook's own uid,
+ * capabilities and view and executes nothing, so the only thing it could
+ * add is a write Deno's own wall refuses: allowed only when every folder
+ * the view lets it write (`write` of the sandbox set) is one the permission
+ * set's `write` covers too. See docs/security.md.
+ *
+ * @example
+ * ```ts
+ * walkToolAllowed({ write: ["/tmp"] }, resolveView(undefined, { write: ["/tmp"] }, {})); // true
+ * walkToolAllowed({ write: ["/tmp/jobs"] }, resolveView({ write: ["/tmp"] }, {}, {})); // false
+ * ```
+ */
+export function walkToolAllowed(p: Permissions, view: KernelView | undefined): boolean {
+  if (p.all === true || p.write === true) return true;
+  if (view?.writeAll) return false;
+  const writes = p.write ?? [];
+  return (view?.write ?? []).every((g) =>
+    writes.some((w) => covers(w, g.path) || covers(w, g.real))
+  );
+}
+
+/**
  * What a hook's sandbox is made of: its hook root (what its own imports may
  * reach: the policy's folder, or the module file alone) and its Deno
  * permissions (the policy's, plus `read` of the hook root: Deno gates a
- * dynamic import of local code behind `read`).
+ * dynamic import of local code behind `read`, plus `run` of the helpers'
+ * walk tool when {@linkcode walkToolAllowed}).
  */
 export function hookSandbox(
   modulePath: string,
@@ -115,10 +169,20 @@ export function hookSandbox(
   const hookRoot = policy.hookRoot ?? (policy.configPath ? dirname(policy.configPath) : modulePath);
   const p = policy.permissions;
   // The runner's helpers (src/helpers, src/mod.ts) are importable by any hook.
-  const permissions = p.read === true || p.all === true ? p : {
+  const withRead = p.read === true || p.all === true ? p : {
     ...p,
     read: [...(p.read ?? []), hookRoot, ...HELPER_MODULE_PATHS, ...runtimeModulePaths()],
   };
+  // `"run": ["prep-deno-walk"]` names the tool wherever this build has it.
+  const tool = walkToolPaths();
+  const run = Array.isArray(p.run)
+    ? [...new Set(p.run.map((r) => r === WALK_TOOL_NAME ? WALK_TOOL : r))]
+    : p.run;
+  const named = Array.isArray(run) && run.includes(WALK_TOOL);
+  const permissions = p.all === true || run === true || named || tool.length === 0 ||
+      !walkToolAllowed(p, policy.view)
+    ? (run === p.run ? withRead : { ...withRead, run })
+    : { ...withRead, run: [...(run ?? []), ...tool] };
   return { hookRoot, permissions };
 }
 
@@ -211,7 +275,8 @@ export interface OtherEntry {
 /**
  * The plan for `hook` of the module at `modulePath` (absolute): by default
  * build/entry.js, or `other`'s command in the same view. `env` is the job's
- * environment (where `slurm: true` finds slurm.conf).
+ * environment; `slurmConf` the daemon's own slurm.conf (`run --slurm-conf`,
+ * from the plugin), which `slurm: true` uses before the environment's.
  *
  * @throws {LaunchRefused} when the module is missing, the policy unusable or
  * bwrap not installed; the message names the file and the fix.
@@ -221,6 +286,7 @@ export function planHook(
   hook: HookName,
   other?: OtherEntry,
   env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  slurmConf?: string,
 ): LaunchPlan {
   try {
     if (!Deno.statSync(modulePath).isFile) {
@@ -238,7 +304,7 @@ export function planHook(
   }
   let policy: Policy;
   try {
-    policy = loadPolicy(modulePath, hook, env);
+    policy = loadPolicy(modulePath, hook, slurmConf ? { ...env, SLURM_CONF: slurmConf } : env);
   } catch (e) {
     if (e instanceof PolicyError) throw new LaunchRefused(EXIT.SANDBOX, e.message);
     throw e;
@@ -275,6 +341,7 @@ export function planHook(
           ...(other ? other.runtimePaths : [ENTRY_PATH]),
           ...HELPER_MODULE_PATHS,
           ...runtimeModulePaths(),
+          ...walkToolPaths(),
         ],
         hookRoot,
         view: policy.view,
@@ -297,7 +364,8 @@ export function planHook(
         ...denoPermissionFlags(
           permissions,
           [LAUNCHER.STATUS_PATH],
-          Object.keys(SANDBOX_RUNTIME_ENV),
+          // With `slurm: true`, SLURM_CONF too: the helpers hand it to Slurm's commands.
+          [...Object.keys(SANDBOX_RUNTIME_ENV), ...(policy.view.slurm ? ["SLURM_CONF"] : [])],
         ),
         ENTRY_PATH,
         pathToFileURL(modulePath).href,

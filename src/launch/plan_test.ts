@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { LAUNCHER } from "../contract.ts";
 import type { Policy } from "../policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
+import { WALK_TOOL } from "../helpers/walk_tool.ts";
 import { runtimeModulePaths } from "../import_map.ts";
 import {
   denoPermissionFlags,
@@ -11,6 +12,8 @@ import {
   LaunchRefused,
   planHook,
   policyDeps,
+  walkToolAllowed,
+  walkToolPaths,
 } from "./plan.ts";
 
 Deno.test("plan: a policy becomes Deno's permission flags, absent kinds denied", () => {
@@ -140,4 +143,31 @@ Deno.test("plan: another entry gets the same view, the runner's state masked bef
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("plan: the walk tool is added to run only when Deno's write covers the view's, or named", () => {
+  const view = (write: string[]) => ({ write: write.map((p) => ({ path: p, real: p })) }) as never;
+  assert.equal(walkToolAllowed({ write: ["/tmp"] }, view(["/tmp/jobs"])), true);
+  assert.equal(walkToolAllowed({}, view([])), true);
+  assert.equal(walkToolAllowed({ write: ["/tmp/jobs"] }, view(["/tmp"])), false);
+  assert.equal(walkToolAllowed({ write: true }, view(["/tmp"])), true);
+  const policy = (p: Partial<Policy>) => p as Policy;
+  const tool = walkToolPaths();
+  assert.deepEqual(tool, [WALK_TOOL], "the build made the tool");
+  const auto = hookSandbox("/m.ts", policy({ hookRoot: "/m.ts", permissions: { write: ["/x"] } }));
+  assert.deepEqual(auto.permissions.run, tool);
+  const wide = hookSandbox(
+    "/m.ts",
+    policy({ hookRoot: "/m.ts", permissions: { write: ["/x/y"] }, view: view(["/x"]) }),
+  );
+  assert.equal(wide.permissions.run, undefined);
+  const named = hookSandbox(
+    "/m.ts",
+    policy({
+      hookRoot: "/m.ts",
+      permissions: { write: ["/x/y"], run: ["prep-deno-walk", "/usr/bin/kill"] },
+      view: view(["/x"]),
+    }),
+  );
+  assert.deepEqual(named.permissions.run, [WALK_TOOL, "/usr/bin/kill"]);
 });

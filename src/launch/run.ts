@@ -28,11 +28,15 @@ export interface HookRun {
   heapMb?: number;
   /** The whole hook's memory limit in MiB. */
   memoryMb?: number;
+  /** Most tasks (processes and threads) at once, `--tasks-max`. */
+  tasksMax?: number;
   /**
    * The hook's environment. Undefined: this process's own, passed on
    * untouched (bytes that are not UTF-8 included), as `run` does.
    */
   env?: Record<string, string>;
+  /** The daemon's own slurm.conf (`run --slurm-conf`); `slurm: true` uses it. */
+  slurmConf?: string;
   /** Only list the module's exports on stdout, as JSON (for `check`). */
   listExports?: boolean;
   /** Receives the hook's stdout instead of this process's stdout. */
@@ -49,7 +53,7 @@ export async function runHook(run: HookRun): Promise<number> {
   const jobId = run.env?.SLURM_JOB_ID ?? Deno.env.get("SLURM_JOB_ID") ?? "?";
   let plan;
   try {
-    plan = planHook(modulePath, run.hook, undefined, run.env);
+    plan = planHook(modulePath, run.hook, undefined, run.env, run.slurmConf);
   } catch (e) {
     if (!(e instanceof LaunchRefused)) throw e;
     const record: HookOutcome = {
@@ -76,6 +80,7 @@ export async function runHook(run: HookRun): Promise<number> {
     timeoutSeconds: run.timeoutSeconds,
     heapMb: run.heapMb,
     memoryMb: run.memoryMb,
+    tasksMax: run.tasksMax,
     listExports: run.listExports,
     outcomeFd: run.outcomeFd,
     stdout: piped ? "piped" : "inherit",

@@ -45,6 +45,8 @@ export interface SpawnOptions {
   heapMb?: number;
   /** The whole hook's memory limit in MiB (default: heap + 512). */
   memoryMb?: number;
+  /** Most tasks (processes and threads) at once, `--tasks-max`. */
+  tasksMax?: number;
   /** Only print the module's exports as JSON on stdout (for `check`). */
   listExports?: boolean;
   /**
@@ -74,6 +76,7 @@ export function spawnPlan(plan: LaunchPlan, opts: SpawnOptions): Deno.ChildProce
   if (opts.timeoutSeconds) args.push("--timeout", String(opts.timeoutSeconds));
   if (opts.heapMb) args.push("--heap-mb", String(opts.heapMb));
   if (opts.memoryMb) args.push("--memory-mb", String(opts.memoryMb));
+  if (opts.tasksMax) args.push("--tasks-max", String(opts.tasksMax));
   if (opts.listExports) args.push("--list-exports");
   if (opts.noStatus) args.push("--no-status");
   if (opts.outcomeFd !== undefined) args.push("--outcome-fd", String(opts.outcomeFd));

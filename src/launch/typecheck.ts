@@ -17,11 +17,11 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hookImports } from "../import_map.ts";
+import { LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "./constants.ts";
 import type { Policy } from "../policy.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
-import { LAUNCHER } from "../contract.ts";
-import { RUNTIME_DIR } from "./constants.ts";
 
 /** The runner's own TypeScript (`src/`): what `"prep-deno"` names in a check. */
 const SRC = dirname(fileURLToPath(new URL("../mod.ts", import.meta.url)));
@@ -237,6 +237,10 @@ export async function typecheckHook(
   const dir = checkDir();
   try {
     // The tmpfs over it needs a mount point when the view binds the host's /run.
+    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  try {
+    // The tmpfs over the run dir needs a mount point when the view binds the host's /run.
     Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
   } catch { /* there already, or not root: bwrap says so if it matters */ }
   try {

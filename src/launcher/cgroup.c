@@ -4,6 +4,9 @@
  * hook (every process, off-heap memory, page cache it dirties) and lets the
  * runner kill every process of the hook at once. cgroup v2 (memory.max)
  * where the memory controller is there, else v1 (memory.limit_in_bytes).
+ * The process limit (pids.max, --tasks-max) goes in the same cgroup on v2,
+ * in one of the v1 pids hierarchy otherwise; without a pids controller the
+ * hook has no process limit (documented in the README too).
  * Fallback when neither is writable (not root, read-only /sys, no memory
  * controller): no cgroup; the timeout still stops every process (killing
  * bwrap ends the hook's pid namespace) and the heap limit still holds, but
@@ -38,8 +41,8 @@ static int write_file(const char *dir, const char *name, const char *value)
 	return ok ? 0 : -1;
 }
 
-/* Our own cgroup's folder for v1 memory (v2 == 0) or the v2 tree (v2 == 1). */
-static int own_cgroup(char *out, size_t size, int v2)
+/* Our own cgroup's folder for v1 `controller` (v2 == 0) or the v2 tree (v2 == 1). */
+static int own_cgroup(char *out, size_t size, int v2, const char *controller)
 {
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	char line[4200];
@@ -64,8 +67,9 @@ static int own_cgroup(char *out, size_t size, int v2)
 		} else if (!v2) {
 			char *c = strtok(ctrl, ",");
 			for (; c; c = strtok(NULL, ","))
-				if (!strcmp(c, "memory")) {
-					snprintf(out, size, "/sys/fs/cgroup/memory%s", path);
+				if (!strcmp(c, controller)) {
+					snprintf(out, size, "/sys/fs/cgroup/%s%s", controller,
+						 path);
 					found = 0;
 				}
 		}
@@ -100,20 +104,27 @@ static void remove_stale(const char *parent)
 	closedir(d);
 }
 
-static int try_create(struct pd_cgroup *cg, int v2, long memory_mb)
+/* A new cgroup of ours under `parent`, its path in `out` (size 4096); -1 if none. */
+static int make_child(const char *parent, char *out)
 {
 	static unsigned counter;
-	char parent[4096], limit[32], probe[4200];
 
-	if (own_cgroup(parent, sizeof(parent), v2) < 0)
-		return -1;
 	remove_stale(parent);
-	if (snprintf(cg->path, sizeof(cg->path), "%s/prep-deno-%ld-%u-%ld", parent,
-		     (long)getpid(), counter++, (long)time(NULL)) >= (int)sizeof(cg->path) ||
-	    mkdir(cg->path, 0700) < 0) {
-		cg->path[0] = '\0';
+	if (snprintf(out, 4096, "%s/prep-deno-%ld-%u-%ld", parent, (long)getpid(), counter++,
+		     (long)time(NULL)) >= 4096 ||
+	    mkdir(out, 0700) < 0) {
+		out[0] = '\0';
 		return -1;
 	}
+	return 0;
+}
+
+static int try_create(struct pd_cgroup *cg, int v2, long memory_mb)
+{
+	char parent[4096], limit[32], probe[4200];
+
+	if (own_cgroup(parent, sizeof(parent), v2, "memory") < 0 || make_child(parent, cg->path) < 0)
+		return -1;
 	snprintf(limit, sizeof(limit), "%lld", (long long)memory_mb * 1024 * 1024);
 	if (snprintf(probe, sizeof(probe), "%s/%s", cg->path,
 		     v2 ? "memory.max" : "memory.limit_in_bytes") >= (int)sizeof(probe) ||
@@ -132,12 +143,41 @@ static int try_create(struct pd_cgroup *cg, int v2, long memory_mb)
 	return 0;
 }
 
-int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb)
+/* The process limit: in the v2 cgroup itself, else a v1 pids cgroup of its own. */
+static void create_pids(struct pd_cgroup *cg, long tasks_max)
 {
+	char parent[4096], limit[32];
+
+	snprintf(limit, sizeof(limit), "%ld", tasks_max);
+	cg->pids[0] = '\0';
+	if (cg->path[0] && cg->v2) {
+		if (write_file(cg->path, "pids.max", limit) == 0)
+			snprintf(cg->pids, sizeof(cg->pids), "%s", cg->path);
+		return;
+	}
+	if (own_cgroup(parent, sizeof(parent), 0, "pids") < 0 || make_child(parent, cg->pids) < 0)
+		return;
+	if (write_file(cg->pids, "pids.max", limit) < 0) {
+		rmdir(cg->pids);
+		cg->pids[0] = '\0';
+	}
+}
+
+int pd_cgroup_create(struct pd_cgroup *cg, long memory_mb, long tasks_max)
+{
+	int rc = -1;
+
 	cg->path[0] = '\0';
 	if (try_create(cg, 1, memory_mb) == 0 || try_create(cg, 0, memory_mb) == 0)
-		return 0;
-	return -1;
+		rc = 0;
+	create_pids(cg, tasks_max);
+	return cg->pids[0] ? 0 : rc;
+}
+
+/* Whether the pids cgroup is a folder of its own (v1), not the memory cgroup. */
+static int own_pids(const struct pd_cgroup *cg)
+{
+	return cg->pids[0] && strcmp(cg->pids, cg->path);
 }
 
 /* Moves `pid` into the cgroup: everything it starts from then on is in it. */
@@ -145,20 +185,43 @@ int pd_cgroup_add(const struct pd_cgroup *cg, pid_t pid)
 {
 	char text[32];
 
+	snprintf(text, sizeof(text), "%ld", (long)pid);
+	if (own_pids(cg) && write_file(cg->pids, "cgroup.procs", text) < 0)
+		return -1;
 	if (!cg->path[0])
 		return 0;
-	snprintf(text, sizeof(text), "%ld", (long)pid);
 	return write_file(cg->path, "cgroup.procs", text);
 }
 
-/* SIGKILLs every process in the cgroup until it is empty (forks included). */
-void pd_cgroup_kill_all(const struct pd_cgroup *cg)
+/* Whether a fork or clone of the hook was refused at its process limit. */
+int pd_cgroup_tasks_hit(const struct pd_cgroup *cg)
+{
+	char path[4200], key[64];
+	long long value;
+	FILE *f;
+	int hit = 0;
+
+	if (!cg->pids[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/pids.events", cg->pids);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %lld", key, &value) == 2)
+		if (!strcmp(key, "max") && value > 0)
+			hit = 1;
+	fclose(f);
+	return hit;
+}
+
+/* SIGKILLs every process in the cgroup folder `dir` until it is empty (forks included). */
+static void kill_all_in(const char *dir)
 {
 	char path[4200];
 
-	if (!cg->path[0])
+	if (!dir[0])
 		return;
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	for (int round = 0; round < 1000; round++) {
 		FILE *f = fopen(path, "re");
 		long pid;
@@ -175,6 +238,13 @@ void pd_cgroup_kill_all(const struct pd_cgroup *cg)
 			return;
 		usleep(1000);
 	}
+}
+
+void pd_cgroup_kill_all(const struct pd_cgroup *cg)
+{
+	kill_all_in(cg->path);
+	if (own_pids(cg))
+		kill_all_in(cg->pids);
 }
 
 /* Whether the kernel's OOM killer killed a process of the cgroup. */
@@ -199,13 +269,21 @@ int pd_cgroup_oom_killed(const struct pd_cgroup *cg)
 	return killed;
 }
 
+/* Removes the folder `dir`, once the processes just killed have left it. */
+static void remove_dir(char *dir)
+{
+	if (!dir[0])
+		return;
+	for (int i = 0; i < 200 && rmdir(dir) < 0 && errno == EBUSY; i++)
+		usleep(1000);
+	dir[0] = '\0';
+}
+
 void pd_cgroup_remove(struct pd_cgroup *cg)
 {
-	if (!cg->path[0])
-		return;
 	pd_cgroup_kill_all(cg);
-	/* A process just killed may still be leaving the cgroup: retry. */
-	for (int i = 0; i < 200 && rmdir(cg->path) < 0 && errno == EBUSY; i++)
-		usleep(1000);
-	cg->path[0] = '\0';
+	if (own_pids(cg))
+		remove_dir(cg->pids);
+	cg->pids[0] = '\0';
+	remove_dir(cg->path);
 }

@@ -17,7 +17,7 @@
 #define PD_EXIT_FAILED 1 /* the hook threw or returned a bad value */
 #define PD_EXIT_USAGE 2 /* bad command line */
 #define PD_EXIT_TIMEOUT 124 /* ran past --timeout */
-#define PD_EXIT_OUT_OF_MEMORY 125 /* hit a memory limit */
+#define PD_EXIT_OUT_OF_MEMORY 125 /* hit --heap-mb, --memory-mb or --tasks-max */
 #define PD_EXIT_SANDBOX 126 /* bad policy, no bwrap */
 #define PD_EXIT_NOT_FOUND 127 /* no such module; prep/script's 127 */
 
@@ -43,6 +43,19 @@
  */
 #define PD_V8_FLAGS_AFTER "run"
 #define PD_HEAP_FLAG "--v8-flags=--max-old-space-size=%ld"
+
+/*
+ * The numbers PrEpParameters takes, each also a runner flag (`run`, `try`,
+ * `serve`): one table, X(enum suffix, key, flag, min, max, default), whole
+ * numbers only (src/contract.ts NUMBERS). Default 0: the runner's default
+ * is computed (memory_mb: the heap limit + LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB).
+ * tasks_max counts threads too (the pids controller does): Deno alone holds
+ * a few per CPU.
+ */
+#define PD_NUMBERS(X) \
+	X(HEAP_MB, "heap_mb", "--heap-mb", 32, 1048576, 512) \
+	X(MEMORY_MB, "memory_mb", "--memory-mb", 128, 16777216, 0) \
+	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096)
 
 /* The cause line for a person at a terminal, and the cause's bound. */
 #define PD_CAUSE_MARKER "prep-deno: cause: "

@@ -56,6 +56,8 @@ struct pd_hook {
 	double timeout_s;   /* 0: none */
 	long heap_mb;
 	long memory_mb;
+	long tasks_max; /* the pids cgroup's pids.max */
+	const char *slurm_conf; /* the daemon's slurm.conf (--slurm-conf), or NULL */
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
 	/*

@@ -2,7 +2,8 @@
 /*
  * build/prep-deno: the runner's native front (see launcher.h).
  *
- *   run MODULE [--timeout S] [--heap-mb N] [--memory-mb N] [--list-exports]
+ *   run MODULE [--timeout S] [--heap-mb N] [--memory-mb N] [--tasks-max N] [--slurm-conf F]
+ *       [--list-exports]
  *       with SLURM_SCRIPT_CONTEXT set and an absolute MODULE: the hot path.
  *       The plan comes from the cache (Deno computes it on a miss); then
  *       pd_supervise runs bwrap -> deno, the hook's one Deno process.
@@ -66,6 +67,44 @@ static double number(const char *s, double max)
 	return *end || v > max ? -1 : v;
 }
 
+/* The numbers' one set of bounds (src/contract.ts NUMBERS, PD_NUMBERS in contract.h). */
+static const struct {
+	const char *key, *flag;
+	long long min, max, def;
+} numbers[] = {
+#define PD_ROW(suffix, key, flag, min, max, def) { key, flag, min, max, def },
+	PD_NUMBERS(PD_ROW)
+#undef PD_ROW
+};
+enum {
+#define PD_INDEX(suffix, key, flag, min, max, def) N_##suffix,
+	PD_NUMBERS(PD_INDEX)
+#undef PD_INDEX
+	N_NUMBERS
+};
+
+/*
+ * A flag of that table with its value: 0 and *out when good; -1 when bad,
+ * with `why` in src/contract.ts numberProblem()'s words (flag form).
+ */
+static int whole(size_t i, const char *v, long *out, char *why, size_t len)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = v && *v && strspn(v, "0123456789") == strlen(v) ? strtoull(v, &end, 10) : 0;
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v) || errno ||
+	    n < (unsigned long long)numbers[i].min || n > (unsigned long long)numbers[i].max) {
+		snprintf(why, len, "%s=%.64s%s: not a whole number from %lld to %lld (PrEpParameters %s)",
+			 numbers[i].flag, v ? v : "", v && strlen(v) > 64 ? "..." : "",
+			 numbers[i].min, numbers[i].max, numbers[i].key);
+		return -1;
+	}
+	*out = (long)n;
+	return 0;
+}
+
 static const char *hook_for_context(const char *context)
 {
 #define PD_HOOK_ROW(context, hook) { context, hook },
@@ -98,21 +137,31 @@ static int outcome_fd(int fd)
 	return moved;
 }
 
-/* Parses run/__exec flags into h; 0, or -1 for a line Deno should explain. */
-static int parse(int argc, char **argv, struct pd_hook *h, const char **module, int exec_mode)
+/*
+ * Parses run/__exec flags into h; 0, or -1 for a line Deno should explain
+ * (`why` says what is wrong with a number, for __exec, which has no Deno).
+ */
+static int parse(int argc, char **argv, struct pd_hook *h, const char **module, int exec_mode,
+		 char *why, size_t why_len)
 {
-	long heap = PD_DEFAULT_HEAP_MB, memory = -1;
+	long value[N_NUMBERS];
+	int given[N_NUMBERS] = { 0 };
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		double d;
+		size_t k;
 
-		if (!strcmp(a, "--timeout") && (d = number(v, PD_MAX_TIMEOUT_SECONDS)) >= 0)
+		for (k = 0; k < N_NUMBERS && strcmp(a, numbers[k].flag); k++)
+			;
+		if (k < N_NUMBERS) {
+			if (whole(k, v, &value[k], why, why_len) < 0)
+				return -1;
+			given[k] = 1, i++;
+		} else if (!strcmp(a, "--timeout") && (d = number(v, PD_MAX_TIMEOUT_SECONDS)) >= 0)
 			h->timeout_s = d, i++;
-		else if (!strcmp(a, "--heap-mb") && (d = number(v, 1 << 20)) >= 1)
-			heap = (long)d, i++;
-		else if (!strcmp(a, "--memory-mb") && (d = number(v, 1 << 24)) >= 1)
-			memory = (long)d, i++;
+		else if (!strcmp(a, "--slurm-conf") && v && v[0] == '/')
+			h->slurm_conf = v, i++;
 		else if (!strcmp(a, "--outcome-fd") && (d = number(v, 1 << 20)) >= 1 &&
 			 (h->outcome_fd = outcome_fd((int)d)) >= 0)
 			i++;
@@ -129,8 +178,10 @@ static int parse(int argc, char **argv, struct pd_hook *h, const char **module, 
 		else if (module)
 			*module = a;
 	}
-	h->heap_mb = heap;
-	h->memory_mb = memory > 0 ? memory : heap + PD_DEFAULT_MEMORY_HEADROOM_MB;
+	h->heap_mb = given[N_HEAP_MB] ? value[N_HEAP_MB] : numbers[N_HEAP_MB].def;
+	h->memory_mb = given[N_MEMORY_MB] ? value[N_MEMORY_MB] :
+					    h->heap_mb + PD_DEFAULT_MEMORY_HEADROOM_MB;
+	h->tasks_max = given[N_TASKS_MAX] ? value[N_TASKS_MAX] : numbers[N_TASKS_MAX].def;
 	return 0;
 }
 
@@ -142,16 +193,17 @@ static int run_fast(int argc, char **argv)
 	const char *module = NULL;
 	char *refusal = NULL;
 	int status, rc;
+	char why[256];
 
 	h.hook = hook_for_context(getenv("SLURM_SCRIPT_CONTEXT"));
 	h.job_id = getenv("SLURM_JOB_ID");
-	if (!h.hook || parse(argc, argv, &h, &module, 0) < 0 || !module || module[0] != '/' ||
+	if (!h.hook || parse(argc, argv, &h, &module, 0, why, sizeof(why)) < 0 || !module || module[0] != '/' ||
 	    strstr(module, "/./") || strstr(module, "/../") || strstr(module, "//") ||
 	    access(module, R_OK) < 0)
 		return -1;
 	h.module = module;
-	if (pd_plan_lookup(module, h.hook, &plan) < 0 &&
-	    pd_plan_make(module, h.hook, &plan, &status, &refusal) < 0) {
+	if (pd_plan_lookup(module, h.hook, h.slurm_conf, &plan) < 0 &&
+	    pd_plan_make(module, h.hook, h.slurm_conf, &plan, &status, &refusal) < 0) {
 		struct pd_record r;
 		int code;
 
@@ -177,10 +229,14 @@ static int exec_plan(int argc, char **argv)
 	size_t len;
 	char *bytes;
 	int rc;
+	char why[256] = "";
 
 	h.job_id = getenv("SLURM_JOB_ID");
-	if (parse(argc, argv, &h, NULL, 1) < 0) {
-		fprintf(stderr, "prep-deno __exec: bad arguments (this is the runner's own)\n");
+	if (parse(argc, argv, &h, NULL, 1, why, sizeof(why)) < 0) {
+		if (why[0])
+			fprintf(stderr, "prep-deno __exec: %s\n", why);
+		else
+			fprintf(stderr, "prep-deno __exec: bad arguments (this is the runner's own)\n");
 		return PD_EXIT_USAGE;
 	}
 	bytes = pd_read_all(0, &len);
@@ -204,19 +260,22 @@ static int print_contract(void)
 	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
 	       "\"PRIVILEGED_SOCKET\":\"%s\",\"V8_FLAGS_AFTER\":\"%s\",\"HEAP_FLAG\":\"%s\"},"
 	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d,"
-	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d,\"MESSAGE_PREFIX\":\"%s\","
-	       "\"HOOK_CONTEXTS\":{",
+	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d,\"MESSAGE_PREFIX\":\"%s\",\"NUMBERS\":{",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
 	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_V8_FLAGS_AFTER,
 	       PD_HEAP_FLAG, PD_CAUSE_MARKER, PD_REASON_MAX, PD_OUTCOME_MAGIC, PD_OUTCOME_MAX,
 	       PD_MESSAGE_PREFIX);
+	for (size_t i = 0; i < N_NUMBERS; i++)
+		printf("%s\"%s\":{\"flag\":\"%s\",\"min\":%lld,\"max\":%lld,\"default\":%lld}",
+		       i ? "," : "", numbers[i].key, numbers[i].flag, numbers[i].min, numbers[i].max,
+		       numbers[i].def);
 #define PD_HOOK_JSON(context, hook) "\"" context "\":\"" hook "\","
 	/* The last comma is cut by the %.*s. */
 	static const char hooks[] = PD_HOOK_CONTEXTS(PD_HOOK_JSON);
 #undef PD_HOOK_JSON
-	printf("%.*s}}\n", (int)(sizeof(hooks) - 2), hooks);
+	printf("},\"HOOK_CONTEXTS\":{%.*s}}\n", (int)(sizeof(hooks) - 2), hooks);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 

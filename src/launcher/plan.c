@@ -104,7 +104,9 @@ static int stat_text(const char *path, char *out, size_t size)
 	 * with every file made in it (think /tmp), and what the lookup reads
 	 * in it, its deno.json, is a dep of its own. Named "DIR/." it counts
 	 * by its listing too (mtime, ctime): the plan masks what is in it
-	 * (slurm.conf's folder, see viewDeps() in src/view.ts).
+	 * (slurm.conf's folder), or binds what it holds (the folder a device
+	 * glob reads, a folder of devices bound whole; see viewDeps() in
+	 * src/view.ts).
 	 */
 	size_t len = strlen(path);
 
@@ -127,15 +129,16 @@ static int stat_text(const char *path, char *out, size_t size)
 	return 0;
 }
 
-static int cache_path(const char *module, const char *hook, char *out, size_t size)
+static int cache_path(const char *module, const char *hook, const char *conf, char *out,
+		      size_t size)
 {
 	uint64_t h = 1469598103934665603ULL;
-	const char *parts[] = { module, hook, PREP_DENO_BUILD_ID };
+	const char *parts[] = { module, hook, PREP_DENO_BUILD_ID, conf ? conf : "" };
 
 	/* Root's, in root's folders all the way down (rundir.c). */
 	if (pd_run_dir("plans", 0700, out, size) < 0)
 		return -1;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		for (const char *c = parts[i];; c++) {
 			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 			if (!*c)
@@ -145,16 +148,16 @@ static int cache_path(const char *module, const char *hook, char *out, size_t si
 	return 0;
 }
 
-int pd_plan_lookup(const char *module, const char *hook, struct pd_plan *plan)
+int pd_plan_lookup(const char *module, const char *hook, const char *conf, struct pd_plan *plan)
 {
-	char path[4200], key[8400], now[256];
+	char path[4200], key[12600], now[256];
 	struct stat st;
 	size_t len;
 	char *bytes, *p, *end;
 	const char *got;
 	int fd;
 
-	if (cache_path(module, hook, path, sizeof(path)) < 0)
+	if (cache_path(module, hook, conf, path, sizeof(path)) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -167,7 +170,9 @@ int pd_plan_lookup(const char *module, const char *hook, struct pd_plan *plan)
 	close(fd);
 	p = bytes;
 	end = bytes + len;
-	snprintf(key, sizeof(key), "%s\n%s\n%s", module, hook, PREP_DENO_BUILD_ID);
+	/* The daemon's slurm.conf is part of the key: `slurm: true` binds its folder. */
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s", module, hook, PREP_DENO_BUILD_ID,
+		 conf ? conf : "");
 	if (!(got = next_str(&p, end)) || strcmp(got, key) || !(got = next_str(&p, end)))
 		goto stale;
 	for (long n = atol(got); n > 0; n--) {
@@ -217,14 +222,14 @@ static char *stats_of(const struct pd_list *deps, size_t *len)
 	return out;
 }
 
-static void store(const char *module, const char *hook, const struct pd_plan *plan,
-		  const char *stats, size_t stats_len)
+static void store(const char *module, const char *hook, const char *conf,
+		  const struct pd_plan *plan, const char *stats, size_t stats_len)
 {
-	char path[4200], tmp[4300], head[8400];
+	char path[4200], tmp[4300], head[12600];
 	int fd, ok, head_len;
 	FILE *f;
 
-	if (cache_path(module, hook, path, sizeof(path)) < 0)
+	if (cache_path(module, hook, conf, path, sizeof(path)) < 0)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -236,8 +241,8 @@ static void store(const char *module, const char *hook, const struct pd_plan *pl
 		unlink(tmp);
 		return;
 	}
-	head_len = snprintf(head, sizeof(head), "%s\n%s\n%s%c%zu%c", module, hook,
-			    PREP_DENO_BUILD_ID, '\0', plan->deps.n, '\0');
+	head_len = snprintf(head, sizeof(head), "%s\n%s\n%s\n%s%c%zu%c", module, hook,
+			    PREP_DENO_BUILD_ID, conf ? conf : "", '\0', plan->deps.n, '\0');
 	ok = fwrite(head, 1, (size_t)head_len, f) == (size_t)head_len &&
 	     fwrite(stats, 1, stats_len, f) == stats_len &&
 	     fwrite(plan->bytes, 1, plan->len, f) == plan->len;
@@ -290,8 +295,8 @@ static void free_list(struct pd_list *l)
  * *status and, in *refusal (malloc'd, or NULL), the outcome record Deno
  * wrote on stdout instead of a plan.
  */
-int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int *status,
-		 char **refusal)
+int pd_plan_make(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
+		 int *status, char **refusal)
 {
 	static const char *const flags[] = { PREP_DENO_RUN_FLAGS };
 	const char *argv[sizeof(flags) / sizeof(flags[0]) + 8];
@@ -311,6 +316,8 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	argv[n++] = "__plan";
 	argv[n++] = module;
 	argv[n++] = hook;
+	if (conf)
+		argv[n++] = conf;
 	argv[n] = NULL;
 	deps = std_deps(module);
 	before = stats_of(&deps, &before_len);
@@ -362,7 +369,7 @@ int pd_plan_make(const char *module, const char *hook, struct pd_plan *plan, int
 	 */
 	after = before ? stats_of(&plan->deps, &after_len) : NULL;
 	if (after && before_len <= after_len && !memcmp(before, after, before_len))
-		store(module, hook, plan, after, after_len);
+		store(module, hook, conf, plan, after, after_len);
 	free(before);
 	free(after);
 	return 0;

@@ -39,6 +39,9 @@
 
 extern char **environ;
 
+/* How often a hook with a process limit has it looked at: pids.events has no signal. */
+#define TASKS_TICK_NS 50000000L
+
 /* The job's environment, NUL-separated, in a sealed-off memfd at offset 0. */
 static int env_memfd(void)
 {
@@ -156,6 +159,7 @@ static void stop_hook(struct pd_cgroup *cg, pid_t pid, int *ws)
 enum pd_stop {
 	STOP_NONE,    /* the hook ended by itself */
 	STOP_TIMEOUT, /* --timeout passed */
+	STOP_TASKS,   /* the hook reached its process limit (--tasks-max) */
 	STOP_SIGNAL,  /* the runner got SIGTERM, SIGINT or SIGHUP */
 };
 
@@ -181,6 +185,14 @@ static int stopped(const struct pd_hook *h, const struct pd_seen *s)
 		return pd_end(h, "timeout", PD_EXIT_TIMEOUT, why,
 			      "timed out after %g s; the hook was killed (every process of it)",
 			      h->timeout_s);
+	}
+	if (s->stop == STOP_TASKS) {
+		snprintf(why, sizeof(why), "reached its process limit of %ld tasks", h->tasks_max);
+		return pd_end(h, "tasks", PD_EXIT_OUT_OF_MEMORY, why,
+			      "the hook reached its process limit of %ld tasks (processes and "
+			      "threads); every process of it was killed (raise it with --tasks-max, "
+			      "or PrEpParameters=tasks_max=N)",
+			      h->tasks_max);
 	}
 	snprintf(why, sizeof(why), "stopped: the runner got signal %d (%s)", s->signal,
 		 strsignal(s->signal));
@@ -279,6 +291,7 @@ struct pd_launch {
 	int status_fd; /* -1: no status file (h->no_status, or none could be made) */
 	int env_fd;
 	struct pd_cgroup cg;
+	int grouped;           /* a memory or pids cgroup to put the sandbox in */
 	int info[2], block[2]; /* bwrap's --info-fd and --block-fd, with a cgroup */
 	int seed_fds[PD_MAX_SEEDS];
 	int bind_fds[PD_MAX_FD_BINDS];
@@ -342,11 +355,12 @@ static int prepare(const struct pd_hook *h, const struct pd_broker *broker, stru
 		l->bind_fds[i] = -1;
 	l->status_fd = h->no_status ? -1 : status_file(l->status_path, sizeof(l->status_path));
 	l->env_fd = env_memfd();
-	pd_cgroup_create(&l->cg, h->memory_mb);
+	pd_cgroup_create(&l->cg, h->memory_mb, h->tasks_max);
+	l->grouped = l->cg.path[0] || l->cg.pids[0];
 	/* The broker's commands count against the hook's limits and end with it. */
-	if (broker->pid > 0 && l->cg.path[0])
+	if (broker->pid > 0 && l->grouped)
 		pd_cgroup_add(&l->cg, broker->pid);
-	if (l->cg.path[0] && (pipe2(l->info, O_CLOEXEC) < 0 || pipe2(l->block, O_CLOEXEC) < 0))
+	if (l->grouped && (pipe2(l->info, O_CLOEXEC) < 0 || pipe2(l->block, O_CLOEXEC) < 0))
 		goto cannot;
 	if (pd_open_fd_binds(h->plan, l->bind_fds, &bad_bind) < 0) {
 		char why[PD_REASON_MAX + 1];
@@ -381,7 +395,7 @@ __attribute__((noreturn)) static void exec_sandbox(const struct pd_hook *h, stru
 
 	sigprocmask(SIG_SETMASK, old, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (l->cg.path[0]) {
+	if (l->grouped) {
 		/* bwrap's ends, open across exec. */
 		fcntl(l->info[1], F_SETFD, 0);
 		fcntl(l->block[0], F_SETFD, 0);
@@ -409,7 +423,7 @@ static int join_cgroup(struct pd_launch *l, pid_t pid)
 	pid_t first;
 	int cg_error = 0;
 
-	if (!l->cg.path[0])
+	if (!l->grouped)
 		return 0;
 	close(l->info[1]);
 	close(l->block[0]);
@@ -445,8 +459,9 @@ static struct timespec deadline_in(double seconds)
 
 /*
  * Waits for bwrap (`set` blocked: SIGCHLD and the stop signals) until it
- * ends, the deadline passes or a stop signal comes; the hook is killed
- * whole in the last two. *ws is bwrap's wait status.
+ * ends, the deadline passes, the process limit is reached or a stop signal
+ * comes; the hook is killed whole in the last three. *ws is bwrap's wait
+ * status.
  */
 static enum pd_stop watch(const struct pd_hook *h, struct timespec deadline,
 			  struct pd_cgroup *cg, pid_t pid, const sigset_t *set, int *ws,
@@ -454,9 +469,13 @@ static enum pd_stop watch(const struct pd_hook *h, struct timespec deadline,
 {
 	for (;;) {
 		siginfo_t info;
-		struct timespec now, left;
-		int sig;
+		struct timespec now, left, tick = { 0, TASKS_TICK_NS };
+		int sig, timed;
 
+		if (pd_cgroup_tasks_hit(cg)) {
+			stop_hook(cg, pid, ws);
+			return STOP_TASKS;
+		}
 		if (h->timeout_s > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = deadline.tv_sec - now.tv_sec;
@@ -470,7 +489,11 @@ static enum pd_stop watch(const struct pd_hook *h, struct timespec deadline,
 				return STOP_TIMEOUT;
 			}
 		}
-		sig = sigtimedwait(set, &info, h->timeout_s > 0 ? &left : NULL);
+		/* With a process limit, look at it every tick (nothing signals it). */
+		timed = h->timeout_s > 0;
+		if (cg->pids[0] && (!timed || left.tv_sec > 0 || left.tv_nsec > TASKS_TICK_NS))
+			left = tick, timed = 1;
+		sig = sigtimedwait(set, &info, timed ? &left : NULL);
 		if (sig == SIGCHLD) {
 			if (waitpid(pid, ws, WNOHANG) == pid)
 				return STOP_NONE;
@@ -524,6 +547,9 @@ static int run_hook(const struct pd_hook *h, const struct pd_broker *broker)
 	close_all(l.bind_fds, PD_MAX_FD_BINDS);
 	seen.stop = watch(h, deadline, &l.cg, pid, &set, &ws, &seen.signal);
 	seen.oom = pd_cgroup_oom_killed(&l.cg);
+	/* A fork refused at the limit between two looks fails the hook too. */
+	if (seen.stop == STOP_NONE && pd_cgroup_tasks_hit(&l.cg))
+		seen.stop = STOP_TASKS;
 	release(&l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	seen.entry = recorded(l.status_fd, &seen.code, &seen.record);

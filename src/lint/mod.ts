@@ -6,6 +6,7 @@
  * @module
  */
 
+import { configlessProblems } from "../configless_lint.ts";
 import { isModulePath } from "./module_path.ts";
 import { lintHook } from "./hook.ts";
 import { lintNode, parsePrepParameters } from "./node.ts";
@@ -53,6 +54,10 @@ export async function lintSlurmConf(confPath: string): Promise<Problem[]> {
   >();
   for (const key of HOOK_KEYS) {
     for (const value of conf.hooks[key]) {
+      // Configless: what Slurm ships each slurmd is the one file.
+      if (conf.configless && (key === "Prolog" || key === "Epilog")) {
+        problems.push(...configlessProblems(confPath, key, value));
+      }
       // Prolog and Epilog are globs (slurmd's side); the controller's are paths.
       const files = hookFiles(value, confPath, key === "Prolog" || key === "Epilog");
       if (files.length === 0) {

@@ -28,6 +28,8 @@ export interface SlurmConf {
   readonly prepPlugins: readonly string[];
   /** `PrEpParameters`, as written. */
   readonly prepParameters?: string;
+  /** `SlurmctldParameters` has `enable_configless`: relative Prolog=/Epilog= files are shipped. */
+  readonly configless?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export function readSlurmConf(path: string): SlurmConf {
   };
   let prepPlugins: string[] = [];
   let prepParameters: string | undefined;
+  let configless = false;
   const seen = new Set<string>();
   const read = (file: string) => {
     if (seen.has(file)) return;
@@ -89,11 +92,14 @@ export function readSlurmConf(path: string): SlurmConf {
         if (hook) hooks[hook].push(value);
         else if (key === "prepplugins") prepPlugins = value.split(",").map((s) => s.trim());
         else if (key === "prepparameters") prepParameters = value;
+        else if (key === "slurmctldparameters") {
+          configless = value.split(",").some((p) => p.trim().toLowerCase() === "enable_configless");
+        }
       }
     }
   };
   read(path);
-  return { path, hooks, prepPlugins, prepParameters };
+  return { path, hooks, prepPlugins, prepParameters, configless };
 }
 
 /** A glob segment as a regular expression (`*`, `?`, `[...]`), as glob(3) matches names. */

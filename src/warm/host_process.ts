@@ -28,6 +28,7 @@ import { escapeField, parseOutcome } from "../outcome_record.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
+import { cgroupPids, hostCgroups, killJobProcesses } from "./job_cgroup.ts";
 
 /** How long a warm host may take to start and connect. */
 const START_TIMEOUT_MS = 20_000;
@@ -43,6 +44,8 @@ export interface HostLaunch {
   heapMb?: number;
   /** The whole host's memory limit in MiB (its memory cgroup). */
   memoryMb?: number;
+  /** Most tasks (processes and threads) of each warm host at once. */
+  tasksMax?: number;
 }
 
 /** How a job handed to a host ended. */
@@ -50,7 +53,14 @@ export type JobResult =
   /** The host never read the request: the hook did not start. */
   | { kind: "not-started"; why: string }
   /** The host read the request and ended before replying. */
-  | { kind: "died"; why: string; outOfMemory?: string; cause?: string }
+  | {
+    kind: "died";
+    why: string;
+    outOfMemory?: string;
+    /** Which limit the launcher's record names: memory (heap or whole host) or tasks. */
+    limit?: "memory" | "tasks";
+    cause?: string;
+  }
   /** The reply payload, as the plugin reads it. */
   | { kind: "reply"; payload: Uint8Array };
 
@@ -72,6 +82,10 @@ export class HostProcess {
   retiring = false;
   /** Settles when the host can take its next job. */
   ready: Promise<void> = Promise.resolve();
+  /** The host's cgroups (the launcher's, one per hierarchy); empty without any. */
+  #cgroups: string[];
+  /** The host's own processes in them, before any job: never a job's. */
+  #own: Set<number>;
 
   private constructor(
     readonly label: string,
@@ -83,6 +97,9 @@ export class HostProcess {
   ) {
     this.exited.then(() => this.dead = true);
     this.#voice = voice;
+    // Connected, no job yet: what is in the host's cgroups now is the host.
+    this.#cgroups = hostCgroups(child.pid);
+    this.#own = cgroupPids(this.#cgroups);
   }
   #voice: { on: boolean };
 
@@ -132,6 +149,7 @@ export class HostProcess {
       env: {},
       heapMb: l.heapMb,
       memoryMb: l.memoryMb,
+      tasksMax: l.tasksMax,
       noStatus: true,
       // The launcher's outcome record (a memory limit, say) on its stdout,
       // which no process of the hook holds: the hook's output never names it.
@@ -225,18 +243,22 @@ export class HostProcess {
       const grace = setTimeout(() => kill(this.child), 2000);
       const status = await this.exited;
       clearTimeout(grace);
-      // The launcher's record names a memory or heap limit hit (125): its
+      // The launcher's record names a memory, heap or process limit hit (125): its
       // message and cause are what the reply passes on.
       const record = parseOutcome(await this.record);
       return {
         kind: "died",
         why: describe(status),
-        outOfMemory: record?.kind === "memory"
+        outOfMemory: record?.kind === "memory" || record?.kind === "tasks"
           ? (record.message ?? "out of memory: the warm host passed its limit")
           : undefined,
+        limit: record?.kind === "tasks" ? "tasks" : "memory",
         cause: record?.cause,
       };
     }
+    // Every process the job started ends with it, before its answer: those
+    // of the host's cgroups that are not the host (job_cgroup.ts).
+    await killJobProcesses(this.#cgroups, this.#own);
     this.retiring = answer[0] === WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
     // Then READY: the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});

@@ -20,6 +20,7 @@
 import { buildJobContext } from "../context.ts";
 import { callHook, type CallOutcome, jobEnv, judgeExit, judgeLoad } from "../hook_call.ts";
 import type { CallSource } from "../hook_call.ts";
+import { guardChildEnv } from "../child_env.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;
@@ -93,6 +94,10 @@ for (const stream of [Deno.stdout, Deno.stderr]) {
 // Deno.env answers from the job's environment (Deno still checks the
 // permission first), as in the spawn path where it is the process's.
 Object.defineProperty(Deno, "env", { value: jobEnv(() => job?.env ?? {}, Deno.env) });
+// Commands a job runs get no loader variable it did not get from the job:
+// checked against the job's environment as it came, not as the hook left it.
+let jobCame: Record<string, string> = {};
+guardChildEnv(() => jobCame);
 
 async function onPortMessage(e: MessageEvent) {
   const msg = e.data;
@@ -107,6 +112,7 @@ async function onPortMessage(e: MessageEvent) {
     }
     return;
   }
+  jobCame = { ...msg.env };
   const current = job = { env: { ...msg.env }, reported: false };
   const outcome = await callHook(loaded ?? {}, msg.hook, buildJobContext(current.env), from);
   delete outcome.error;

@@ -62,6 +62,8 @@ export interface ServeOptions {
   heapMb?: number;
   /** The memory limit of each warm host (all its processes), in MiB. */
   memoryMb?: number;
+  /** Most tasks (processes and threads) of each warm host at once. */
+  tasksMax?: number;
   /** node_exporter's textfile for the warm hosts and their memory (src/warm/metrics.ts). */
   metricsPath?: string;
 }
@@ -97,6 +99,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       hostsDir,
       heapMb: opts.heapMb,
       memoryMb: opts.memoryMb,
+      tasksMax: opts.tasksMax,
     });
     pools.set(key, { version, pool });
     return pool;
@@ -374,7 +377,7 @@ function answerOf(result: JobResult, place: OutcomePlace): Answer {
   if (result.kind === "not-started") return { kind: "spawn", why: result.why };
   if (result.outOfMemory) {
     return own(
-      "memory",
+      result.limit ?? "memory",
       EXIT.OUT_OF_MEMORY,
       `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
       result.cause ?? result.outOfMemory,

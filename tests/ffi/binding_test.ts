@@ -69,6 +69,15 @@ Deno.test({
         "64",
       ],
     );
+    // The daemon's slurm.conf goes to the runner as an argument, never to a script.
+    assert.deepEqual(
+      plugin.hookArgv({ runner: PREP_DENO, slurmConf: "/x/slurm.conf" }, "/h/p.ts"),
+      [PREP_DENO, "run", "/h/p.ts", "--outcome-fd", "3", "--slurm-conf", "/x/slurm.conf"],
+    );
+    assert.deepEqual(
+      plugin.hookArgv({ runner: PREP_DENO, slurmConf: "/x/slurm.conf" }, "/h/p.sh"),
+      ["/h/p.sh"],
+    );
     assert.deepEqual(plugin.hookArgv({ runner: PREP_DENO }, "/h/p.sh"), ["/h/p.sh"]);
     assert.ok(
       plugin.isModule("/a/b.mts") && plugin.isModule("/a/b.js") && !plugin.isModule("/a.ts/b"),

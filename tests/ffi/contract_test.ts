@@ -29,6 +29,7 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
   assert.equal(c.messagePrefix, contract.MESSAGE_PREFIX);
   assert.equal(c.contextVar, contract.CONTEXT_VAR);
   assert.deepEqual(c.credVars, [...contract.CRED_VARS]);
+  assert.deepEqual(c.numbers, contract.NUMBERS);
   // Every exported constant of src/contract.ts is one the library reports.
   const checked = new Set([
     "EXIT",
@@ -47,6 +48,7 @@ Deno.test("contract: src/contract.ts says what the plugin's C header says", asyn
     "MESSAGE_PREFIX",
     "CONTEXT_VAR",
     "CRED_VARS",
+    "NUMBERS",
     "LAUNCHER", // the launcher's, checked in tests/runner/launcher_contract_test.ts
     // Generated into the headers (tests/ffi/structure_test.ts checks they are current).
     "HOOK_CONTEXTS",

@@ -73,7 +73,7 @@ Deno.test("package: lintian finds no error in the .deb or its -dbgsym, and every
   });
 });
 
-Deno.test("package: the launcher and the plugin ship stripped, their symbols in -dbgsym by build ID", () => {
+Deno.test("package: the launcher, the walk tool and the plugin ship stripped, their symbols in -dbgsym by build ID", () => {
   const path = deb();
   const x = Deno.makeTempDirSync({ prefix: "prep-deno-dbg-" });
   try {
@@ -82,6 +82,7 @@ Deno.test("package: the launcher and the plugin ship stripped, their symbols in 
     for (
       const f of [
         "usr/lib/prep-deno/build/prep-deno",
+        "usr/lib/prep-deno/build/prep-deno-walk",
         "usr/lib/x86_64-linux-gnu/slurm-wlm/prep_deno.so",
       ]
     ) {
@@ -129,6 +130,7 @@ Deno.test("package: the .deb holds the runner, types, testing module, plugin, un
     const f of [
       "./usr/sbin/prep-deno -> ../lib/prep-deno/build/prep-deno",
       "./usr/lib/prep-deno/build/prep-deno",
+      "./usr/lib/prep-deno/build/prep-deno-walk",
       "./usr/lib/prep-deno/build/entry.js",
       "./usr/lib/prep-deno/deno",
       "./usr/lib/prep-deno/VERSION",

@@ -10,6 +10,7 @@ import {
   HOOK_CONTEXTS,
   LAUNCHER,
   MESSAGE_PREFIX,
+  NUMBERS,
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX,
@@ -28,6 +29,7 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     OUTCOME_MAGIC,
     OUTCOME_MAX,
     MESSAGE_PREFIX,
+    NUMBERS,
     HOOK_CONTEXTS: { ...HOOK_CONTEXTS },
   });
 });

@@ -50,7 +50,10 @@ Deno.test("recipe job-folders through try: made for the user, idempotent, remove
     assert.ok(Deno.lstatSync(planted).isSymlink);
     const p = await tryRun([hook, ...args]);
     assert.equal(status(p), 1);
-    assert.match(p.stderr, new RegExp(`${planted} exists and is a symlink; refusing to follow it`));
+    assert.match(
+      p.stderr,
+      new RegExp(`${planted}: exists and is a symlink; refusing to follow it`),
+    );
     assert.equal(Deno.statSync("/etc").uid, 0);
   } finally {
     for (const root of ["/scratch", "/dev/shm", "/tmp"]) {

@@ -100,6 +100,8 @@ export interface HookSetup {
   nodes?: number;
   /** PrologFlags= (e.g. "Alloc,Contain"). */
   prologFlags?: string;
+  /** Configless: slurmd fetch slurm.conf and relative Prolog=/Epilog= files from slurmctld. */
+  configless?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -126,6 +128,7 @@ export async function startCluster(setup: HookSetup): Promise<void> {
     WARM: setup.warm ? "1" : "0",
     NODES: String(setup.nodes ?? 1),
     PROLOG_FLAGS: setup.prologFlags ?? "",
+    CONFIGLESS: setup.configless ? "1" : "0",
   };
   nodeCount = setup.nodes ?? 1;
   const r = await sh(SCRIPT, ["start"], env);

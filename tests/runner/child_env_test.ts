@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Commands a hook runs get no loader or search-path variable from the hook
+// (glibc's unsafe list and the like, src/child_env.ts), in spawn and warm
+// mode: not through Deno.Command's env, not through Deno.env.set, not through
+// the original Deno.Command reached from the wrapper. A variable the job's own
+// environment has (what a shell prolog gets) still reaches them unchanged.
+import assert from "node:assert/strict";
+import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
+import { opts, startService, text } from "../warm/service.ts";
+
+const NAMES = [
+  "GCONV_PATH",
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+  "LOCPATH",
+  "NLSPATH",
+  "HOSTALIASES",
+  "LOCALDOMAIN",
+  "RES_OPTIONS",
+  "RESOLV_HOST_CONF",
+  "MALLOC_CHECK_",
+  "TMPDIR",
+  "TZDIR",
+  "GLIBC_TUNABLES",
+  "BASH_ENV",
+  "BASH_FUNC_ls%%",
+];
+
+const HOOK = `import { execFileSync, spawnSync } from "node:child_process";
+import cp from "node:child_process";
+export default async () => {
+  const names = ${JSON.stringify(NAMES)};
+  const viaCommand = [], viaSet = [], viaNode = [];
+  // node:child_process, named and default imports, and as require() gives it.
+  const builtin = process.getBuiltinModule("node:child_process");
+  const nodeWays = [
+    (env) => spawnSync("/usr/bin/env", [], { env }),
+    (env) => execFileSync("/usr/bin/env", { env }),
+    (env) => cp.spawnSync("/usr/bin/env", { env }),
+    (env) => builtin.execFileSync("/usr/bin/env", [], { env }),
+  ];
+  for (const way of nodeWays) {
+    try {
+      way({ GCONV_PATH: "/tmp/evil" });
+    } catch (e) { if (/cannot be given/.test(e.message)) viaNode.push(true); }
+  }
+  const nodeOut = String(spawnSync("/usr/bin/env", [], { env: { SAFE: "1" } }).stdout);
+  for (const n of names) {
+    try {
+      await new Deno.Command("/usr/bin/env", { env: { [n]: "/tmp/evil" } }).output();
+    } catch (e) { if (/cannot be given/.test(e.message)) viaCommand.push(n); }
+    try {
+      Deno.env.set(n, "/tmp/evil");
+    } catch (e) { if (/cannot be given/.test(e.message)) viaSet.push(n); }
+  }
+  // Around the wrapper: the class an instance names as its constructor.
+  const Ctor = new Deno.Command("/usr/bin/env").constructor;
+  let around = "refused";
+  try {
+    await new Ctor("/usr/bin/env", { env: { GCONV_PATH: "/tmp/evil" } }).output();
+    around = "ran";
+  } catch { /* refused */ }
+  const env = async (extra) => new TextDecoder().decode(
+    (await new Deno.Command("/usr/bin/env", { env: extra }).output()).stdout);
+  const out = await env({ SAFE: "1" });
+  const job = Deno.env.get("JOB_TMPDIR");
+  const jobs = job ? await env({ TMPDIR: job }).catch((e) => e.message) : "TMPDIR=none in the job";
+  console.log(JSON.stringify({
+    viaCommand, viaSet, around, viaNode: viaNode.length, nodeSafe: nodeOut.includes("SAFE=1"),
+    seen: names.filter((n) => out.includes(n + "=/tmp/evil")),
+    safe: out.includes("SAFE=1"),
+    jobTmpdir: /^TMPDIR=(.*)$/m.exec(jobs)?.[1] ?? jobs,
+  }));
+};`;
+// The hook is JavaScript in a .ts file: its types are not what this test is about.
+const POLICY = {
+  permissions: { default: { run: ["/usr/bin/env"], env: true } },
+  typecheck: "warn",
+};
+
+function check(report: string, jobTmpdir: string): void {
+  const r = JSON.parse(report.trim().split("\n").at(-1)!);
+  assert.deepEqual(r.viaCommand, NAMES);
+  assert.deepEqual(r.viaSet, NAMES);
+  assert.equal(r.around, "refused");
+  assert.equal(r.viaNode, 4);
+  assert.equal(r.nodeSafe, true);
+  assert.deepEqual(r.seen, []);
+  assert.equal(r.safe, true);
+  assert.equal(r.jobTmpdir, jobTmpdir);
+}
+
+Deno.test("child env: a spawned hook cannot give its commands loader or search-path variables", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "prep-deno-childenv-" });
+  try {
+    const hook = writeFiles(dir, { "hook.ts": HOOK, "deno.json": JSON.stringify(POLICY) });
+    // The job's own TMPDIR (as slurmd would pass it) reaches commands as it came.
+    const r = await prepDeno([
+      "try",
+      hook,
+      "--env",
+      "TMPDIR=/tmp/job-7",
+      "--env",
+      "JOB_TMPDIR=/tmp/job-7",
+    ]);
+    assert.equal(tryStatus(r), 0, r.stderr);
+    check(hookOutput(r), "/tmp/job-7");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "child env: a warm hook cannot give its commands loader or search-path variables (both modes)",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    for (const mode of ["fresh", "reuse"]) {
+      const path = s.hook(`childenv-${mode}`, HOOK, { ...POLICY, warm: { mode, hosts: 1 } });
+      for (const id of [1, 2]) {
+        const o = await s.run(path, id);
+        assert.equal(o.exitCode, 0, o.output);
+        assert.equal(o.fallback, undefined);
+        // The fixture's job has no TMPDIR: the hook's is refused, none reaches.
+        check(text(o), "none in the job");
+      }
+    }
+  },
+});
