@@ -111,8 +111,12 @@ export function configlessCache(slurmConf: string | undefined): string | undefin
  *
  * @example
  * ```ts
- * bundleTrust("/var/spool/slurmd/conf-cache/prolog.ts", "/var/spool/slurmd/conf-cache/slurm.conf");
- * // "slurmd's configless cache /var/spool/slurmd/conf-cache"
+ * import { bundleTrust } from "./bundle.ts";
+ * export function configlessTrust(): string {
+ *   const cache = "/var/spool/slurmd/conf-cache";
+ *   return bundleTrust(`${cache}/prolog.ts`, `${cache}/slurm.conf`);
+ *   // "slurmd's configless cache /var/spool/slurmd/conf-cache"
+ * }
  * ```
  * @throws {BundleError} naming the file, why, and where a bundle belongs.
  */

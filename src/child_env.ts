@@ -95,8 +95,10 @@ function refuse(name: string): never {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkChildEnv, UnsafeChildEnv } from "./child_env.ts";
  * checkChildEnv({ FOO: "1" }, {}); // fine
- * checkChildEnv({ GCONV_PATH: "/tmp/x" }, {}); // throws UnsafeChildEnv
+ * assert.throws(() => checkChildEnv({ GCONV_PATH: "/tmp/x" }, {}), UnsafeChildEnv);
  * ```
  * @throws {UnsafeChildEnv} naming the first variable refused.
  */
@@ -118,7 +120,11 @@ export function checkChildEnv(
  *
  * @example
  * ```ts
- * guardChildEnv(() => env); // in the entry, before `await import(moduleUrl)`
+ * import { guardChildEnv } from "./child_env.ts";
+ * // In the entry, before `await import(moduleUrl)`:
+ * export function guard(env: Record<string, string>) {
+ *   guardChildEnv(() => env);
+ * }
  * ```
  */
 export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): void {

@@ -203,7 +203,11 @@ const cache = new Map<string, { stamp: string; file: PolicyFile }>();
  *
  * @example
  * ```ts
- * readPolicyFile("/etc/slurm/hooks/deno.json").permissions.default;
+ * import { readPolicyFile } from "./policy_file.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/deno.json`, '{ "permissions": { "default": { "env": true } } }');
+ * readPolicyFile(`${dir}/deno.json`).permissions.default; // { env: true }
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  * @throws {PolicyError} when it cannot be read, is not UTF-8 JSON, or any key is wrong.
  */

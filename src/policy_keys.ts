@@ -56,7 +56,14 @@ export class PolicyError extends Error {
  *
  * @example
  * ```ts
- * throw keyError({ file: "/etc/slurm/deno.json", dir: "/etc/slurm" }, "warm.hosts", "must be an integer", "write 4");
+ * import { keyError } from "./policy_keys.ts";
+ * const e = keyError(
+ *   { file: "/etc/slurm/deno.json", dir: "/etc/slurm" },
+ *   "warm.hosts",
+ *   "must be an integer",
+ *   "write 4",
+ * );
+ * e.message; // '/etc/slurm/deno.json: "warm.hosts" must be an integer; write 4'
  * ```
  */
 export function keyError(ctx: KeyContext, key: string, problem: string, fix?: string): PolicyError {

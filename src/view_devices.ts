@@ -83,8 +83,11 @@ function refusedToGlobs(path: string): string | undefined {
  *
  * @example
  * ```ts
- * deviceFolderProblem("/dev/nvidia-caps"); // undefined on a MIG node
+ * import { deviceFolderProblem } from "./view_devices.ts";
  * deviceFolderProblem("/dev/shm"); // "others may write it"
+ * export function migCaps(): string | undefined {
+ *   return deviceFolderProblem("/dev/nvidia-caps"); // undefined on a MIG node
+ * }
  * ```
  */
 export function deviceFolderProblem(path: string): string | undefined {

@@ -107,8 +107,13 @@ export function numberFlag(
  *
  * @example
  * ```ts
- * limitFlag("run", "tasks_max", "512"); // 512
- * limitFlag("run", "heap_mb", "-5"); // throws "run: --heap-mb=-5: not a whole number from 32 to 1048576 (PrEpParameters heap_mb)"
+ * import assert from "node:assert/strict";
+ * import { limitFlag } from "./args.ts";
+ * assert.equal(limitFlag("run", "tasks_max", "512"), 512);
+ * assert.throws(
+ *   () => limitFlag("run", "heap_mb", "-5"),
+ *   /run: --heap-mb=-5: not a whole number from 32 to 1048576 \(PrEpParameters heap_mb\)/,
+ * );
  * ```
  */
 export function limitFlag(

@@ -142,6 +142,8 @@ export function walkToolPaths(): string[] {
  *
  * @example
  * ```ts
+ * import { resolveView } from "../view.ts";
+ * import { walkToolAllowed } from "./plan.ts";
  * walkToolAllowed({ write: ["/tmp"] }, resolveView(undefined, { write: ["/tmp"] }, {})); // true
  * walkToolAllowed({ write: ["/tmp/jobs"] }, resolveView({ write: ["/tmp"] }, {}, {})); // false
  * ```

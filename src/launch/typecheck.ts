@@ -222,9 +222,12 @@ function localFiles(json: string): string[] {
  * ```ts
  * import { loadPolicy } from "../policy.ts";
  * import { planHook } from "./plan.ts";
- * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
- * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
- * if (report.errors.length) console.error(formatTypeErrors(report.errors));
+ * import { formatTypeErrors, typecheckHook } from "./typecheck.ts";
+ * export async function check(path = "/etc/slurm/hooks/p.ts") {
+ *   const policy = loadPolicy(path, "prolog");
+ *   const report = await typecheckHook(path, policy, planHook(path, "prolog"));
+ *   if (report.errors.length) console.error(formatTypeErrors(report.errors));
+ * }
  * ```
  */
 export async function typecheckHook(
@@ -331,10 +334,13 @@ export interface TypeVerdict {
  * import { EXIT } from "../contract.ts";
  * import { loadPolicy } from "../policy.ts";
  * import { LaunchRefused, planHook } from "./plan.ts";
- * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
- * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
- * const v = judgeTypes(report, policy);
- * if (v.refusal) throw new LaunchRefused(EXIT.SANDBOX, v.refusal.message, v.refusal.cause);
+ * import { judgeTypes, typecheckHook } from "./typecheck.ts";
+ * export async function mustTypeCheck(path = "/etc/slurm/hooks/p.ts") {
+ *   const policy = loadPolicy(path, "prolog");
+ *   const report = await typecheckHook(path, policy, planHook(path, "prolog"));
+ *   const v = judgeTypes(report, policy);
+ *   if (v.refusal) throw new LaunchRefused(EXIT.SANDBOX, v.refusal.message, v.refusal.cause);
+ * }
  * ```
  */
 export function judgeTypes(report: TypeReport, policy: Policy, hook?: HookName): TypeVerdict {

@@ -55,7 +55,10 @@ function unquote(v: string): string {
  *
  * @example
  * ```ts
- * readSlurmConf("/etc/slurm/slurm.conf").hooks.Prolog; // ["/etc/slurm/hooks/prolog.ts"]
+ * import { readSlurmConf } from "./slurm_conf.ts";
+ * export function prologs(): readonly string[] {
+ *   return readSlurmConf("/etc/slurm/slurm.conf").hooks.Prolog; // ["/etc/slurm/hooks/prolog.ts"]
+ * }
  * ```
  * @throws {Deno.errors.NotFound} when `path` is missing.
  */
