@@ -95,7 +95,7 @@
 #define PD_REASON_MAX 120
 
 /*
- * The outcome record (src/outcome_record.ts): one line, these fields
+ * The outcome record (src/outcome/outcome_record.ts): one line, these fields
  * tab-separated and escaped, magic kind status hook module job cause
  * message. The plugin hands the runner a pipe as descriptor PD_OUTCOME_FD
  * (`--outcome-fd 3`) and the runner writes the record there, never in the

@@ -50,7 +50,7 @@ async function run(cmd: string, args: string[], env?: Record<string, string>): P
 const BUNDLES: [out: string, source: string][] = [
   // The in-sandbox entry of every spawned hook.
   ["entry.js", "launch/entry.ts"],
-  // "prep-deno" as hooks import it at run time (src/import_map.ts).
+  // "prep-deno" as hooks import it at run time (src/sandbox/import_map.ts).
   ["mod.js", "mod.ts"],
   // "node:child_process" as hooks import it at run time: its env checked.
   ["child_process.js", "launch/child_process_shim.ts"],

@@ -99,7 +99,7 @@ export const CAUSE_MARKER = "prep-deno: cause: ";
 export const REASON_MAX = 120;
 
 /**
- * First field of the outcome record's wire line (src/outcome_record.ts),
+ * First field of the outcome record's wire line (src/outcome/outcome_record.ts),
  * which the launcher hands the plugin on its `--outcome-fd`
  * (`PD_OUTCOME_MAGIC`).
  */
@@ -111,7 +111,7 @@ export const OUTCOME_MAX = 4096;
 /**
  * The one prefix of the runner's messages, `prep-deno: <hook> <file> job
  * <id>:`, a printf format of three strings (`PD_MESSAGE_PREFIX`): the
- * launcher, the plugin's log line and src/outcome_record.ts `placePrefix`
+ * launcher, the plugin's log line and src/outcome/outcome_record.ts `placePrefix`
  * all build it from this.
  */
 export const MESSAGE_PREFIX = "prep-deno: %s %s job %s:";
@@ -146,7 +146,7 @@ export const HOOK_CONTEXTS = {
 } as const;
 
 /**
- * The outcome kinds only the hook call makes (src/hook_call.ts): how the
+ * The outcome kinds only the hook call makes (src/outcome/hook_call.ts): how the
  * hook itself ended. The launcher and the warm service take a record from
  * inside the sandbox only with one of these (`PD_HOOK_KINDS(X)` in the
  * launcher's header); the runner's own kinds are theirs to say.
@@ -307,7 +307,7 @@ export const LAUNCHER = {
   MAX_SEEDS: 4,
   /**
    * Where the hook's view holds the broker's socket when the policy names
-   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/privileged.ts).
+   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/sandbox/privileged.ts).
    */
   PRIVILEGED_SOCKET: "/run/prep-deno/privileged.sock",
   /**

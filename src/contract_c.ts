@@ -192,7 +192,7 @@ ${exitDefines()}
 #define PD_REASON_MAX ${REASON_MAX}
 
 /*
- * The outcome record (src/outcome_record.ts): one line, these fields
+ * The outcome record (src/outcome/outcome_record.ts): one line, these fields
  * tab-separated and escaped, magic kind status hook module job cause
  * message. The plugin hands the runner a pipe as descriptor PD_OUTCOME_FD
  * (\`--outcome-fd 3\`) and the runner writes the record there, never in the
@@ -279,7 +279,7 @@ ${numbers()}
 /* The cause line for a person at a terminal, and the cause's bound. */
 #define PD_CAUSE_MARKER ${str(CAUSE_MARKER)}
 #define PD_REASON_MAX ${REASON_MAX}
-/* The outcome record (src/outcome_record.ts) and the messages' one prefix. */
+/* The outcome record (src/outcome/outcome_record.ts) and the messages' one prefix. */
 #define PD_OUTCOME_MAGIC ${str(OUTCOME_MAGIC)}
 #define PD_OUTCOME_MAX ${OUTCOME_MAX}
 #define PD_MESSAGE_PREFIX ${str(MESSAGE_PREFIX)}

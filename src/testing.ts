@@ -31,10 +31,16 @@
  * @module
  */
 
-import { buildJobContext } from "./context.ts";
-import { callHook as callHook_, HookExit, hookExport, jobEnv, noExport } from "./hook_call.ts";
-import { causeOf, type OutcomeKind } from "./outcome_record.ts";
-import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
+import { buildJobContext } from "./job/context.ts";
+import {
+  callHook as callHook_,
+  HookExit,
+  hookExport,
+  jobEnv,
+  noExport,
+} from "./outcome/hook_call.ts";
+import { causeOf, type OutcomeKind } from "./outcome/outcome_record.ts";
+import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./job/slurm_vars.ts";
 import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 
 export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext };
@@ -157,7 +163,7 @@ export interface HookCall {
  * Calls the hook of `module` that serves `hook` (its named export, else
  * its default export) with a fake job, in this process, and gives the
  * status the runner would exit with, judged by the runner's own hook call
- * (src/hook_call.ts). As under the runner, `Deno.env` answers from the
+ * (src/outcome/hook_call.ts). As under the runner, `Deno.env` answers from the
  * job's environment (Deno's permission check first), and `Deno.exit(n)` in
  * the hook becomes status `n` instead of ending the test.
  *

@@ -8,8 +8,8 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, LAUNCHER, type NumberKey, numberProblem } from "../contract.ts";
-import { closest } from "../did_you_mean.ts";
-import { isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { closest } from "../sandbox/did_you_mean.ts";
+import { isScriptContext, SCRIPT_CONTEXTS } from "../job/slurm_vars.ts";
 import type { ScriptContext } from "../types.ts";
 
 /** A bad command line: printed with a hint, exit status 2. */

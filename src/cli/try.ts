@@ -11,10 +11,15 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
-import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../job/slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
-import { slurmConfPath } from "../view_slurm.ts";
-import { decodeWaitStatus, describeWaitStatus, endedOf, shellStatus } from "../wait_status.ts";
+import { slurmConfPath } from "../sandbox/view_slurm.ts";
+import {
+  decodeWaitStatus,
+  describeWaitStatus,
+  endedOf,
+  shellStatus,
+} from "../outcome/wait_status.ts";
 import {
   contextArg,
   integerFlag,

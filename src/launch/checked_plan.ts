@@ -9,7 +9,7 @@
  */
 
 import { EXIT } from "../contract.ts";
-import { loadPolicy, type Policy } from "../policy.ts";
+import { loadPolicy, type Policy } from "../sandbox/policy.ts";
 import type { HookName } from "../types.ts";
 import { type LaunchPlan, LaunchRefused, planHook } from "./plan.ts";
 import { judgeTypes, typecheckHook, type TypeVerdict } from "./typecheck.ts";
@@ -79,7 +79,7 @@ const verdicts = new Map<
  *
  * @example
  * ```ts
- * import { loadPolicy } from "../policy.ts";
+ * import { loadPolicy } from "../sandbox/policy.ts";
  * import { typeVerdictOnce } from "./checked_plan.ts";
  * export async function refused(path = "/etc/slurm/hooks/p.ts"): Promise<boolean> {
  *   const v = await typeVerdictOnce(path, "prolog", loadPolicy(path, "prolog"));

@@ -16,10 +16,10 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { hookImports } from "../import_map.ts";
+import { hookImports } from "../sandbox/import_map.ts";
 import { LAUNCHER } from "../contract.ts";
 import { RUNTIME_DIR } from "./constants.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../sandbox/policy.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
 
@@ -220,7 +220,7 @@ function localFiles(json: string): string[] {
  *
  * @example
  * ```ts
- * import { loadPolicy } from "../policy.ts";
+ * import { loadPolicy } from "../sandbox/policy.ts";
  * import { planHook } from "./plan.ts";
  * import { formatTypeErrors, typecheckHook } from "./typecheck.ts";
  * export async function check(path = "/etc/slurm/hooks/p.ts") {
@@ -332,7 +332,7 @@ export interface TypeVerdict {
  * @example
  * ```ts
  * import { EXIT } from "../contract.ts";
- * import { loadPolicy } from "../policy.ts";
+ * import { loadPolicy } from "../sandbox/policy.ts";
  * import { LaunchRefused, planHook } from "./plan.ts";
  * import { judgeTypes, typecheckHook } from "./typecheck.ts";
  * export async function mustTypeCheck(path = "/etc/slurm/hooks/p.ts") {

@@ -38,7 +38,7 @@ void pd_open_seeds(const struct pd_plan *p, int *fds)
 
 /*
  * The plan's descriptor binds (grants in a folder a service user owns, see
- * byFd in src/trust.ts): each opened from its folder with O_NOFOLLOW, so
+ * byFd in src/sandbox/trust.ts): each opened from its folder with O_NOFOLLOW, so
  * whoever owns that folder cannot swap the entry for a link to another
  * file. -1, with the path in `bad`, when one is now a link, missing, or
  * neither a file nor a folder.
@@ -140,7 +140,7 @@ char **pd_final_argv(const struct pd_hook *h, const char *status_path, int info_
 	argv[n++] = "--";
 	/*
 	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
-	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
+	 * see sandboxedCommand() in src/sandbox/sandbox.ts): the heap flag goes right
 	 * after the first "run" (PD_V8_FLAGS_AFTER).
 	 */
 	size_t i = 0, run = 1;

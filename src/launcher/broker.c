@@ -53,7 +53,7 @@ static const char *const cap_names[] = {
 };
 #define N_CAPS (int)(sizeof(cap_names) / sizeof(cap_names[0]))
 
-/* One rule of the plan's privileged list (encodePrivileged in src/privileged.ts). */
+/* One rule of the plan's privileged list (encodePrivileged in src/sandbox/privileged.ts). */
 struct rule {
 	const char *name, *path, *caps;
 	char **patterns; /* each: a count, then its elements */

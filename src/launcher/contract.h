@@ -60,7 +60,7 @@
 /* The cause line for a person at a terminal, and the cause's bound. */
 #define PD_CAUSE_MARKER "prep-deno: cause: "
 #define PD_REASON_MAX 120
-/* The outcome record (src/outcome_record.ts) and the messages' one prefix. */
+/* The outcome record (src/outcome/outcome_record.ts) and the messages' one prefix. */
 #define PD_OUTCOME_MAGIC "prep-deno-outcome/1"
 #define PD_OUTCOME_MAX 4096
 #define PD_MESSAGE_PREFIX "prep-deno: %s %s job %s:"

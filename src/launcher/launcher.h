@@ -61,7 +61,7 @@ struct pd_hook {
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
 	/*
-	 * --outcome-fd: where the outcome record goes (src/outcome_record.ts),
+	 * --outcome-fd: where the outcome record goes (src/outcome/outcome_record.ts),
 	 * a descriptor the plugin handed only to this process (close-on-exec
 	 * from the start, so no hook process holds it); -1: none, the record's
 	 * message and cause line go to stderr instead (try, a terminal).

@@ -65,7 +65,7 @@ static int env_memfd(void)
  * A root-only file the entry writes "started" and "exit N" to, in root's
  * folders all the way down (rundir.c). bwrap binds it onto
  * PD_STATUS_PATH, in the view's private tmpfs (see bwrapArgs() in
- * src/sandbox.ts): neither end is a name a user can prepare.
+ * src/sandbox/sandbox.ts): neither end is a name a user can prepare.
  */
 static int status_file(char *path, size_t size)
 {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { configlessProblems } from "../configless_lint.ts";
+import { configlessProblems } from "./configless_lint.ts";
 import { isModulePath } from "./module_path.ts";
 import { lintHook } from "./hook.ts";
 import { lintNode, parsePrepParameters } from "./node.ts";

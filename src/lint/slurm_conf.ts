@@ -11,7 +11,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { slurmConfPath } from "../view_slurm.ts";
+import { slurmConfPath } from "../sandbox/view_slurm.ts";
 
 /** The hook keys of slurm.conf, as Slurm spells them. */
 export const HOOK_KEYS = ["Prolog", "Epilog", "PrologSlurmctld", "EpilogSlurmctld"] as const;

@@ -15,10 +15,10 @@
  * @module
  */
 
-import { readPolicyFile } from "../policy_file.ts";
-import { DEFAULT_WARM, type WarmConfig } from "../policy_keys.ts";
+import { readPolicyFile } from "../sandbox/policy_file.ts";
+import { DEFAULT_WARM, type WarmConfig } from "../sandbox/policy_keys.ts";
 
-export { DEFAULT_WARM, parseWarm, type WarmConfig, type WarmMode } from "../policy_keys.ts";
+export { DEFAULT_WARM, parseWarm, type WarmConfig, type WarmMode } from "../sandbox/policy_keys.ts";
 
 /**
  * The warm settings in the deno.json at `configPath` (none: the defaults).

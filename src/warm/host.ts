@@ -23,13 +23,13 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { type Permissions, workerPermissions } from "../policy.ts";
+import { type Permissions, workerPermissions } from "../sandbox/policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
-import { judgeLoad, judgeThrown } from "../hook_call.ts";
-import { placePrefix } from "../outcome_record.ts";
-import type { ViewSource } from "../capability_hints.ts";
+import { judgeLoad, judgeThrown } from "../outcome/hook_call.ts";
+import { placePrefix } from "../outcome/outcome_record.ts";
+import type { ViewSource } from "../sandbox/capability_hints.ts";
 import { MAX_OUTPUT, WARM_HOST_FRAMES } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
@@ -197,7 +197,7 @@ async function runJob(
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  // The one record (src/outcome_record.ts), in the reply's own field.
+  // The one record (src/outcome/outcome_record.ts), in the reply's own field.
   const outcome = checkedOutcome(report);
   let retire = !!(report.nested || report.closed || report.uncaught);
   if (!retire && !(await answersPing(iso))) {

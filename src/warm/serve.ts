@@ -28,13 +28,13 @@ import {
   type OutcomeKind,
   type OutcomePlace,
   placePrefix,
-} from "../outcome_record.ts";
-import { loadPolicy, PolicyError } from "../policy.ts";
+} from "../outcome/outcome_record.ts";
+import { loadPolicy, PolicyError } from "../sandbox/policy.ts";
 import { typeVerdictOnce } from "../launch/checked_plan.ts";
 import { LaunchRefused } from "../launch/plan.ts";
 import type { TypeVerdict } from "../launch/typecheck.ts";
-import { moduleLinkLeavingRoot } from "../module_link.ts";
-import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
+import { moduleLinkLeavingRoot } from "../sandbox/module_link.ts";
+import { HOOK_FOR_CONTEXT, isScriptContext } from "../job/slurm_vars.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
@@ -170,7 +170,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
 /**
  * What the service answers one request with: its own outcome (a refusal, a
- * timeout, a lost host: src/outcome_record.ts, in the reply's record field,
+ * timeout, a lost host: src/outcome/outcome_record.ts, in the reply's record field,
  * where the hook's output cannot reach), a warm host's reply, or nothing, so
  * the plugin runs the hook through the spawn path.
  */

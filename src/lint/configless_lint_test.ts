@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BUNDLE_MARKER } from "./bundle.ts";
+import { BUNDLE_MARKER } from "../sandbox/bundle.ts";
 import { configlessProblems } from "./configless_lint.ts";
 
 function inTemp(fn: (dir: string) => void) {
@@ -26,7 +26,7 @@ Deno.test("configless lint: a bundle, an absolute path and a script are fine", (
 Deno.test("configless lint: local imports, a policy left behind, a subfolder: each says to bundle", () => {
   inTemp((dir) => {
     const conf = join(dir, "slurm.conf");
-    Deno.writeTextFileSync(join(dir, "epilog.ts"), `import { x } from "./lib.ts";\nexport {};\n`);
+    Deno.writeTextFileSync(join(dir, "epilog.ts"), `import { x } from "../lib.ts";\nexport {};\n`);
     Deno.writeTextFileSync(join(dir, "deno.json"), "{}");
     const p = configlessProblems(conf, "Epilog", "epilog.ts");
     assert.equal(p.length, 2);

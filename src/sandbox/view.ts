@@ -115,9 +115,9 @@ export interface ViewSet {
   readonly processes?: "host" | "private";
   /** Slurm's client commands work: slurm.conf and its folder, munge, the network. */
   readonly slurm?: boolean;
-  /** Commands the runner runs for the hook with more than it has (src/privileged.ts). */
+  /** Commands the runner runs for the hook with more than it has (src/sandbox/privileged.ts). */
   readonly privileged?: readonly PrivilegedCommand[];
-  /** Write grants the runner makes when missing (src/view_create.ts). */
+  /** Write grants the runner makes when missing (src/sandbox/view_create.ts). */
   readonly create?: readonly CreateSpec[];
 }
 
@@ -260,7 +260,7 @@ function checkSet(set: unknown, where: string, base: string): ViewSet {
   const caps = (out.capabilities ?? []) as string[];
   if (out.processes === "host" && caps.includes("CAP_SETGID")) {
     throw new ViewError(
-      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see hostProcessesGid in src/sandbox.ts)`,
+      `${where}: "CAP_SETGID" cannot be kept with "processes": "host": the hook could take root's group back and reach the host's files through /proc/PID/root of root's processes (see hostProcessesGid in src/sandbox/sandbox.ts)`,
     );
   }
   return out as ViewSet;
@@ -304,7 +304,7 @@ export interface KernelView {
   readonly slurm?: SlurmClientPaths;
   /** The host network is shared (`net`, `import` or `slurm`). */
   readonly network: boolean;
-  /** Commands the runner's broker runs for the hook (src/privileged.ts); none when absent. */
+  /** Commands the runner's broker runs for the hook (src/sandbox/privileged.ts); none when absent. */
   readonly privileged?: readonly PrivilegedCommand[];
   /** Paths the runner made when missing: gone again, the plan is made again. */
   readonly created?: readonly string[];

@@ -12,7 +12,7 @@ import {
   parseOutcome,
   placePrefix,
 } from "./outcome_record.ts";
-import { REASON_MAX } from "./contract.ts";
+import { REASON_MAX } from "../contract.ts";
 
 const place = { hook: "prolog", module: "/etc/slurm/p.ts", job: "42" };
 
@@ -76,7 +76,7 @@ Deno.test("outcome record: one prefix, one printer", () => {
 });
 
 Deno.test("outcome record: the message prefix is built in one place in src/", () => {
-  const src = join(fileURLToPath(import.meta.url), "..");
+  const src = join(fileURLToPath(import.meta.url), "..", "..");
   const found: string[] = [];
   const walk = (dir: string) => {
     for (const e of Deno.readDirSync(dir)) {

@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { HookName, ScriptContext } from "./types.ts";
-import { HOOK_CONTEXTS } from "./contract.ts";
+import type { HookName, ScriptContext } from "../types.ts";
+import { HOOK_CONTEXTS } from "../contract.ts";
 
 /** Every context, in the order Slurm runs them for a job. */
 export const SCRIPT_CONTEXTS: readonly ScriptContext[] = [

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { callHook, HookExit, judgeLoad, judgeThrown } from "./hook_call.ts";
-import { buildJobContext } from "./context.ts";
-import { fakeJobEnv } from "./slurm_vars.ts";
-import { checkedOutcome } from "./warm/report.ts";
+import { buildJobContext } from "../job/context.ts";
+import { fakeJobEnv } from "../job/slurm_vars.ts";
+import { checkedOutcome } from "../warm/report.ts";
 
 const job = buildJobContext(fakeJobEnv("prolog_slurmd", { id: 5 }, {}));
 const from = { hook: "prolog", configPath: "/etc/slurm/hooks/deno.json" };

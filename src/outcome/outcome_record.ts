@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The one record of how a hook ended, {@linkcode HookOutcome}: made once
- * where the hook runs (src/hook_call.ts, for the spawn entry, the warm
+ * where the hook runs (src/outcome/hook_call.ts, for the spawn entry, the warm
  * Worker and `prep-deno/testing` alike), carried unchanged through the
  * status channel, the warm reply and the launcher (which adds only its own
  * kinds: timeout, memory, signal, refused, lost), and read by the plugin,
@@ -106,7 +106,7 @@ import {
   OUTCOME_MAGIC,
   OUTCOME_MAX,
   REASON_MAX as CAUSE_MAX,
-} from "./contract.ts";
+} from "../contract.ts";
 export { OUTCOME_MAGIC, OUTCOME_MAX };
 
 const KINDS: readonly string[] = [...HOOK_KINDS, ...RUNNER_KINDS];

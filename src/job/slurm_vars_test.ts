@@ -2,7 +2,7 @@
 // The environment tables per release (prep-script-spec.md §3, Appendix A),
 // and their agreement with the contract the C plugin builds from.
 import assert from "node:assert/strict";
-import { CRED_VARS } from "./contract.ts";
+import { CRED_VARS } from "../contract.ts";
 import { compareRelease, fakeJobEnv, SLURM_VARS, varsFor } from "./slurm_vars.ts";
 
 Deno.test("slurm_vars: every credential variable of the C plugin has a slurmd row", () => {

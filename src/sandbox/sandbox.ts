@@ -11,7 +11,7 @@
 import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
 import { type KernelView, SETPRIV } from "./view.ts";
-import { LAUNCHER } from "./contract.ts";
+import { LAUNCHER } from "../contract.ts";
 
 export { SETPRIV };
 
@@ -167,7 +167,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   return a;
 }
 
-/** The masks over what `slurm: true` hides (see src/view_slurm.ts) that lie in the view. */
+/** The masks over what `slurm: true` hides (see src/sandbox/view_slurm.ts) that lie in the view. */
 function slurmMasks(v: KernelView, spec: SandboxSpec): string[] {
   const slurm = v.slurm!;
   const inView = (p: string) =>

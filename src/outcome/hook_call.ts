@@ -4,15 +4,15 @@
  * call one: the spawn entry (src/launch/entry.ts), the warm Worker
  * (src/warm/job_worker.ts) and `prep-deno/testing`. Each gets the same
  * export lookup, the same `Deno.env` as the job's environment, and the same
- * outcome (src/outcome_record.ts) in the same words: a status the hook
+ * outcome (src/outcome/outcome_record.ts) in the same words: a status the hook
  * returned, a value that is not one, a throw (a denied permission as the
  * policy fix), a missing export, a module that does not load.
  *
  * @example
  * ```ts
  * import { callHook } from "./hook_call.ts";
- * import { buildJobContext } from "./context.ts";
- * import { fakeJobEnv } from "./slurm_vars.ts";
+ * import { buildJobContext } from "../job/context.ts";
+ * import { fakeJobEnv } from "../job/slurm_vars.ts";
  * const env = fakeJobEnv("prolog_slurmd", { id: 1 }, {});
  * const o = await callHook({ prolog: () => 3 }, "prolog", buildJobContext(env), { hook: "prolog" });
  * o.kind; // "returned"
@@ -26,8 +26,8 @@ import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
 import { explainLoneImport, explainUnknownImport } from "./import_error.ts";
 import { errorPlace } from "./error_place.ts";
-import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
-import type { JobContext } from "./types.ts";
+import { adminWording, capabilityHint, type ViewSource } from "../sandbox/capability_hints.ts";
+import type { JobContext } from "../types.ts";
 
 /** An outcome before the runner puts its place on it. */
 export type CallOutcome = Omit<HookOutcome, "place">;
@@ -258,8 +258,8 @@ export class HookExit extends Error {
  *
  * @example
  * ```ts
- * import { buildJobContext } from "./context.ts";
- * import { fakeJobEnv } from "./slurm_vars.ts";
+ * import { buildJobContext } from "../job/context.ts";
+ * import { fakeJobEnv } from "../job/slurm_vars.ts";
  * const job = buildJobContext(fakeJobEnv("epilog_slurmd", { id: 2 }, {}));
  * const o = await callHook({}, "epilog", job, { hook: "epilog" });
  * o.kind; // "no-export"

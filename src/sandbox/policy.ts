@@ -20,7 +20,7 @@ import { PolicyError } from "./policy_keys.ts";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 import { BundleError, bundleTrust, readEmbeddedPolicy } from "./bundle.ts";
 import { admitPrivileged, PrivilegedError } from "./privileged.ts";
-import type { HookName } from "./types.ts";
+import type { HookName } from "../types.ts";
 import { type KernelView, resolveView, ViewError } from "./view.ts";
 
 export {

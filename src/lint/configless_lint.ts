@@ -3,13 +3,13 @@
  * What a configless controller's `Prolog=`/`Epilog=` value will do on the
  * nodes, for `check --slurm-conf`: Slurm ships a relative value's file (and
  * only that file) into each slurmd's configless cache, so a TypeScript hook
- * there must be a bundle (src/bundle.ts) to keep its imports and policy.
+ * there must be a bundle (src/sandbox/bundle.ts) to keep its imports and policy.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
-import { readEmbeddedPolicy } from "./bundle.ts";
+import { readEmbeddedPolicy } from "../sandbox/bundle.ts";
 
 /** One problem, in the shape of `check`'s problems: file, key, what is wrong, the fix. */
 export interface ConfiglessProblem {

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { bwrapArgs, hostProcessesGid, sandboxedCommand, SETPRIV } from "./sandbox.ts";
 import { resolveView } from "./view.ts";
-import { denoPermissionFlags } from "./launch/plan.ts";
-import { LAUNCHER } from "./contract.ts";
-import { RUNTIME_DIR } from "./launch/constants.ts";
+import { denoPermissionFlags } from "../launch/plan.ts";
+import { LAUNCHER } from "../contract.ts";
+import { RUNTIME_DIR } from "../launch/constants.ts";
 
 const BASE = { runtimePaths: ["/opt/prep-deno"], hookRoot: "/etc/slurm/hooks", setenv: { A: "1" } };
 

@@ -6,7 +6,7 @@ import {
   PRIVILEGED_SOCKET,
   PrivilegedError,
 } from "./privileged.ts";
-import { LAUNCHER } from "./contract.ts";
+import { LAUNCHER } from "../contract.ts";
 
 const W = 'deno.json: "sandbox" set "prolog"';
 const ok = {
@@ -60,6 +60,6 @@ Deno.test("privileged: every bad word is refused with the file, the key and the 
 
 Deno.test("privileged: the socket path has one source (the helper inside the view spells it too)", () => {
   assert.equal(PRIVILEGED_SOCKET, LAUNCHER.PRIVILEGED_SOCKET);
-  const helper = Deno.readTextFileSync(new URL("./helpers/privileged.ts", import.meta.url));
+  const helper = Deno.readTextFileSync(new URL("../helpers/privileged.ts", import.meta.url));
   assert.ok(helper.includes(`const SOCKET = "${LAUNCHER.PRIVILEGED_SOCKET}";`));
 });

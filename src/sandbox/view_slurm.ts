@@ -8,7 +8,7 @@
  * folder is reached (this bind, a `read` grant of it or of a folder above,
  * the hook's own root): everything in it, subfolders included, that not
  * every user of the node could read is masked, after every other bind (see
- * bwrapArgs in src/sandbox.ts). A symlink is judged by what it points to.
+ * bwrapArgs in src/sandbox/sandbox.ts). A symlink is judged by what it points to.
  * The plan cache keeps the folders' listings as deps, so a file added or
  * made private later gets a new plan that masks it.
  *

@@ -11,7 +11,7 @@
  */
 
 import { CAPABILITIES } from "./view.ts";
-import { denial, type PolicySource } from "./outcome.ts";
+import { denial, type PolicySource } from "../outcome/outcome.ts";
 
 /**
  * Where the hook's view came from, for hints.
@@ -82,7 +82,7 @@ const RULES: readonly { test: RegExp; cap: string; what: string }[] = [
   },
 ];
 
-/** Capabilities a hook never holds (see `CAPABILITIES` in src/view.ts). */
+/** Capabilities a hook never holds (see `CAPABILITIES` in src/sandbox/view.ts). */
 function grantable(cap: string): boolean {
   return (CAPABILITIES as readonly string[]).includes(cap);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
-import { EXIT } from "./contract.ts";
+import { EXIT } from "../contract.ts";
 import { denial, describeThrown, isExitStatus, showValue } from "./outcome.ts";
 
 Deno.test("outcome: exit statuses are integers 0-255 only", () => {

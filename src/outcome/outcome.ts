@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * The words for how a hook ended, which src/hook_call.ts (the one hook
+ * The words for how a hook ended, which src/outcome/hook_call.ts (the one hook
  * call of the spawn entry, the warm Worker and `prep-deno/testing`) puts in
- * the outcome record (src/outcome_record.ts). The exit statuses are `EXIT`
+ * the outcome record (src/outcome/outcome_record.ts). The exit statuses are `EXIT`
  * in src/contract.ts (the plugin's too), documented in the README.
  *
  * @module

@@ -16,7 +16,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { readPolicyFile } from "./policy_file.ts";
 
-const SRC = dirname(fileURLToPath(import.meta.url));
+/** The runner's src/ (this file is in src/sandbox/). */
+const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /**
  * `src/mod.ts` bundled by scripts/build.ts: what `"prep-deno"` names when a
@@ -24,15 +25,15 @@ const SRC = dirname(fileURLToPath(import.meta.url));
  * transpile its whole module graph on every run (about 80 ms of a spawned
  * hook here); editors and `prep-deno check` keep the TypeScript, its types.
  */
-export const RUNTIME_MODULE = fileURLToPath(new URL("../build/mod.js", import.meta.url));
+export const RUNTIME_MODULE = fileURLToPath(new URL("../../build/mod.js", import.meta.url));
 
 /**
  * `src/launch/child_process_shim.ts` bundled: what `"node:child_process"`
  * names when a hook runs, so the `env` its functions are given is checked
- * as `Deno.Command`'s is (src/child_env.ts).
+ * as `Deno.Command`'s is (src/sandbox/child_env.ts).
  */
 export const CHILD_PROCESS_SHIM = fileURLToPath(
-  new URL("../build/child_process.js", import.meta.url),
+  new URL("../../build/child_process.js", import.meta.url),
 );
 
 /** The bundles when the build made them (a sandbox binds them): else nothing. */

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { buildJobContext, homeOf, JobEnvError } from "./context.ts";
 import { fakeJobEnv, SCRIPT_CONTEXTS, varsFor } from "./slurm_vars.ts";
-import type { JobContext, ScriptContext } from "./types.ts";
+import type { JobContext, ScriptContext } from "../types.ts";
 
 /** Parses a prep/script capture (`env | sort` after a header) into a record. */
 function capture(name: string): Record<string, string> {
   const text = Deno.readTextFileSync(
-    new URL(`../tests/fixtures/prep-script-22.05.8/${name}.txt`, import.meta.url),
+    new URL(`../../tests/fixtures/prep-script-22.05.8/${name}.txt`, import.meta.url),
   );
   const env: Record<string, string> = {};
   for (const line of text.split("\n")) {

@@ -16,7 +16,7 @@ const MAX_HOSTNAMES = 1_000_000;
  *
  * @example
  * ```ts
- * import { expandHostlist } from "./mod.ts";
+ * import { expandHostlist } from "../mod.ts";
  * expandHostlist("node[1-3,7]"); // ["node1", "node2", "node3", "node7"]
  * expandHostlist("gpu[08-10]"); // ["gpu08", "gpu09", "gpu10"]
  * ```

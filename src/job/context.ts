@@ -7,7 +7,7 @@
 
 import { expandHostlist } from "./hostlist.ts";
 import { HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
-import type { JobContext } from "./types.ts";
+import type { JobContext } from "../types.ts";
 
 /** Thrown when the environment is not one Slurm gives a hook. */
 export class JobEnvError extends Error {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parsePolicyText, PolicyError, readPolicyFile } from "./policy_file.ts";
 import { hookImports } from "./import_map.ts";
-import { warmConfig } from "./warm/config.ts";
+import { warmConfig } from "../warm/config.ts";
 
 const FILE = "/etc/slurm/hooks/deno.json";
 

@@ -29,7 +29,7 @@
 import { basename, isAbsolute } from "node:path";
 import type { Permissions } from "./permissions.ts";
 import { covers, untrustedReason } from "./trust.ts";
-import { LAUNCHER } from "./contract.ts";
+import { LAUNCHER } from "../contract.ts";
 
 /**
  * Where the hook's view holds the broker's socket (a bind from a root-only folder).

@@ -228,7 +228,7 @@ export function readPolicyFile(path: string): PolicyFile {
         fix: "save it as UTF-8",
       });
     }
-    // A bundle (src/bundle.ts) carries its policy in its first line.
+    // A bundle (src/sandbox/bundle.ts) carries its policy in its first line.
     const bundled = text.startsWith(BUNDLE_MARKER) ? readEmbeddedPolicy(path) : undefined;
     const file = bundled ? parsePolicy(bundled.config, path) : parsePolicyText(text, path);
     cache.set(path, { stamp, file });
