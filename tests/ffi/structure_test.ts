@@ -78,3 +78,38 @@ Deno.test("structure: the C contract headers are what src/contract.ts generates"
     }
   }
 });
+
+Deno.test("structure: src/ is grouped by part; its top holds the faces and the shared modules only", () => {
+  const SRC = join(TOP, "src");
+  const top = [...Deno.readDirSync(SRC)].filter((e) => e.isFile).map((e) => e.name).sort();
+  // The faces (the import map, `init` and the package name them here), the
+  // contract, and modules every part uses; anything else belongs in a folder.
+  assert.deepEqual(top, [
+    "bytes.ts",
+    "contract.ts",
+    "contract_c.ts",
+    "main.ts",
+    "mod.ts",
+    "plugin_file.ts",
+    "self_command.ts",
+    "testing.ts",
+    "testing_test.ts",
+    "types.ts",
+  ]);
+  // Every folder of src/ is in the layout of docs/architecture.md, and back.
+  const layout = Deno.readTextFileSync(join(TOP, "docs", "architecture.md"));
+  const folders = [...Deno.readDirSync(SRC)].filter((e) => e.isDirectory).map((e) => e.name);
+  for (const f of folders) assert.match(layout, new RegExp(`\`src/${f}/\``), `src/${f}/`);
+  for (const m of layout.matchAll(/`src\/([a-z_]+)\/`/g)) {
+    assert.ok(folders.includes(m[1]), `docs/architecture.md names src/${m[1]}/, which is gone`);
+  }
+  // The walls, the job and the outcome: what moved there stays there.
+  for (
+    const [dir, file] of [["sandbox", "policy.ts"], ["job", "context.ts"], [
+      "outcome",
+      "hook_call.ts",
+    ]]
+  ) {
+    assert.ok(Deno.statSync(join(SRC, dir, file)).isFile, `src/${dir}/${file}`);
+  }
+});
