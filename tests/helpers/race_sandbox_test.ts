@@ -24,7 +24,7 @@ Deno.test("race in the sandbox: makeJobFolder, removeTree and removeUserFiles fr
         let worked = 0, refused = 0;
         for (let i = 0; i < 400; i++) {
           try { await calls[i % calls.length](); worked++; } catch (e) {
-            if (!e.message.includes(her + "/sub")) throw e;
+            if (!(e as Error).message.includes(her + "/sub")) throw e;
             refused++;
           }
         }

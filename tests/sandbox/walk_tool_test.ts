@@ -19,7 +19,7 @@ Deno.test("walk tool: allowed by itself when Deno's write covers the view; the v
         await removeUserFiles("${g}/jobs", 4242);
         const r = await runCommand([WALK_TOOL, "rmtree", "/usr/bin/true"], { allowFailure: true });
         console.log("outside the view:", r.stderr.trim());
-        try { new Deno.Command("/usr/bin/true").outputSync(); } catch (e) { console.log("other programs:", e.constructor.name); }
+        try { new Deno.Command("/usr/bin/true").outputSync(); } catch (e) { console.log("other programs:", (e as Error).constructor.name); }
       }`;
     const r = await tryPolicy(code, {
       permissions: { prolog: { write: [g] } },
