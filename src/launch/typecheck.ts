@@ -20,6 +20,7 @@ import { hookImports } from "../sandbox/import_map.ts";
 import { LAUNCHER } from "../contract.ts";
 import { RUNTIME_DIR } from "./constants.ts";
 import type { Policy } from "../sandbox/policy.ts";
+import { untrustedReason } from "../sandbox/trust.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
 
@@ -87,10 +88,26 @@ export interface CheckView {
  * change what the check reads.
  */
 function checkDir(): string {
+  if (trustedFolder(LAUNCHER.RUN_DIR)) {
+    try {
+      return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+    } catch { /* not root: the user's own below */ }
+  }
+  return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+}
+
+/**
+ * Whether `dir` is a folder only root (or the runner's user) can change,
+ * and every folder above it too, as the launcher requires of its run dir
+ * (src/launcher/rundir.c): runner state never goes where a user can name it.
+ */
+function trustedFolder(dir: string): boolean {
   try {
-    return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+    const info = Deno.lstatSync(dir);
+    return info.isDirectory && ((info.mode ?? 0) & 0o022) === 0 &&
+      untrustedReason(dir, { ownerMatters: true, parentStrict: true }) === undefined;
   } catch {
-    return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+    return false;
   }
 }
 
@@ -238,14 +255,13 @@ export async function typecheckHook(
   const deno = denoCli();
   if (!deno) return { checked: false, errors: [], files: [], other: "no deno CLI on PATH" };
   const dir = checkDir();
-  try {
-    // The tmpfs over it needs a mount point when the view binds the host's /run.
-    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
-  } catch { /* there already, or not root: bwrap says so if it matters */ }
-  try {
-    // The tmpfs over the run dir needs a mount point when the view binds the host's /run.
-    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
-  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  // The tmpfs over the run dir needs a mount point when the view binds the
+  // host's /run; made only in a /run no one else can write.
+  if (trustedFolder(dirname(LAUNCHER.RUN_DIR))) {
+    try {
+      Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+    } catch { /* there already, or not root: bwrap says so if it matters */ }
+  }
   try {
     const types = pathToFileURL(join(SRC, "types.ts")).href;
     Deno.writeTextFileSync(
