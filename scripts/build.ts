@@ -54,6 +54,8 @@ const BUNDLES: [out: string, source: string][] = [
   ["mod.js", "mod.ts"],
   // "node:child_process" as hooks import it at run time: its env checked.
   ["child_process.js", "launch/child_process_shim.ts"],
+  // "node:worker_threads" likewise: its Worker refused (src/sandbox/child_env.ts).
+  ["worker_threads.js", "launch/worker_threads_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
   ["job_worker.js", "warm/job_worker.ts"],

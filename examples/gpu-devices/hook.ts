@@ -18,8 +18,10 @@
  * a device node `CAP_MKNOD`, which a hook never holds, and the nodes belong
  * in the host's `/dev`, not the sandbox's. Both are privileged commands:
  * the runner runs `/usr/sbin/modprobe` (only `nvidia` and `nvidia-uvm`) and
- * `/usr/bin/mknod` (only the NVIDIA nodes, by name and number) in the
- * host's view. The hook itself runs `ls` and `cat` to read what the driver
+ * `/usr/bin/mknod` (only the NVIDIA nodes, by name and number: the
+ * `nvidia-uvm` major as `{major:nvidia-uvm}`, the one the kernel gave it,
+ * never a number the hook picks, which could make that mode-666 node any
+ * device) in the host's view. The hook itself runs `ls` and `cat` to read what the driver
  * found.
  *
  * @module

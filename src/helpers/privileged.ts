@@ -63,7 +63,7 @@ export async function privileged(
   }
   let conn: Deno.UnixConn;
   try {
-    conn = await Deno.connect({ transport: "unix", path: SOCKET });
+    conn = await connect();
   } catch (e) {
     throw new CommandError({
       argv,
@@ -107,6 +107,22 @@ export async function privileged(
     };
   if (result.status !== 0 && !opts.allowFailure) throw new CommandError(result);
   return result;
+}
+
+/**
+ * The broker serves one request at a time; a burst of requests (Promise.all
+ * over many GPUs) can fill its queue, and the kernel then answers EAGAIN:
+ * wait and try again, as a blocking connect would have waited.
+ */
+async function connect(): Promise<Deno.UnixConn> {
+  for (let wait = 1;; wait = Math.min(wait * 2, 100)) {
+    try {
+      return await Deno.connect({ transport: "unix", path: SOCKET });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.WouldBlock)) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -16,9 +16,10 @@ import * as real from "node:child_process";
 type Fn = (...args: unknown[]) => unknown;
 
 const CHECK = Symbol.for("prep-deno.checkChildEnv");
-const check = (globalThis as unknown as Record<symbol, ((env: unknown) => void) | undefined>)[
-  CHECK
-];
+// Looked up at each call, not when this module is evaluated: it may be
+// evaluated before the runner installs the check.
+const check = (env: unknown) =>
+  (globalThis as unknown as Record<symbol, ((env: unknown) => void) | undefined>)[CHECK]?.(env);
 
 /** The options object of a call: the first plain object after the command. */
 function optionsOf(args: unknown[]): { env?: unknown } | undefined {
@@ -30,7 +31,14 @@ function optionsOf(args: unknown[]): { env?: unknown } | undefined {
 
 function checked<F extends Fn>(fn: F): F {
   return function (this: unknown, ...args: unknown[]) {
-    check?.(optionsOf(args)?.env);
+    const options = optionsOf(args);
+    if (options?.env && typeof options.env === "object") {
+      // Read once, as strings: what is checked is what the command gets.
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = String(v);
+      check(env);
+      args[args.indexOf(options)] = { ...options, env };
+    } else check(options?.env);
     return fn.apply(this, args);
   } as F;
 }

@@ -94,7 +94,9 @@ export class LaunchRefused extends Error {
  * code cache: each hook's Deno cache is new and private (the view's /tmp),
  * so creating one costs ~10 ms and never pays back. (A read-only cache made
  * at build time was tried: Deno's cache databases are SQLite in WAL mode,
- * and opening them read-only is far slower than making new ones.)
+ * and opening them read-only is far slower than making new ones.) Worker
+ * options: the Workers a hook starts are given permissions without `run`
+ * (src/sandbox/child_env.ts).
  */
 const DENO_HOOK_FLAGS = [
   "run",
@@ -102,6 +104,7 @@ const DENO_HOOK_FLAGS = [
   "--no-lock",
   "--no-prompt",
   "--no-code-cache",
+  "--unstable-worker-options",
 ];
 
 /**

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "broker_rules.h"
+#include "reap.h"
 #include "io.h"
 
 #define MAX_REQUEST 65536
@@ -52,114 +54,6 @@ static const char *const cap_names[] = {
 	"CAP_CHECKPOINT_RESTORE",
 };
 #define N_CAPS (int)(sizeof(cap_names) / sizeof(cap_names[0]))
-
-/* One rule of the plan's privileged list (encodePrivileged in src/sandbox/privileged.ts). */
-struct rule {
-	const char *name, *path, *caps;
-	char **patterns; /* each: a count, then its elements */
-	size_t n_patterns;
-};
-
-/* Whether s[0..len) is in a placeholder's class. */
-static int in_class(const char *cls, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return 0;
-	if (!strcmp(cls, "{int}")) {
-		for (i = 0; i < len; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-		return 1;
-	}
-	if (!strcmp(cls, "{ints}") || !strcmp(cls, "{num}")) {
-		char sep = cls[1] == 'i' ? ',' : '.';
-		int seps = 0;
-
-		for (i = 0; i < len; i++) {
-			if (s[i] == sep) {
-				if (i == 0 || i + 1 == len || s[i - 1] == sep)
-					return 0;
-				seps++;
-			} else if (s[i] < '0' || s[i] > '9') {
-				return 0;
-			}
-		}
-		return sep == ',' || seps <= 1;
-	}
-	if (!strcmp(cls, "{word}")) {
-		if (s[0] == '-' || (len == 1 && s[0] == '.') || (len == 2 && !strncmp(s, "..", 2)))
-			return 0;
-		for (i = 0; i < len; i++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-",
-				    s[i]))
-				return 0;
-		return 1;
-	}
-	return 0;
-}
-
-/* Whether the whole of s matches pattern p (literals and placeholders). */
-static int match(const char *p, const char *s)
-{
-	static const char *const classes[] = { "{ints}", "{int}", "{num}", "{word}" };
-
-	if (!*p)
-		return !*s;
-	for (size_t c = 0; c < 4; c++) {
-		size_t cl = strlen(classes[c]);
-
-		if (strncmp(p, classes[c], cl))
-			continue;
-		for (size_t len = strlen(s); len > 0; len--)
-			if (in_class(classes[c], s, len) && match(p + cl, s + len))
-				return 1;
-		return 0;
-	}
-	return *p == *s && match(p + 1, s + 1);
-}
-
-/* The rule named `name`, parsed from the plan's list; -1 if none. */
-static int find_rule(const struct pd_list *l, const char *name, struct rule *r)
-{
-	size_t i = 0;
-
-	while (i + 4 <= l->n) {
-		size_t n = strtoul(l->items[i + 3], NULL, 10), j = i + 4;
-
-		r->name = l->items[i];
-		r->path = l->items[i + 1];
-		r->caps = l->items[i + 2];
-		r->patterns = l->items + j;
-		r->n_patterns = n;
-		for (size_t k = 0; k < n && j < l->n; k++)
-			j += 1 + strtoul(l->items[j], NULL, 10);
-		if (j > l->n)
-			return -1;
-		if (!strcmp(r->name, name))
-			return 0;
-		i = j;
-	}
-	return -1;
-}
-
-/* Whether args[0..n) matches one of the rule's patterns. */
-static int allowed(const struct rule *r, char **args, size_t n)
-{
-	char **p = r->patterns;
-
-	for (size_t k = 0; k < r->n_patterns; k++) {
-		size_t len = strtoul(*p, NULL, 10), i;
-
-		for (i = 0; i < len && i < n && match(p[1 + i], args[i]); i++)
-			;
-		if (i == len && len == n)
-			return 1;
-		p += 1 + len;
-	}
-	return 0;
-}
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -186,16 +80,52 @@ static void reply(int fd, int status, const char *out, size_t out_len, const cha
 		write_all(fd, err, err_len);
 }
 
+/* Whether dir and every folder above it are root's and writable by nobody else. */
+static int root_only(const char *dir)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (;;) {
+		char *slash;
+
+		if (stat(p, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
+			return 0;
+		slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return stat("/", &st) == 0 && st.st_uid == 0 && !(st.st_mode & 022);
+		*slash = '\0';
+	}
+}
+
+/*
+ * The command's PATH: the usual folders, but only those only root can
+ * write (a /usr/local/sbin a group may write, as Debian's "staff" once
+ * could, would let its members put a program where the command looks up
+ * its helpers by name).
+ */
+static void safe_path(char *out, size_t size)
+{
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+					    "/usr/bin",	       "/sbin",		 "/bin" };
+	size_t n = (size_t)snprintf(out, size, "PATH=");
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (root_only(dirs[i]) && n < size)
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n > 5 ? ":" : "", dirs[i]);
+}
+
 /* In the command's child: exactly the rule's capabilities, then exec. */
-static void become(const struct rule *r, char **args, size_t n, int out, int err)
+static void become(const struct pd_rule *r, char **args, size_t n, int out, int err)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	char *argv[MAX_ARGS + 2], *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-					     NULL };
+	char *argv[MAX_ARGS + 2], path[256], *env[] = { path, NULL };
 	int keep[64] = { 0 }, devnull = open("/dev/null", O_RDONLY);
 	char caps[1024];
 
+	safe_path(path, sizeof(path));
 	snprintf(caps, sizeof(caps), "%s", r->caps);
 	for (char *c = strtok(caps, ","); c; c = strtok(NULL, ","))
 		for (int i = 0; i < N_CAPS; i++)
@@ -233,8 +163,8 @@ static void become(const struct rule *r, char **args, size_t n, int out, int err
 	_exit(126);
 }
 
-/* Reads what fds[0..2) give, up to KEEP_OUTPUT each, the rest dropped. */
-static void collect(int fds[2], char *bufs[2], size_t lens[2])
+/* Reads what fds[0..2) give, up to KEEP_OUTPUT each, the rest dropped (counted in cut). */
+static void collect(int fds[2], char *bufs[2], size_t lens[2], size_t cut[2])
 {
 	struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
 	int open_n = 2;
@@ -260,25 +190,43 @@ static void collect(int fds[2], char *bufs[2], size_t lens[2])
 				open_n--;
 				continue;
 			}
-			if (lens[i] < KEEP_OUTPUT) {
+			{
 				size_t take = (size_t)got;
 
 				if (take > KEEP_OUTPUT - lens[i])
 					take = KEEP_OUTPUT - lens[i];
 				memcpy(bufs[i] + lens[i], chunk, take);
 				lens[i] += take;
+				cut[i] += (size_t)got - take;
 			}
 		}
 	}
 }
 
+/*
+ * Appends at most max bytes of s to msg[m..size), each byte that is not
+ * printable ASCII as \xNN: an argument with a newline cannot start a line
+ * of the broker's own message. Returns the new length.
+ */
+static int put_escaped(char *msg, size_t size, int m, const char *s, size_t max)
+{
+	for (size_t i = 0; s[i] && i < max && (size_t)m + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		m += snprintf(msg + m, size - (size_t)m, c >= 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\x%02x", c);
+	}
+	return m;
+}
+
 static void serve(int conn, const struct pd_list *rules)
 {
 	char *req = malloc(MAX_REQUEST + 1), *args[MAX_ARGS], msg[4096];
-	char *bufs[2] = { malloc(KEEP_OUTPUT), malloc(KEEP_OUTPUT) };
+	/* stderr has room for the note of what was cut. */
+	char *bufs[2] = { malloc(KEEP_OUTPUT), malloc(KEEP_OUTPUT + 512) };
+	size_t cut[2] = { 0, 0 };
 	size_t len = 0, n = 0, lens[2] = { 0, 0 };
-	struct rule r;
-	int out[2], err[2], ws, fds[2];
+	struct pd_rule r;
+	int out[2], err[2], ws, fds[2], status;
 	pid_t pid;
 
 	if (!req || !bufs[0] || !bufs[1])
@@ -310,19 +258,22 @@ static void serve(int conn, const struct pd_list *rules)
 		}
 		args[n++] = req + off;
 	}
-	if (find_rule(rules, args[0], &r) < 0) {
-		snprintf(msg, sizeof(msg),
-			 "prep-deno: no privileged command \"%.200s\" in the hook's policy; name it "
-			 "under \"privileged\" in its \"sandbox\" set\n",
-			 args[0]);
+	if (pd_rule_find(rules, args[0], &r) < 0) {
+		int m = snprintf(msg, sizeof(msg), "prep-deno: no privileged command \"");
+
+		m = put_escaped(msg, sizeof(msg) - 200, m, args[0], 200);
+		snprintf(msg + m, sizeof(msg) - (size_t)m,
+			 "\" in the hook's policy; name it under \"privileged\" in its \"sandbox\" set\n");
 		reply(conn, 126, "", 0, msg, strlen(msg));
 		goto done;
 	}
-	if (!allowed(&r, args + 1, n - 1)) {
+	if (!pd_rule_allows(&r, args + 1, n - 1)) {
 		int m = snprintf(msg, sizeof(msg),
 				 "prep-deno: privileged command \"%s\": the arguments", r.name);
-		for (size_t i = 1; i < n && m < (int)sizeof(msg) - 300; i++)
-			m += snprintf(msg + m, sizeof(msg) - (size_t)m, " %.100s", args[i]);
+		for (size_t i = 1; i < n && m < (int)sizeof(msg) - 800; i++) {
+			msg[m++] = ' ';
+			m = put_escaped(msg, sizeof(msg) - 300, m, args[i], 100);
+		}
 		snprintf(msg + m, sizeof(msg) - (size_t)m,
 			 " match none of its \"args\" patterns in the policy; add one that allows "
 			 "them\n");
@@ -341,11 +292,20 @@ static void serve(int conn, const struct pd_list *rules)
 	close(err[1]);
 	fds[0] = out[0];
 	fds[1] = err[0];
-	collect(fds, bufs, lens);
+	collect(fds, bufs, lens, cut);
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	reply(conn, WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws), bufs[0], lens[0],
-	      bufs[1], lens[1]);
+	status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	/* A list the hook reads never stops short as a success, nor without a word. */
+	if (cut[0] || cut[1]) {
+		lens[1] += (size_t)snprintf(bufs[1] + lens[1], 512,
+					    "prep-deno: privileged command \"%s\": its output past 1 MiB "
+					    "was cut (%zu bytes of stdout, %zu of stderr)\n",
+					    r.name, cut[0], cut[1]);
+		if (status == 0)
+			status = 126;
+	}
+	reply(conn, status, bufs[0], lens[0], bufs[1], lens[1]);
 done:
 	free(req);
 	free(bufs[0]);
@@ -375,7 +335,7 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	strcpy(addr.sun_path, b->sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    chmod(b->sock, 0600) < 0 || listen(fd, 16) < 0) {
+	    chmod(b->sock, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
 		int e = errno;
 
 		if (fd >= 0)
@@ -384,6 +344,12 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 		errno = e;
 		return -1;
 	}
+	/*
+	 * What a command leaves running in a session of its own (a daemon) is
+	 * orphaned to us, not to init, so the stop can end it even where no
+	 * cgroup holds the hook (see pd_end_orphans in reap.c).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	b->pid = fork();
 	if (b->pid < 0) {
 		int e = errno;
@@ -423,6 +389,7 @@ void pd_broker_stop(struct pd_broker *b)
 		while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		b->pid = 0;
+		pd_end_orphans();
 	}
 	if (b->sock[0])
 		unlink(b->sock);

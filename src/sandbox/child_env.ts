@@ -12,8 +12,24 @@
  * a shell prolog under prep/script gets from slurmd) has it, with that
  * value: a hook cannot add one or change its value; it can remove one.
  *
+ * The check lives in the hook's realm, so everything that would start a
+ * realm without it, or run a command past it, is closed too: Node's
+ * `child_process` functions as `require()` and `process.getBuiltinModule()`
+ * give them (checked), a `Worker` the hook starts (it may run no command:
+ * its `run` permission is `false`), and Node's `worker_threads` Worker
+ * (refused).
+ *
  * @module
  */
+
+// Node's modules as `require()` hands them out, taken when the check is
+// installed: a static import here would load `node:child_process` into the
+// entry's module map, and Deno then gives a hook's static import of it that
+// module, past the import map and its shim.
+// deno-lint-ignore no-explicit-any
+const builtin = (name: string): any =>
+  (globalThis as unknown as { process: { getBuiltinModule(n: string): unknown } }).process
+    .getBuiltinModule(name);
 
 /** glibc's `UNSECURE_ENVVARS`, and the like for shells and interpreters. */
 export const UNSAFE_CHILD_VARS: readonly string[] = [
@@ -69,11 +85,14 @@ export const UNSAFE_CHILD_PREFIXES: readonly string[] = ["LD_", "DYLD_", "MALLOC
  * ```ts
  * isUnsafeChildVar("GCONV_PATH"); // true
  * isUnsafeChildVar("LD_PRELOAD"); // true
+ * isUnsafeChildVar("GCONV_PATH=/tmp/x"); // true: the command sees GCONV_PATH
  * isUnsafeChildVar("SLURM_JOB_ID"); // false
  * ```
  */
 export function isUnsafeChildVar(name: string): boolean {
-  const n = name.trim().toUpperCase();
+  // A name with "=" in it ("GCONV_PATH=/tmp/x" given "y") reaches the
+  // command as GCONV_PATH: judged by what precedes the first "=".
+  const n = name.split("=")[0].trim().toUpperCase();
   return UNSAFE_CHILD_VARS.includes(n) || UNSAFE_CHILD_PREFIXES.some((p) => n.startsWith(p));
 }
 
@@ -133,20 +152,41 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
     if (!new.target) {
       throw new TypeError("Class constructor Command cannot be invoked without 'new'");
     }
-    checkChildEnv(options?.env, jobEnv());
-    return new Original(command, options);
+    const env = snapshot(options?.env);
+    checkChildEnv(env, jobEnv());
+    return new Original(command, env ? { ...options, env } : options);
   }
   Command.prototype = Original.prototype;
   Object.defineProperty(Original.prototype, "constructor", { value: Command });
   Object.defineProperty(Deno, "Command", { value: Command, enumerable: true });
+  const check = (env: unknown) =>
+    checkChildEnv(
+      env && typeof env === "object" ? env as Record<string, string> : undefined,
+      jobEnv(),
+    );
   // For node:child_process as hooks import it (src/launch/child_process_shim.ts).
   Object.defineProperty(globalThis, Symbol.for("prep-deno.checkChildEnv"), {
-    value: (env: unknown) =>
-      checkChildEnv(
-        env && typeof env === "object" ? env as Record<string, string> : undefined,
-        jobEnv(),
-      ),
+    value: check,
   });
+  // Node's module object, as require() and process.getBuiltinModule() hand
+  // it out even when the hook never imports the shim.
+  const shared = builtin("node:child_process") as Record<string, (...a: unknown[]) => unknown>;
+  for (
+    const name of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"]
+  ) {
+    const fn = shared[name];
+    shared[name] = function (this: unknown, ...args: unknown[]) {
+      const at = args.findIndex((a, i) =>
+        i > 0 && a !== null && typeof a === "object" && !Array.isArray(a)
+      );
+      const options = at > 0 ? args[at] as { env?: unknown } : undefined;
+      const env = snapshot(options?.env);
+      check(env);
+      if (env) args[at] = { ...options, env };
+      return fn.apply(this, args);
+    };
+  }
+  guardWorkers();
   const env = Deno.env;
   const set = env.set.bind(env);
   Object.defineProperty(env, "set", {
@@ -154,5 +194,119 @@ export function guardChildEnv(jobEnv: () => Readonly<Record<string, string>>): v
       if (isUnsafeChildVar(k) && jobEnv()[k] !== String(v)) refuse(k);
       set(k, v);
     },
+  });
+}
+
+/**
+ * An `env` option read once, as strings: what is checked is what the
+ * command gets (a getter could answer the check one value and the spawn
+ * another). Unset values are left out, as Node leaves them.
+ */
+function snapshot(env: unknown): Record<string, string> | undefined {
+  if (!env || typeof env !== "object") return undefined;
+  const copy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) copy[k] = String(v);
+  return copy;
+}
+
+/** Deno's permission names: a hook's Worker inherits each but `run`. */
+const WORKER_INHERITS = ["env", "ffi", "import", "net", "read", "sys", "write"];
+
+/**
+ * A Worker's realm has a `Deno.Command` without the check: the Workers a
+ * hook starts get its permissions but `run` (Deno refuses every command
+ * there, whatever the Worker asks for), and Node's `worker_threads` Worker,
+ * which takes no permissions, is refused. The original class is not
+ * reachable from the new one, as with `Deno.Command`.
+ */
+function guardWorkers(): void {
+  const Original = globalThis.Worker;
+  function Worker(this: unknown, url: string | URL, options?: WorkerOptions) {
+    if (!new.target) {
+      throw new TypeError("Failed to construct 'Worker': Please use the 'new' operator");
+    }
+    const asked = (options as { deno?: { permissions?: unknown } } | undefined)?.deno?.permissions;
+    const permissions: Record<string, unknown> = {};
+    for (const k of WORKER_INHERITS) permissions[k] = "inherit";
+    if (asked === "none") { for (const k of WORKER_INHERITS) permissions[k] = false; }
+    else if (asked && typeof asked === "object") Object.assign(permissions, asked);
+    permissions.run = false;
+    const deno = { ...(options as { deno?: object } | undefined)?.deno, permissions };
+    return new Original(url, { ...options, deno } as WorkerOptions);
+  }
+  Worker.prototype = Original.prototype;
+  Object.defineProperty(Original.prototype, "constructor", { value: Worker });
+  Object.defineProperty(globalThis, "Worker", {
+    value: Worker,
+    writable: true,
+    configurable: true,
+  });
+  const refusal = () =>
+    new Error(
+      "prep-deno: a hook cannot start a node:worker_threads Worker (its commands would pass " +
+        "the environment check); use a Worker, which may run no command",
+    );
+  (builtin("node:worker_threads") as Record<string, unknown>).Worker = function Worker() {
+    throw refusal();
+  };
+  guardNodeWorkerClass(refusal);
+}
+
+/**
+ * Node's Worker class as a static `import { Worker } from
+ * "node:worker_threads"` gives it: Deno resolves that import past the import
+ * map, so the class itself must refuse. It extends `EventEmitter`, whose
+ * constructor calls `EventEmitter.init`: the check there refuses when Node's
+ * Worker constructor is on the stack, which neither a subclass nor
+ * `Reflect.construct` hides. The stack is read with the runner's own
+ * `prepareStackTrace` (the hook's stays in effect for everything else) and
+ * a limit it sets; a hook that pins the limit low gets no EventEmitter at
+ * all, rather than an unchecked Worker.
+ */
+function guardNodeWorkerClass(refusal: () => Error): void {
+  const E = Error as unknown as {
+    prepareStackTrace?: unknown;
+    stackTraceLimit: number;
+    captureStackTrace(o: object): void;
+  };
+  let theirs = E.prepareStackTrace;
+  let reading = false;
+  const names = (_e: unknown, sites: { getFunctionName(): string | null }[]) =>
+    sites.map((s) => s.getFunctionName() ?? "");
+  Object.defineProperty(Error, "prepareStackTrace", {
+    get: () => reading ? names : theirs,
+    set: (v) => theirs = v,
+    configurable: false,
+  });
+  const capture = E.captureStackTrace.bind(Error);
+  const EventEmitter = builtin("node:events").EventEmitter;
+  const init = (EventEmitter as { init: (...a: unknown[]) => unknown }).init;
+  Object.defineProperty(EventEmitter, "init", {
+    value: function (this: unknown, ...args: unknown[]) {
+      const limit = E.stackTraceLimit;
+      const probe: { stack?: unknown } = {};
+      let deep = false;
+      let frames: unknown;
+      reading = true;
+      try {
+        E.stackTraceLimit = 16;
+        deep = E.stackTraceLimit === 16;
+        capture(probe);
+        frames = probe.stack; // formatted when first read: inside the window
+      } catch {
+        /* a pinned limit: judged below */
+      } finally {
+        reading = false;
+        try {
+          E.stackTraceLimit = limit;
+        } catch { /* pinned */ }
+      }
+      if (!deep || !Array.isArray(frames) || frames.includes("NodeWorker")) {
+        throw refusal();
+      }
+      return init.apply(this, args);
+    },
+    writable: false,
+    configurable: false,
   });
 }

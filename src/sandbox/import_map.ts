@@ -36,9 +36,18 @@ export const CHILD_PROCESS_SHIM = fileURLToPath(
   new URL("../../build/child_process.js", import.meta.url),
 );
 
+/**
+ * `src/launch/worker_threads_shim.ts` bundled: what `"node:worker_threads"`
+ * names when a hook runs, so a Node worker (a realm without the env check)
+ * is refused as the module's default export refuses it.
+ */
+export const WORKER_THREADS_SHIM = fileURLToPath(
+  new URL("../build/worker_threads.js", import.meta.url),
+);
+
 /** The bundles when the build made them (a sandbox binds them): else nothing. */
 export function runtimeModulePaths(): string[] {
-  return [RUNTIME_MODULE, CHILD_PROCESS_SHIM].filter((p) => existsSync(p));
+  return [RUNTIME_MODULE, CHILD_PROCESS_SHIM, WORKER_THREADS_SHIM].filter((p) => existsSync(p));
 }
 
 /**
@@ -88,11 +97,17 @@ export function importMapUrl(configPath?: string): string {
   const imports = hookImports(configPath, true);
   const map: { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> } =
     { imports };
-  if (existsSync(CHILD_PROCESS_SHIM)) {
-    // The shim, for every module but the shim itself, which gets Node's.
-    const shim = pathToFileURL(CHILD_PROCESS_SHIM).href;
-    imports["node:child_process"] = shim;
-    map.scopes = { [shim]: { "node:child_process": "node:child_process" } };
+  // Each shim, for every module but the shim itself, which gets Node's.
+  for (
+    const [name, file] of [
+      ["node:child_process", CHILD_PROCESS_SHIM],
+      ["node:worker_threads", WORKER_THREADS_SHIM],
+    ]
+  ) {
+    if (!existsSync(file)) continue;
+    const shim = pathToFileURL(file).href;
+    imports[name] = shim;
+    map.scopes = { ...map.scopes, [shim]: { [name]: name } };
   }
   const json = JSON.stringify(map);
   const bytes = new TextEncoder().encode(json);

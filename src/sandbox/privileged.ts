@@ -26,20 +26,20 @@
  * @module
  */
 
-import { basename, isAbsolute } from "node:path";
+import { basename, isAbsolute, normalize } from "node:path";
+import { checkProgram, CODE_RUNNERS, PrivilegedError, programHops } from "./privileged_program.ts";
 import type { Permissions } from "./permissions.ts";
-import { covers, untrustedReason } from "./trust.ts";
+import { covers } from "./trust.ts";
 import { LAUNCHER } from "../contract.ts";
+
+export { PrivilegedError, programHops };
 
 /**
  * Where the hook's view holds the broker's socket (a bind from a root-only folder).
  *
  * @example
  * ```ts
- * import { PRIVILEGED_SOCKET } from "./privileged.ts";
- * export function broker(): Promise<Deno.UnixConn> {
- *   return Deno.connect({ transport: "unix", path: PRIVILEGED_SOCKET });
- * }
+ * await Deno.connect({ transport: "unix", path: PRIVILEGED_SOCKET });
  * ```
  */
 export const PRIVILEGED_SOCKET: string = LAUNCHER.PRIVILEGED_SOCKET;
@@ -104,7 +104,7 @@ export const ALL_CAPABILITIES = [
  *
  * @example
  * ```ts
- * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}"]
+ * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}", "{major:NAME}"]
  * ```
  */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = {
@@ -112,15 +112,12 @@ export const PLACEHOLDERS: Readonly<Record<string, string>> = {
   "{ints}": "decimal numbers separated by commas (a GPU list: 0,1,3)",
   "{num}": "a decimal number, with an optional fraction (250, 312.50)",
   "{word}": "letters, digits and . _ : (a module or node name), not starting with -",
+  "{major:NAME}":
+    "the character-device major the running kernel gave the driver NAME (/proc/devices), nothing else",
 };
 
-/**
- * Programs that run code named by their arguments or input: a privileged
- * command may not be one (its patterns would be code), and a hook that may
- * run one cannot have privileged commands.
- */
-const CODE_RUNNERS =
-  /^(sh|bash|dash|ash|zsh|ksh|mksh|csh|tcsh|fish|busybox|env|xargs|find|nohup|nice|timeout|stdbuf|setsid|setpriv|nsenter|unshare|chroot|capsh|sudo|su|doas|runuser|python[0-9.]*|perl[0-9.]*|ruby[0-9.]*|node|nodejs|deno|bun|lua[0-9.]*|luajit|php[0-9.]*|tclsh[0-9.]*|wish|expect|awk|gawk|mawk|nawk|sed|make|gdb|vim?|ed|emacs|R|Rscript|java|jshell|osascript|pwsh|systemd-run|flock|watch)$/;
+/** `{major:NAME}`, NAME as /proc/devices spells a driver. */
+const MAJOR = /^\{major:[A-Za-z0-9_.-]{1,64}\}$/;
 
 /**
  * One privileged command, checked.
@@ -142,11 +139,6 @@ export interface PrivilegedCommand {
   readonly args: readonly (readonly string[])[];
 }
 
-/** A `"privileged"` entry that cannot be used; names the file, key and fix. */
-export class PrivilegedError extends Error {
-  override name = "PrivilegedError";
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -164,20 +156,9 @@ export const PRIVILEGED_KEYS = ["command", "capabilities", "args"] as const;
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { parsePrivileged } from "./privileged.ts";
- * // With the permission set as third argument, the program is checked on the host too.
- * const [c] = parsePrivileged(
- *   {
- *     "gpu-power": {
- *       command: "/usr/bin/nvidia-smi",
- *       capabilities: ["CAP_SYS_ADMIN"],
- *       args: [["-i", "{int}", "-pl", "{num}"]],
- *     },
- *   },
- *   'deno.json: sandbox set "prolog"',
- * );
- * assert.equal(c.name, "gpu-power");
+ * parsePrivileged({ "gpu-power": { command: "/usr/bin/nvidia-smi",
+ *   capabilities: ["CAP_SYS_ADMIN"], args: [["-i", "{int}", "-pl", "{num}"]] } },
+ *   'deno.json: sandbox set "prolog"', { run: ["/usr/bin/nvidia-smi"] });
  * ```
  * @throws {PrivilegedError} naming the file, the key and the fix.
  */
@@ -212,6 +193,14 @@ export function parsePrivileged(
     if (typeof command !== "string" || !isAbsolute(command) || command.includes("\0")) {
       throw new PrivilegedError(`${here}: "command" must be the program's absolute path`);
     }
+    // Paths are compared as text (write grants): one spelling only.
+    if (command !== normalize(command) || command.endsWith("/")) {
+      throw new PrivilegedError(
+        `${here}: "command" must be the program's absolute path, spelled plainly (no "." or ".." part, no doubled or trailing slash): ${
+          normalize(command)
+        }`,
+      );
+    }
     if (CODE_RUNNERS.test(basename(command))) {
       throw new PrivilegedError(
         `${here}: "command" ${command} runs code named by its arguments or input, so its patterns could not bound it; name the program that does the work (nvidia-smi, modprobe, mknod)`,
@@ -239,7 +228,9 @@ export function parsePrivileged(
     for (const pattern of args as string[][]) {
       for (const element of pattern) {
         if (element.includes("\0")) throw new PrivilegedError(`${here}: an argument has a NUL`);
-        const unknown = element.match(/\{[^}]*\}/g)?.find((p) => !(p in PLACEHOLDERS));
+        const unknown = element.match(/\{[^}]*\}/g)?.find((p) =>
+          !(p in PLACEHOLDERS) && !MAJOR.test(p)
+        );
         if (unknown) {
           throw new PrivilegedError(
             `${here}: unknown placeholder ${unknown} (use ${Object.keys(PLACEHOLDERS).join(", ")})`,
@@ -261,17 +252,8 @@ export function parsePrivileged(
  *
  * @example
  * ```ts
- * import type { Policy } from "./policy.ts";
- * import { admitPrivileged } from "./privileged.ts";
- * export function admit(policy: Policy): void {
- *   const view = policy.view;
- *   admitPrivileged(
- *     view.privileged ?? [],
- *     'deno.json: sandbox set "prolog"',
- *     policy.permissions,
- *     view.write.flatMap((g) => [g.path, g.real]),
- *   );
- * }
+ * admitPrivileged(view.privileged ?? [], 'deno.json: sandbox set "prolog"', policy.permissions,
+ *   view.write.flatMap((g) => [g.path, g.real]));
  * ```
  * @throws {PrivilegedError} naming the file, the key and the fix.
  */
@@ -283,15 +265,10 @@ export function admitPrivileged(
 ): void {
   for (const c of commands) {
     const here = `${where}: "privileged" "${c.name}"`;
-    checkProgram(c.command, here);
-    // A hook that could rewrite the program would run its own code with the capabilities.
-    let target = c.command;
-    try {
-      target = Deno.realPathSync(c.command);
-    } catch { /* checked above */ }
-    const w = writable === true
-      ? "/"
-      : writable.find((w) => covers(w, c.command) || covers(w, target));
+    // A hook that could rewrite the program, or any link on the way to it,
+    // would run its own code with the capabilities.
+    const hops = checkProgram(c.command, here);
+    const w = writable === true ? "/" : writable.find((w) => hops.some((h) => covers(w, h)));
     if (w !== undefined) {
       throw new PrivilegedError(
         `${here}: "command" ${c.command} is inside the write grant ${w}, so the hook could replace the program it asks the runner to run; grant a narrower path`,
@@ -299,40 +276,6 @@ export function admitPrivileged(
     }
   }
   if (commands.length > 0) refuseCodeRunners(permissions, where);
-}
-
-/**
- * A program others could replace would run with the capabilities. A link
- * is taken when it and its target are beyond others' reach (Debian's
- * `/usr/sbin/modprobe` is a link to kmod, which acts on the name it was
- * run by): the broker executes the link's path, and the target's name is
- * judged as the link's is.
- */
-function checkProgram(command: string, here: string): void {
-  let info: Deno.FileInfo;
-  let target = command;
-  try {
-    info = Deno.lstatSync(command);
-    if (info.isSymlink) target = Deno.realPathSync(command);
-  } catch {
-    throw new PrivilegedError(`${here}: "command" ${command} does not exist on this host`);
-  }
-  if (!Deno.statSync(target).isFile) {
-    throw new PrivilegedError(`${here}: "command" ${command} must be a program, not a folder`);
-  }
-  if (CODE_RUNNERS.test(basename(target))) {
-    throw new PrivilegedError(
-      `${here}: "command" ${command} is a link to ${target}, which runs code named by its arguments or input; name the program that does the work`,
-    );
-  }
-  for (const path of new Set([command, target])) {
-    const why = untrustedReason(path, { ownerMatters: true, owners: new Set([0]) });
-    if (why) {
-      throw new PrivilegedError(
-        `${here}: "command" ${command} is refused: ${why}; a privileged program (and a link to it) and every folder above it must be owned by root and writable by nobody else`,
-      );
-    }
-  }
 }
 
 /**
@@ -347,7 +290,10 @@ function refuseCodeRunners(p: Permissions, where: string): void {
   if (p.all === true) throw new PrivilegedError(`${set}: "all" is granted: ${fix}`);
   if (p.ffi) throw new PrivilegedError(`${set}: "ffi" is granted: ${fix}`);
   if (p.run === true) throw new PrivilegedError(`${set}: "run": true is granted: ${fix}`);
-  const runner = (p.run ?? []).find((r) => CODE_RUNNERS.test(basename(r)));
+  // Judged as the program is: by every name on the way, a link to a shell included.
+  const runner = (p.run ?? []).find((r) =>
+    programHops(r).some((h) => CODE_RUNNERS.test(basename(h)))
+  );
   if (runner) throw new PrivilegedError(`${set}: "run" grants ${runner}: ${fix}`);
 }
 

@@ -10,7 +10,7 @@
 
 import type { Permissions } from "./permissions.ts";
 import { covers, type ResolvedGrant } from "./trust.ts";
-import { type KernelView, SETPRIV } from "./view.ts";
+import { CGROUP_FS, type KernelView, SETPRIV } from "./view.ts";
 import { LAUNCHER } from "../contract.ts";
 
 export { SETPRIV };
@@ -88,17 +88,9 @@ export function findBwrap(): string | undefined {
  *
  * @example
  * ```ts
- * import { loadPolicy } from "./policy.ts";
- * import { bwrapArgs } from "./sandbox.ts";
- * export function prologArgs(): string[] {
- *   const policy = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
- *   return bwrapArgs({
- *     runtimePaths: ["/usr/local/bin/prep-deno"],
- *     hookRoot: policy.hookRoot,
- *     view: policy.view,
- *     setenv: {},
- *   });
- * }
+ * const policy = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
+ * const args = bwrapArgs({ runtimePaths: ["/usr/local/bin/prep-deno"], hookRoot: policy.hookRoot,
+ *   view: policy.view, setenv: {} });
  * ```
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
@@ -132,6 +124,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   for (const g of v.read) a.push(...bind("--ro-bind", g));
   for (const g of v.write) a.push(...bind("--bind", g));
   for (const g of v.devices) a.push(...bind("--dev-bind", g));
+  // The hook's own limits (pids, memory) live in the cgroup filesystem: a
+  // process written into another cgroup would leave them. Read-only after
+  // every grant (bubblewrap remounts the submounts too).
+  if (v.writeAll) a.push("--ro-bind-try", CGROUP_FS, CGROUP_FS);
   // The runner and the hook's own code last: no grant makes them writable.
   for (const path of spec.runtimePaths) a.push("--ro-bind", path, path);
   a.push("--ro-bind", spec.hookRoot, spec.hookRoot);
@@ -241,13 +237,7 @@ export const HOST_PROCESSES_GIDS = { first: 2147483647 - 0x100000, count: 0x1000
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { HOST_PROCESSES_GIDS, hostProcessesGid } from "./sandbox.ts";
- * import { resolveView } from "./view.ts";
- * const view = resolveView({ processes: "host" }, {}, {});
- * const gid = hostProcessesGid("/etc/slurm/hooks", view); // e.g. 2146918264
- * assert.ok(gid >= HOST_PROCESSES_GIDS.first);
- * assert.equal(hostProcessesGid("/etc/slurm/hooks", view), gid); // stable
+ * hostProcessesGid("/etc/slurm/hooks", policy.view); // e.g. 2146512345
  * ```
  */
 export function hostProcessesGid(hookRoot: string, view: KernelView): number {
@@ -268,13 +258,7 @@ export function hostProcessesGid(hookRoot: string, view: KernelView): number {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { SETPRIV, sandboxedCommand } from "./sandbox.ts";
- * import { resolveView } from "./view.ts";
- * const view = resolveView({ processes: "host" }, {}, {});
- * const argv = sandboxedCommand({ hookRoot: "/etc/slurm/hooks", view }, ["deno", "run", "entry.js"]);
- * assert.equal(argv[0], SETPRIV);
- * assert.deepEqual(argv.slice(-3), ["deno", "run", "entry.js"]);
+ * const argv = sandboxedCommand({ hookRoot, view: policy.view }, [Deno.execPath(), "run", "entry.js"]);
  * ```
  */
 export function sandboxedCommand(
@@ -301,9 +285,7 @@ export function sandboxedCommand(
  *
  * @example
  * ```ts
- * import { fdBinds } from "./sandbox.ts";
- * import { resolveView } from "./view.ts";
- * fdBinds(resolveView({}, { write: ["/tmp"] }, {})); // [] unless /tmp is bound by descriptor
+ * fdBinds(policy.view); // ["rw", "/var/log/slurm/gpu.log"]
  * ```
  */
 export function fdBinds(v: KernelView): string[] {

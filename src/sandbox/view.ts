@@ -31,7 +31,12 @@ import type { Grant, Permissions } from "./permissions.ts";
 import { covers, GrantError, type ResolvedGrant, resolveGrant } from "./trust.ts";
 import { expandDevice } from "./view_devices.ts";
 import { unknownNameFix } from "./did_you_mean.ts";
-import { parsePrivileged, type PrivilegedCommand, PrivilegedError } from "./privileged.ts";
+import {
+  parsePrivileged,
+  type PrivilegedCommand,
+  PrivilegedError,
+  programHops,
+} from "./privileged.ts";
 import { createMissing, type CreateSpec, parseCreate } from "./view_create.ts";
 import { resolveSlurmClient, type SlurmClientPaths } from "./view_slurm.ts";
 
@@ -44,6 +49,12 @@ export {
 
 /** util-linux's setpriv, which `processes: "host"` needs (see `sandboxedCommand` in sandbox.ts). */
 export const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * The cgroup filesystem: never writable in a view (a `write` grant of it, in
+ * it or above it is refused; `write: true` gets it read-only, src/sandbox/sandbox.ts).
+ */
+export const CGROUP_FS = "/sys/fs/cgroup";
 
 /** The host's /proc itself, or a process's folder in it: never bound (see resolveView). */
 const HOST_PROC = /^\/proc(\/(\d+|self|thread-self)(\/.*)?)?$/;
@@ -358,6 +369,11 @@ export function resolveView(
           `${g.path} is refused under "${key}": the host's /proc shows the node's processes, and through /proc/PID/root the host's files; use "processes": "host" for processes, and name files under /proc/sys one by one`,
         );
       }
+      if (key === "write" && (covers(g.real, CGROUP_FS) || covers(CGROUP_FS, g.real))) {
+        throw new GrantError(
+          `${g.path} is refused under "write": ${CGROUP_FS} holds the hook's own limits (a process it writes into another cgroup leaves its process and memory limits and ends no longer with its job); name the files under /sys the hook writes, outside ${CGROUP_FS}`,
+        );
+      }
     }
   }
   const devices = (set?.devices ?? []).flatMap(expandDevice);
@@ -417,7 +433,8 @@ export function viewDeps(view: KernelView): string[] {
   // "DIR/.": the launcher counts their listing too (stat_text in plan.c).
   for (const d of view.deviceDirs) deps.add(`${d}/.`);
   // A privileged program replaced or made writable: the plan is made again, and refused.
-  for (const c of view.privileged ?? []) chain(c.command);
+  // Every link on the way to it too: one retargeted later is judged again.
+  for (const c of view.privileged ?? []) programHops(c.command).forEach(chain);
   for (const p of view.created ?? []) chain(p);
   if (view.slurm) {
     chain(view.slurm.confDir);

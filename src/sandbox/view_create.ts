@@ -18,7 +18,7 @@
  * @module
  */
 
-import { basename, dirname, isAbsolute } from "node:path";
+import { basename, dirname, isAbsolute, normalize } from "node:path";
 import { covers, GrantError, untrustedReason } from "./trust.ts";
 
 /**
@@ -67,6 +67,14 @@ export function parseCreate(value: unknown, at: string): CreateSpec[] {
     const here = `${at} "${path}"`;
     if (!isAbsolute(path) || path.includes("\0") || path !== path.replace(/\/+$/, "")) {
       throw new Error(`${here}: must be an absolute path without a trailing slash`);
+    }
+    // "/run/x/../../etc/cron.d/job" would make a file far from where it seems to be.
+    if (path !== normalize(path)) {
+      throw new Error(
+        `${here}: must be spelled plainly (no "." or ".." part, no doubled slash): ${
+          normalize(path)
+        }`,
+      );
     }
     if (!isRecord(spec)) throw new Error(`${here}: must be an object`);
     for (const k of Object.keys(spec)) {

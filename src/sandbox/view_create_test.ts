@@ -25,6 +25,14 @@ Deno.test("create: every bad word names the key and the fix", () => {
     [{ "/run/x": { type: "fifo" } }, /"type" must be "directory" or "file"/],
     [{ "/run/x": { mode: "0777" } }, /lets others write the folder/],
     [{ "/run/x": { mode: "rwx" } }, /"mode" must be octal text/],
+    // No set-user-ID, set-group-ID or sticky bit: a mode is its three permission digits.
+    [{ "/run/x": { type: "file", mode: "4755" } }, /"mode" must be octal text/],
+    [{ "/run/x": { type: "file", mode: "02755" } }, /"mode" must be octal text/],
+    [{ "/run/x": { mode: "1755" } }, /"mode" must be octal text/],
+    // A spelling that goes elsewhere than it seems.
+    [{ "/run/x/../../etc/cron.d/job": {} }, /must be spelled plainly .*: \/etc\/cron\.d\/job/],
+    [{ "/run//x": {} }, /must be spelled plainly/],
+    [{ "/run/./x": {} }, /must be spelled plainly/],
     [{ "/run/x": { owner: "a b" } }, /"owner" must be a user or group name or number/],
     [{ "/run/x": { size: 1 } }, /unknown key "size"/],
   ];

@@ -318,9 +318,11 @@ Deno.test("package: dpkg -i on a clean Debian root, then init, deno test, try (-
     assert.equal(plugin.code, 0, plugin.stdout + plugin.stderr);
     const serve = inRoot(
       root,
-      "(prep-deno serve --socket /run/pd-test.sock >/tmp/serve.log 2>&1 &) ; " +
+      // Started and ended by its own pid (the launcher execs Deno: same pid),
+      // and bounded by timeout(1) in any case: nothing outlives the test.
+      "timeout 60 prep-deno serve --socket /run/pd-test.sock >/tmp/serve.log 2>&1 & pid=$!; " +
         "for i in $(seq 100); do test -S /run/pd-test.sock && break; sleep 0.1; done; " +
-        "test -S /run/pd-test.sock && echo listening; pkill -TERM -f 'prep-deno serve' ; sleep 0.5; true",
+        "test -S /run/pd-test.sock && echo listening; kill -TERM $pid; wait $pid; true",
     );
     assert.match(serve.stdout, /listening/, serve.stdout + serve.stderr);
     // Each man page the package ships renders, and every page the unit names is there.

@@ -39,6 +39,8 @@ const RANK: Record<string, number> = {
   "contract": -1, // generated from src/contract.ts
   "launcher.h": 0,
   "io": 1,
+  "reap": 1,
+  "broker_rules": 1,
   "cgroup": 1,
   "broker": 2,
   "argv": 2,

@@ -16,9 +16,21 @@ export const PROBE = `#!/bin/bash
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):' /proc/$$/status
 echo "cwd=$(pwd)"
 ls -l /proc/self/fd | while read -r _ _ _ _ _ _ _ _ fd _ target; do echo "fd $fd $target"; done
-for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d"; done
+for d in /run/prep-deno/broker/*/; do echo "broker $(stat -c '%a %U' "$d") $d $(stat -c %i "$d/sock")"; done
 env | sort
 `;
+
+/**
+ * A character-device driver this host's kernel lists (/proc/devices), as
+ * the fake nvidia-uvm: the broker's `{major:NAME}` reads the real list, so
+ * the recipes' `{major:nvidia-uvm}` is tried as `{major:NAME}` of this one.
+ */
+export const HOST_DRIVER: { name: string; major: string } = (() => {
+  const text = Deno.readTextFileSync("/proc/devices").split("Block devices:")[0];
+  const m = /^\s*(\d+) ([A-Za-z0-9_.-]+)$/m.exec(text);
+  if (!m) throw new Error("no character device in /proc/devices");
+  return { name: m[2], major: m[1] };
+})();
 
 /** The fakes, in a fresh root-only folder (a privileged program must be root's). */
 export function fakes(): string {
@@ -39,6 +51,7 @@ export function recipe(name: string, fake: string, swap: Record<string, string> 
     "/usr/bin/nvidia-smi": `${fake}/nvidia-smi`,
     "/usr/sbin/modprobe": `${fake}/modprobe`,
     "/usr/bin/mknod": `${fake}/mknod`,
+    "{major:nvidia-uvm}": `{major:${HOST_DRIVER.name}}`,
     ...swap,
   };
   for (const f of ["hook.ts", "deno.json"]) {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { grantDir } from "./helpers.ts";
-import { calls, fakes, recipe } from "./fake_gpu.ts";
+import { calls, fakes, HOST_DRIVER, recipe } from "./fake_gpu.ts";
 import {
   nodeState,
   slurm,
@@ -27,7 +27,10 @@ Deno.test({
     const driver = grantDir("driver");
     Deno.mkdirSync(join(driver, "gpus", "0000:01:00.0"), { recursive: true });
     Deno.mkdirSync(join(driver, "gpus", "0000:02:00.0"), { recursive: true });
-    Deno.writeTextFileSync(join(driver, "devices"), "Character devices:\n508 nvidia-uvm\n");
+    Deno.writeTextFileSync(
+      join(driver, "devices"),
+      `Character devices:\n${HOST_DRIVER.major} nvidia-uvm\n`,
+    );
     // One Prolog= glob runs both hooks in order, each under its own policy.
     const hooks = grantDir("gpu-hooks");
     const devices = recipe("gpu-devices", fake, {
@@ -72,8 +75,8 @@ Deno.test({
         "mknod -m 666 /dev/nvidia1 c 195 1",
         "mknod -m 666 /dev/nvidiactl c 195 255",
         "modprobe nvidia-uvm",
-        "mknod -m 666 /dev/nvidia-uvm c 508 0",
-        "mknod -m 666 /dev/nvidia-uvm-tools c 508 1",
+        `mknod -m 666 /dev/nvidia-uvm c ${HOST_DRIVER.major} 0`,
+        `mknod -m 666 /dev/nvidia-uvm-tools c ${HOST_DRIVER.major} 1`,
       ]);
       assert.deepEqual(smi.slice(0, 4).sort(), [
         "nvidia-smi -i 0 -ac 1215,1410",
