@@ -39,7 +39,10 @@ export { PrivilegedError, programHops };
  *
  * @example
  * ```ts
- * await Deno.connect({ transport: "unix", path: PRIVILEGED_SOCKET });
+ * import { PRIVILEGED_SOCKET } from "./privileged.ts";
+ * export function broker(): Promise<Deno.UnixConn> {
+ *   return Deno.connect({ transport: "unix", path: PRIVILEGED_SOCKET });
+ * }
  * ```
  */
 export const PRIVILEGED_SOCKET: string = LAUNCHER.PRIVILEGED_SOCKET;
@@ -104,7 +107,7 @@ export const ALL_CAPABILITIES = [
  *
  * @example
  * ```ts
- * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}", "{major:NAME}"]
+ * Object.keys(PLACEHOLDERS); // ["{int}", "{ints}", "{num}", "{word}"]
  * ```
  */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = {
@@ -156,9 +159,20 @@ export const PRIVILEGED_KEYS = ["command", "capabilities", "args"] as const;
  *
  * @example
  * ```ts
- * parsePrivileged({ "gpu-power": { command: "/usr/bin/nvidia-smi",
- *   capabilities: ["CAP_SYS_ADMIN"], args: [["-i", "{int}", "-pl", "{num}"]] } },
- *   'deno.json: sandbox set "prolog"', { run: ["/usr/bin/nvidia-smi"] });
+ * import assert from "node:assert/strict";
+ * import { parsePrivileged } from "./privileged.ts";
+ * // With the permission set as third argument, the program is checked on the host too.
+ * const [c] = parsePrivileged(
+ *   {
+ *     "gpu-power": {
+ *       command: "/usr/bin/nvidia-smi",
+ *       capabilities: ["CAP_SYS_ADMIN"],
+ *       args: [["-i", "{int}", "-pl", "{num}"]],
+ *     },
+ *   },
+ *   'deno.json: sandbox set "prolog"',
+ * );
+ * assert.equal(c.name, "gpu-power");
  * ```
  * @throws {PrivilegedError} naming the file, the key and the fix.
  */
@@ -252,8 +266,17 @@ export function parsePrivileged(
  *
  * @example
  * ```ts
- * admitPrivileged(view.privileged ?? [], 'deno.json: sandbox set "prolog"', policy.permissions,
- *   view.write.flatMap((g) => [g.path, g.real]));
+ * import type { Policy } from "./policy.ts";
+ * import { admitPrivileged } from "./privileged.ts";
+ * export function admit(policy: Policy): void {
+ *   const view = policy.view;
+ *   admitPrivileged(
+ *     view.privileged ?? [],
+ *     'deno.json: sandbox set "prolog"',
+ *     policy.permissions,
+ *     view.write.flatMap((g) => [g.path, g.real]),
+ *   );
+ * }
  * ```
  * @throws {PrivilegedError} naming the file, the key and the fix.
  */

@@ -16,7 +16,9 @@ import { untrustedReason } from "./trust.ts";
  *
  * @example
  * ```ts
- * throw new PrivilegedError('deno.json: "privileged" "x": "command" must be the program\'s absolute path');
+ * import { PrivilegedError } from "./privileged_program.ts";
+ * const e = new PrivilegedError('deno.json: "privileged" "x": "command" must be an absolute path');
+ * e.name; // "PrivilegedError"
  * ```
  */
 export class PrivilegedError extends Error {
@@ -73,7 +75,8 @@ export function programHops(command: string): string[] {
  *
  * @example
  * ```ts
- * checkProgram("/usr/bin/nvidia-smi", 'deno.json: "privileged" "gpu-power"'); // ["/usr/bin/nvidia-smi"]
+ * import { checkProgram } from "./privileged_program.ts";
+ * checkProgram("/usr/bin/id", 'deno.json: "privileged" "who"'); // ["/usr/bin/id"]
  * ```
  * @throws {PrivilegedError} naming the path met and why.
  */

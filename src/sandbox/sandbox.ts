@@ -88,9 +88,17 @@ export function findBwrap(): string | undefined {
  *
  * @example
  * ```ts
- * const policy = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
- * const args = bwrapArgs({ runtimePaths: ["/usr/local/bin/prep-deno"], hookRoot: policy.hookRoot,
- *   view: policy.view, setenv: {} });
+ * import { loadPolicy } from "./policy.ts";
+ * import { bwrapArgs } from "./sandbox.ts";
+ * export function prologArgs(): string[] {
+ *   const policy = loadPolicy("/etc/slurm/hooks/prolog.ts", "prolog");
+ *   return bwrapArgs({
+ *     runtimePaths: ["/usr/local/bin/prep-deno"],
+ *     hookRoot: policy.hookRoot,
+ *     view: policy.view,
+ *     setenv: {},
+ *   });
+ * }
  * ```
  */
 export function bwrapArgs(spec: SandboxSpec): string[] {
@@ -237,7 +245,13 @@ export const HOST_PROCESSES_GIDS = { first: 2147483647 - 0x100000, count: 0x1000
  *
  * @example
  * ```ts
- * hostProcessesGid("/etc/slurm/hooks", policy.view); // e.g. 2146512345
+ * import assert from "node:assert/strict";
+ * import { HOST_PROCESSES_GIDS, hostProcessesGid } from "./sandbox.ts";
+ * import { resolveView } from "./view.ts";
+ * const view = resolveView({ processes: "host" }, {}, {});
+ * const gid = hostProcessesGid("/etc/slurm/hooks", view); // e.g. 2146918264
+ * assert.ok(gid >= HOST_PROCESSES_GIDS.first);
+ * assert.equal(hostProcessesGid("/etc/slurm/hooks", view), gid); // stable
  * ```
  */
 export function hostProcessesGid(hookRoot: string, view: KernelView): number {
@@ -258,7 +272,13 @@ export function hostProcessesGid(hookRoot: string, view: KernelView): number {
  *
  * @example
  * ```ts
- * const argv = sandboxedCommand({ hookRoot, view: policy.view }, [Deno.execPath(), "run", "entry.js"]);
+ * import assert from "node:assert/strict";
+ * import { SETPRIV, sandboxedCommand } from "./sandbox.ts";
+ * import { resolveView } from "./view.ts";
+ * const view = resolveView({ processes: "host" }, {}, {});
+ * const argv = sandboxedCommand({ hookRoot: "/etc/slurm/hooks", view }, ["deno", "run", "entry.js"]);
+ * assert.equal(argv[0], SETPRIV);
+ * assert.deepEqual(argv.slice(-3), ["deno", "run", "entry.js"]);
  * ```
  */
 export function sandboxedCommand(
@@ -285,7 +305,9 @@ export function sandboxedCommand(
  *
  * @example
  * ```ts
- * fdBinds(policy.view); // ["rw", "/var/log/slurm/gpu.log"]
+ * import { fdBinds } from "./sandbox.ts";
+ * import { resolveView } from "./view.ts";
+ * fdBinds(resolveView({}, { write: ["/tmp"] }, {})); // [] unless /tmp is bound by descriptor
  * ```
  */
 export function fdBinds(v: KernelView): string[] {
