@@ -14,7 +14,7 @@
  */
 
 import type { Layouts } from "./layout.ts";
-import { outcomeText, parseOutcome } from "../src/outcome_record.ts";
+import { outcomeText, parseOutcome } from "../src/outcome/outcome_record.ts";
 import type { CoreConfig, Outcome } from "./types.ts";
 
 const encoder = new TextEncoder();

@@ -13,7 +13,7 @@
 
 /*
  * Where bubblewrap is looked for, in order: the runner's own list
- * (BWRAP_PATHS in src/sandbox.ts; tests/ffi/settings_test.ts holds them
+ * (BWRAP_PATHS in src/sandbox/sandbox.ts; tests/ffi/settings_test.ts holds them
  * equal).
  */
 #define PD_BWRAP_PATHS "/usr/bin/bwrap", "/usr/local/bin/bwrap"

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What the C plugin and the TypeScript runner must agree on, written once.
- * src/contract.ts mirrors every value; tests/ffi/contract_test.ts loads the
- * plugin and compares the two through prep_deno_contract_json(). Change a
- * value here and that test tells you which TypeScript line to change.
+ * GENERATED from src/contract.ts by src/contract_c.ts: do not edit. Change
+ * src/contract.ts, then `deno task build` writes this file again;
+ * tests/ffi/structure_test.ts fails while it is stale.
  *
+ * What the C plugin and the TypeScript runner must agree on. tests/ffi/contract_test.ts
+ * also loads the built plugin and compares its values, through
+ * prep_deno_contract_json(), with src/contract.ts.
+ */
+/*
  * No Slurm header: the core includes this too.
  *
  * THE TIMEOUT STORY (PrologEpilogTimeout, from 25.05 PrologTimeout and
@@ -37,13 +41,13 @@
 #ifndef PREP_DENO_CONTRACT_H
 #define PREP_DENO_CONTRACT_H
 
-/* Exit statuses of the runner for its own failures (src/outcome.ts EXIT). */
-#define PD_EXIT_FAILED 1        /* the hook threw or returned a bad value */
-#define PD_EXIT_USAGE 2         /* bad command line */
-#define PD_EXIT_TIMEOUT 124     /* ran past --timeout */
+/* Exit statuses of the runner for its own failures (EXIT). */
+#define PD_EXIT_FAILED 1 /* the hook threw or returned a bad value */
+#define PD_EXIT_USAGE 2 /* bad command line */
+#define PD_EXIT_TIMEOUT 124 /* ran past --timeout */
 #define PD_EXIT_OUT_OF_MEMORY 125 /* hit --heap-mb, --memory-mb or --tasks-max */
-#define PD_EXIT_SANDBOX 126     /* bad policy, no bwrap */
-#define PD_EXIT_NOT_FOUND 127   /* no such module; prep/script's 127 */
+#define PD_EXIT_SANDBOX 126 /* bad policy, no bwrap */
+#define PD_EXIT_NOT_FOUND 127 /* no such module; prep/script's 127 */
 
 /*
  * Where the runner is unless PrEpParameters=runner=... says otherwise: a
@@ -60,28 +64,25 @@
  * The warm protocol (src/warm/protocol.ts): first field, largest frame. /2:
  * an empty frame before the reply says the hook started (from then on a
  * missing reply is a failure, never a second run through the spawn path).
- * /3: the reply carries the outcome record in a field of its own. /4: the
- * request's header has a fifth field, the daemon's own slurm.conf (empty:
- * none known), which the service plans the hook with as `run --slurm-conf`.
+ * /3: the reply carries the outcome record in a field of its own.
  */
 #define PD_WARM_MAGIC "prep-deno-warm/4"
 /*
  * The request's header fields, in order, each NUL-terminated, before the
  * job's environment (X(enum suffix, name); src/contract.ts WARM_FIELDS).
  */
-#define PD_WARM_FIELDS(X)                 \
-	X(MAGIC, "magic")                 \
-	X(MODULE, "module")               \
-	X(CONTEXT, "context")             \
-	X(TIMEOUT, "timeout")             \
+#define PD_WARM_FIELDS(X) \
+	X(MAGIC, "magic") \
+	X(MODULE, "module") \
+	X(CONTEXT, "context") \
+	X(TIMEOUT, "timeout") \
 	X(SLURM_CONF, "slurmConf")
-#define PD_WARM_MAX_FRAME (16 * 1024 * 1024)
+#define PD_WARM_MAX_FRAME 16777216
 
 /* Output kept per hook, spawn and warm alike; the rest is dropped. */
-#define PD_MAX_OUTPUT (1024 * 1024)
+#define PD_MAX_OUTPUT 1048576
 /* The note that ends a capped output (printf: the bytes dropped, a size_t). */
-#define PD_TRUNCATION_NOTE \
-	"\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n"
+#define PD_TRUNCATION_NOTE "\n[prep/deno: output truncated: %zu more bytes were read and dropped]\n"
 
 /* Extra seconds the core gives a TypeScript hook past T (story, 3-4). */
 #define PD_RUNNER_GRACE_S 5
@@ -89,6 +90,7 @@
  * At its own deadline the core SIGTERMs a runner and SIGKILLs it only if
  * it has not exited this many ms later: the runner needs them to kill its
  * cgroup and remove it (story, 3). A shell hook gets run_command's 10 ms.
+ * The plugin's alone: no TypeScript reads it.
  */
 #define PD_RUNNER_STOP_GRACE_MS 2000
 
@@ -103,7 +105,7 @@
 #define PD_REASON_MAX 120
 
 /*
- * The outcome record (src/outcome_record.ts): one line, these fields
+ * The outcome record (src/outcome/outcome_record.ts): one line, these fields
  * tab-separated and escaped, magic kind status hook module job cause
  * message. The plugin hands the runner a pipe as descriptor PD_OUTCOME_FD
  * (`--outcome-fd 3`) and the runner writes the record there, never in the
@@ -118,53 +120,61 @@
 
 /* SLURM_SCRIPT_CONTEXT, and the variable that names it. */
 #define PD_CONTEXT_VAR "SLURM_SCRIPT_CONTEXT"
+/*
+ * The hook that serves each context (the value of PD_CONTEXT_VAR):
+ * X(context, hook).
+ */
+#define PD_HOOK_CONTEXTS(X) \
+	X("prolog_slurmd", "prolog") \
+	X("epilog_slurmd", "epilog") \
+	X("prolog_slurmctld", "prologSlurmctld") \
+	X("epilog_slurmctld", "epilogSlurmctld")
 
 /*
  * Variables the slurmd side takes from the job's credential, in the order
  * prep/script sets them (X(enum suffix, name)). From the newest release
  * each exists in; the glue leaves the others unset on older releases.
  */
-#define PD_CRED_VARS(X)                                          \
-	X(ACCOUNT, "SLURM_JOB_ACCOUNT")                          \
-	X(COMMENT, "SLURM_JOB_COMMENT")                          \
-	X(CORE_SPEC_COUNT, "SLURM_JOB_CORE_SPEC_COUNT")          \
-	X(CORE_SPEC_TYPE, "SLURM_JOB_CORE_SPEC_TYPE")            \
-	X(CONSTRAINTS, "SLURM_JOB_CONSTRAINTS")                  \
-	X(END_TIME, "SLURM_JOB_END_TIME")                        \
-	X(EXTRA, "SLURM_JOB_EXTRA")                              \
-	X(CPUS_PER_NODE, "SLURM_JOB_CPUS_PER_NODE")              \
-	X(LICENSES, "SLURM_JOB_LICENSES")                        \
-	X(NTASKS, "SLURM_JOB_NTASKS")                            \
-	X(NUM_NODES, "SLURM_JOB_NUM_NODES")                      \
-	X(OVERSUBSCRIBE, "SLURM_JOB_OVERSUBSCRIBE")              \
-	X(EXCLUSIVE, "SLURM_JOB_EXCLUSIVE")                      \
-	X(PARTITION, "SLURM_JOB_PARTITION")                      \
-	X(QOS, "SLURM_JOB_QOS")                                  \
-	X(RESERVATION, "SLURM_JOB_RESERVATION")                  \
-	X(RESTART_COUNT, "SLURM_JOB_RESTART_COUNT")              \
-	X(SELINUX_CONTEXT, "SLURM_JOB_SELINUX_CONTEXT")          \
-	X(START_TIME, "SLURM_JOB_START_TIME")                    \
-	X(STDERR, "SLURM_JOB_STDERR")                            \
-	X(STDIN, "SLURM_JOB_STDIN")                              \
+#define PD_CRED_VARS(X) \
+	X(ACCOUNT, "SLURM_JOB_ACCOUNT") \
+	X(COMMENT, "SLURM_JOB_COMMENT") \
+	X(CORE_SPEC_COUNT, "SLURM_JOB_CORE_SPEC_COUNT") \
+	X(CORE_SPEC_TYPE, "SLURM_JOB_CORE_SPEC_TYPE") \
+	X(CONSTRAINTS, "SLURM_JOB_CONSTRAINTS") \
+	X(END_TIME, "SLURM_JOB_END_TIME") \
+	X(EXTRA, "SLURM_JOB_EXTRA") \
+	X(CPUS_PER_NODE, "SLURM_JOB_CPUS_PER_NODE") \
+	X(LICENSES, "SLURM_JOB_LICENSES") \
+	X(NTASKS, "SLURM_JOB_NTASKS") \
+	X(NUM_NODES, "SLURM_JOB_NUM_NODES") \
+	X(OVERSUBSCRIBE, "SLURM_JOB_OVERSUBSCRIBE") \
+	X(EXCLUSIVE, "SLURM_JOB_EXCLUSIVE") \
+	X(PARTITION, "SLURM_JOB_PARTITION") \
+	X(QOS, "SLURM_JOB_QOS") \
+	X(RESERVATION, "SLURM_JOB_RESERVATION") \
+	X(RESTART_COUNT, "SLURM_JOB_RESTART_COUNT") \
+	X(SELINUX_CONTEXT, "SLURM_JOB_SELINUX_CONTEXT") \
+	X(START_TIME, "SLURM_JOB_START_TIME") \
+	X(STDERR, "SLURM_JOB_STDERR") \
+	X(STDIN, "SLURM_JOB_STDIN") \
 	X(STDOUT, "SLURM_JOB_STDOUT")
 
 /*
  * Every number PrEpParameters takes: one table, X(enum suffix, key, flag,
- * min, max, default), whole numbers only. The hook's limits are also runner
- * flags (`run`, `try`, `serve`); the journal's (flag "") are the plugin's
- * alone. src/contract.ts NUMBERS mirrors it (tests/ffi/contract_test.ts
- * compares them through the JSON below) and hands it to the launcher's
- * compiler. Default 0: the runner's default is computed (memory_mb: the heap
- * limit + LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB). tasks_max counts threads too
- * (the pids controller does): Deno alone holds a few per CPU.
- * journal_output_kb stops at PD_MAX_OUTPUT (1 MiB): no run has more output.
+ * min, max, default), whole numbers only (src/contract.ts NUMBERS). The
+ * hook's limits are also runner flags (`run`, `try`, `serve`); the
+ * journal's (flag "") are the plugin's alone. Default 0: the runner's
+ * default is computed (memory_mb: the heap limit +
+ * LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB). tasks_max counts threads too (the
+ * pids controller does): Deno alone holds a few per CPU. journal_output_kb
+ * stops at PD_MAX_OUTPUT (1 MiB): no run has more output.
  */
-#define PD_NUMBERS(X)                                                   \
-	X(HEAP_MB, "heap_mb", "--heap-mb", 32, 1048576, 512)             \
-	X(MEMORY_MB, "memory_mb", "--memory-mb", 128, 16777216, 0)       \
-	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096)      \
-	X(JOURNAL_MAX_MB, "journal_max_mb", "", 1, 1048576, 64)          \
-	X(JOURNAL_MAX_DAYS, "journal_max_days", "", 1, 36500, 30)        \
+#define PD_NUMBERS(X) \
+	X(HEAP_MB, "heap_mb", "--heap-mb", 32, 1048576, 512) \
+	X(MEMORY_MB, "memory_mb", "--memory-mb", 128, 16777216, 0) \
+	X(TASKS_MAX, "tasks_max", "--tasks-max", 64, 4194304, 4096) \
+	X(JOURNAL_MAX_MB, "journal_max_mb", "", 1, 1048576, 64) \
+	X(JOURNAL_MAX_DAYS, "journal_max_days", "", 1, 36500, 30) \
 	X(JOURNAL_OUTPUT_KB, "journal_output_kb", "", 0, 1024, 64)
 
 /* Each number's default, PD_NUMBER_DEFAULT_<suffix>, from the table. */

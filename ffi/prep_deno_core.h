@@ -22,7 +22,7 @@ typedef struct {
 	char *failed_path; /* the hook that failed, malloc'd; NULL if none */
 	char *fallback;    /* why the warm service was passed over, or NULL */
 	/*
-	 * A module hook's outcome record (src/outcome_record.ts), one line,
+	 * A module hook's outcome record (src/outcome/outcome_record.ts), one line,
 	 * printable: from the launcher's --outcome-fd or the warm reply's own
 	 * field, never from the output; NULL if none came.
 	 */

@@ -100,6 +100,69 @@ size_t pdc_strv_len(char *const *v)
 	return n;
 }
 
+/*
+ * How long the core waits for one hook (< 0: forever): T, and for a module
+ * T + PD_RUNNER_GRACE_S, the runner's own timeout coming first (the timeout
+ * story, prep_deno_contract.h).
+ */
+static int hook_timeout_ms(const pdc_config_t *cfg, int module)
+{
+	if (cfg->timeout_s < 0)
+		return -1;
+	return (cfg->timeout_s + (module ? PD_RUNNER_GRACE_S : 0)) * 1000;
+}
+
+/*
+ * A module through the warm service, when mode=warm and no earlier hook of
+ * the list fell back: 1 when the service answered (out filled), 0 when the
+ * spawn path must run it (out->fallback may say why).
+ */
+static int run_warm(const pdc_config_t *cfg, const char *path, char *const *envp,
+		    pdc_outcome_t *out)
+{
+	if (!cfg->warm_socket || out->fallback)
+		return 0;
+	if (pdc_warm_run(cfg->warm_socket, path, cfg->timeout_s, cfg->slurm_conf,
+			 envp, &out->status, &out->output, &out->record,
+			 &out->fallback))
+		return 0;
+	out->timed_out = 0;
+	return 1;
+}
+
+/* One hook as a process: a shell script itself, a module through the runner. */
+static void run_spawned(const pdc_config_t *cfg, const char *path, int module,
+			char *const *envp, pdc_child_fn child, void *child_arg,
+			pdc_outcome_t *out)
+{
+	char **argv = pdc_hook_argv(cfg, path);
+	pdc_ran_t ran;
+
+	if (!argv) {
+		out->status = 127;
+		return;
+	}
+	pdc_run_one(&(pdc_command_t){
+			    .argv = argv,
+			    .envp = envp,
+			    .timeout_ms = hook_timeout_ms(cfg, module),
+			    .stop_grace_ms = module ? PD_RUNNER_STOP_GRACE_MS : 10,
+			    .child = child,
+			    .child_arg = child_arg,
+			    .tag = cfg->kill_tag ?
+				    ((uint64_t)cfg->kill_tag << 32) | cfg->job_id : 0,
+			    /* the runner: a clean start */
+			    .signals = module ? PDC_SIGNALS_NONE : cfg->signals,
+			    .record = module,
+		    },
+		    &ran);
+	pdc_free_argv(argv);
+	out->status = ran.status;
+	out->timed_out = ran.timed_out;
+	out->output = ran.output;
+	out->record = ran.record;
+}
+
 static long long clock_ms(clockid_t id)
 {
 	struct timespec ts;
@@ -114,12 +177,7 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n_paths; i++) {
-		char **argv = pdc_hook_argv(cfg, paths[i]);
 		int module = pdc_is_module(paths[i]);
-		int timeout_ms = cfg->timeout_s < 0 ? -1 :
-			(cfg->timeout_s + (module ? PD_RUNNER_GRACE_S : 0)) *
-			1000;
-
 		long long began = clock_ms(CLOCK_MONOTONIC);
 
 		free(out->output);
@@ -127,33 +185,16 @@ int pdc_run_hooks(const pdc_config_t *cfg, const char *const *paths,
 		out->output = out->record = NULL;
 		out->started_ms = clock_ms(CLOCK_REALTIME);
 		out->mode = module ? PDC_MODE_SPAWN : PDC_MODE_SCRIPT;
-		if (module && cfg->warm_socket && !out->fallback &&
-		    !pdc_warm_run(cfg->warm_socket, paths[i], cfg->timeout_s,
-				  cfg->slurm_conf, envp, &out->status, &out->output,
-				  &out->record, &out->fallback)) {
-			out->timed_out = 0;
+		if (module && run_warm(cfg, paths[i], envp, out))
 			out->mode = PDC_MODE_WARM;
-		} else if (!argv) {
-			out->status = 127;
-		} else {
-			uint64_t tag = cfg->kill_tag ?
-				((uint64_t)cfg->kill_tag << 32) | cfg->job_id : 0;
-
-			out->status = pdc_run_one(argv, envp, timeout_ms,
-						  module ? PD_RUNNER_STOP_GRACE_MS : 10,
-						  child, child_arg, tag,
-						  /* the runner: a clean start */
-						  module ? PDC_SIGNALS_NONE :
-							   cfg->signals,
-						  &out->timed_out, &out->output,
-						  module ? &out->record : NULL);
-		}
-		pdc_free_argv(argv);
+		else
+			run_spawned(cfg, paths[i], module, envp, child, child_arg, out);
 		if (!out->output)
 			out->output = strdup("");
+		/* The runner's own timeout, spawned or warm. */
 		if (module && WIFEXITED(out->status) &&
 		    WEXITSTATUS(out->status) == PD_EXIT_TIMEOUT)
-			out->timed_out = 1; /* the runner's own timeout */
+			out->timed_out = 1;
 		out->duration_ms = (int)(clock_ms(CLOCK_MONOTONIC) - began);
 		/* Before the caller's own logging: a record is written even
 		 * if the daemon dies in what follows. */

@@ -37,7 +37,7 @@ extern pdc_observe_t pdc_observe;
 
 /*
  * How one hook ended: "ok"; for a TypeScript hook the kind of its outcome
- * record (src/outcome_record.ts: threw, returned, timeout, memory, ...,
+ * record (src/outcome/outcome_record.ts: threw, returned, timeout, memory, ...,
  * written into `buf`), or without one "timeout", "signal", "memory",
  * "refused", "lost"; for a script "exit", "timeout", "signal", "not_run".
  */

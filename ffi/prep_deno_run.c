@@ -234,82 +234,97 @@ static char *read_record(int fd)
 		NULL : strdup(start);
 }
 
-/* Runs one command; returns its wait status, or 127 if it cannot run. */
-int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
-		   int stop_grace_ms, pdc_child_fn child, void *child_arg, uint64_t tag,
-		   int signals, int *timed_out, char **output, char **record)
+/* In the child: its streams, descriptors, group, mask and ids, then exec. */
+__attribute__((noreturn)) static void exec_child(const pdc_command_t *c, int out_w, int rec_w)
 {
-	int rec[2] = { -1, -1 };
 	static char *const no_env[] = { NULL };
-	const char *exe = argv[0];
-	outbuf_t buf = { 0 };
-	int pfd[2], pidfd, status = 0, eof = 0, exited = 0;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	pid_t pid;
+	int devnull;
 
-	*timed_out = 0;
-	if (record)
-		*record = NULL;
-	if (exe[0] != '/') {
-		*output = fail_text(exe, "not a fully qualified path");
-		return 127;
-	}
-	if (access(exe, R_OK | X_OK) < 0) {
-		*output = fail_text(exe, strerror(errno));
-		return 127;
-	}
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (record && pipe2(rec, O_CLOEXEC) < 0)) {
-		*output = fail_text(exe, strerror(errno));
-		return 127;
-	}
-	if ((pid = fork()) == 0) {
-		int devnull;
-
-		if (child)
-			child(child_arg);
-		if ((devnull = open("/dev/null", O_RDWR)) < 0)
-			_exit(127);
-		dup2(devnull, STDIN_FILENO);
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		if (rec[1] >= 0) {
-			/* Only the runner's: it sets close-on-exec on it at once. */
-			if (rec[1] != PD_OUTCOME_FD)
-				dup2(rec[1], PD_OUTCOME_FD);
-			fcntl(PD_OUTCOME_FD, F_SETFD, 0);
-			close_from(PD_OUTCOME_FD + 1);
-		} else {
-			close_from(3);
-		}
-		setpgid(0, 0);
-		set_child_signals(signals);
-		/* As run_command: real ids follow the effective ones. */
-		if (setresgid(getegid(), getegid(), -1) ||
-		    setresuid(geteuid(), geteuid(), -1))
-			_exit(127);
-		execve(exe, argv, envp ? envp : no_env);
-		dprintf(STDERR_FILENO, "prep/deno: execve(%s): %s\n", exe,
-			strerror(errno));
+	if (c->child)
+		c->child(c->child_arg);
+	if ((devnull = open("/dev/null", O_RDWR)) < 0)
 		_exit(127);
+	dup2(devnull, STDIN_FILENO);
+	dup2(out_w, STDOUT_FILENO);
+	dup2(out_w, STDERR_FILENO);
+	if (rec_w >= 0) {
+		/* Only the runner's: it sets close-on-exec on it at once. */
+		if (rec_w != PD_OUTCOME_FD)
+			dup2(rec_w, PD_OUTCOME_FD);
+		fcntl(PD_OUTCOME_FD, F_SETFD, 0);
+		close_from(PD_OUTCOME_FD + 1);
+	} else {
+		close_from(3);
 	}
-	close(pfd[1]);
-	if (rec[1] >= 0)
-		close(rec[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		if (rec[0] >= 0)
-			close(rec[0]);
-		*output = fail_text(exe, strerror(errno));
-		return 127;
+	setpgid(0, 0);
+	set_child_signals(c->signals);
+	/* As run_command: real ids follow the effective ones. */
+	if (setresgid(getegid(), getegid(), -1) ||
+	    setresuid(geteuid(), geteuid(), -1))
+		_exit(127);
+	execve(c->argv[0], c->argv, c->envp ? c->envp : no_env);
+	dprintf(STDERR_FILENO, "prep/deno: execve(%s): %s\n", c->argv[0],
+		strerror(errno));
+	_exit(127);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Starts the command in a group of its own, its output on out[0] and, with
+ * c->record, the record pipe's read end in rec[0]; the pid, or -1 with
+ * ran->status 127 and ran->output saying why.
+ */
+static pid_t start(const pdc_command_t *c, int out[2], int rec[2], pdc_ran_t *ran)
+{
+	const char *exe = c->argv[0], *why = NULL;
+	pid_t pid = -1;
+
+	out[0] = out[1] = rec[0] = rec[1] = -1;
+	if (exe[0] != '/')
+		why = "not a fully qualified path";
+	else if (access(exe, R_OK | X_OK) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+		 (c->record && pipe2(rec, O_CLOEXEC) < 0) || (pid = fork()) < 0)
+		why = strerror(errno);
+	else if (pid == 0)
+		exec_child(c, out[1], rec[1]);
+	close_fd(&out[1]);
+	close_fd(&rec[1]);
+	if (why) {
+		close_fd(&out[0]);
+		close_fd(&rec[0]);
+		ran->output = fail_text(exe, why);
+		ran->status = 127;
+		return -1;
 	}
 	setpgid(pid, pid); /* also here: no window before the child does */
-	track(pid, tag, 1);
-	pidfd = open_pidfd(pid);
+	return pid;
+}
+
+/* How reading a command's output ended. */
+typedef enum {
+	DRAINED,   /* EOF and the command exited */
+	TIMED_OUT, /* the deadline came first */
+} drain_end_t;
+
+/*
+ * Reads the output into buf until EOF and the command's exit, as
+ * run_command (a child holding the pipe keeps the hook running even after
+ * the script itself exited), or until `deadline` (< 0: none).
+ */
+static drain_end_t drain(pid_t pid, int out_r, int pidfd, int64_t deadline, outbuf_t *buf)
+{
+	int eof = 0, exited = 0;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = pfd[0], .events = POLLIN },
+		struct pollfd p[2] = { { .fd = out_r, .events = POLLIN },
 				       { .fd = pidfd, .events = POLLIN } };
-		int wait_ms = 100, r;
+		int wait_ms = 100;
 
 		if (!exited) {
 			siginfo_t si = { 0 };
@@ -322,14 +337,12 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 				exited = 1;
 		}
 		if (exited && eof)
-			break;
+			return DRAINED;
 		if (deadline >= 0) {
 			int64_t left = deadline - now_ms();
 
-			if (left <= 0) {
-				*timed_out = 1;
-				break;
-			}
+			if (left <= 0)
+				return TIMED_OUT;
 			if (left < wait_ms)
 				wait_ms = (int)left;
 		}
@@ -341,43 +354,62 @@ int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
 				poll(NULL, 0, wait_ms < 2 ? wait_ms : 2);
 			continue;
 		}
-		/* Until EOF, as run_command: a child holding the pipe keeps
-		 * the hook running even after the script itself exited. */
-		r = poll(p, 1, wait_ms);
-		if (r > 0) {
+		if (poll(p, 1, wait_ms) > 0) {
 			char chunk[65536];
-			ssize_t n = read(pfd[0], chunk, sizeof(chunk));
+			ssize_t n = read(out_r, chunk, sizeof(chunk));
 
 			if (n > 0)
-				out_append(&buf, chunk, (size_t)n);
+				out_append(buf, chunk, (size_t)n);
 			else if (n == 0 || errno != EINTR)
 				eof = 1;
 		}
 	}
-	if (*timed_out)
-		kill_group(pid, stop_grace_ms);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+}
+
+/* The output as the caller gets it: the truncation note, then escaped. */
+static char *finish_output(outbuf_t *buf)
+{
+	char *text;
+
+	if (buf->dropped) {
+		char note[sizeof(PD_TRUNCATION_NOTE) + 24];
+		int n = snprintf(note, sizeof(note), PD_TRUNCATION_NOTE, buf->dropped);
+
+		out_add(buf, note, n > 0 ? (size_t)n : 0);
+	}
+	text = pdc_escape_output(buf->data ? buf->data : "", buf->len);
+	free(buf->data);
+	return text;
+}
+
+void pdc_run_one(const pdc_command_t *c, pdc_ran_t *ran)
+{
+	int out[2], rec[2], pidfd;
+	outbuf_t buf = { 0 };
+	int64_t deadline = c->timeout_ms < 0 ? -1 : now_ms() + c->timeout_ms;
+	pid_t pid;
+
+	memset(ran, 0, sizeof(*ran));
+	if ((pid = start(c, out, rec, ran)) < 0)
+		return;
+	track(pid, c->tag, 1);
+	pidfd = open_pidfd(pid);
+	ran->timed_out = drain(pid, out[0], pidfd, deadline, &buf) == TIMED_OUT;
+	if (ran->timed_out)
+		kill_group(pid, c->stop_grace_ms);
+	while (waitpid(pid, &ran->status, 0) < 0 && errno == EINTR)
 		;
 	/* Stragglers too, as run_command does after waitpid; skip its 10 ms
 	 * pause when the group is already empty. */
-	if (!*timed_out && killpg(pid, 0) == 0)
+	if (!ran->timed_out && killpg(pid, 0) == 0)
 		kill_group(pid, 10);
 	track(pid, 0, 0);
-	close(pfd[0]);
+	close(out[0]);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rec[0] >= 0) {
-		*record = read_record(rec[0]);
+		ran->record = read_record(rec[0]);
 		close(rec[0]);
 	}
-	if (buf.dropped) {
-		char note[sizeof(PD_TRUNCATION_NOTE) + 24];
-		int n = snprintf(note, sizeof(note), PD_TRUNCATION_NOTE, buf.dropped);
-
-		out_add(&buf, note, n > 0 ? (size_t)n : 0);
-	}
-	*output = pdc_escape_output(buf.data ? buf.data : "", buf.len);
-	free(buf.data);
-	return status;
+	ran->output = finish_output(&buf);
 }
-

@@ -8,21 +8,37 @@
 
 #include "prep_deno_core.h"
 
+/* What to run, and how (pdc_run_one). */
+typedef struct {
+	char *const *argv;   /* argv[0]: an absolute path */
+	char *const *envp;   /* NULL: an empty environment */
+	int timeout_ms;      /* < 0: never */
+	int stop_grace_ms;   /* at the timeout: SIGTERM, this, SIGKILL */
+	pdc_child_fn child;  /* called in the child before exec; may be NULL */
+	void *child_arg;
+	uint64_t tag;        /* pdc_kill_tagged's (kill tag << 32 | job id); 0: none */
+	int signals;         /* PDC_SIGNALS_*: the mask the command starts with */
+	int record;          /* hand it the outcome record's pipe as PD_OUTCOME_FD */
+} pdc_command_t;
+
+/* How it ended. */
+typedef struct {
+	int status;    /* wait status; 127: it could not run */
+	int timed_out; /* the timeout killed its group */
+	char *output;  /* malloc'd, capped, escaped */
+	char *record;  /* malloc'd, or NULL (no record, or none asked for) */
+} pdc_ran_t;
+
 /*
- * Runs argv[0] with `envp` until its output reaches EOF, or kills its group
- * at `timeout_ms` (< 0: never: SIGTERM, then SIGKILL once the command has
- * exited or `stop_grace_ms` passed) and sets *timed_out. Returns its wait
- * status, or 127 if it cannot run; *output is malloc'd, capped at
+ * Runs c->argv[0] with c->envp until its output reaches EOF and it exited,
+ * or kills its group at c->timeout_ms (SIGTERM, then SIGKILL once the
+ * command has exited or c->stop_grace_ms passed). ran->output is capped at
  * PD_MAX_OUTPUT and then PD_TRUNCATION_NOTE, escaped (pdc_escape_output).
- * With `record`, the command gets a pipe's write end as descriptor 3
- * (PD_OUTCOME_FD, the runner's --outcome-fd) and *record is the last whole
- * line it wrote there (malloc'd), or NULL.
+ * With c->record, the command gets a pipe's write end as descriptor 3
+ * (PD_OUTCOME_FD, the runner's --outcome-fd) and ran->record is the last
+ * whole line it wrote there.
  */
-extern int pdc_run_one(char *const *argv, char *const *envp, int timeout_ms,
-		       int stop_grace_ms,
-		       pdc_child_fn child, void *child_arg, uint64_t tag,
-		       int signals, int *timed_out, char **output,
-		       char **record);
+extern void pdc_run_one(const pdc_command_t *c, pdc_ran_t *ran);
 
 /* A NULL-terminated deep copy of v[0..n); free with pdc_free_argv. */
 extern char **pdc_dup_strv(const char *const *v, size_t n);

@@ -84,12 +84,9 @@ static const char *context_of(char *const *envp)
 /* The hook a context runs, for the record's place ("?" if unknown). */
 static const char *hook_of(const char *context)
 {
-	static const char *const map[][2] = {
-		{ "prolog_slurmd", "prolog" },
-		{ "epilog_slurmd", "epilog" },
-		{ "prolog_slurmctld", "prologSlurmctld" },
-		{ "epilog_slurmctld", "epilogSlurmctld" },
-	};
+#define PD_HOOK_ROW(context, hook) { context, hook },
+	static const char *const map[][2] = { PD_HOOK_CONTEXTS(PD_HOOK_ROW) };
+#undef PD_HOOK_ROW
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(context, map[i][0]))

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { HookOutcome } from "../src/outcome_record.ts";
+import type { HookOutcome } from "../src/outcome/outcome_record.ts";
 
 import type { CredVar } from "../src/contract.ts";
 
@@ -68,7 +68,7 @@ export interface Outcome {
   /** Why the warm service was passed over for the spawn path, if it was. */
   fallback?: string;
   /**
-   * The last module hook's outcome record (src/outcome_record.ts), as the
+   * The last module hook's outcome record (src/outcome/outcome_record.ts), as the
    * plugin got it out of band (the runner's descriptor, the warm reply's
    * field); the node's drain reason is its cause.
    */

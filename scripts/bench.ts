@@ -18,7 +18,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CoreConfig, PrepPlugin } from "../ffi/mod.ts";
-import { fakeJobEnv } from "../src/slurm_vars.ts";
+import { fakeJobEnv } from "../src/job/slurm_vars.ts";
 import {
   commandRun,
   concurrent,

@@ -39,6 +39,12 @@ else
   fi
 fi
 out=${PREP_DENO_PLUGIN_OUT:-$out}
+# The contract header is generated from src/contract.ts (deno task build
+# writes it): never build from a stale one. Without Deno (a package's
+# builder may have none) the committed header is taken as it is.
+if command -v deno >/dev/null; then
+  deno run --quiet --no-lock --allow-read "$top/scripts/contract.ts" --check
+fi
 defines=()
 [ -z "${PREP_DENO_RUNNER:-}" ] || defines=(-DPD_DEFAULT_RUNNER="\"$PREP_DENO_RUNNER\"")
 # Every C file of ffi/ is the plugin (the runner's launcher is src/launcher/).

@@ -12,9 +12,12 @@
  * - build/prep-deno: the native front (src/launcher/*.c): the hot path of
  *   `run` starts exactly one Deno process; every other command runs
  *   src/main.ts on the pinned Deno. The values it shares with TypeScript
- *   are handed to the compiler as -D PD_* from their one definition,
- *   src/contract.ts (EXIT, LAUNCHER, NUMBERS, CAUSE_MARKER, REASON_MAX, OUTCOME_*);
- *   `prep-deno __contract` says them back.
+ *   are src/launcher/contract.h, and those the plugin shares are
+ *   ffi/prep_deno_contract.h, both generated from their one definition,
+ *   src/contract.ts (src/contract_c.ts): this writes them when stale.
+ *   `prep-deno __contract` says the launcher's back. Only the build's own
+ *   values (the Deno binary, src/main.ts, Deno's flags, the build id) are
+ *   handed to the compiler as -D.
  *
  * @module
  */
@@ -22,16 +25,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_RUN_FLAGS } from "../src/self_command.ts";
-import {
-  CAUSE_MARKER,
-  EXIT,
-  LAUNCHER,
-  MESSAGE_PREFIX,
-  NUMBERS,
-  OUTCOME_MAGIC,
-  OUTCOME_MAX,
-  REASON_MAX,
-} from "../src/contract.ts";
+import { writeContractHeaders } from "../src/contract_c.ts";
 import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE } from "../src/launch/constants.ts";
 import { DatabaseSync } from "node:sqlite";
 
@@ -56,11 +50,11 @@ async function run(cmd: string, args: string[], env?: Record<string, string>): P
 const BUNDLES: [out: string, source: string][] = [
   // The in-sandbox entry of every spawned hook.
   ["entry.js", "launch/entry.ts"],
-  // "prep-deno" as hooks import it at run time (src/import_map.ts).
+  // "prep-deno" as hooks import it at run time (src/sandbox/import_map.ts).
   ["mod.js", "mod.ts"],
   // "node:child_process" as hooks import it at run time: its env checked.
   ["child_process.js", "launch/child_process_shim.ts"],
-  // "node:worker_threads" likewise: its Worker refused (src/child_env.ts).
+  // "node:worker_threads" likewise: its Worker refused (src/sandbox/child_env.ts).
   ["worker_threads.js", "launch/worker_threads_shim.ts"],
   // The warm hosts' Worker: a fresh-isolate job makes one, and one file
   // costs it about a fifth less CPU than the modules.
@@ -102,6 +96,10 @@ try {
   Deno.removeSync(analysisDir, { recursive: true });
 }
 
+for (const path of writeContractHeaders(top)) {
+  console.log(`${path}: generated from src/contract.ts`);
+}
+
 const str = (s: string) => JSON.stringify(s);
 const launcherDir = join(top, "src", "launcher");
 const sources = [...Deno.readDirSync(launcherDir)]
@@ -114,24 +112,6 @@ const defines: Record<string, string> = {
   PREP_DENO_RUN_FLAGS: DENO_RUN_FLAGS.map(str).join(","),
   // A new build never trusts plans an older one cached.
   PREP_DENO_BUILD_ID: str(`${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`),
-  PREP_DENO_RUN_DIR: str(LAUNCHER.RUN_DIR),
-  PD_STATUS_PATH: str(LAUNCHER.STATUS_PATH),
-  PD_PLAN_MAGIC: str(LAUNCHER.PLAN_MAGIC),
-  PD_DEFAULT_HEAP_MB: String(LAUNCHER.DEFAULT_HEAP_MB),
-  PD_DEFAULT_MEMORY_HEADROOM_MB: String(LAUNCHER.DEFAULT_MEMORY_HEADROOM_MB),
-  PD_MAX_TIMEOUT_SECONDS: String(LAUNCHER.MAX_TIMEOUT_SECONDS),
-  PD_MAX_SEEDS: String(LAUNCHER.MAX_SEEDS),
-  PD_PRIVILEGED_SOCKET: str(LAUNCHER.PRIVILEGED_SOCKET),
-  PD_CAUSE_MARKER: str(CAUSE_MARKER),
-  PD_REASON_MAX: String(REASON_MAX),
-  // The numbers' one set of bounds, as the plugin's PD_NUMBERS(X) table.
-  "PD_NUMBERS(X)": Object.entries(NUMBERS).map(([key, n]) =>
-    `X(${key.toUpperCase()},${str(key)},${str(n.flag)},${n.min},${n.max},${n.default})`
-  ).join(" "),
-  PD_OUTCOME_MAGIC: str(OUTCOME_MAGIC),
-  PD_OUTCOME_MAX: String(OUTCOME_MAX),
-  PD_MESSAGE_PREFIX: str(MESSAGE_PREFIX),
-  ...Object.fromEntries(Object.entries(EXIT).map(([k, v]) => [`PD_EXIT_${k}`, String(v)])),
 };
 // Replace, never write through: a running launcher keeps its own inode.
 try {

@@ -36,6 +36,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { DEFAULT_RUNNER } from "../src/contract.ts";
 import {
   changelog,
   control,
@@ -56,7 +57,7 @@ const LIB = "/usr/lib/prep-deno";
 /** The packaged plugin's default `runner=` (a source build's is /usr/local/sbin/prep-deno). */
 export const PACKAGED_RUNNER = "/usr/sbin/prep-deno";
 /** Where a source install's runner is: named so in the docs, rewritten for the package's copies. */
-const SOURCE_RUNNER = "/usr/local/sbin/prep-deno";
+const SOURCE_RUNNER = DEFAULT_RUNNER;
 
 function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   const out = new Deno.Command(cmd, { args, ...opts, stdout: "piped", stderr: "piped" })
@@ -87,7 +88,7 @@ function hasDpkg(): boolean {
 
 /** The Slurm release the plugin was built for, from its plugin_version symbol. */
 async function pluginSlurm(so: string): Promise<string> {
-  const { slurmVersionOf } = await import("../src/cli/version.ts");
+  const { slurmVersionOf } = await import("../src/plugin_file.ts");
   return slurmVersionOf(Deno.readFileSync(so));
 }
 

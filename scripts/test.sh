@@ -44,7 +44,7 @@ if [ -n "${builders[*]:-}" ]; then
     >build/slurm-build.out 2>&1 &
   builder=$!
 fi
-deno test --allow-all --unstable-worker-options tests/ src/
+deno test --doc --allow-all --unstable-worker-options tests/ src/ ffi/
 rc=$?
 if [ -n "$builder" ]; then
   say "waiting for the Slurm build(s) ${builders[*]}"

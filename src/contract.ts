@@ -1,24 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Everything the TypeScript runner and C must agree on, in two parts:
+ * Everything the TypeScript runner and C must agree on, written once, here.
+ * The C side's headers are generated from it (src/contract_c.ts), committed,
+ * and never edited by hand:
  *
- * - With the plugin (`prep_deno.so`): defined in `ffi/prep_deno_contract.h`,
- *   mirrored here; `tests/ffi/contract_test.ts` loads the plugin and checks
+ * - `ffi/prep_deno_contract.h`, what the plugin (`prep_deno.so`) shares;
+ *   `tests/ffi/contract_test.ts` also loads the built plugin and checks
  *   every value against the library's own `prep_deno_contract_json()`.
- * - With the runner's native launcher (`build/prep-deno`, src/launcher/):
- *   defined here ({@linkcode LAUNCHER}); `scripts/build.ts` hands them, and
- *   {@linkcode EXIT}, to the C compiler as `-D PD_*`, and
- *   `tests/runner/launcher_contract_test.ts` reads them back from the built
- *   launcher (`prep-deno __contract`).
+ * - `src/launcher/contract.h`, what the runner's native launcher
+ *   (`build/prep-deno`) shares ({@linkcode LAUNCHER} and the rest);
+ *   `tests/runner/launcher_contract_test.ts` reads the values back from the
+ *   built launcher (`prep-deno __contract`).
+ *
+ * `deno task build` writes both, `deno task build-plugin` refuses to build
+ * from a stale one, and `tests/ffi/structure_test.ts` fails when a committed
+ * header is not what this file generates.
  *
  * The timeout story (who arms what, who kills what) is written down once, in
  * the header comment of `ffi/prep_deno_contract.h`.
  *
  * @example
  * ```ts
- * import { EXIT, causeLine } from "./contract.ts";
- * if (timedOut) {
- *   console.error(causeLine("timed out after 5 s"));
+ * import { causeLine, EXIT } from "./contract.ts";
+ * export function timedOut(seconds: number): never {
+ *   console.error(causeLine(`timed out after ${seconds} s`));
  *   Deno.exit(EXIT.TIMEOUT);
  * }
  * ```
@@ -109,7 +114,7 @@ export const CAUSE_MARKER = "prep-deno: cause: ";
 export const REASON_MAX = 120;
 
 /**
- * First field of the outcome record's wire line (src/outcome_record.ts),
+ * First field of the outcome record's wire line (src/outcome/outcome_record.ts),
  * which the launcher hands the plugin on its `--outcome-fd`
  * (`PD_OUTCOME_MAGIC`).
  */
@@ -121,7 +126,7 @@ export const OUTCOME_MAX = 4096;
 /**
  * The one prefix of the runner's messages, `prep-deno: <hook> <file> job
  * <id>:`, a printf format of three strings (`PD_MESSAGE_PREFIX`): the
- * launcher, the plugin's log line and src/outcome_record.ts `placePrefix`
+ * launcher, the plugin's log line and src/outcome/outcome_record.ts `placePrefix`
  * all build it from this.
  */
 export const MESSAGE_PREFIX = "prep-deno: %s %s job %s:";
@@ -135,6 +140,61 @@ export const OUTCOME_FD = 3;
 
 /** The variable that names the hook's context (`prolog_slurmd`, ...). */
 export const CONTEXT_VAR = "SLURM_SCRIPT_CONTEXT";
+
+/**
+ * The hook (the module's export, the permission set) that serves each
+ * context ({@linkcode CONTEXT_VAR}'s values), prep/script's four
+ * (`PD_HOOK_CONTEXTS(X)`, X(context, hook), in the plugin's and the
+ * launcher's headers).
+ *
+ * @example
+ * ```ts
+ * import { HOOK_CONTEXTS } from "./contract.ts";
+ * HOOK_CONTEXTS.prolog_slurmctld; // "prologSlurmctld"
+ * ```
+ */
+export const HOOK_CONTEXTS = {
+  prolog_slurmd: "prolog",
+  epilog_slurmd: "epilog",
+  prolog_slurmctld: "prologSlurmctld",
+  epilog_slurmctld: "epilogSlurmctld",
+} as const;
+
+/**
+ * The outcome kinds only the hook call makes (src/outcome/hook_call.ts): how the
+ * hook itself ended. The launcher and the warm service take a record from
+ * inside the sandbox only with one of these (`PD_HOOK_KINDS(X)` in the
+ * launcher's header); the runner's own kinds are theirs to say.
+ *
+ * @example
+ * ```ts
+ * import { HOOK_KINDS } from "./contract.ts";
+ * HOOK_KINDS.includes("threw"); // true
+ * ```
+ */
+export const HOOK_KINDS = [
+  "returned",
+  "bad-value",
+  "threw",
+  "no-export",
+  "load-failed",
+  "stalled",
+] as const;
+
+/**
+ * The one-byte frames of a warm host (src/warm/host.ts) to the service
+ * (src/warm/host_process.ts) around each job: `ACK` when it read the job (from
+ * then on the hook may have started), `KEEP` or `RETIRE` first in the answer
+ * (the host takes another job, or ends after this one), `READY` once it can
+ * take the next.
+ *
+ * @example
+ * ```ts
+ * import { WARM_HOST_FRAMES } from "./contract.ts";
+ * const answer = new Uint8Array([WARM_HOST_FRAMES.RETIRE.charCodeAt(0)]);
+ * ```
+ */
+export const WARM_HOST_FRAMES = { ACK: "A", KEEP: "K", RETIRE: "R", READY: "r" } as const;
 
 /**
  * Variables the slurmd side takes from the job's credential, in the order
@@ -274,9 +334,19 @@ export const LAUNCHER = {
   MAX_SEEDS: 4,
   /**
    * Where the hook's view holds the broker's socket when the policy names
-   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/privileged.ts).
+   * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/sandbox/privileged.ts).
    */
   PRIVILEGED_SOCKET: "/run/prep-deno/privileged.sock",
+  /**
+   * Where V8's flags go: the launcher puts its heap limit,
+   * `--v8-flags=--max-old-space-size=N` (`PD_HEAP_FLAG`, a printf format of
+   * a long), right after the first `run` of a plan's command
+   * (`PD_V8_FLAGS_AFTER`), which may sit behind a wrapper (setpriv); a plan
+   * carries no V8 flags of its own.
+   */
+  V8_FLAGS_AFTER: "run",
+  /** The heap limit's flag, a printf format of the MiB (`PD_HEAP_FLAG`). */
+  HEAP_FLAG: "--v8-flags=--max-old-space-size=%ld",
 } as const;
 
 /** One credential variable. */

@@ -19,6 +19,6 @@
  */
 
 export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
-export { expandHostlist } from "./hostlist.ts";
-export { buildJobContext } from "./context.ts";
+export { expandHostlist } from "./job/hostlist.ts";
+export { buildJobContext } from "./job/context.ts";
 export * from "./helpers/mod.ts";

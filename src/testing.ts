@@ -11,25 +11,36 @@
  * @example
  * ```ts
  * // prolog_test.ts, beside prolog.ts; `deno test` runs it
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
+ * import type { JobContext } from "prep-deno";
  * import { callHook } from "prep-deno/testing";
- * import * as hooks from "./prolog.ts";
+ *
+ * // In a real test: import * as hooks from "./prolog.ts";
+ * const hooks = {
+ *   prolog: (job: JobContext) => job.partition === "debug" && job.hostnames.length > 64 ? 1 : 0,
+ * };
  *
  * Deno.test("the prolog refuses debug jobs on more than 64 nodes", async () => {
  *   const r = await callHook(hooks, "prolog", {
  *     env: { SLURM_JOB_PARTITION: "debug", SLURM_NODELIST: "n[1-65]" },
  *   });
- *   assertEquals(r.status, 1);
+ *   assert.equal(r.status, 1);
  * });
  * ```
  *
  * @module
  */
 
-import { buildJobContext } from "./context.ts";
-import { callHook as callHook_, HookExit, hookExport, jobEnv, noExport } from "./hook_call.ts";
-import { causeOf, type OutcomeKind } from "./outcome_record.ts";
-import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./slurm_vars.ts";
+import { buildJobContext } from "./job/context.ts";
+import {
+  callHook as callHook_,
+  HookExit,
+  hookExport,
+  jobEnv,
+  noExport,
+} from "./outcome/hook_call.ts";
+import { causeOf, type OutcomeKind } from "./outcome/outcome_record.ts";
+import { fakeJobEnv as slurmFakeEnv, HOOK_FOR_CONTEXT, isScriptContext } from "./job/slurm_vars.ts";
 import type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext } from "./types.ts";
 
 export type { Hook, HookModule, HookName, HookResult, JobContext, ScriptContext };
@@ -152,15 +163,23 @@ export interface HookCall {
  * Calls the hook of `module` that serves `hook` (its named export, else
  * its default export) with a fake job, in this process, and gives the
  * status the runner would exit with, judged by the runner's own hook call
- * (src/hook_call.ts). As under the runner, `Deno.env` answers from the
+ * (src/outcome/hook_call.ts). As under the runner, `Deno.env` answers from the
  * job's environment (Deno's permission check first), and `Deno.exit(n)` in
  * the hook becomes status `n` instead of ending the test.
  *
  * @example
  * ```ts
- * import * as hooks from "./site.ts";
+ * import assert from "node:assert/strict";
+ * import { callHook } from "./testing.ts";
+ * // In a real test: import * as hooks from "./site.ts";
+ * const hooks = {
+ *   epilog: () => {
+ *     throw new Error("gpu 1 lost");
+ *   },
+ * };
  * const r = await callHook(hooks, "epilog", { env: { SLURM_JOB_EXIT_CODE2: "137:9" } });
- * if (r.status !== 0) throw new Error(r.reason);
+ * assert.equal(r.status, 1);
+ * assert.equal(r.cause, "gpu 1 lost"); // the node's reason
  * ```
  * @throws {TypeError} when the module has no export that serves `hook`.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { callHook, fakeJob, fakeJobEnv } from "./testing.ts";
-import { fakeJobEnv as slurmFakeEnv, varsFor } from "./slurm_vars.ts";
+import { fakeJobEnv as slurmFakeEnv, varsFor } from "./job/slurm_vars.ts";
 
 Deno.test("testing: a hook name or its context gives the same fake job", () => {
   assert.deepEqual(fakeJobEnv("epilog"), fakeJobEnv("epilog_slurmd"));

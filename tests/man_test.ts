@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prepDeno, TOP } from "./helpers.ts";
-import { POLICY_KEYS } from "../src/policy_file.ts";
-import { WARM_KEYS } from "../src/policy_keys.ts";
-import { PERMISSION_KINDS } from "../src/permissions.ts";
-import { VIEW_KEYS } from "../src/view.ts";
-import { CREATE_KEYS } from "../src/view_create.ts";
-import { PRIVILEGED_KEYS } from "../src/privileged.ts";
+import { POLICY_KEYS } from "../src/sandbox/policy_file.ts";
+import { WARM_KEYS } from "../src/sandbox/policy_keys.ts";
+import { PERMISSION_KINDS } from "../src/sandbox/permissions.ts";
+import { VIEW_KEYS } from "../src/sandbox/view.ts";
+import { CREATE_KEYS } from "../src/sandbox/view_create.ts";
+import { PRIVILEGED_KEYS } from "../src/sandbox/privileged.ts";
 import { NUMBERS } from "../src/contract.ts";
 
 /** A man page's text with roff's escapes of `-` and quotes undone. */

@@ -8,8 +8,8 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, type FlagNumberKey, LAUNCHER, numberProblem } from "../contract.ts";
-import { closest } from "../did_you_mean.ts";
-import { isScriptContext, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { closest } from "../sandbox/did_you_mean.ts";
+import { isScriptContext, SCRIPT_CONTEXTS } from "../job/slurm_vars.ts";
 import type { ScriptContext } from "../types.ts";
 
 /** A bad command line: printed with a hint, exit status 2. */
@@ -107,8 +107,13 @@ export function numberFlag(
  *
  * @example
  * ```ts
- * limitFlag("run", "tasks_max", "512"); // 512
- * limitFlag("run", "heap_mb", "-5"); // throws "run: --heap-mb=-5: not a whole number from 32 to 1048576 (PrEpParameters heap_mb)"
+ * import assert from "node:assert/strict";
+ * import { limitFlag } from "./args.ts";
+ * assert.equal(limitFlag("run", "tasks_max", "512"), 512);
+ * assert.throws(
+ *   () => limitFlag("run", "heap_mb", "-5"),
+ *   /run: --heap-mb=-5: not a whole number from 32 to 1048576 \(PrEpParameters heap_mb\)/,
+ * );
  * ```
  */
 export function limitFlag(

@@ -4,16 +4,16 @@
  * for configless clusters, where Slurm ships the file `Prolog=`/`Epilog=`
  * names and nothing else. Its local imports are inlined (`deno bundle`;
  * `"prep-deno"` stays the runner's own), and its folder's policy rides in
- * its first line (src/bundle.ts), read by the runner before anything runs.
+ * its first line (src/sandbox/bundle.ts), read by the runner before anything runs.
  *
  * @module
  */
 
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { BUNDLE_MARKER, BUNDLED_KEYS } from "../bundle.ts";
-import { PERMISSION_KINDS } from "../policy.ts";
-import { parsePolicy, PolicyError, stripJsonc } from "../policy_file.ts";
+import { BUNDLE_MARKER, BUNDLED_KEYS } from "../sandbox/bundle.ts";
+import { PERMISSION_KINDS } from "../sandbox/policy.ts";
+import { parsePolicy, PolicyError, stripJsonc } from "../sandbox/policy_file.ts";
 import { isCompiled } from "../self_command.ts";
 import { parseCommand, UsageError } from "./args.ts";
 

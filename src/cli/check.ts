@@ -10,16 +10,22 @@
  */
 
 import { dirname, resolve } from "node:path";
-import { findConfig, loadPolicy, PERMISSION_KINDS, type Policy, PolicyError } from "../policy.ts";
+import {
+  findConfig,
+  loadPolicy,
+  PERMISSION_KINDS,
+  type Policy,
+  PolicyError,
+} from "../sandbox/policy.ts";
 import { EXIT } from "../contract.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
-import { BundleError, readEmbeddedPolicy } from "../bundle.ts";
-import { slurmConfPath } from "../view_slurm.ts";
-import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { BundleError, readEmbeddedPolicy } from "../sandbox/bundle.ts";
+import { slurmConfPath } from "../sandbox/view_slurm.ts";
+import { fakeJobEnv, HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../job/slurm_vars.ts";
 import { runHook } from "../launch/mod.ts";
 import { formatTypeErrors, typecheckHook } from "../launch/typecheck.ts";
 import { defaultSlurmConf, lintSlurmConf, problemLine } from "../lint/mod.ts";
-import { moduleLinkLeavingRoot } from "../module_link.ts";
+import { moduleLinkLeavingRoot } from "../sandbox/module_link.ts";
 import { moduleArg, parseCommand, UsageError } from "./args.ts";
 
 /** `check --help`. */

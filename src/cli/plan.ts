@@ -2,7 +2,7 @@
 /**
  * `prep-deno __plan MODULE HOOK [SLURM_CONF]`: the native launcher's cache miss. Writes
  * the encoded launch plan on stdout, or, when the hook cannot be launched,
- * the outcome record that says why (kind `refused`, src/outcome_record.ts)
+ * the outcome record that says why (kind `refused`, src/outcome/outcome_record.ts)
  * and ends with its status: the launcher sends it on to the plugin. The
  * module is type-checked first (src/launch/checked_plan.ts): a module that
  * does not type-check is refused here, once per change.
@@ -11,7 +11,7 @@
  */
 
 import { writeAll } from "../bytes.ts";
-import { formatOutcome, placePrefix } from "../outcome_record.ts";
+import { formatOutcome, placePrefix } from "../outcome/outcome_record.ts";
 import { encodePlan, LaunchRefused } from "../launch/plan.ts";
 import { planChecked } from "../launch/checked_plan.ts";
 import type { HookName } from "../types.ts";

@@ -9,7 +9,7 @@
  */
 
 import { LAUNCHER, NUMBERS } from "../contract.ts";
-import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
+import { HOOK_FOR_CONTEXT, isScriptContext } from "../job/slurm_vars.ts";
 import { runHook } from "../launch/mod.ts";
 import {
   limitFlag,

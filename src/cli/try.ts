@@ -11,9 +11,15 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { pipeCapped } from "../launch/output.ts";
 import { LAUNCHER_PATH } from "../launch/spawn.ts";
-import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../slurm_vars.ts";
+import { HOOK_FOR_CONTEXT, SCRIPT_CONTEXTS } from "../job/slurm_vars.ts";
 import { fakeJobEnv } from "../testing.ts";
-import { slurmConfPath } from "../view_slurm.ts";
+import { slurmConfPath } from "../sandbox/view_slurm.ts";
+import {
+  decodeWaitStatus,
+  describeWaitStatus,
+  endedOf,
+  shellStatus,
+} from "../outcome/wait_status.ts";
 import {
   contextArg,
   integerFlag,
@@ -189,11 +195,8 @@ export async function tryCommand(args: string[]): Promise<number> {
     const { tryThroughPlugin } = await import("./try_plugin.ts");
     const r = await tryThroughPlugin({ plugin, modulePath, context, env, timeoutSeconds, heapMb });
     if (r.output) await writeAll(Deno.stdout, new TextEncoder().encode(r.output));
-    status = r.status === 0
-      ? 0
-      : (r.status & 0x7f)
-      ? 128 + (r.status & 0x7f)
-      : (r.status >> 8) & 0xff || 1;
+    // A failure the wait status does not show (SLURM_ERROR) is still one.
+    status = r.status === 0 ? 0 : shellStatus(decodeWaitStatus(r.status)) || 1;
     pluginStatus = r.status;
   } else {
     status = await runAsThePluginDoes(modulePath, env, [
@@ -207,7 +210,9 @@ export async function tryCommand(args: string[]): Promise<number> {
   const ms = Math.round(performance.now() - started);
   console.log("--- end of hook output ---");
   if (plugin) {
-    console.log(`through the plugin: ${plugin} (the daemon sees ${describeStatus(pluginStatus)})`);
+    console.log(
+      `through the plugin: ${plugin} (the daemon sees ${describeWaitStatus(pluginStatus)})`,
+    );
   }
   console.log(
     `hook: ${hook}\nexit status: ${status}${
@@ -256,18 +261,7 @@ async function runAsThePluginDoes(
     stderr: "inherit",
   }).spawn();
   await pipeCapped(child.stdout, (c) => writeAll(Deno.stdout, c));
-  const s = await child.status;
-  return s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code;
-}
-
-const SIGNALS: Partial<Record<Deno.Signal, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
-
-/** A wait status as Slurm logs it. */
-function describeStatus(status: number): string {
-  if (status === -1) return "SLURM_ERROR (the hook list could not be made)";
-  if (status === 127) return "status 127 (could not execute)";
-  const sig = status & 0x7f;
-  return sig ? `killed by signal ${sig}` : `exit code ${(status >> 8) & 0xff}`;
+  return shellStatus(endedOf(await child.status));
 }
 
 /** What Slurm does when this hook fails, in a few words. */

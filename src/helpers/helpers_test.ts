@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildJobContext } from "../context.ts";
+import { buildJobContext } from "../job/context.ts";
 import { commandEnv, CommandError, runCommand, STANDARD_PATH } from "./command.ts";
 import { makeJobFolder, removeTree } from "./folders.ts";
 import { expandJobPath, jobOutputPaths } from "./job_paths.ts";

@@ -24,8 +24,7 @@ const SRC = dirname(dirname(fileURLToPath(import.meta.url)));
 export const HELPER_MODULE_PATHS: readonly string[] = [
   "mod.ts",
   "helpers",
-  "hostlist.ts",
-  "context.ts",
-  "slurm_vars.ts",
+  "job",
+  "contract.ts",
   "types.ts",
 ].map((p) => `${SRC}/${p}`);

@@ -19,8 +19,12 @@ const SOCKET = "/run/prep-deno/privileged.sock";
  *
  * @example
  * ```ts
- * const r = await privileged("make-nodes", ["-m", "666", "/dev/nvidiactl", "c", "195", "255"],
- *   { allowFailure: true });
+ * import { privileged } from "./privileged.ts";
+ * export async function prolog(): Promise<number> {
+ *   const args = ["-m", "666", "/dev/nvidiactl", "c", "195", "255"];
+ *   const r = await privileged("make-nodes", args, { allowFailure: true });
+ *   return r.status === 0 ? 0 : 1;
+ * }
  * ```
  */
 export interface PrivilegedOptions {
@@ -42,7 +46,9 @@ export interface PrivilegedOptions {
  * import { privileged } from "prep-deno";
  * // deno.json: "privileged": { "gpu-power": { "command": "/usr/bin/nvidia-smi",
  * //   "capabilities": ["CAP_SYS_ADMIN"], "args": [["-i", "{int}", "-pl", "{num}"]] } }
- * await privileged("gpu-power", ["-i", "0", "-pl", "300"]);
+ * export async function prolog() {
+ *   await privileged("gpu-power", ["-i", "0", "-pl", "300"]);
+ * }
  * ```
  * @throws {CommandError} naming the command and why it failed.
  */

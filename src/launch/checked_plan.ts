@@ -9,7 +9,7 @@
  */
 
 import { EXIT } from "../contract.ts";
-import { loadPolicy, type Policy } from "../policy.ts";
+import { loadPolicy, type Policy } from "../sandbox/policy.ts";
 import type { HookName } from "../types.ts";
 import { type LaunchPlan, LaunchRefused, planHook } from "./plan.ts";
 import { judgeTypes, typecheckHook, type TypeVerdict } from "./typecheck.ts";
@@ -28,8 +28,12 @@ export interface CheckedPlan {
  *
  * @example
  * ```ts
- * const { plan, warning } = await planChecked("/etc/slurm/hooks/p.ts", "prolog");
- * if (warning) console.error(warning);
+ * import { planChecked } from "./checked_plan.ts";
+ * export async function prologPlan() {
+ *   const { plan, warning } = await planChecked("/etc/slurm/hooks/p.ts", "prolog");
+ *   if (warning) console.error(warning);
+ *   return plan;
+ * }
  * ```
  * @throws {LaunchRefused} as {@linkcode planHook}, and with 126 and the
  * first errors (file:line and message) when the module does not type-check.
@@ -76,9 +80,13 @@ const verdicts = new Map<
  *
  * @example
  * ```ts
- * import { loadPolicy } from "../policy.ts";
- * const v = await typeVerdictOnce("/etc/slurm/hooks/p.ts", "prolog", loadPolicy("/etc/slurm/hooks/p.ts", "prolog"));
- * if (v.refusal) console.error(v.refusal.message);
+ * import { loadPolicy } from "../sandbox/policy.ts";
+ * import { typeVerdictOnce } from "./checked_plan.ts";
+ * export async function refused(path = "/etc/slurm/hooks/p.ts"): Promise<boolean> {
+ *   const v = await typeVerdictOnce(path, "prolog", loadPolicy(path, "prolog"));
+ *   if (v.refusal) console.error(v.refusal.message);
+ *   return v.refusal !== undefined;
+ * }
  * ```
  */
 export function typeVerdictOnce(

@@ -3,7 +3,7 @@
  * `node:child_process` as hooks import it at run time (the import map sends
  * the name here; in this module's own scope it is Node's module itself): the
  * same functions, each checking the `env` it is given the way `Deno.Command`
- * is checked (src/child_env.ts, through the check the runner installed
+ * is checked (src/sandbox/child_env.ts, through the check the runner installed
  * before the hook was imported). The module's default export, which
  * `require("child_process")` and `process.getBuiltinModule()` return, gets
  * the checked functions too once anything imports this.

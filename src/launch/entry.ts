@@ -7,7 +7,7 @@
  * hook needs no `env` grant for its context and non-UTF-8 bytes stay intact
  * in the process environment), opens its status file and revokes its own
  * write permission to it, imports the module, calls the hook and ends with
- * one exit status and one outcome record (src/outcome_record.ts), written
+ * one exit status and one outcome record (src/outcome/outcome_record.ts), written
  * to the status file: it never prints the runner's message itself, so
  * nothing in the hook's output can pass for it.
  *
@@ -18,17 +18,17 @@
  */
 
 import { parseEnvEntries } from "../bytes.ts";
-import { buildJobContext } from "../context.ts";
+import { buildJobContext } from "../job/context.ts";
 import { causeLine, LAUNCHER } from "../contract.ts";
 import {
   formatOutcome,
   type HookOutcome,
   type OutcomePlace,
   outcomeText,
-} from "../outcome_record.ts";
+} from "../outcome/outcome_record.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
-import { guardChildEnv } from "../child_env.ts";
-import { adminWording } from "../capability_hints.ts";
+import { guardChildEnv } from "../sandbox/child_env.ts";
+import { adminWording } from "../sandbox/capability_hints.ts";
 import {
   callHook,
   type CallOutcome,
@@ -37,7 +37,7 @@ import {
   judgeLoad,
   judgeThrown,
   judgeValue,
-} from "../hook_call.ts";
+} from "../outcome/hook_call.ts";
 
 const [moduleUrl, hook, configPath, setName, viewJson, mode] = Deno.args;
 const where = {
@@ -107,7 +107,7 @@ const place: OutcomePlace = {
 };
 
 /**
- * Records the outcome (src/outcome_record.ts) once: through the status
+ * Records the outcome (src/outcome/outcome_record.ts) once: through the status
  * file to the launcher, which sends it on to the plugin out of the hook's
  * output once every process of the hook is gone. Without a status file
  * (a terminal), the message and the cause line are printed here.
@@ -134,7 +134,7 @@ function end(code: number): never {
   throw new Error("unreachable: Deno.exit returned");
 }
 
-/** Ends the process with the outcome of the hook call (src/hook_call.ts). */
+/** Ends the process with the outcome of the hook call (src/outcome/hook_call.ts). */
 function finish(o: CallOutcome): never {
   record(o);
   realExit(o.status);

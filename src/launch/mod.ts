@@ -21,9 +21,14 @@
  * @example
  * ```ts
  * import { planHook, spawnPlan } from "./mod.ts";
- * const child = spawnPlan(planHook("/etc/slurm/prolog.ts", "prolog"),
- *   { hook: "prolog", modulePath: "/etc/slurm/prolog.ts", timeoutSeconds: 30 });
- * (await child.status).code; // the hook's exit status
+ * export async function prolog(path = "/etc/slurm/prolog.ts"): Promise<number> {
+ *   const child = spawnPlan(planHook(path, "prolog"), {
+ *     hook: "prolog",
+ *     modulePath: path,
+ *     timeoutSeconds: 30,
+ *   });
+ *   return (await child.status).code; // the hook's exit status
+ * }
  * ```
  *
  * @module

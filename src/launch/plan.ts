@@ -11,16 +11,16 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { loadPolicy, type Permissions, type Policy, PolicyError } from "../policy.ts";
+import { loadPolicy, type Permissions, type Policy, PolicyError } from "../sandbox/policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { WALK_TOOL } from "../helpers/walk_tool.ts";
-import type { KernelView } from "../view.ts";
-import { bwrapArgs, fdBinds, findBwrap, sandboxedCommand } from "../sandbox.ts";
-import { viewDeps } from "../view.ts";
-import { covers } from "../trust.ts";
-import { encodePrivileged, PRIVILEGED_SOCKET } from "../privileged.ts";
-import { importMapUrl, runtimeModulePaths } from "../import_map.ts";
-import { moduleLinkLeavingRoot } from "../module_link.ts";
+import type { KernelView } from "../sandbox/view.ts";
+import { bwrapArgs, fdBinds, findBwrap, sandboxedCommand } from "../sandbox/sandbox.ts";
+import { viewDeps } from "../sandbox/view.ts";
+import { covers } from "../sandbox/trust.ts";
+import { encodePrivileged, PRIVILEGED_SOCKET } from "../sandbox/privileged.ts";
+import { importMapUrl, runtimeModulePaths } from "../sandbox/import_map.ts";
+import { moduleLinkLeavingRoot } from "../sandbox/module_link.ts";
 import type { HookName } from "../types.ts";
 import { EXIT, LAUNCHER } from "../contract.ts";
 import { DENO_ANALYSIS_CACHE, ENTRY_ANALYSIS_FILE, SANDBOX_RUNTIME_ENV } from "./constants.ts";
@@ -45,8 +45,11 @@ export interface SeedFile {
  *
  * @example
  * ```ts
- * const plan = planHook("/etc/slurm/hooks/prolog.ts", "prolog");
- * // bwrap ...plan.bwrapArgs --bind STATUS STATUS_PATH -- ...plan.command
+ * import { type LaunchPlan, planHook } from "./plan.ts";
+ * export function prologPlan(): LaunchPlan {
+ *   // bwrap ...plan.bwrapArgs --bind STATUS STATUS_PATH -- ...plan.command
+ *   return planHook("/etc/slurm/hooks/prolog.ts", "prolog");
+ * }
  * ```
  */
 export interface LaunchPlan {
@@ -93,7 +96,7 @@ export class LaunchRefused extends Error {
  * at build time was tried: Deno's cache databases are SQLite in WAL mode,
  * and opening them read-only is far slower than making new ones.) Worker
  * options: the Workers a hook starts are given permissions without `run`
- * (src/child_env.ts).
+ * (src/sandbox/child_env.ts).
  */
 const DENO_HOOK_FLAGS = [
   "run",
@@ -142,6 +145,8 @@ export function walkToolPaths(): string[] {
  *
  * @example
  * ```ts
+ * import { resolveView } from "../sandbox/view.ts";
+ * import { walkToolAllowed } from "./plan.ts";
  * walkToolAllowed({ write: ["/tmp"] }, resolveView(undefined, { write: ["/tmp"] }, {})); // true
  * walkToolAllowed({ write: ["/tmp/jobs"] }, resolveView({ write: ["/tmp"] }, {}, {})); // false
  * ```
@@ -400,7 +405,7 @@ function addPath(grant: Permissions["read"], path: string): Permissions["read"] 
  * The plan as the native launcher reads it: NUL-terminated strings, each
  * list preceded by its length: deps, bwrap and its arguments, command,
  * seeds (pairs: the file outside, its path in the sandbox), privileged
- * commands (see encodePrivileged in src/privileged.ts), descriptor binds
+ * commands (see encodePrivileged in src/sandbox/privileged.ts), descriptor binds
  * (pairs: `rw`/`ro`, the path).
  */
 export function encodePlan(plan: LaunchPlan): Uint8Array {

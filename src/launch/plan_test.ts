@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import assert from "node:assert/strict";
 import { LAUNCHER } from "../contract.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../sandbox/policy.ts";
 import { HELPER_MODULE_PATHS } from "../helpers/paths.ts";
 import { WALK_TOOL } from "../helpers/walk_tool.ts";
-import { runtimeModulePaths } from "../import_map.ts";
+import { runtimeModulePaths } from "../sandbox/import_map.ts";
 import {
   denoPermissionFlags,
   encodePlan,
@@ -110,7 +110,7 @@ Deno.test("plan: the encoding is NUL-terminated lists with counts, and refuses N
       "",
     ].join("\0"),
   );
-  // Privileged commands: the broker's rules, as src/privileged.ts encodes them.
+  // Privileged commands: the broker's rules, as src/sandbox/privileged.ts encodes them.
   assert.equal(
     new TextDecoder().decode(encodePlan({ ...plan, privileged: ["p", "/x", "", "1", "0"] })),
     [...head, "0", "5", "p", "/x", "", "1", "0", "0", ""].join("\0"),

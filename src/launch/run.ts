@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { writeAll } from "../bytes.ts";
 import { causeLine } from "../contract.ts";
 import type { HookName } from "../types.ts";
-import { formatOutcome, type HookOutcome, outcomeText } from "../outcome_record.ts";
+import { formatOutcome, type HookOutcome, outcomeText } from "../outcome/outcome_record.ts";
 import { LaunchRefused, planHook } from "./plan.ts";
 import { spawnPlan } from "./spawn.ts";
 import { pipeCapped } from "./output.ts";

@@ -19,9 +19,17 @@ export const LAUNCHER_PATH = fileURLToPath(new URL("../../build/prep-deno", impo
  *
  * @example
  * ```ts
- * const child = spawnPlan(planHook(path, "prolog"), { hook: "prolog", modulePath: path,
- *   env: jobEnv, timeoutSeconds: 30 });
- * const { code } = await child.status;
+ * import { planHook } from "./plan.ts";
+ * import { spawnPlan } from "./spawn.ts";
+ * export async function runProlog(path: string, jobEnv: Record<string, string>): Promise<number> {
+ *   const child = spawnPlan(planHook(path, "prolog"), {
+ *     hook: "prolog",
+ *     modulePath: path,
+ *     env: jobEnv,
+ *     timeoutSeconds: 30,
+ *   });
+ *   return (await child.status).code;
+ * }
  * ```
  */
 export interface SpawnOptions {

@@ -16,10 +16,11 @@
 
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { hookImports } from "../import_map.ts";
+import { hookImports } from "../sandbox/import_map.ts";
 import { LAUNCHER } from "../contract.ts";
 import { RUNTIME_DIR } from "./constants.ts";
-import type { Policy } from "../policy.ts";
+import type { Policy } from "../sandbox/policy.ts";
+import { untrustedReason } from "../sandbox/trust.ts";
 import type { HookName } from "../types.ts";
 import { isCompiled } from "../self_command.ts";
 
@@ -87,10 +88,26 @@ export interface CheckView {
  * change what the check reads.
  */
 function checkDir(): string {
+  if (trustedFolder(LAUNCHER.RUN_DIR)) {
+    try {
+      return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+    } catch { /* not root: the user's own below */ }
+  }
+  return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+}
+
+/**
+ * Whether `dir` is a folder only root (or the runner's user) can change,
+ * and every folder above it too, as the launcher requires of its run dir
+ * (src/launcher/rundir.c): runner state never goes where a user can name it.
+ */
+function trustedFolder(dir: string): boolean {
   try {
-    return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+    const info = Deno.lstatSync(dir);
+    return info.isDirectory && ((info.mode ?? 0) & 0o022) === 0 &&
+      untrustedReason(dir, { ownerMatters: true, parentStrict: true }) === undefined;
   } catch {
-    return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+    return false;
   }
 }
 
@@ -220,11 +237,14 @@ function localFiles(json: string): string[] {
  *
  * @example
  * ```ts
- * import { loadPolicy } from "../policy.ts";
+ * import { loadPolicy } from "../sandbox/policy.ts";
  * import { planHook } from "./plan.ts";
- * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
- * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
- * if (report.errors.length) console.error(formatTypeErrors(report.errors));
+ * import { formatTypeErrors, typecheckHook } from "./typecheck.ts";
+ * export async function check(path = "/etc/slurm/hooks/p.ts") {
+ *   const policy = loadPolicy(path, "prolog");
+ *   const report = await typecheckHook(path, policy, planHook(path, "prolog"));
+ *   if (report.errors.length) console.error(formatTypeErrors(report.errors));
+ * }
  * ```
  */
 export async function typecheckHook(
@@ -235,14 +255,13 @@ export async function typecheckHook(
   const deno = denoCli();
   if (!deno) return { checked: false, errors: [], files: [], other: "no deno CLI on PATH" };
   const dir = checkDir();
-  try {
-    // The tmpfs over it needs a mount point when the view binds the host's /run.
-    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
-  } catch { /* there already, or not root: bwrap says so if it matters */ }
-  try {
-    // The tmpfs over the run dir needs a mount point when the view binds the host's /run.
-    Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
-  } catch { /* there already, or not root: bwrap says so if it matters */ }
+  // The tmpfs over the run dir needs a mount point when the view binds the
+  // host's /run; made only in a /run no one else can write.
+  if (trustedFolder(dirname(LAUNCHER.RUN_DIR))) {
+    try {
+      Deno.mkdirSync(LAUNCHER.RUN_DIR, { mode: 0o755 });
+    } catch { /* there already, or not root: bwrap says so if it matters */ }
+  }
   try {
     const types = pathToFileURL(join(SRC, "types.ts")).href;
     Deno.writeTextFileSync(
@@ -329,12 +348,15 @@ export interface TypeVerdict {
  * @example
  * ```ts
  * import { EXIT } from "../contract.ts";
- * import { loadPolicy } from "../policy.ts";
+ * import { loadPolicy } from "../sandbox/policy.ts";
  * import { LaunchRefused, planHook } from "./plan.ts";
- * const policy = loadPolicy("/etc/slurm/hooks/p.ts", "prolog");
- * const report = await typecheckHook("/etc/slurm/hooks/p.ts", policy, planHook("/etc/slurm/hooks/p.ts", "prolog"));
- * const v = judgeTypes(report, policy);
- * if (v.refusal) throw new LaunchRefused(EXIT.SANDBOX, v.refusal.message, v.refusal.cause);
+ * import { judgeTypes, typecheckHook } from "./typecheck.ts";
+ * export async function mustTypeCheck(path = "/etc/slurm/hooks/p.ts") {
+ *   const policy = loadPolicy(path, "prolog");
+ *   const report = await typecheckHook(path, policy, planHook(path, "prolog"));
+ *   const v = judgeTypes(report, policy);
+ *   if (v.refusal) throw new LaunchRefused(EXIT.SANDBOX, v.refusal.message, v.refusal.cause);
+ * }
  * ```
  */
 export function judgeTypes(report: TypeReport, policy: Policy, hook?: HookName): TypeVerdict {

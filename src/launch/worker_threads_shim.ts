@@ -3,7 +3,7 @@
  * `node:worker_threads` as hooks import it at run time (the import map sends
  * the name here; in this module's own scope it is Node's module itself):
  * everything Node's module has, but its `Worker` refuses, as the one the
- * runner's check puts on the module's default export (src/child_env.ts):
+ * runner's check puts on the module's default export (src/sandbox/child_env.ts):
  * a Node worker starts a realm without that check, whose commands would get
  * whatever variables it gives them. It refuses by itself, not by reading the
  * default export: this module may be evaluated before the check is in.

@@ -38,7 +38,7 @@ void pd_open_seeds(const struct pd_plan *p, int *fds)
 
 /*
  * The plan's descriptor binds (grants in a folder a service user owns, see
- * byFd in src/trust.ts): each opened from its folder with O_NOFOLLOW, so
+ * byFd in src/sandbox/trust.ts): each opened from its folder with O_NOFOLLOW, so
  * whoever owns that folder cannot swap the entry for a link to another
  * file. -1, with the path in `bad`, when one is now a link, missing, or
  * neither a file nor a folder.
@@ -140,17 +140,17 @@ char **pd_final_argv(const struct pd_hook *h, const char *status_path, int info_
 	argv[n++] = "--";
 	/*
 	 * The command is `deno run ...`, possibly behind a wrapper (setpriv,
-	 * see sandboxedCommand() in src/sandbox.ts): the heap flag goes right
-	 * after the first "run".
+	 * see sandboxedCommand() in src/sandbox/sandbox.ts): the heap flag goes right
+	 * after the first "run" (PD_V8_FLAGS_AFTER).
 	 */
 	size_t i = 0, run = 1;
-	while (run < p->command.n && strcmp(p->command.items[run], "run"))
+	while (run < p->command.n && strcmp(p->command.items[run], PD_V8_FLAGS_AFTER))
 		run++;
 	if (run == p->command.n)
 		run = 1;
 	while (i <= run)
 		argv[n++] = p->command.items[i++];
-	snprintf(v8, sizeof(v8), "--v8-flags=--max-old-space-size=%ld", h->heap_mb);
+	snprintf(v8, sizeof(v8), PD_HEAP_FLAG, h->heap_mb);
 	argv[n++] = v8;
 	while (i < p->command.n)
 		argv[n++] = p->command.items[i++];

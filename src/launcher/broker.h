@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The privileged-command broker: a child of the launcher, outside the
- * sandbox, that runs the policy's privileged commands (src/privileged.ts)
+ * sandbox, that runs the policy's privileged commands (src/sandbox/privileged.ts)
  * for the hook. It listens on a socket in a root-only folder; the launcher
  * binds that socket alone into the hook's view (PD_PRIVILEGED_SOCKET).
  */

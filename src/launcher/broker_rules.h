@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The broker's rules: the plan's privileged list (encodePrivileged in
- * src/privileged.ts) and the matching of a request's arguments against
- * their patterns (literals and placeholders, src/privileged.ts's
+ * src/sandbox/privileged.ts) and the matching of a request's arguments against
+ * their patterns (literals and placeholders, src/sandbox/privileged.ts's
  * PLACEHOLDERS).
  */
 #ifndef PREP_DENO_LAUNCHER_BROKER_RULES_H
@@ -12,7 +12,7 @@
 
 #include "launcher.h"
 
-/* One rule of the plan's privileged list (encodePrivileged in src/privileged.ts). */
+/* One rule of the plan's privileged list (encodePrivileged in src/sandbox/privileged.ts). */
 struct pd_rule {
 	const char *name, *path, *caps;
 	char **patterns; /* each: a count, then its elements */

@@ -6,7 +6,7 @@
 #include "launcher.h"
 
 /*
- * Ends the hook with one outcome record (src/outcome_record.ts): kind,
+ * Ends the hook with one outcome record (src/outcome/outcome_record.ts): kind,
  * status, the cause (one line, the drain reason) and the message (fmt).
  * With h->outcome_fd the record goes there, out of the hook's reach and
  * never through its output; without, the message line and a cause line
@@ -23,7 +23,7 @@ int pd_end(const struct pd_hook *h, const char *kind, int status, const char *ca
 int pd_end_escaped(const struct pd_hook *h, const char *kind, int status, const char *cause,
 		   const char *message);
 
-/* An outcome record line (src/outcome_record.ts), its text fields still escaped. */
+/* An outcome record line (src/outcome/outcome_record.ts), its text fields still escaped. */
 struct pd_record {
 	char kind[16];
 	char cause[PD_REASON_MAX + 1];
@@ -33,7 +33,7 @@ struct pd_record {
 /* Reads one whole record line (LF-ended) into r and *status; 0, or -1. */
 int pd_parse_record(const char *line, struct pd_record *r, int *status);
 
-/* Escapes text as src/outcome_record.ts escapeField, at most `max` bytes out. */
+/* Escapes text as src/outcome/outcome_record.ts escapeField, at most `max` bytes out. */
 void pd_escape(char *out, size_t max, const char *in);
 
 /* All of fd up to EOF, malloc'd, *len bytes; NULL on error. */

@@ -6,14 +6,10 @@
  * (help, usage errors, try, check, serve, a plan cache miss) runs
  * src/main.ts on the pinned Deno.
  *
- * Build-time values (-D from scripts/build.ts, taken from the TypeScript
- * sources so the two sides cannot disagree): PREP_DENO_DENO, PREP_DENO_MAIN,
- * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID, PREP_DENO_RUN_DIR, PD_STATUS_PATH,
- * PD_PLAN_MAGIC, PD_EXIT_* , PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB,
- * PD_MAX_TIMEOUT_SECONDS, PD_MAX_SEEDS, PD_CAUSE_MARKER, PD_REASON_MAX,
- * PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX,
- * PD_NUMBERS(X) (the numbers' bounds: X(suffix, key, flag, min, max, default)) (see
- * `prep-deno __contract`).
+ * What it shares with the TypeScript runner is contract.h, generated from
+ * src/contract.ts (see `prep-deno __contract`). The build's own values come
+ * as -D from scripts/build.ts: PREP_DENO_DENO, PREP_DENO_MAIN,
+ * PREP_DENO_RUN_FLAGS, PREP_DENO_BUILD_ID.
  *
  * The units, each with its own header, top to bottom (nothing calls up):
  *   main.c       the command line: the hot path, __exec, __contract
@@ -27,6 +23,8 @@
  */
 #ifndef PREP_DENO_LAUNCHER_H
 #define PREP_DENO_LAUNCHER_H
+
+#include "contract.h"
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -63,7 +61,7 @@ struct pd_hook {
 	int list_exports;
 	int no_status; /* not an entry.js launch: no status file, exit code as is */
 	/*
-	 * --outcome-fd: where the outcome record goes (src/outcome_record.ts),
+	 * --outcome-fd: where the outcome record goes (src/outcome/outcome_record.ts),
 	 * a descriptor the plugin handed only to this process (close-on-exec
 	 * from the start, so no hook process holds it); -1: none, the record's
 	 * message and cause line go to stderr instead (try, a terminal).

@@ -67,7 +67,7 @@ static double number(const char *s, double max)
 	return *end || v > max ? -1 : v;
 }
 
-/* The numbers' one set of bounds (src/contract.ts NUMBERS, as -D PD_NUMBERS). */
+/* The numbers' one set of bounds (src/contract.ts NUMBERS, PD_NUMBERS in contract.h). */
 static const struct {
 	const char *key, *flag;
 	long long min, max, def;
@@ -107,14 +107,11 @@ static int whole(size_t i, const char *v, long *out, char *why, size_t len)
 
 static const char *hook_for_context(const char *context)
 {
-	static const char *const map[][2] = {
-		{ "prolog_slurmd", "prolog" },
-		{ "epilog_slurmd", "epilog" },
-		{ "prolog_slurmctld", "prologSlurmctld" },
-		{ "epilog_slurmctld", "epilogSlurmctld" },
-	};
+#define PD_HOOK_ROW(context, hook) { context, hook },
+	static const char *const map[][2] = { PD_HOOK_CONTEXTS(PD_HOOK_ROW) };
+#undef PD_HOOK_ROW
 
-	for (size_t i = 0; context && i < 4; i++)
+	for (size_t i = 0; context && i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(context, map[i][0]))
 			return map[i][1];
 	return NULL;
@@ -262,19 +259,24 @@ static int print_contract(void)
 	       "\"LAUNCHER\":{\"STATUS_PATH\":\"%s\",\"PLAN_MAGIC\":\"%s\","
 	       "\"DEFAULT_HEAP_MB\":%d,\"DEFAULT_MEMORY_HEADROOM_MB\":%d,"
 	       "\"MAX_TIMEOUT_SECONDS\":%d,\"RUN_DIR\":\"%s\",\"MAX_SEEDS\":%d,"
-	       "\"PRIVILEGED_SOCKET\":\"%s\"},"
+	       "\"PRIVILEGED_SOCKET\":\"%s\",\"V8_FLAGS_AFTER\":\"%s\",\"HEAP_FLAG\":\"%s\"},"
 	       "\"CAUSE_MARKER\":\"%s\",\"REASON_MAX\":%d,"
 	       "\"OUTCOME_MAGIC\":\"%s\",\"OUTCOME_MAX\":%d,\"MESSAGE_PREFIX\":\"%s\",\"NUMBERS\":{",
 	       PD_EXIT_FAILED, PD_EXIT_USAGE, PD_EXIT_TIMEOUT, PD_EXIT_OUT_OF_MEMORY,
 	       PD_EXIT_SANDBOX, PD_EXIT_NOT_FOUND, PD_STATUS_PATH, PD_PLAN_MAGIC,
 	       PD_DEFAULT_HEAP_MB, PD_DEFAULT_MEMORY_HEADROOM_MB, PD_MAX_TIMEOUT_SECONDS,
-	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_CAUSE_MARKER, PD_REASON_MAX,
-	       PD_OUTCOME_MAGIC, PD_OUTCOME_MAX, PD_MESSAGE_PREFIX);
+	       PREP_DENO_RUN_DIR, PD_MAX_SEEDS, PD_PRIVILEGED_SOCKET, PD_V8_FLAGS_AFTER,
+	       PD_HEAP_FLAG, PD_CAUSE_MARKER, PD_REASON_MAX, PD_OUTCOME_MAGIC, PD_OUTCOME_MAX,
+	       PD_MESSAGE_PREFIX);
 	for (size_t i = 0; i < N_NUMBERS; i++)
 		printf("%s\"%s\":{\"flag\":\"%s\",\"min\":%lld,\"max\":%lld,\"default\":%lld}",
 		       i ? "," : "", numbers[i].key, numbers[i].flag, numbers[i].min, numbers[i].max,
 		       numbers[i].def);
-	printf("}}\n");
+#define PD_HOOK_JSON(context, hook) "\"" context "\":\"" hook "\","
+	/* The last comma is cut by the %.*s. */
+	static const char hooks[] = PD_HOOK_CONTEXTS(PD_HOOK_JSON);
+#undef PD_HOOK_JSON
+	printf("},\"HOOK_CONTEXTS\":{%.*s}}\n", (int)(sizeof(hooks) - 2), hooks);
 	return fflush(stdout) ? PD_EXIT_FAILED : 0;
 }
 

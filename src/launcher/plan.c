@@ -106,7 +106,7 @@ static int stat_text(const char *path, char *out, size_t size)
 	 * by its listing too (mtime, ctime): the plan masks what is in it
 	 * (slurm.conf's folder), or binds what it holds (the folder a device
 	 * glob reads, a folder of devices bound whole; see viewDeps() in
-	 * src/view.ts).
+	 * src/sandbox/view.ts).
 	 */
 	size_t len = strlen(path);
 

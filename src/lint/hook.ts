@@ -8,10 +8,10 @@
  */
 
 import { dirname } from "node:path";
-import { findConfig, loadPolicy, PolicyError } from "../policy.ts";
-import { readPolicyFile } from "../policy_file.ts";
-import { moduleLinkLeavingRoot } from "../module_link.ts";
-import { fakeJobEnv } from "../slurm_vars.ts";
+import { findConfig, loadPolicy, PolicyError } from "../sandbox/policy.ts";
+import { readPolicyFile } from "../sandbox/policy_file.ts";
+import { moduleLinkLeavingRoot } from "../sandbox/module_link.ts";
+import { fakeJobEnv } from "../job/slurm_vars.ts";
 import { LaunchRefused, planHook } from "../launch/plan.ts";
 import { runHook } from "../launch/run.ts";
 import { typecheckHook } from "../launch/typecheck.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { configlessProblems } from "../configless_lint.ts";
+import { configlessProblems } from "./configless_lint.ts";
 import { isModulePath } from "./module_path.ts";
 import { lintHook } from "./hook.ts";
 import { lintNode, parsePrepParameters } from "./node.ts";
@@ -31,8 +31,11 @@ const HOOK_OF_KEY: Readonly<Record<HookKey, HookName>> = {
  *
  * @example
  * ```ts
- * const problems = await lintSlurmConf("/etc/slurm/slurm.conf");
- * Deno.exit(problems.length ? 1 : 0);
+ * import { lintSlurmConf } from "./mod.ts";
+ * export async function main(): Promise<number> {
+ *   const problems = await lintSlurmConf("/etc/slurm/slurm.conf");
+ *   return problems.length ? 1 : 0;
+ * }
  * ```
  */
 export async function lintSlurmConf(confPath: string): Promise<Problem[]> {

@@ -16,8 +16,8 @@ import {
   numberProblem,
   NUMBERS,
 } from "../contract.ts";
-import { findBwrap } from "../sandbox.ts";
-import { closest } from "../did_you_mean.ts";
+import { findBwrap } from "../sandbox/sandbox.ts";
+import { closest } from "../sandbox/did_you_mean.ts";
 import type { Problem } from "./problem.ts";
 
 /** The PrEpParameters keys the plugin knows (ffi/prep_deno_conf.c). */

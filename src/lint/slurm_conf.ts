@@ -11,7 +11,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { slurmConfPath } from "../view_slurm.ts";
+import { slurmConfPath } from "../sandbox/view_slurm.ts";
 
 /** The hook keys of slurm.conf, as Slurm spells them. */
 export const HOOK_KEYS = ["Prolog", "Epilog", "PrologSlurmctld", "EpilogSlurmctld"] as const;
@@ -55,7 +55,10 @@ function unquote(v: string): string {
  *
  * @example
  * ```ts
- * readSlurmConf("/etc/slurm/slurm.conf").hooks.Prolog; // ["/etc/slurm/hooks/prolog.ts"]
+ * import { readSlurmConf } from "./slurm_conf.ts";
+ * export function prologs(): readonly string[] {
+ *   return readSlurmConf("/etc/slurm/slurm.conf").hooks.Prolog; // ["/etc/slurm/hooks/prolog.ts"]
+ * }
  * ```
  * @throws {Deno.errors.NotFound} when `path` is missing.
  */

@@ -15,17 +15,22 @@
  * @module
  */
 
-import { readPolicyFile } from "../policy_file.ts";
-import { DEFAULT_WARM, type WarmConfig } from "../policy_keys.ts";
+import { readPolicyFile } from "../sandbox/policy_file.ts";
+import { DEFAULT_WARM, type WarmConfig } from "../sandbox/policy_keys.ts";
 
-export { DEFAULT_WARM, parseWarm, type WarmConfig, type WarmMode } from "../policy_keys.ts";
+export { DEFAULT_WARM, parseWarm, type WarmConfig, type WarmMode } from "../sandbox/policy_keys.ts";
 
 /**
  * The warm settings in the deno.json at `configPath` (none: the defaults).
  *
  * @example
  * ```ts
- * warmConfig("/etc/slurm/hooks/deno.json"); // { mode: "fresh", hosts: 4 }
+ * import assert from "node:assert/strict";
+ * import { warmConfig } from "./config.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/deno.json`, '{ "warm": { "hosts": 2 } }');
+ * assert.deepEqual(warmConfig(`${dir}/deno.json`), { mode: "fresh", hosts: 2 });
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  * @throws {PolicyError} naming the file and the key when `"warm"` is malformed.
  */

@@ -23,14 +23,14 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { type Permissions, workerPermissions } from "../policy.ts";
+import { type Permissions, workerPermissions } from "../sandbox/policy.ts";
 import { writeAll } from "../bytes.ts";
 import type { WarmMode } from "./config.ts";
 import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
-import { judgeLoad, judgeThrown } from "../hook_call.ts";
-import { placePrefix } from "../outcome_record.ts";
-import type { ViewSource } from "../capability_hints.ts";
-import { MAX_OUTPUT } from "../contract.ts";
+import { judgeLoad, judgeThrown } from "../outcome/hook_call.ts";
+import { placePrefix } from "../outcome/outcome_record.ts";
+import type { ViewSource } from "../sandbox/capability_hints.ts";
+import { MAX_OUTPUT, WARM_HOST_FRAMES } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";
 
@@ -62,10 +62,11 @@ export interface WarmHostSpec {
   workerEntry: string;
 }
 
-const ACK = new Uint8Array([0x41]); // "A"
-const KEEP = 0x4b; // "K"
-const RETIRE = 0x52; // "R"
-const READY = new Uint8Array([0x72]); // "r"
+// The frames of src/contract.ts (src/warm/host_process.ts reads them).
+const ACK = new Uint8Array([WARM_HOST_FRAMES.ACK.charCodeAt(0)]);
+const KEEP = WARM_HOST_FRAMES.KEEP.charCodeAt(0);
+const RETIRE = WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
+const READY = new Uint8Array([WARM_HOST_FRAMES.READY.charCodeAt(0)]);
 /** Longest a host waits for its next isolate before it takes jobs again. */
 const READY_WAIT_MS = 1000;
 
@@ -196,7 +197,7 @@ async function runJob(
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });
   });
-  // The one record (src/outcome_record.ts), in the reply's own field.
+  // The one record (src/outcome/outcome_record.ts), in the reply's own field.
   const outcome = checkedOutcome(report);
   let retire = !!(report.nested || report.closed || report.uncaught);
   if (!retire && !(await answersPing(iso))) {

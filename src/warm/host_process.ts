@@ -17,14 +17,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hookSandbox, type LaunchPlan, LaunchRefused, planHook, spawnPlan } from "../launch/mod.ts";
-import type { Permissions, Policy } from "../policy.ts";
+import type { Permissions, Policy } from "../sandbox/policy.ts";
 import { selfCommand } from "../self_command.ts";
-import { importMapUrl } from "../import_map.ts";
-import type { KernelView } from "../view.ts";
+import { importMapUrl } from "../sandbox/import_map.ts";
+import type { KernelView } from "../sandbox/view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT } from "../contract.ts";
-import { escapeField, parseOutcome } from "../outcome_record.ts";
+import { EXIT, WARM_HOST_FRAMES } from "../contract.ts";
+import { escapeField, parseOutcome } from "../outcome/outcome_record.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
@@ -276,8 +276,8 @@ export class HostProcess {
     // Every process the job started ends with it, before its answer: those
     // of the host's cgroups that are not the host (job_cgroup.ts).
     await killJobProcesses(this.#cgroups, this.#own);
-    this.retiring = answer[0] === 0x52; // "R"
-    // Then "r": the host is ready for its next job (a fresh isolate waits).
+    this.retiring = answer[0] === WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
+    // Then READY: the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});
     return { kind: "reply", payload: answer.subarray(1) };
   }

@@ -38,7 +38,10 @@ function ownCgroupDirs(): string[] {
  *
  * @example
  * ```ts
- * hostCgroups(child.pid); // ["/sys/fs/cgroup/memory/.../prep-deno-4242-0-1733550000", ...]
+ * import { hostCgroups } from "./job_cgroup.ts";
+ * export function cgroupsOf(child: Deno.ChildProcess): string[] {
+ *   return hostCgroups(child.pid); // ["/sys/fs/cgroup/memory/.../prep-deno-4242-0-1733550000", ...]
+ * }
  * ```
  */
 export function hostCgroups(launcherPid: number): string[] {
@@ -60,7 +63,10 @@ export function hostCgroups(launcherPid: number): string[] {
  *
  * @example
  * ```ts
- * cgroupPids(hostCgroups(child.pid)); // Set { 4243 }
+ * import { cgroupPids, hostCgroups } from "./job_cgroup.ts";
+ * export function hostPids(child: Deno.ChildProcess): Set<number> {
+ *   return cgroupPids(hostCgroups(child.pid)); // Set { 4243 }
+ * }
  * ```
  */
 export function cgroupPids(dirs: readonly string[]): Set<number> {
@@ -82,7 +88,10 @@ export function cgroupPids(dirs: readonly string[]): Set<number> {
  *
  * @example
  * ```ts
- * await killJobProcesses(dirs, hostPids); // 0 when the job left nothing
+ * import { killJobProcesses } from "./job_cgroup.ts";
+ * export async function afterJob(dirs: string[], hostPids: Set<number>): Promise<number> {
+ *   return await killJobProcesses(dirs, hostPids); // 0 when the job left nothing
+ * }
  * ```
  */
 export async function killJobProcesses(

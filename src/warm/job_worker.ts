@@ -9,7 +9,7 @@
  *
  * Messages on the port: in `{ kind: "import", moduleUrl, from }`, then per job
  * `{ kind: "job", hook, env }` and `{ kind: "ping" }`; out `ready`, the
- * hook's `output`, one outcome per job (src/hook_call.ts, the spawn
+ * hook's `output`, one outcome per job (src/outcome/hook_call.ts, the spawn
  * entry's), `pong`.
  *
  * @module
@@ -17,10 +17,10 @@
 
 /// <reference lib="deno.worker" />
 
-import { buildJobContext } from "../context.ts";
-import { callHook, type CallOutcome, jobEnv, judgeExit, judgeLoad } from "../hook_call.ts";
-import type { CallSource } from "../hook_call.ts";
-import { guardChildEnv } from "../child_env.ts";
+import { buildJobContext } from "../job/context.ts";
+import { callHook, type CallOutcome, jobEnv, judgeExit, judgeLoad } from "../outcome/hook_call.ts";
+import type { CallSource } from "../outcome/hook_call.ts";
+import { guardChildEnv } from "../sandbox/child_env.ts";
 
 let port: MessagePort | undefined;
 let loaded: Record<string, unknown> | undefined;

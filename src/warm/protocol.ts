@@ -13,7 +13,7 @@
  * @module
  */
 
-import { formatOutcome, type HookOutcome, parseOutcome } from "../outcome_record.ts";
+import { formatOutcome, type HookOutcome, parseOutcome } from "../outcome/outcome_record.ts";
 import { parseEnvEntries } from "../bytes.ts";
 import { WARM_FIELDS, WARM_MAGIC, WARM_MAX_FRAME } from "../contract.ts";
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What a warm host's Worker (src/warm/job_worker.ts) tells its host: per
- * job, one outcome of the hook call (src/hook_call.ts, the spawn entry's
+ * job, one outcome of the hook call (src/outcome/hook_call.ts, the spawn entry's
  * own), which the host checks before it puts it in its reply.
  *
  * @module
  */
 
-import { type CallOutcome } from "../hook_call.ts";
-import { HOOK_KINDS } from "../outcome_record.ts";
-import { isExitStatus } from "../outcome.ts";
+import { type CallOutcome } from "../outcome/hook_call.ts";
+import { HOOK_KINDS } from "../outcome/outcome_record.ts";
+import { isExitStatus } from "../outcome/outcome.ts";
 
 /** How a job ended, as the Worker reports it, exactly once per job. */
 export interface JobReport {

@@ -22,17 +22,23 @@
 
 import { dirname, resolve } from "node:path";
 import { EXIT } from "../contract.ts";
-import { HOOK_KINDS, type OutcomeKind, type OutcomePlace, placePrefix } from "../outcome_record.ts";
-import { loadPolicy, PolicyError } from "../policy.ts";
+import {
+  HOOK_KINDS,
+  type HookOutcome,
+  type OutcomeKind,
+  type OutcomePlace,
+  placePrefix,
+} from "../outcome/outcome_record.ts";
+import { loadPolicy, PolicyError } from "../sandbox/policy.ts";
 import { typeVerdictOnce } from "../launch/checked_plan.ts";
 import { LaunchRefused } from "../launch/plan.ts";
 import type { TypeVerdict } from "../launch/typecheck.ts";
-import { moduleLinkLeavingRoot } from "../module_link.ts";
-import { HOOK_FOR_CONTEXT, isScriptContext } from "../slurm_vars.ts";
+import { moduleLinkLeavingRoot } from "../sandbox/module_link.ts";
+import { HOOK_FOR_CONTEXT, isScriptContext } from "../job/slurm_vars.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
 import { warmConfig } from "./config.ts";
-import { type HostProcess, HostStartError } from "./host_process.ts";
+import { type HostProcess, HostStartError, type JobResult } from "./host_process.ts";
 import { Pool } from "./pool.ts";
 import { treeRss, warmMetricsText, writeAtomically } from "./metrics.ts";
 import {
@@ -42,6 +48,7 @@ import {
   encodeReply,
   readFrame,
   replyPayload,
+  type WarmRequest,
 } from "./protocol.ts";
 import { claimSocket } from "./socket.ts";
 
@@ -171,164 +178,235 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return 0;
 }
 
+/**
+ * What the service answers one request with: its own outcome (a refusal, a
+ * timeout, a lost host: src/outcome/outcome_record.ts, in the reply's record field,
+ * where the hook's output cannot reach), a warm host's reply, or nothing, so
+ * the plugin runs the hook through the spawn path.
+ */
+type Answer =
+  | { kind: "own"; outcome: Omit<HookOutcome, "place"> }
+  | { kind: "host"; payload: Uint8Array }
+  | { kind: "spawn"; why: string };
+
+/** The service's own outcome. */
+function own(kind: OutcomeKind, status: number, message: string, cause = message): Answer {
+  return { kind: "own", outcome: { kind, status, message, cause } };
+}
+
+/**
+ * One connection's writes, in order: the empty frame that says the hook
+ * started, then at most one answer; nothing after the answer.
+ */
+class Replier {
+  #written: Promise<void> = Promise.resolve();
+  #answered = false;
+
+  constructor(
+    readonly conn: Deno.Conn,
+    readonly place: OutcomePlace,
+    readonly context: string,
+  ) {}
+
+  /** The hook started: from then on the plugin never runs it again. */
+  started(): void {
+    if (!this.#answered) this.#write(encodeFrame(new Uint8Array()));
+  }
+
+  /**
+   * Sends `a` (the first answer only); settles once written, with what
+   * ended the job in a few words, for the service's log line.
+   */
+  async answer(a: Answer): Promise<string> {
+    if (this.#answered) return "";
+    this.#answered = true;
+    let ended: string;
+    if (a.kind === "own") {
+      const record = { ...a.outcome, place: this.place };
+      this.#write(encodeReply({ status: record.status, record, output: new Uint8Array() }));
+      ended = `exit status ${record.status}: ${record.cause}`;
+    } else if (a.kind === "host") {
+      this.#write(encodeFrame(a.payload));
+      const r = decodeReply(a.payload);
+      ended = r?.status
+        ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}`
+        : "exit status 0";
+    } else {
+      ended = `${a.why}; left to the spawn path`;
+    }
+    await this.#written;
+    return ended;
+  }
+
+  /** Settles once everything written so far is. */
+  get done(): Promise<void> {
+    return this.#written;
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#written = this.#written.then(() => writeAll(this.conn, bytes)).catch(() => {});
+  }
+}
+
 async function handle(
   conn: Deno.Conn,
   poolFor: (m: string, h: HookName, slurmConf?: string) => Pool,
 ) {
-  let answered = false;
-  let replying: Promise<void> | undefined;
-  // Writes to the plugin, in order: the "started" frame, then the reply.
-  let written: Promise<void> = Promise.resolve();
-  const write = (bytes: Uint8Array) =>
-    written = written.then(() => writeAll(conn, bytes)).catch(() => {});
+  let replier: Replier | undefined;
   // The one line per job this service logs: what ended it, and how long.
   const began = performance.now();
   let ended = "";
-  let logged = "";
   try {
     const payload = await readFrame(conn);
     if (!payload) return;
     const req = decodeRequest(payload);
-    const place: OutcomePlace = {
+    replier = new Replier(conn, {
       hook: isScriptContext(req.context) ? HOOK_FOR_CONTEXT[req.context] : req.context,
       module: req.modulePath,
       job: req.env.SLURM_JOB_ID ?? "?",
-    };
-    const label = `${req.modulePath} job ${place.job}`;
-    logged = `${req.context} ${label}`;
-    // The service's own outcome (src/outcome_record.ts), in the reply's
-    // record field: the hook's output cannot carry it.
-    const reply = (kind: OutcomeKind, status: number, message: string, cause = message) => {
-      if (answered) return replying;
-      answered = true;
-      ended = `exit status ${status}: ${cause}`;
-      const record = { kind, status, message, cause, place };
-      return replying = write(encodeReply({ status, record, output: new Uint8Array() }));
-    };
-    if (!isScriptContext(req.context)) {
-      return await reply("refused", EXIT.USAGE, `bad context "${req.context}"`);
-    }
-    const hook = HOOK_FOR_CONTEXT[req.context];
-    try {
-      if (!Deno.statSync(req.modulePath).isFile) throw new Error();
-    } catch {
-      return await reply("refused", EXIT.NOT_FOUND, "the module does not exist or cannot be read");
-    }
-    let pool: Pool;
-    try {
-      pool = poolFor(req.modulePath, hook, req.slurmConf);
-      // Type-checked as the spawn path checks it, once per change.
-      const types = await typeVerdictOnce(
-        req.modulePath,
-        hook,
-        pool.launch.policy,
-        req.slurmConf,
-      );
-      if (types.refusal) {
-        return await reply("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
-      }
-      if (types.warning && !warned.has(types)) {
-        warned.add(types);
-        console.error(
-          `${
-            placePrefix({ hook, module: req.modulePath, job: req.env.SLURM_JOB_ID ?? "?" })
-          } ${types.warning}`,
-        );
-      }
-    } catch (e) {
-      if (e instanceof PolicyError) return await reply("refused", EXIT.SANDBOX, e.message);
-      if (e instanceof LaunchRefused) {
-        return await reply("refused", e.status, e.message, e.shortCause);
-      }
-      throw e;
-    }
-    if (pool.launch.policy.view.privileged?.length) {
-      // Only the spawn path's launcher starts a privileged-command broker.
-      answered = true;
-      console.error(
-        `prep-deno serve: ${hook} ${label}: its policy names privileged commands; left to the spawn path`,
-      );
-      return;
-    }
-    const ticket = pool.acquire();
-    let running: HostProcess | undefined;
-    const timer = req.timeoutSeconds
-      ? setTimeout(() => {
-        if (running) {
-          running.kill();
-          reply(
-            "timeout",
-            EXIT.TIMEOUT,
-            `timed out after ${req.timeoutSeconds} s; the hook was killed with its warm host process (every process of the hook; no other job was running there)`,
-            `timed out after ${req.timeoutSeconds} s`,
-          );
-        } else {
-          ticket.cancel();
-          reply(
-            "timeout",
-            EXIT.TIMEOUT,
-            `timed out after ${req.timeoutSeconds} s waiting for a free warm host (all ${pool.launch.warm.hosts} busy, see "warm.hosts" in the policy); the hook never started`,
-            `timed out after ${req.timeoutSeconds} s waiting for a free warm host`,
-          );
-        }
-      }, req.timeoutSeconds * 1000)
-      : undefined;
-    try {
-      try {
-        running = await ticket.host;
-      } catch (e) {
-        if (e instanceof HostStartError) return await reply("refused", e.status, e.message);
-        throw e;
-      }
-      if (answered) return; // timed out in line
-      // The plugin learns the hook started: from then on it never runs it again.
-      const result = await running.run(payload, () => {
-        if (!answered) write(encodeFrame(new Uint8Array()));
-      });
-      if (answered) return; // timed out: the timer answered
-      if (result.kind === "reply") {
-        answered = true;
-        const checked = checkedReply(result.payload, place);
-        const r = decodeReply(checked);
-        ended = r?.status
-          ? `exit status ${r.status}: ${r.record.cause ?? r.record.kind}`
-          : "exit status 0";
-        await (replying = write(encodeFrame(checked)));
-      } else if (result.kind === "not-started") {
-        // The hook did not start: no answer, and the plugin runs it through the spawn path.
-        answered = true;
-        ended = `${result.why}; left to the spawn path`;
-      } else if (result.outOfMemory) {
-        await reply(
-          result.limit ?? "memory",
-          EXIT.OUT_OF_MEMORY,
-          `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
-          result.cause ?? result.outOfMemory,
-        );
-      } else {
-        await reply(
-          "lost",
-          EXIT.FAILED,
-          `the warm host process ended during the hook (${result.why}); the hook had started and was not run again`,
-          `the warm host process ended during the hook (${result.why})`,
-        );
-      }
-    } finally {
-      clearTimeout(timer);
-      const host = running;
-      if (host) host.ready.then(() => pool.release(host));
-    }
+    }, req.context);
+    const admitted = await admit(req, replier.place, poolFor);
+    ended = await replier.answer(
+      "pool" in admitted ? await runJob(req, payload, admitted.pool, replier) : admitted,
+    );
   } finally {
-    await replying; // a timeout's answer, written from the timer
-    if (logged) {
+    await replier?.done;
+    if (replier) {
+      const { place, context } = replier;
       console.error(
-        `prep-deno serve: ${logged}: ${ended || "no answer"} in ${
+        `prep-deno serve: ${context} ${place.module} job ${place.job}: ${ended || "no answer"} in ${
           Math.round(performance.now() - began)
         } ms`,
       );
     }
     conn.close();
   }
+}
+
+/** The pool that runs the request, or the answer that it is not run here. */
+async function admit(
+  req: WarmRequest,
+  place: OutcomePlace,
+  poolFor: (m: string, h: HookName, slurmConf?: string) => Pool,
+): Promise<{ pool: Pool } | Answer> {
+  if (!isScriptContext(req.context)) {
+    return own("refused", EXIT.USAGE, `bad context "${req.context}"`);
+  }
+  const hook = HOOK_FOR_CONTEXT[req.context];
+  try {
+    if (!Deno.statSync(req.modulePath).isFile) throw new Error();
+  } catch {
+    return own("refused", EXIT.NOT_FOUND, "the module does not exist or cannot be read");
+  }
+  let pool: Pool;
+  try {
+    pool = poolFor(req.modulePath, hook, req.slurmConf);
+    // Type-checked as the spawn path checks it, once per change.
+    const types = await typeVerdictOnce(
+      req.modulePath,
+      hook,
+      pool.launch.policy,
+      req.slurmConf,
+    );
+    if (types.refusal) {
+      return own("refused", EXIT.SANDBOX, types.refusal.message, types.refusal.cause);
+    }
+    if (types.warning && !warned.has(types)) {
+      warned.add(types);
+      console.error(`${placePrefix(place)} ${types.warning}`);
+    }
+  } catch (e) {
+    if (e instanceof PolicyError) return own("refused", EXIT.SANDBOX, e.message);
+    if (e instanceof LaunchRefused) return own("refused", e.status, e.message, e.shortCause);
+    throw e;
+  }
+  // Only the spawn path's launcher starts a privileged-command broker.
+  if (pool.launch.policy.view.privileged?.length) {
+    return { kind: "spawn", why: "its policy names privileged commands" };
+  }
+  return { pool };
+}
+
+/**
+ * Runs the request on a host of `pool`: its timeout runs from now, the
+ * wait in line included; at it the host (every process of the hook) is
+ * killed, or the place in line given up.
+ */
+async function runJob(
+  req: WarmRequest,
+  payload: Uint8Array,
+  pool: Pool,
+  replier: Replier,
+): Promise<Answer> {
+  const seconds = req.timeoutSeconds;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    if (seconds) timer = setTimeout(() => resolve("timeout"), seconds * 1000);
+  });
+  const ticket = pool.acquire();
+  let host: HostProcess | undefined;
+  try {
+    const got = await Promise.race([
+      ticket.host.then((h) => ({ host: h }), (e: unknown) => ({ error: e })),
+      deadline,
+    ]);
+    if (got === "timeout") {
+      ticket.cancel();
+      // A host handed over just as the timeout came goes back at once.
+      ticket.host.then((h) => pool.release(h), () => {});
+      return own(
+        "timeout",
+        EXIT.TIMEOUT,
+        `timed out after ${seconds} s waiting for a free warm host (all ${pool.launch.warm.hosts} busy, see "warm.hosts" in the policy); the hook never started`,
+        `timed out after ${seconds} s waiting for a free warm host`,
+      );
+    }
+    if ("error" in got) {
+      if (got.error instanceof HostStartError) {
+        return own("refused", got.error.status, got.error.message);
+      }
+      throw got.error;
+    }
+    host = got.host;
+    const result = await Promise.race([host.run(payload, () => replier.started()), deadline]);
+    if (result === "timeout") {
+      host.kill();
+      return own(
+        "timeout",
+        EXIT.TIMEOUT,
+        `timed out after ${seconds} s; the hook was killed with its warm host process (every process of the hook; no other job was running there)`,
+        `timed out after ${seconds} s`,
+      );
+    }
+    return answerOf(result, replier.place);
+  } finally {
+    clearTimeout(timer);
+    const h = host;
+    if (h) h.ready.then(() => pool.release(h));
+  }
+}
+
+/** The answer for how a job on a host ended. */
+function answerOf(result: JobResult, place: OutcomePlace): Answer {
+  if (result.kind === "reply") {
+    return { kind: "host", payload: checkedReply(result.payload, place) };
+  }
+  // The hook did not start: no answer, and the plugin runs it through the spawn path.
+  if (result.kind === "not-started") return { kind: "spawn", why: result.why };
+  if (result.outOfMemory) {
+    return own(
+      result.limit ?? "memory",
+      EXIT.OUT_OF_MEMORY,
+      `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
+      result.cause ?? result.outOfMemory,
+    );
+  }
+  return own(
+    "lost",
+    EXIT.FAILED,
+    `the warm host process ended during the hook (${result.why}); the hook had started and was not run again`,
+    `the warm host process ended during the hook (${result.why})`,
+  );
 }
 
 /**

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prepDeno, tryStatus, writeFiles } from "../helpers.ts";
-import { BUNDLE_MARKER } from "../../src/bundle.ts";
-import { slurmBuildDefault } from "../../src/view_slurm.ts";
+import { BUNDLE_MARKER } from "../../src/sandbox/bundle.ts";
+import { slurmBuildDefault } from "../../src/sandbox/view_slurm.ts";
 
 const NOBODY = 65534;
 

@@ -74,6 +74,9 @@ Deno.test({
         "64",
         "--memory-mb",
         "300",
+        // The daemon's own slurm.conf, as the plugin passes it (fleetH's --slurm-conf).
+        "--slurm-conf",
+        conf,
       ]);
     } finally {
       Deno.removeSync(dir, { recursive: true });

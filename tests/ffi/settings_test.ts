@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The plugin's start-up check looks for bubblewrap where the runner does:
-// PD_BWRAP_PATHS (ffi/prep_deno_conf_settings.h) is BWRAP_PATHS (src/sandbox.ts).
+// PD_BWRAP_PATHS (ffi/prep_deno_conf_settings.h) is BWRAP_PATHS (src/sandbox/sandbox.ts).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BWRAP_PATHS } from "../../src/sandbox.ts";
+import { BWRAP_PATHS } from "../../src/sandbox/sandbox.ts";
 import { TOP } from "../helpers.ts";
 
 Deno.test("settings: the plugin's bubblewrap paths are the runner's", () => {

@@ -5,6 +5,7 @@
 // across the sides; release checks live in one header.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { contractHeaders, staleContractHeaders } from "../../src/contract_c.ts";
 import { TOP } from "../helpers.ts";
 
 const FFI = join(TOP, "ffi");
@@ -55,5 +56,60 @@ Deno.test("structure: release checks only in prep_deno_version.h; no file over 5
   for (const f of [...Deno.readDirSync(FFI)].filter((e) => e.name.endsWith(".ts"))) {
     const n = Deno.readTextFileSync(join(FFI, f.name)).split("\n").length;
     assert.ok(n <= 500, `${f.name} has ${n} lines`);
+  }
+});
+
+Deno.test("structure: the C contract headers are what src/contract.ts generates", () => {
+  // Stale: run `deno task build`, which writes them (src/contract_c.ts).
+  assert.deepEqual(staleContractHeaders(TOP), []);
+  // Each is marked generated, and the plugin's carries the shared facts.
+  for (const h of contractHeaders()) {
+    assert.match(Deno.readTextFileSync(join(TOP, h.path)), /GENERATED from src\/contract\.ts/);
+  }
+  const plugin = Deno.readTextFileSync(join(FFI, "prep_deno_contract.h"));
+  assert.match(plugin, /#define PD_HOOK_CONTEXTS\(X\)/);
+  assert.match(plugin, /#define PD_DEFAULT_RUNNER "\/usr\/local\/sbin\/prep-deno"/);
+  // No C file keeps its own copy of the hook/context map.
+  for (const dir of [FFI, join(TOP, "src", "launcher")]) {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!/\.c$/.test(e.name)) continue;
+      const text = Deno.readTextFileSync(join(dir, e.name));
+      assert.doesNotMatch(text, /"prologSlurmctld"/, `${e.name} spells the hook map itself`);
+    }
+  }
+});
+
+Deno.test("structure: src/ is grouped by part; its top holds the faces and the shared modules only", () => {
+  const SRC = join(TOP, "src");
+  const top = [...Deno.readDirSync(SRC)].filter((e) => e.isFile).map((e) => e.name).sort();
+  // The faces (the import map, `init` and the package name them here), the
+  // contract, and modules every part uses; anything else belongs in a folder.
+  assert.deepEqual(top, [
+    "bytes.ts",
+    "contract.ts",
+    "contract_c.ts",
+    "main.ts",
+    "mod.ts",
+    "plugin_file.ts",
+    "self_command.ts",
+    "testing.ts",
+    "testing_test.ts",
+    "types.ts",
+  ]);
+  // Every folder of src/ is in the layout of docs/architecture.md, and back.
+  const layout = Deno.readTextFileSync(join(TOP, "docs", "architecture.md"));
+  const folders = [...Deno.readDirSync(SRC)].filter((e) => e.isDirectory).map((e) => e.name);
+  for (const f of folders) assert.match(layout, new RegExp(`\`src/${f}/\``), `src/${f}/`);
+  for (const m of layout.matchAll(/`src\/([a-z_]+)\/`/g)) {
+    assert.ok(folders.includes(m[1]), `docs/architecture.md names src/${m[1]}/, which is gone`);
+  }
+  // The walls, the job and the outcome: what moved there stays there.
+  for (
+    const [dir, file] of [["sandbox", "policy.ts"], ["job", "context.ts"], [
+      "outcome",
+      "hook_call.ts",
+    ]]
+  ) {
+    assert.ok(Deno.statSync(join(SRC, dir, file)).isFile, `src/${dir}/${file}`);
   }
 });

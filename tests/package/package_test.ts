@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { TOP } from "../helpers.ts";
-import { slurmVersionOf } from "../../src/cli/version.ts";
+import { slurmVersionOf } from "../../src/plugin_file.ts";
 import { PrepPlugin } from "../../ffi/mod.ts";
 import { PACKAGED_RUNNER } from "../../scripts/package.ts";
 

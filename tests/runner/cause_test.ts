@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CAUSE_MARKER, causeLine, EXIT, LAUNCHER, OUTCOME_MAGIC } from "../../src/contract.ts";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { PrepPlugin } from "../../ffi/mod.ts";
 import { PREP_DENO, TOP, writeFiles } from "../helpers.ts";
 import { assertEscaped, FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Commands a hook runs get no loader or search-path variable from the hook
-// (glibc's unsafe list and the like, src/child_env.ts), in spawn and warm
+// (glibc's unsafe list and the like, src/sandbox/child_env.ts), in spawn and warm
 // mode: not through Deno.Command's env, not through Deno.env.set, not through
 // the original Deno.Command reached from the wrapper. A variable the job's own
 // environment has (what a shell prolog gets) still reaches them unchanged.

@@ -2,7 +2,7 @@
 // The job environment reaches the hook unchanged, and run and try agree.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { PREP_DENO, prepDeno, writeFiles } from "../helpers.ts";
 
 const PRINT_ENV =

@@ -6,7 +6,7 @@
 // leading out of its folder is refused, its target never read or quoted.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { hookOutput, prepDeno, TOP, tryStatus, writeFiles } from "../helpers.ts";
 import { env as warmEnv, opts as warmOpts, startService, text } from "../warm/service.ts";
 
@@ -32,7 +32,7 @@ Deno.test('imports: "prep-deno" and the policy\'s own names work under run and t
       "lib/util.ts": `export const site = "util";\n`,
       // The runner's copy wins over another "prep-deno" (not in the view).
       // A URL-like key would remap the runner's own modules: refused
-      // (src/policy_file_test.ts).
+      // (src/sandbox/policy_file_test.ts).
       "deno.json": JSON.stringify({
         permissions: { default: {} },
         imports: {

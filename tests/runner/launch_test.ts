@@ -3,7 +3,7 @@
 // run, and a cached plan anyone else could have written is never used.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { prepDeno, writeFiles } from "../helpers.ts";
 
 const PLANS = "/run/prep-deno/plans";

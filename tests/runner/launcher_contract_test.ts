@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   CAUSE_MARKER,
   EXIT,
+  HOOK_CONTEXTS,
   LAUNCHER,
   MESSAGE_PREFIX,
   NUMBERS,
@@ -29,19 +30,21 @@ Deno.test("launcher contract: build/prep-deno was built with src/contract.ts's v
     OUTCOME_MAX,
     MESSAGE_PREFIX,
     NUMBERS,
+    HOOK_CONTEXTS: { ...HOOK_CONTEXTS },
   });
 });
 
 /** Rank of each unit of src/launcher: a file may include only lower ranks and its own header. */
 const RANK: Record<string, number> = {
+  "contract": -1, // generated from src/contract.ts
   "launcher.h": 0,
   "io": 1,
+  "reap": 1,
+  "broker_rules": 1,
   "cgroup": 1,
   "broker": 2,
   "argv": 2,
   "rundir": 1,
-  "reap": 1,
-  "broker_rules": 1,
   "plan": 2,
   "supervise": 3,
   "main": 4,

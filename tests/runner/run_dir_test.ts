@@ -6,7 +6,7 @@
 // plants links there: the hooks still run and end as they should, nothing
 // is made in or through that folder, and the user's target stays empty.
 import assert from "node:assert/strict";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { LAUNCHER } from "../../src/contract.ts";
 import { PREP_DENO, TOP } from "../helpers.ts";
 

@@ -6,7 +6,7 @@
 // the errors. The check is redone when an imported file changes.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
 import { opts as warmOpts, startService } from "../warm/service.ts";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TOP } from "../helpers.ts";
-import { tryRun } from "./helpers.ts";
+import { recipeCopy, tryRun } from "./helpers.ts";
 import {
   alive,
   CLUSTER_DIR,
@@ -67,7 +67,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     Deno.mkdirSync("/scratch", { recursive: true });
-    const hook = join(EXAMPLES, "job-folders", "hook.ts");
+    const copy = recipeCopy("job-folders");
+    const hook = join(copy, "hook.ts");
     await startCluster({ plugin: "prep/deno", prolog: hook, epilog: hook });
     try {
       const out = freshOut();
@@ -90,6 +91,7 @@ Deno.test({
       assert.equal((await nodeState()).reason, "");
     } finally {
       await stopCluster();
+      Deno.removeSync(copy, { recursive: true });
     }
   },
 });

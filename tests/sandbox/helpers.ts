@@ -50,6 +50,31 @@ export function grantDir(name: string): string {
 }
 
 /**
+ * A copy of the recipe `examples/<name>` in a fresh root-owned folder under
+ * /var/tmp, which no recipe grants: a recipe that grants `/tmp` write
+ * refuses to run from a checkout under `/tmp` (the grant would cover its
+ * own code), so tests run recipes from here, wherever the tree is cloned.
+ * `modify` may change the copy's policy. Remove the folder when done.
+ */
+export function recipeCopy(
+  name: string,
+  modify?: (policy: { sandbox: Record<string, Record<string, unknown>> }) => void,
+): string {
+  const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: `prep-deno-recipe-${name}-` });
+  Deno.chmodSync(dir, 0o755);
+  const from = join(TOP, "examples", name);
+  for (const e of Deno.readDirSync(from)) {
+    if (e.isFile) Deno.copyFileSync(join(from, e.name), join(dir, e.name));
+  }
+  if (modify) {
+    const policy = JSON.parse(Deno.readTextFileSync(join(dir, "deno.json")));
+    modify(policy);
+    Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify(policy));
+  }
+  return dir;
+}
+
+/**
  * Runs `prep-deno try ARGS`; `status` is the hook's exit status from the
  * report, and `stderr` holds the hook's output (try reports it on stdout,
  * in order, as the daemon logs it) followed by try's own stderr.

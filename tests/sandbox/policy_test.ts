@@ -160,7 +160,7 @@ Deno.test("a denial with no resource says what Deno said, not an empty list name
 });
 
 Deno.test("denial text: a Deno message with no resource is quoted, never 'a access to ;'", async () => {
-  const { denial } = await import("../../src/outcome.ts");
+  const { denial } = await import("../../src/outcome/outcome.ts");
   const spec = { hook: "prolog", configPath: "/etc/slurm/deno.json", setName: "prolog" };
   const text = denial("Requires --allow-all to spawn a subprocess with LD_PRELOAD", spec);
   assert.doesNotMatch(text, /a access to ;|the "a" list/);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { grantDir, HELPERS, tryPolicy } from "./helpers.ts";
 import { prepDeno, writeFiles } from "../helpers.ts";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { fakes } from "./fake_gpu.ts";
 import {
   asUser,

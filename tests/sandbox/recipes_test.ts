@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TOP } from "../helpers.ts";
-import { tryRun } from "./helpers.ts";
+import { recipeCopy, tryRun } from "./helpers.ts";
 
 const EXAMPLES = join(TOP, "examples");
 
@@ -14,7 +14,8 @@ function status(r: { stdout: string }): number {
 
 Deno.test("recipe job-folders through try: made for the user, idempotent, removed; a planted symlink is refused", async () => {
   Deno.mkdirSync("/scratch", { recursive: true });
-  const hook = join(EXAMPLES, "job-folders", "hook.ts");
+  const copy = recipeCopy("job-folders");
+  const hook = join(copy, "hook.ts");
   const id = String(900000 + Math.floor(Math.random() * 99999));
   const args = ["--user", "nobody", "--job-id", id];
   try {
@@ -60,18 +61,16 @@ Deno.test("recipe job-folders through try: made for the user, idempotent, remove
         Deno.removeSync(`${root}/jobs/nobody/${id}`, { recursive: true });
       } catch { /* gone */ }
     }
+    Deno.removeSync(copy, { recursive: true });
   }
 });
 
 Deno.test("recipe job-folders: without CAP_CHOWN the folders would be root's; the policy's grant is needed", async () => {
-  // The same recipe with its capabilities removed, in a copy beside it.
-  const dir = Deno.makeTempDirSync({ dir: join(TOP, "examples"), prefix: ".nocap-" });
-  try {
-    Deno.copyFileSync(join(EXAMPLES, "job-folders", "hook.ts"), join(dir, "hook.ts"));
-    const policy = JSON.parse(Deno.readTextFileSync(join(EXAMPLES, "job-folders", "deno.json")));
+  // The same recipe with its capabilities removed, in a copy.
+  const dir = recipeCopy("job-folders", (policy) => {
     policy.sandbox.prolog.capabilities = ["CAP_DAC_OVERRIDE"];
-    Deno.writeTextFileSync(join(dir, "deno.json"), JSON.stringify(policy));
-    Deno.chmodSync(dir, 0o755);
+  });
+  try {
     const id = String(800000 + Math.floor(Math.random() * 99999));
     const r = await tryRun([join(dir, "hook.ts"), "--user", "nobody", "--job-id", id]);
     assert.equal(status(r), 1);

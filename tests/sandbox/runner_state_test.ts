@@ -136,8 +136,9 @@ cd "$top"
 mount --make-rprivate /
 mount -t tmpfs -o mode=1777 prep-deno-test /tmp
 mount -t tmpfs -o mode=1777 prep-deno-test /dev/shm
-# A clone under /tmp or /dev/shm stays visible: the old folder, still our cwd.
-case "$top" in /tmp/*|/dev/shm/*) mkdir -p "$top"; mount --bind /proc/self/cwd "$top";; esac
+# A clone under /tmp or /dev/shm stays visible: the old folder, still our cwd
+# (--no-canonicalize: mount would turn /proc/self/cwd into the path, now the tmpfs's).
+case "$top" in /tmp/*|/dev/shm/*) mkdir -p "$top"; mount --no-canonicalize --bind /proc/self/cwd "$top";; esac
 setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups /usr/bin/perl ${q(`${work}/racer.pl`)} \
   ${q(`${work}/racer.log`)} ${names.map(q).join(" ")} &
 racer=$!

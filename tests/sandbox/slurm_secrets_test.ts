@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { prepDeno } from "../helpers.ts";
 import { grantDir } from "./helpers.ts";
 

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type CoreConfig, type Outcome, PrepPlugin } from "../../ffi/mod.ts";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { PREP_DENO, TOP } from "../helpers.ts";
 
 /** Test options: the service and the plugin outlive single ops. */
