@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CoreConfig, Outcome } from "../../ffi/mod.ts";
-import { fakeJobEnv } from "../../src/slurm_vars.ts";
+import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
 import { opts, startService, text } from "./service.ts";
 
 /** A PrologSlurmctld that shows what a Slurm command it runs would read. */
