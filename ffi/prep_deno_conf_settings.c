@@ -5,7 +5,10 @@
  */
 #include "prep_deno_conf_settings.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,13 +39,59 @@ static const char *bwrap_found(void)
 	return NULL;
 }
 
-/* "N modules readable" or the first that is not (each is also named by
- * pd_conf_report()). */
+/* The most of a module read to look for its export: hooks are small. */
+#define EXPORT_SCAN_MAX (4 * 1024 * 1024)
+
+/*
+ * Whether the module's text exports what its hook's line needs: the hook's
+ * own name (Prolog=: "prolog", PrologSlurmctld=: "prologSlurmctld") or a
+ * default export. A look at the text, not an import (nothing of the hook
+ * runs inside the daemon): `prep-deno check --slurm-conf` type-checks it.
+ * -1 when the file cannot be read (counted as not readable already).
+ */
+static int exports_hook(const char *path, pd_hook_t hook)
+{
+	const char *key = pd_hook_key(hook);
+	char name[32], *text, *pattern = NULL;
+	const char *id = "([^A-Za-z0-9_$]|$)";
+	regex_t re;
+	size_t len;
+	FILE *f;
+	int found;
+
+	snprintf(name, sizeof(name), "%c%s", tolower((unsigned char)key[0]),
+		 key + 1);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	text = xmalloc(EXPORT_SCAN_MAX + 1);
+	len = fread(text, 1, EXPORT_SCAN_MAX, f);
+	fclose(f);
+	text[len] = '\0';
+	xstrfmtcat(pattern,
+		   "export[[:space:]]+(default[^A-Za-z0-9_$]|(async[[:space:]]+)?"
+		   "function[[:space:]]*[*]?[[:space:]]*%s%s|(const|let|var)"
+		   "[[:space:]]+%s%s)|export[[:space:]]*[{][^}]*"
+		   "(^|[^A-Za-z0-9_$])%s%s",
+		   name, id, name, id, name, id);
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		found = 1; /* cannot judge: say nothing */
+	} else {
+		found = regexec(&re, text, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	xfree(pattern);
+	xfree(text);
+	return found;
+}
+
+/* "modules: N readable", then any not readable, and the first that does not
+ * export what its line needs (each is also named by pd_conf_report()). */
 static void hooks_note(bool ctld, char **out)
 {
 	pd_hook_t hooks[2] = { ctld ? PD_PROLOG_SLURMCTLD : PD_PROLOG,
 			       ctld ? PD_EPILOG_SLURMCTLD : PD_EPILOG };
-	int readable = 0, unreadable = 0;
+	int readable = 0, unreadable = 0, unexported = 0;
+	char *first = NULL;
 
 	for (int h = 0; h < 2; h++) {
 		char *const *values;
@@ -55,15 +104,25 @@ static void hooks_note(bool ctld, char **out)
 			 * expanded per job; only a plain path is checked. */
 			if (strpbrk(values[i], "*?["))
 				continue;
-			if (access(values[i], R_OK) == 0)
-				readable++;
-			else
+			if (access(values[i], R_OK) != 0) {
 				unreadable++;
+				continue;
+			}
+			readable++;
+			if (exports_hook(values[i], hooks[h]) == 0 && !unexported++)
+				xstrfmtcat(first, "%s=%s exports no %c%s and no default",
+					   pd_hook_key(hooks[h]), values[i],
+					   tolower((unsigned char)pd_hook_key(hooks[h])[0]),
+					   pd_hook_key(hooks[h]) + 1);
 		}
 	}
 	xstrfmtcat(*out, "modules: %d readable", readable);
 	if (unreadable)
 		xstrfmtcat(*out, ", %d NOT READABLE", unreadable);
+	if (unexported)
+		xstrfmtcat(*out, ", %d NOT EXPORTING what its line needs (%s)", unexported,
+			   first);
+	xfree(first);
 }
 
 void pd_settings_log(bool ctld)

@@ -38,6 +38,7 @@ Deno.test({
             `checks: runner ok, bubblewrap /usr(/local)?/bin/bwrap, modules: 1 readable`,
         ),
       );
+      assert.doesNotMatch(start, /NOT EXPORTING/, "its default export serves the Prolog");
       const confPath = join(CLUSTER_DIR, "slurm.conf");
       const conf = Deno.readTextFileSync(confPath);
       const changed = `runner=${PREP_DENO},heap_mb=512`;
@@ -75,6 +76,35 @@ Deno.test({
       }
     } finally {
       await stopCluster();
+    }
+  },
+});
+
+Deno.test({
+  name: "slurm settings: start-up names a module that does not export what its line needs",
+  ignore: RELEASE.missing !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Prolog= names a module that serves only the Epilog (no prolog, no default).
+    const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "prep-deno-settings-" });
+    Deno.chmodSync(dir, 0o755);
+    const module = join(dir, "epilog_only.ts");
+    Deno.writeTextFileSync(module, "export function epilog(): void {}\n");
+    await startCluster({ plugin: "prep/deno", prolog: module, prepParams: `runner=${PREP_DENO}` });
+    try {
+      const line = daemonLog("slurmd").split("\n").find((l) => l.includes("prep/deno: settings:"));
+      assert.ok(line, daemonLog("slurmd"));
+      assert.match(line, /error: /, "logged as an error");
+      assert.ok(
+        line.includes(
+          `modules: 1 readable, 1 NOT EXPORTING what its line needs (Prolog=${module} exports no prolog and no default)`,
+        ),
+        line,
+      );
+    } finally {
+      await stopCluster();
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 });
