@@ -24,7 +24,9 @@ const SCRIPT = join(TOP, "scripts", "slurm-cluster.sh");
  *
  * @example
  * ```ts
- * if (atLeast("25.11")) assert.ok(env.SLURM_JOB_SLUID);
+ * import { atLeast, RELEASE } from "./cluster.ts";
+ * const slurmJobSluid = atLeast("25.11"); // 25.11 gives hooks SLURM_JOB_SLUID
+ * console.log(RELEASE.version, slurmJobSluid);
  * ```
  */
 export interface Release {
