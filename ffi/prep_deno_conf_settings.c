@@ -44,8 +44,8 @@ static const char *bwrap_found(void)
 
 /*
  * Whether the module's text exports what its hook's line needs: the hook's
- * own name (Prolog=: "prolog", PrologSlurmctld=: "prologSlurmctld") or a
- * default export. A look at the text, not an import (nothing of the hook
+ * own name (its slurm.conf key with a small first letter) or a default
+ * export. A look at the text, not an import (nothing of the hook
  * runs inside the daemon): `prep-deno check --slurm-conf` type-checks it.
  * -1 when the file cannot be read (counted as not readable already).
  */

@@ -333,6 +333,11 @@ export const LAUNCHER = {
   /** Most files a plan copies into the sandbox at start (its seeds; `PD_MAX_SEEDS`). */
   MAX_SEEDS: 4,
   /**
+   * Most grants one plan binds through a descriptor the launcher opens
+   * (`PD_MAX_FD_BINDS`); a policy with more is refused when it is planned.
+   */
+  MAX_FD_BINDS: 64,
+  /**
    * Where the hook's view holds the broker's socket when the policy names
    * privileged commands (`PD_PRIVILEGED_SOCKET`; see src/sandbox/privileged.ts).
    */

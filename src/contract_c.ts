@@ -288,6 +288,8 @@ ${exitDefines()}
 #define PD_MAX_TIMEOUT_SECONDS ${LAUNCHER.MAX_TIMEOUT_SECONDS}
 /* Most files a plan copies into the sandbox at start. */
 #define PD_MAX_SEEDS ${LAUNCHER.MAX_SEEDS}
+/* Most grants one plan binds by descriptor. */
+#define PD_MAX_FD_BINDS ${LAUNCHER.MAX_FD_BINDS}
 /* The broker's socket in the hook's view. */
 #define PD_PRIVILEGED_SOCKET ${str(LAUNCHER.PRIVILEGED_SOCKET)}
 /*

@@ -385,7 +385,7 @@ export function planHook(
       ],
     ),
     privileged,
-    fdBinds: fdBinds(policy.view),
+    fdBinds: boundedFdBinds(policy),
     // The module itself: replaced by a link, it is checked again.
     deps: [...policyDeps(modulePath), modulePath, ...viewDeps(policy.view)],
     // Into the DENO_DIR in the view's private tmpfs (see bwrapArgs).
@@ -432,4 +432,20 @@ export function encodePlan(plan: LaunchPlan): Uint8Array {
     }
   }
   return new TextEncoder().encode(parts.map((p) => p + "\0").join(""));
+}
+
+/**
+ * The grants the launcher binds by descriptor, at most
+ * `LAUNCHER.MAX_FD_BINDS`: past it the policy is refused, never cut short.
+ */
+function boundedFdBinds(policy: Policy): string[] {
+  const binds = fdBinds(policy.view);
+  if (binds.length / 2 > LAUNCHER.MAX_FD_BINDS) {
+    throw new PolicyError(
+      `${policy.configPath ?? "the policy"}: ${binds.length / 2} grants inside folders a service ` +
+        `user owns are bound by descriptor, at most ${LAUNCHER.MAX_FD_BINDS} are: grant their ` +
+        `common folder instead`,
+    );
+  }
+  return binds;
 }

@@ -8,9 +8,6 @@
 
 #include "launcher.h"
 
-/* Most grants one plan binds by descriptor. */
-#define PD_MAX_FD_BINDS 64
-
 /* Opens the plan's seeds for bwrap's --file; -1 for one that is missing or not root's. */
 void pd_open_seeds(const struct pd_plan *p, int *fds);
 void pd_close_seeds(int *fds);

@@ -35,6 +35,8 @@
 #define PD_MAX_TIMEOUT_SECONDS 2147483
 /* Most files a plan copies into the sandbox at start. */
 #define PD_MAX_SEEDS 4
+/* Most grants one plan binds by descriptor. */
+#define PD_MAX_FD_BINDS 64
 /* The broker's socket in the hook's view. */
 #define PD_PRIVILEGED_SOCKET "/run/prep-deno/privileged.sock"
 /*
