@@ -203,8 +203,7 @@ static int run_fast(int argc, char **argv)
 	    access(module, R_OK) < 0)
 		return -1;
 	h.module = module;
-	if (pd_plan_lookup(module, h.hook, h.slurm_conf, &plan) < 0 &&
-	    pd_plan_make(module, h.hook, h.slurm_conf, &plan, &status, &refusal) < 0) {
+	if (pd_plan_get(module, h.hook, h.slurm_conf, &plan, &status, &refusal) < 0) {
 		struct pd_record r;
 		int code;
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -373,4 +374,37 @@ int pd_plan_make(const char *module, const char *hook, const char *conf, struct 
 	free(before);
 	free(after);
 	return 0;
+}
+
+/*
+ * The plan from the cache, else made once: concurrent hooks of one module
+ * (a new version reaching many jobs at once) wait on a lock beside its
+ * cache entry while the first makes the plan (and type-checks the module),
+ * then read what it stored, instead of each checking it at once on the
+ * node's cores and running past their timeout together.
+ */
+int pd_plan_get(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
+		int *status, char **refusal)
+{
+	char path[4200], lock_path[4300];
+	int lock = -1, rc;
+
+	if (pd_plan_lookup(module, hook, conf, plan) == 0)
+		return 0;
+	if (cache_path(module, hook, conf, path, sizeof(path)) == 0) {
+		snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
+		lock = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (lock >= 0) {
+			while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+				;
+			if (pd_plan_lookup(module, hook, conf, plan) == 0) {
+				close(lock);
+				return 0;
+			}
+		}
+	}
+	rc = pd_plan_make(module, hook, conf, plan, status, refusal);
+	if (lock >= 0)
+		close(lock);
+	return rc;
 }
