@@ -311,8 +311,8 @@ void pd_log_run(const char *hook, uint32_t job_id, const char *path,
 {
 	static const char *const modes[] = { "script", "spawn", "warm" };
 	char kindbuf[32];
-	const char *kind = pdc_cause_kind(path, out, kindbuf, sizeof(kindbuf));
-	char *cause = pdc_cause_text(path, out);
+	const char *kind = pdc_cause_kind(out, kindbuf, sizeof(kindbuf));
+	char *cause = pdc_cause_text(out);
 	const char *file = strrchr(path, '/');
 
 	info("prep/deno: %s %s job %u: %s%s%s in %d ms (%s)", hook,

@@ -136,10 +136,10 @@ char *pdc_record_field(const char *record, int n)
 	return strndup(p, strcspn(p, "\t\n"));
 }
 
-const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out,
+const char *pdc_cause_kind(const pdc_outcome_t *out,
 			   char *buf, size_t size)
 {
-	int module = pdc_is_module(path);
+	int module = out->mode != PDC_MODE_SCRIPT;
 	char *kind;
 
 	if (!out->status)
@@ -188,13 +188,13 @@ static char *last_line(const char *text, const char *marker)
 	return found ? strndup(found, (size_t)(end - found)) : NULL;
 }
 
-char *pdc_cause_text(const char *path, const pdc_outcome_t *out)
+char *pdc_cause_text(const pdc_outcome_t *out)
 {
 	char *cause = NULL;
 
 	if (!out->status)
 		return NULL;
-	if (pdc_is_module(path) && out->record &&
+	if (out->mode != PDC_MODE_SCRIPT && out->record &&
 	    (cause = pdc_record_field(out->record, 6)))
 		return cause;
 	if (out->timed_out)
@@ -235,7 +235,7 @@ int pdc_observe_hook(char *const *envp, const char *path,
 	char hookbuf[64];
 	const char *hook = pdc_hook_name(envp, hookbuf, sizeof(hookbuf));
 	char kindbuf[32];
-	const char *kind = pdc_cause_kind(path, out, kindbuf, sizeof(kindbuf));
+	const char *kind = pdc_cause_kind(out, kindbuf, sizeof(kindbuf));
 	char *message = out->record ? pdc_record_field(out->record, 7) : NULL;
 	const char *job = env_get(envp, "SLURM_JOB_ID");
 	size_t kept, dropped = core_dropped(out->output, &kept);
@@ -251,7 +251,7 @@ int pdc_observe_hook(char *const *envp, const char *path,
 		free(message);
 		return 0;
 	}
-	cause = pdc_cause_text(path, out);
+	cause = pdc_cause_text(out);
 	if (kept > cap) {
 		dropped += kept - cap;
 		kept = cap;

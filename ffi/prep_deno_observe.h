@@ -41,7 +41,7 @@ extern pdc_observe_t pdc_observe;
  * written into `buf`), or without one "timeout", "signal", "memory",
  * "refused", "lost"; for a script "exit", "timeout", "signal", "not_run".
  */
-extern const char *pdc_cause_kind(const char *path, const pdc_outcome_t *out,
+extern const char *pdc_cause_kind(const pdc_outcome_t *out,
 				  char *buf, size_t size);
 
 /* Field `n` (0: the magic) of an outcome record line, malloc'd; NULL if
@@ -50,7 +50,7 @@ extern char *pdc_record_field(const char *record, int n);
 
 /* The cause text: a TypeScript hook's record's cause, else how it ended
  * (exit status N, timed out, killed by signal N). malloc'd; NULL on ok. */
-extern char *pdc_cause_text(const char *path, const pdc_outcome_t *out);
+extern char *pdc_cause_text(const pdc_outcome_t *out);
 
 /* "prolog", "epilog", "prolog_slurmctld", "epilog_slurmctld" from envp's
  * SLURM_SCRIPT_CONTEXT without its "_slurmd"; "hook" if unset. */

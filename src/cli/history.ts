@@ -67,16 +67,21 @@ export function runFilter(command: string, values: Record<string, unknown>): Run
   return filter;
 }
 
+/** The options `history` and `stats` share: the run filter, --json and --journal. */
+export const RUN_FILTER_OPTIONS = {
+  job: { type: "string" },
+  hook: { type: "string" },
+  failed: { type: "boolean" },
+  since: { type: "string" },
+  json: { type: "boolean" },
+  journal: { type: "string" },
+} as const;
+
 /** `prep-deno history ARGS`; resolves to the exit status. */
 export async function historyCommand(args: string[]): Promise<number> {
   const { values } = parseCommand("history", args, {
-    job: { type: "string" },
-    hook: { type: "string" },
-    failed: { type: "boolean" },
-    since: { type: "string" },
+    ...RUN_FILTER_OPTIONS,
     output: { type: "boolean" },
-    json: { type: "boolean" },
-    journal: { type: "string" },
   });
   if (values.help) {
     console.log(HELP);

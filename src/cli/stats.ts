@@ -8,7 +8,7 @@
  */
 
 import { parseCommand } from "./args.ts";
-import { runFilter } from "./history.ts";
+import { RUN_FILTER_OPTIONS, runFilter } from "./history.ts";
 import { DEFAULT_JOURNAL, readJournal } from "../journal/read.ts";
 import { hookStats, selectRuns } from "../journal/query.ts";
 
@@ -22,14 +22,7 @@ Per hook and module: runs, failures, failure rate, p50/p95/p99 duration (ms).
 
 /** `prep-deno stats ARGS`; resolves to the exit status. */
 export async function statsCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand("stats", args, {
-    job: { type: "string" },
-    hook: { type: "string" },
-    failed: { type: "boolean" },
-    since: { type: "string" },
-    json: { type: "boolean" },
-    journal: { type: "string" },
-  });
+  const { values } = parseCommand("stats", args, RUN_FILTER_OPTIONS);
   if (values.help) {
     console.log(HELP);
     return 0;
