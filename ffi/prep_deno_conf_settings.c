@@ -6,10 +6,12 @@
 #include "prep_deno_conf_settings.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "prep_deno_conf.h"
@@ -56,13 +58,19 @@ static int exports_hook(const char *path, pd_hook_t hook)
 	const char *id = "([^A-Za-z0-9_$]|$)";
 	regex_t re;
 	size_t len;
+	struct stat st;
 	FILE *f;
-	int found;
+	int fd, found;
 
 	snprintf(name, sizeof(name), "%c%s", tolower((unsigned char)key[0]),
 		 key + 1);
-	if (!(f = fopen(path, "r")))
+	/* Never blocks start-up: a FIFO or device named as a hook is not read. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
+		close(fd);
+		return -1;
+	}
 	text = xmalloc(EXPORT_SCAN_MAX + 1);
 	len = fread(text, 1, EXPORT_SCAN_MAX, f);
 	fclose(f);
