@@ -148,6 +148,31 @@ static char *build_request(const char *path, const char *context,
 	return req;
 }
 
+/*
+ * Why the answer to a started hook never came, as the node's reason and the
+ * journal say it: from how the read ended, never "exit status 1".
+ */
+static char *lost_cause(int err, uint32_t reply_len, int timeout_s)
+{
+	char *cause = NULL;
+	int n;
+
+	if (err == ECONNRESET || err == EPIPE)
+		n = asprintf(&cause, "warm service stopped mid-hook");
+	else if (err == ETIMEDOUT)
+		n = asprintf(&cause, "warm service gave no answer in %d s",
+			     timeout_s + PD_RUNNER_GRACE_S);
+	else if (!err && reply_len > PD_WARM_MAX_FRAME)
+		n = asprintf(&cause, "warm service answer too large (%u bytes)",
+			     (unsigned)reply_len);
+	else if (err)
+		n = asprintf(&cause, "warm service answer unreadable: %s",
+			     strerror(err));
+	else
+		n = asprintf(&cause, "warm service answer malformed");
+	return n < 0 ? NULL : cause;
+}
+
 int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		 const char *slurm_conf, char *const *envp, int *status, char **output, char **record,
 		 char **why)
@@ -195,17 +220,20 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 		if (started) {
 			/*
 			 * It may have run in part or whole: fail it with the
-			 * reason, never run it a second time.
+			 * real cause, never run it a second time.
 			 */
+			char *cause = lost_cause(errno, reply_len, timeout_s);
+
 			*status = PD_EXIT_FAILED << 8;
-			if (asprintf(record, PD_OUTCOME_MAGIC "\tlost\t%d\t%s\t%s\t%s\t"
-				     "the warm service gave no result\t"
+			if (!cause ||
+			    asprintf(record, PD_OUTCOME_MAGIC "\tlost\t%d\t%s\t%s\t%s\t"
+				     "%s\t"
 				     "the warm service gave no result after the hook "
-				     "started (it ended, or the answer was lost); the "
-				     "hook failed and was not run again",
+				     "started: %s; the hook failed and was not run again",
 				     PD_EXIT_FAILED, hook_of(context_of(envp)), path,
-				     env_value(envp, "SLURM_JOB_ID")) < 0)
+				     env_value(envp, "SLURM_JOB_ID"), cause, cause) < 0)
 				*record = NULL;
+			free(cause);
 			*output = strdup("");
 			rc = *output ? 0 : -1;
 			goto out;

@@ -88,12 +88,35 @@ export interface CheckView {
  * change what the check reads.
  */
 function checkDir(): string {
+  const prefix = `check-${Deno.pid}-`;
   if (trustedFolder(LAUNCHER.RUN_DIR)) {
     try {
-      return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix: "check-" });
+      sweepCheckDirs(LAUNCHER.RUN_DIR);
+      return Deno.makeTempDirSync({ dir: LAUNCHER.RUN_DIR, prefix });
     } catch { /* not root: the user's own below */ }
   }
-  return Deno.makeTempDirSync({ prefix: "prep-deno-check-" });
+  return Deno.makeTempDirSync({ prefix: `prep-deno-${prefix}` });
+}
+
+/**
+ * Removes the check folders of runs that are gone: a run killed mid-check
+ * (its hook's timeout, a node reboot of slurmd) never reaches its
+ * `finally`, and the run dir is a tmpfs in memory that must not grow with
+ * every killed check. A folder's name carries the pid that made it; one
+ * whose process no longer exists is removed. Only in the root-owned run dir.
+ */
+export function sweepCheckDirs(runDir: string): void {
+  for (const entry of Deno.readDirSync(runDir)) {
+    const pid = entry.name.match(/^check-(\d+)-/)?.[1];
+    if (!entry.isDirectory || !pid || Number(pid) === Deno.pid) continue;
+    try {
+      Deno.statSync(`/proc/${pid}`);
+      continue; // still running its check
+    } catch { /* gone */ }
+    try {
+      Deno.removeSync(join(runDir, entry.name), { recursive: true });
+    } catch { /* another run swept it first */ }
+  }
 }
 
 /**

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
-import { hookOutput, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
+import { LAUNCHER } from "../../src/contract.ts";
+import { hookOutput, PREP_DENO, prepDeno, tryStatus, writeFiles } from "../helpers.ts";
 import { opts as warmOpts, startService } from "../warm/service.ts";
 
 const env = fakeJobEnv("prolog_slurmd", { id: 31 });
@@ -150,4 +151,49 @@ Deno.test({
     assert.equal(logged.length, 1, s.log());
     assert.match(s.log(), LINE);
   },
+});
+
+Deno.test("typecheck: a run killed mid-check leaves no check folder behind once another check runs", async () => {
+  const runDir = LAUNCHER.RUN_DIR;
+  const mine = () =>
+    [...Deno.readDirSync(runDir)].map((e) => e.name).filter((n) => /^check-\d+-/.test(n));
+  const dir = tempDir();
+  try {
+    const hook = writeFiles(dir, {
+      "hook.ts": `export function prolog() {}\n`,
+      "deno.json": JSON.stringify({ permissions: {} }),
+    });
+    const before = new Set(mine());
+    // A first run of a new hook checks its types; kill it (as a hook's
+    // timeout does) while its check folder exists.
+    const child = new Deno.Command(PREP_DENO, {
+      args: ["run", hook],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let left: string[] = [];
+    for (let i = 0; i < 400 && !left.length; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      left = mine().filter((n) => !before.has(n));
+    }
+    assert.ok(left.length, "the first run made a check folder");
+    // The process that made the folder (its pid is in the name), killed
+    // as a timeout kills it: its own cleanup never runs.
+    for (const name of left) Deno.kill(Number(name.split("-")[1]), "SIGKILL");
+    await child.status;
+    assert.ok(left.every((n) => Deno.statSync(join(runDir, n)).isDirectory), "left behind");
+    // Whatever the kill left, the next check (another hook) sweeps it.
+    const other = writeFiles(join(dir, "other"), {
+      "hook.ts": `export function prolog() {}\n`,
+      "deno.json": JSON.stringify({ permissions: {} }),
+    });
+    const run = await prepDeno(["run", other], env);
+    assert.equal(run.code, 0, run.stderr);
+    for (const name of left) {
+      assert.throws(() => Deno.statSync(join(runDir, name)), `${name} is still there`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

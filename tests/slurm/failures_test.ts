@@ -3,7 +3,7 @@
 // (TypeScript or bash) as under prep/script: node state and reason, job
 // state and reason, and the hook's output in the daemon log.
 import assert from "node:assert/strict";
-import { bashHook, tsHook } from "./hooks.ts";
+import { BASE, bashHook, tsHook } from "./hooks.ts";
 import {
   daemonLog,
   type HookSetup,
@@ -83,12 +83,14 @@ const CASES: Case[] = [
     bash: "",
     ts: "",
     paths: {
-      bash: "/var/tmp/prep-deno-itest/none/prolog.sh",
-      ts: "/var/tmp/prep-deno-itest/none/prolog.ts",
+      bash: `${BASE}/none/prolog.sh`,
+      ts: `${BASE}/none/prolog.ts`,
     },
     log: {
       daemon: "slurmd",
-      line: /prolog: Unable to create list of paths \[\/var\/tmp\/prep-deno-itest\/none\/prolog/,
+      line: new RegExp(
+        `prolog: Unable to create list of paths \\[${BASE.replaceAll("/", "\\/")}\\/none\\/prolog`,
+      ),
     },
     denoLog: /prep\/deno: Prolog=\S+prolog\.ts: cannot read the module/,
   },
@@ -99,8 +101,8 @@ const CASES: Case[] = [
     ts: "",
     // prep/script: a script that cannot be executed; prep/deno: a runner that cannot.
     paths: {
-      bash: "/var/tmp/prep-deno-itest/fail/not-executable.sh",
-      ts: "/var/tmp/prep-deno-itest/fail/ok.ts",
+      bash: `${BASE}/fail/not-executable.sh`,
+      ts: `${BASE}/fail/ok.ts`,
     },
     prepParams: "runner=/nonexistent/prep-deno",
     log: {
@@ -162,10 +164,10 @@ for (const c of CASES) {
     async fn() {
       const file = c.name.replaceAll(" ", "-");
       tsHook("ok", "");
-      Deno.writeTextFileSync("/var/tmp/prep-deno-itest/fail/not-executable.sh", "#!/bin/bash\n", {
+      Deno.writeTextFileSync(`${BASE}/fail/not-executable.sh`, "#!/bin/bash\n", {
         mode: 0o644,
       });
-      Deno.chmodSync("/var/tmp/prep-deno-itest/fail/not-executable.sh", 0o644);
+      Deno.chmodSync(`${BASE}/fail/not-executable.sh`, 0o644);
       const bash = c.paths?.bash ?? bashHook(file, c.bash);
       const ts = c.paths?.ts ?? tsHook(file, c.ts);
       const ref = await consequences(c, "prep/script", bash);
@@ -176,12 +178,14 @@ for (const c of CASES) {
       if (!c.prepParams) runs.push(["ts (mode=warm)", ts, true]);
       for (const [kind, hook, warm] of runs) {
         const got = await consequences(c, "prep/deno", hook, warm);
-        // drain_reason=yes (the default): a TypeScript hook's drain names it and its cause.
+        // drain_reason=yes (the default): a TypeScript hook's drain gives its cause first,
+        // then the hook ("<cause> (prolog <file>)"), so sinfo -R's default column says why.
         const slurmReason = /^(Prolog|Epilog) error$/.exec(ref.snap.nodeReason);
         if (kind.startsWith("ts") && slurmReason) {
           const file = hook.split("/").pop()!;
+          const tail = ` (${slurmReason[1].toLowerCase()} ${file})`;
           assert.ok(
-            got.snap.nodeReason.startsWith(`${slurmReason[1].toLowerCase()} ${file}: `),
+            got.snap.nodeReason.endsWith(tail) && got.snap.nodeReason.length > tail.length,
             `${c.name} with a ${kind} hook: node reason "${got.snap.nodeReason}"`,
           );
           got.snap.nodeReason = ref.snap.nodeReason;

@@ -8,8 +8,14 @@
 import { join } from "node:path";
 import { parseEnvEntries } from "../../src/bytes.ts";
 
-/** Where hooks and their records live (outside /tmp: hooks get a private /tmp). */
-export const BASE = "/var/tmp/prep-deno-itest";
+/**
+ * Where hooks and their records live (outside /tmp: hooks get a private /tmp);
+ * one folder per cluster port, so clusters run side by side (CLUSTER_PORT)
+ * never share a hook file.
+ */
+export const BASE = Deno.env.get("CLUSTER_PORT")
+  ? `/var/tmp/prep-deno-itest-${Deno.env.get("CLUSTER_PORT")}`
+  : "/var/tmp/prep-deno-itest";
 
 /** One recorded hook run. */
 export interface Record {

@@ -99,7 +99,7 @@ test("prep/deno: a failing EpilogSlurmctld module that forges its output: slurmc
     const mine = new RegExp(
       `^\\[[^\\]]+\\] error: prep-deno: epilogSlurmctld ${
         hook.replace(/[.\\/]/g, "\\$&")
-      } job ${id}: threw Error: ${REAL_CAUSE}$`,
+      } job ${id}: threw Error: ${REAL_CAUSE} \\(at forger\\.ts:\\d+\\)$`,
       "m",
     );
     const log = await waitFor(

@@ -75,3 +75,40 @@ Deno.test({
     assert.equal(t.record?.cause, "timed out after 2 s");
   },
 });
+
+Deno.test({
+  name: "warm cause: a service that hangs mid-hook gives that as the cause, never an exit status",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const marks = Deno.makeTempDirSync({ dir: s.dir, prefix: "marks-" });
+    const path = s.hook(
+      "hung",
+      `export default async () => {
+        Deno.writeTextFileSync(${JSON.stringify(`${marks}/started`)}, "x");
+        await new Promise((r) => setTimeout(r, 500));
+      };`,
+      { permissions: { default: { write: [marks] } } },
+    );
+    const call = s.run(path, 6, 1);
+    for (let i = 0; i < 400; i++) {
+      try {
+        Deno.statSync(`${marks}/started`);
+        break;
+      } catch { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // The service stops answering once the hook has started: the core waits
+    // the hook's timeout and the runner's grace, then says why.
+    s.child.kill("SIGSTOP");
+    try {
+      const o = await call;
+      assert.equal(o.exitCode, 1, o.log);
+      assert.equal(o.record?.kind, "lost", o.log);
+      assert.match(o.record?.cause ?? "", /^warm service gave no answer in \d+ s$/, o.log);
+      assert.doesNotMatch(o.log, /exit status 1/);
+    } finally {
+      s.child.kill("SIGCONT");
+    }
+  },
+});
