@@ -205,7 +205,10 @@ for (
         // Every hook went through the service: none fell back.
         for (const d of ["slurmd", "slurmctld"] as const) {
           assert.doesNotMatch(daemonLog(d), /warm service at .* not answering/, d);
-          assert.match(daemonLog(d), /prep\/deno: mode=warm/, d);
+          // The settings line says the mode; each run's info line says where it ran.
+          assert.match(daemonLog(d), /prep\/deno: settings: runner=\S+ mode=warm /, d);
+          assert.match(daemonLog(d), /prep\/deno: \S+ \S+\.ts job \d+: .* in \d+ ms \(warm\)$/m, d);
+          assert.doesNotMatch(daemonLog(d), /prep\/deno: \S+ \S+\.ts job \d+: .* \(spawn\)$/m, d);
         }
       }
     },
