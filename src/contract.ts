@@ -184,9 +184,10 @@ export const HOOK_KINDS = [
 /**
  * The one-byte frames of a warm host (src/warm/host.ts) to the service
  * (src/warm/host_process.ts) around each job: `ACK` when it read the job (from
- * then on the hook may have started), `KEEP` or `RETIRE` first in the answer
- * (the host takes another job, or ends after this one), `READY` once it can
- * take the next.
+ * then on the hook may have started), `OUTPUT` first in a frame of the hook's
+ * output as it comes (so a job killed at its timeout keeps what it printed),
+ * `KEEP` or `RETIRE` first in the answer (the host takes another job, or ends
+ * after this one), `READY` once it can take the next.
  *
  * @example
  * ```ts
@@ -194,7 +195,13 @@ export const HOOK_KINDS = [
  * const answer = new Uint8Array([WARM_HOST_FRAMES.RETIRE.charCodeAt(0)]);
  * ```
  */
-export const WARM_HOST_FRAMES = { ACK: "A", KEEP: "K", RETIRE: "R", READY: "r" } as const;
+export const WARM_HOST_FRAMES = {
+  ACK: "A",
+  OUTPUT: "O",
+  KEEP: "K",
+  RETIRE: "R",
+  READY: "r",
+} as const;
 
 /**
  * Variables the slurmd side takes from the job's credential, in the order

@@ -27,15 +27,20 @@ export class CappedOutput {
   #dropped = 0;
   constructor(readonly cap: number = MAX_OUTPUT) {}
 
-  /** Adds a chunk; whatever passes the cap is counted and dropped. */
-  push(chunk: Uint8Array): void {
+  /**
+   * Adds a chunk; whatever passes the cap is counted and dropped. Returns
+   * the part kept (empty once the cap is reached).
+   */
+  push(chunk: Uint8Array): Uint8Array {
     const room = this.cap - this.#kept;
-    const keep = Math.min(room, chunk.length);
+    const keep = Math.max(0, Math.min(room, chunk.length));
+    const kept = chunk.slice(0, keep);
     if (keep > 0) {
-      this.#chunks.push(chunk.slice(0, keep));
+      this.#chunks.push(kept);
       this.#kept += keep;
     }
     this.#dropped += chunk.length - keep;
+    return kept;
   }
 
   /** Bytes dropped so far. */

@@ -67,6 +67,7 @@ const ACK = new Uint8Array([WARM_HOST_FRAMES.ACK.charCodeAt(0)]);
 const KEEP = WARM_HOST_FRAMES.KEEP.charCodeAt(0);
 const RETIRE = WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
 const READY = new Uint8Array([WARM_HOST_FRAMES.READY.charCodeAt(0)]);
+const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
 /** Longest a host waits for its next isolate before it takes jobs again. */
 const READY_WAIT_MS = 1000;
 
@@ -131,13 +132,24 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
   const p = spec.permissions;
   const mayStartProcesses = !!(p.run || p.ffi || p.all);
   let iso = startIsolate(spec);
+  // Every write in order: the output frames a job streams, then its answer.
+  let sent: Promise<void> = Promise.resolve();
+  const send = (bytes: Uint8Array) => sent = sent.catch(() => {}).then(() => writeAll(conn, bytes));
+  const stream = (chunk: Uint8Array) => {
+    if (!chunk.length) return;
+    const frame = new Uint8Array(chunk.length + 1);
+    frame[0] = OUTPUT;
+    frame.set(chunk, 1);
+    send(encodeFrame(frame)).catch(() => {}); // the answer's write says if the service is gone
+  };
   for (;;) {
     const payload = await readFrame(conn);
     if (!payload) return 0;
     const req = decodeRequest(payload);
-    await writeAll(conn, encodeFrame(ACK)); // from now on the hook may have started
+    await send(encodeFrame(ACK)); // from now on the hook may have started
     if (mayStartProcesses) useEnv(req.env, runtimeEnv);
-    const { reply, retire } = await runJob(iso, req.env, spec);
+    const { reply, retire } = await runJob(iso, req.env, spec, stream);
+    await sent.catch(() => {});
     if (mayStartProcesses) {
       endJobProcesses(spec.ownPidNamespace);
       useEnv(runtimeEnv, runtimeEnv);
@@ -170,6 +182,7 @@ async function runJob(
   iso: Isolate,
   env: Record<string, string>,
   spec: WarmHostSpec,
+  stream: (kept: Uint8Array) => void,
 ): Promise<{ reply: WarmReply; retire: boolean }> {
   // The plugin keeps MAX_OUTPUT of a reply: the hook's share leaves room
   // for the truncation note and the runner's own messages.
@@ -192,7 +205,9 @@ async function runJob(
     iso.onMessage = (m) => {
       // Only bytes count as output.
       if (m.kind === "output") {
-        if (m.data instanceof Uint8Array) out.push(m.data);
+        // Kept here for the answer, and sent at once: a job killed at its
+        // timeout (its host with it) still has what it printed.
+        if (m.data instanceof Uint8Array) stream(out.push(m.data));
       } else if (m.kind === "outcome") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });

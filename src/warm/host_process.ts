@@ -7,6 +7,8 @@
  *
  * Host to service, per job: a frame `A` as soon as the host has read the
  * request (from then on the hook may have started: never run it again),
+ * frames of `O` followed by the hook's output as it comes (kept here, capped:
+ * a job killed at its timeout, or whose host died, still has what it printed),
  * then a frame of `K` (keep me) or `R` (I retire) followed by the reply,
  * then (when kept) a frame `r` once it can take the next job.
  *
@@ -23,12 +25,15 @@ import { importMapUrl } from "../sandbox/import_map.ts";
 import type { KernelView } from "../sandbox/view.ts";
 import type { HookName } from "../types.ts";
 import { writeAll } from "../bytes.ts";
-import { EXIT, WARM_HOST_FRAMES } from "../contract.ts";
+import { EXIT, MAX_OUTPUT, WARM_HOST_FRAMES } from "../contract.ts";
+import { CappedOutput } from "../launch/output.ts";
 import { escapeField, parseOutcome } from "../outcome/outcome_record.ts";
 import type { WarmConfig } from "./config.ts";
 import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
 import { cgroupPids, hostCgroups, killJobProcesses } from "./job_cgroup.ts";
+
+const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
 
 /** How long a warm host may take to start and connect. */
 const START_TIMEOUT_MS = 20_000;
@@ -58,6 +63,8 @@ export type JobResult =
   | {
     kind: "died";
     why: string;
+    /** What the hook printed before its host died. */
+    output: Uint8Array;
     outOfMemory?: string;
     /** Which limit the launcher's record names: memory (heap or whole host) or tasks. */
     limit?: "memory" | "tasks";
@@ -95,6 +102,8 @@ export class HostProcess {
   #cgroups: string[];
   /** The host's own processes in them, before any job: never a job's. */
   #own: Set<number>;
+  /** The running job's output as the host streamed it (`O` frames). */
+  #streamed = new CappedOutput(MAX_OUTPUT - 4096);
 
   private constructor(
     readonly label: string,
@@ -253,7 +262,12 @@ export class HostProcess {
     const ack = await next();
     if (!ack) return { kind: "not-started", why: "the warm host ended before it took the job" };
     onStarted();
-    const answer = await next();
+    this.#streamed = new CappedOutput(MAX_OUTPUT - 4096);
+    let answer = await next();
+    while (answer && answer[0] === OUTPUT) {
+      this.#streamed.push(answer.subarray(1));
+      answer = await next();
+    }
     if (!answer || answer.length < 1) {
       // The launcher says why the host ended (a memory limit, say) once its
       // sandbox is gone: give it a moment before stopping it.
@@ -266,6 +280,7 @@ export class HostProcess {
       return {
         kind: "died",
         why: describe(status),
+        output: this.#streamed.bytes(),
         outOfMemory: record?.kind === "memory" || record?.kind === "tasks"
           ? (record.message ?? "out of memory: the warm host passed its limit")
           : undefined,
@@ -280,6 +295,11 @@ export class HostProcess {
     // Then READY: the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});
     return { kind: "reply", payload: answer.subarray(1) };
+  }
+
+  /** What the running job has printed so far (for an answer the service makes itself). */
+  streamedOutput(): Uint8Array {
+    return this.#streamed.bytes();
   }
 
   /** Kills the host and its whole sandbox, quietly (the service's own act). */

@@ -185,13 +185,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
  * the plugin runs the hook through the spawn path.
  */
 type Answer =
-  | { kind: "own"; outcome: Omit<HookOutcome, "place"> }
+  | { kind: "own"; outcome: Omit<HookOutcome, "place">; output?: Uint8Array }
   | { kind: "host"; payload: Uint8Array }
   | { kind: "spawn"; why: string };
 
 /** The service's own outcome. */
-function own(kind: OutcomeKind, status: number, message: string, cause = message): Answer {
-  return { kind: "own", outcome: { kind, status, message, cause } };
+function own(
+  kind: OutcomeKind,
+  status: number,
+  message: string,
+  cause = message,
+  output?: Uint8Array,
+): Answer {
+  return { kind: "own", outcome: { kind, status, message, cause }, output };
 }
 
 /**
@@ -223,7 +229,9 @@ class Replier {
     let ended: string;
     if (a.kind === "own") {
       const record = { ...a.outcome, place: this.place };
-      this.#write(encodeReply({ status: record.status, record, output: new Uint8Array() }));
+      this.#write(
+        encodeReply({ status: record.status, record, output: a.output ?? new Uint8Array() }),
+      );
       ended = `exit status ${record.status}: ${record.cause}`;
     } else if (a.kind === "host") {
       this.#write(encodeFrame(a.payload));
@@ -376,6 +384,7 @@ async function runJob(
         EXIT.TIMEOUT,
         `timed out after ${seconds} s; the hook was killed with its warm host process (every process of the hook; no other job was running there)`,
         `timed out after ${seconds} s`,
+        host.streamedOutput(), // what it printed before: as the spawn path keeps it
       );
     }
     return answerOf(result, replier.place);
@@ -399,6 +408,7 @@ function answerOf(result: JobResult, place: OutcomePlace): Answer {
       EXIT.OUT_OF_MEMORY,
       `${result.outOfMemory}; its warm host process was killed, and the hook not run again`,
       result.cause ?? result.outOfMemory,
+      result.output,
     );
   }
   return own(
@@ -406,6 +416,7 @@ function answerOf(result: JobResult, place: OutcomePlace): Answer {
     EXIT.FAILED,
     `the warm host process ended during the hook (${result.why}); the hook had started and was not run again`,
     `the warm host process ended during the hook (${result.why})`,
+    result.output,
   );
 }
 

@@ -112,3 +112,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "warm cause: a hook killed at its timeout keeps what it printed before (fresh and reuse)",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const body = `export default async () => {
+      console.log("before the spin");
+      console.error("on stderr too");
+      await new Promise((r) => setTimeout(r, 100));
+      for (;;) {}
+    };`;
+    const fresh = s.hook("spin-fresh", body);
+    const reuse = s.hook("spin-reuse", body, { warm: { mode: "reuse" } });
+    for (const [path, id] of [[fresh, 7], [reuse, 8]] as const) {
+      const o = await s.run(path, id, 1);
+      assert.equal(o.exitCode, 124, o.log);
+      assert.equal(o.record?.cause, "timed out after 1 s");
+      // As the spawn path keeps a timed-out hook's output.
+      assert.equal(o.output, "before the spin\non stderr too\n", path);
+    }
+  },
+});
