@@ -18,7 +18,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   CAUSE_MARKER,
   CONTEXT_VAR,
@@ -373,7 +373,16 @@ export function staleContractHeaders(top: string): string[] {
  * ```
  */
 export function writeContractHeaders(top: string): string[] {
-  const stale = staleContractHeaders(top);
+  // A tree without a header's folder (the package's runner tree has src/
+  // but not ffi/: the plugin ships built) has nothing to build from it.
+  const present = (path: string) => {
+    try {
+      return Deno.statSync(join(top, dirname(path))).isDirectory;
+    } catch {
+      return false;
+    }
+  };
+  const stale = staleContractHeaders(top).filter(present);
   for (const h of contractHeaders()) {
     if (stale.includes(h.path)) Deno.writeTextFileSync(join(top, h.path), h.text);
   }
