@@ -74,7 +74,8 @@ const CASES: Case[] = [
     // A script is killed by SIGTERM; the runner stops a module itself (124).
     log: {
       daemon: "slurmd",
-      line: /error: prolog (killed by signal 15|failed: rc:124 output:[^\n]*timed out after 2 s)/,
+      // The runner's own line follows, made from its record (never from the output).
+      line: /error: prolog (killed by signal 15|failed: rc:124 output:[^]*timed out after 2 s)/,
     },
   },
   {
@@ -110,7 +111,8 @@ const CASES: Case[] = [
       line:
         /error: prolog didn't run: status:127 reason:.*Run command failed - configuration error/,
     },
-    denoLog: /prep\/deno: runner \/nonexistent\/prep-deno is not executable/,
+    denoLog:
+      /prep\/deno: settings: runner=\/nonexistent\/prep-deno .*checks: runner NOT EXECUTABLE/,
   },
 ];
 
