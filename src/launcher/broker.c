@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "rundir.h"
 #include "broker_rules.h"
 #include "reap.h"
 #include "io.h"
@@ -324,7 +325,9 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	mkdir(PREP_DENO_RUN_DIR, 0755);
 	snprintf(b->dir, sizeof(b->dir), "%s/broker", PREP_DENO_RUN_DIR);
 	mkdir(b->dir, 0700);
-	snprintf(b->dir, sizeof(b->dir), "%s/broker/XXXXXX", PREP_DENO_RUN_DIR);
+	/* Named for this launcher: a killed one's folder goes at the next start. */
+	pd_sweep_dead("broker");
+	snprintf(b->dir, sizeof(b->dir), "%s/broker/%d-XXXXXX", PREP_DENO_RUN_DIR, (int)getpid());
 	if (!mkdtemp(b->dir))
 		return -1;
 	snprintf(b->sock, sizeof(b->sock), "%s/sock", b->dir);

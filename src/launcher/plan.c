@@ -13,6 +13,7 @@
  * command, seeds: see encodePlan() in src/launch/plan.ts).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -223,6 +225,90 @@ static char *stats_of(const struct pd_list *deps, size_t *len)
 	return out;
 }
 
+/*
+ * Removes the plans no run can use again, and their locks: a module that
+ * is gone (a test's hook, a hook an admin removed), or a plan another
+ * build made over a day ago (an upgrade). The cache is keyed by module and
+ * hook, so without this it only grows, in a tmpfs in memory, until the
+ * node reboots. Runs
+ * when a plan is stored (after a type check: rare). A lock someone holds
+ * is left alone.
+ */
+static void prune_plans(void)
+{
+	char dir_path[4200], head[8192], build[512];
+	struct dirent *e;
+	DIR *d;
+	int dir;
+
+	if (pd_run_dir("plans", 0700, dir_path, sizeof(dir_path)) < 0)
+		return;
+	dir = open(dir_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0 || !(d = fdopendir(dir))) {
+		if (dir >= 0)
+			close(dir);
+		return;
+	}
+	snprintf(build, sizeof(build), "%s", PREP_DENO_BUILD_ID);
+	while ((e = readdir(d))) {
+		char lock_name[300], *nl, *hook_end, *build_end;
+		ssize_t n;
+		int fd, gone;
+		struct stat st;
+
+		if (strlen(e->d_name) == 21 && !strcmp(e->d_name + 16, ".lock")) {
+			/* A lock whose plan was never stored (its check failed), free. */
+			snprintf(lock_name, sizeof(lock_name), "%.16s", e->d_name);
+			if (fstatat(dir, lock_name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+				continue;
+			fd = openat(dir, e->d_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				unlinkat(dir, e->d_name, 0);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (strlen(e->d_name) != 16 || strchr(e->d_name, '.'))
+			continue; /* a plan being written */
+		fd = openat(dir, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, head, sizeof(head) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		head[n] = '\0';
+		/* "module\nhook\nbuild id\n..." */
+		if (!(nl = strchr(head, '\n')) || !(hook_end = strchr(nl + 1, '\n')) ||
+		    !(build_end = strchr(hook_end + 1, '\n')))
+			continue;
+		*nl = *build_end = '\0';
+		/*
+		 * Another build's plan goes a day after it was made: two builds may
+		 * run side by side for a while (an upgrade, two clones), and
+		 * each would otherwise remove the other's plans.
+		 */
+		gone = (stat(head, &st) < 0 && errno == ENOENT) ||
+		       (strcmp(hook_end + 1, build) &&
+			fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			st.st_mtime < time(NULL) - 86400);
+		if (!gone)
+			continue;
+		snprintf(lock_name, sizeof(lock_name), "%s.lock", e->d_name);
+		fd = openat(dir, lock_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd); /* a run is making this plan right now */
+			continue;
+		}
+		unlinkat(dir, e->d_name, 0);
+		if (fd >= 0) {
+			unlinkat(dir, lock_name, 0);
+			close(fd);
+		}
+	}
+	closedir(d);
+}
+
 static void store(const char *module, const char *hook, const char *conf,
 		  const struct pd_plan *plan, const char *stats, size_t stats_len)
 {
@@ -250,6 +336,8 @@ static void store(const char *module, const char *hook, const char *conf,
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
+	else
+		prune_plans();
 }
 
 /* What policyDeps (src/launch/plan.ts) lists first: each folder above the module and its configs. */

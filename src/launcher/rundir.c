@@ -11,9 +11,12 @@
  * tells how it ended).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,4 +91,56 @@ int pd_run_dir(const char *sub, mode_t mode, char *out, size_t size)
 		return -1;
 	close(dir);
 	return 0;
+}
+
+/* The pid a "<pid>-..." name carries; 0 for any other name. */
+static pid_t owner_of(const char *name)
+{
+	char *end;
+	long pid = strtol(name, &end, 10);
+
+	return end != name && *end == '-' && pid > 0 ? (pid_t)pid : 0;
+}
+
+void pd_sweep_dead(const char *sub)
+{
+	char path[4200];
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (pd_run_dir(sub, 0700, path, sizeof(path)) < 0)
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !trusted(fd) || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		pid_t pid = owner_of(e->d_name);
+		int inner;
+
+		if (!pid || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(fd, e->d_name, 0) == 0 || errno != EISDIR)
+			continue;
+		/* A folder of its own files (a broker's socket): those first. */
+		inner = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (inner >= 0) {
+			DIR *id = fdopendir(inner);
+			struct dirent *f;
+
+			if (id) {
+				while ((f = readdir(id)))
+					if (strcmp(f->d_name, ".") && strcmp(f->d_name, ".."))
+						unlinkat(inner, f->d_name, 0);
+				closedir(id);
+			} else {
+				close(inner);
+			}
+		}
+		unlinkat(fd, e->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
 }
