@@ -56,7 +56,8 @@ static int transfer(int fd, void *buf, size_t len, int64_t deadline,
 
 		if (left <= 0)
 			return errno = ETIMEDOUT, -1;
-		if (poll(&pfd, 1, (int)left) <= 0)
+		/* A signal to slurmd's thread (SIGUSR2, SIGHUP) only retries. */
+		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) <= 0)
 			continue;
 		n = writing ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
 		if (n == 0)
@@ -69,6 +70,8 @@ static int transfer(int fd, void *buf, size_t len, int64_t deadline,
 		p += n;
 		len -= (size_t)n;
 	}
+	/* Done: no errno left over from a retried poll speaks for it. */
+	errno = 0;
 	return 0;
 }
 
@@ -182,9 +185,9 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 	/* The hook's own time, the runner's grace, and the service's share. */
 	int64_t deadline = timeout_s < 0 ? -1 :
 		start + (int64_t)(timeout_s + PD_RUNNER_GRACE_S) * 1000;
-	uint32_t len = 0, reply_len;
+	uint32_t len = 0, reply_len = 0;
 	char *req = NULL, *reply = NULL, *nul, *rec_end;
-	int fd = -1, rc = -1, started = 0;
+	int fd = -1, rc = -1, started = 0, err = 0;
 
 	*why = NULL;
 	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
@@ -209,20 +212,21 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 	}
 	/* An empty frame: the hook started; the reply follows. */
 	do {
-		errno = 0;
-		if (transfer(fd, &reply_len, 4, deadline, 0) < 0)
+		if ((err = transfer(fd, &reply_len, 4, deadline, 0) < 0 ? errno : 0))
 			break;
 		started |= reply_len == 0;
 	} while (reply_len == 0);
-	if (errno || reply_len > PD_WARM_MAX_FRAME ||
-	    !(reply = malloc(reply_len + 1)) ||
-	    transfer(fd, reply, reply_len, deadline, 0) < 0) {
+	if (!err && reply_len <= PD_WARM_MAX_FRAME && !(reply = malloc(reply_len + 1)))
+		err = ENOMEM;
+	if (!err && reply && transfer(fd, reply, reply_len, deadline, 0) < 0)
+		err = errno;
+	if (err || reply_len > PD_WARM_MAX_FRAME) {
 		if (started) {
 			/*
 			 * It may have run in part or whole: fail it with the
 			 * real cause, never run it a second time.
 			 */
-			char *cause = lost_cause(errno, reply_len, timeout_s);
+			char *cause = lost_cause(err, reply_len, timeout_s);
 
 			*status = PD_EXIT_FAILED << 8;
 			if (!cause ||
@@ -238,7 +242,7 @@ int pdc_warm_run(const char *socket_path, const char *path, int timeout_s,
 			rc = *output ? 0 : -1;
 			goto out;
 		}
-		*why = why_text("no answer: %s", errno ? strerror(errno) :
+		*why = why_text("no answer: %s", err ? strerror(err) :
 				"malformed reply");
 		goto out;
 	}

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -226,17 +226,16 @@ static char *stats_of(const struct pd_list *deps, size_t *len)
 }
 
 /*
- * Removes the plans no run can use again, and their locks: a module that
- * is gone (a test's hook, a hook an admin removed), or a plan another
- * build made over a day ago (an upgrade). The cache is keyed by module and
- * hook, so without this it only grows, in a tmpfs in memory, until the
- * node reboots. Runs
- * when a plan is stored (after a type check: rare). A lock someone holds
- * is left alone.
+ * Removes the plans no run can use again, and their locks: those of a
+ * module that is gone (a test's hook, a hook an admin removed). The cache
+ * is keyed by module and hook, so without this it only grows, in a tmpfs
+ * in memory, until the node reboots. Another build's plans stay (two
+ * builds may run side by side; there is one per module and build). A lock
+ * someone holds is left alone.
  */
 static void prune_plans(void)
 {
-	char dir_path[4200], head[8192], build[512];
+	char dir_path[4200], head[8192];
 	struct dirent *e;
 	DIR *d;
 	int dir;
@@ -249,9 +248,8 @@ static void prune_plans(void)
 			close(dir);
 		return;
 	}
-	snprintf(build, sizeof(build), "%s", PREP_DENO_BUILD_ID);
 	while ((e = readdir(d))) {
-		char lock_name[300], *nl, *hook_end, *build_end;
+		char lock_name[300], *nl;
 		ssize_t n;
 		int fd, gone;
 		struct stat st;
@@ -278,20 +276,11 @@ static void prune_plans(void)
 		if (n <= 0)
 			continue;
 		head[n] = '\0';
-		/* "module\nhook\nbuild id\n..." */
-		if (!(nl = strchr(head, '\n')) || !(hook_end = strchr(nl + 1, '\n')) ||
-		    !(build_end = strchr(hook_end + 1, '\n')))
+		/* "module\nhook\n...": the module's path first. */
+		if (!(nl = strchr(head, '\n')))
 			continue;
-		*nl = *build_end = '\0';
-		/*
-		 * Another build's plan goes a day after it was made: two builds may
-		 * run side by side for a while (an upgrade, two clones), and
-		 * each would otherwise remove the other's plans.
-		 */
-		gone = (stat(head, &st) < 0 && errno == ENOENT) ||
-		       (strcmp(hook_end + 1, build) &&
-			fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			st.st_mtime < time(NULL) - 86400);
+		*nl = '\0';
+		gone = stat(head, &st) < 0 && errno == ENOENT;
 		if (!gone)
 			continue;
 		snprintf(lock_name, sizeof(lock_name), "%s.lock", e->d_name);
@@ -336,8 +325,38 @@ static void store(const char *module, const char *hook, const char *conf,
 	ok = (fclose(f) == 0) && ok;
 	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
-	else
-		prune_plans();
+}
+
+/*
+ * prune_plans() in a process of its own that nobody waits for: a module
+ * path on a hung mount must not hold this hook, nor anyone waiting on a
+ * plan's lock. Its descriptors are closed, so no reader of the hook's
+ * output waits for it either.
+ */
+static void prune_plans_detached(void)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		if (fork() == 0) {
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			for (int fd = 0; fd < 3; fd++)
+				if (null >= 0)
+					dup2(null, fd);
+#ifdef SYS_close_range
+			syscall(SYS_close_range, 3, ~0U, 0);
+#else
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
+#endif
+			prune_plans();
+			_exit(0);
+		}
+		_exit(0);
+	}
+	while (child > 0 && waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* What policyDeps (src/launch/plan.ts) lists first: each folder above the module and its configs. */
@@ -471,6 +490,29 @@ int pd_plan_make(const char *module, const char *hook, const char *conf, struct 
  * then read what it stored, instead of each checking it at once on the
  * node's cores and running past their timeout together.
  */
+/*
+ * The plan's lock, held: the file the name has now (prune_plans may remove
+ * a free lock, and a waiter on the removed file would hold a lock nobody
+ * else sees); -1 if it cannot be had (the plan is made without it).
+ */
+static int lock_plan(const char *lock_path)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat held, named;
+		int fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return -1;
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		if (fstat(fd, &held) == 0 && lstat(lock_path, &named) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			return fd;
+		close(fd); /* removed while we waited: lock the one there now */
+	}
+	return -1;
+}
+
 int pd_plan_get(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
 		int *status, char **refusal)
 {
@@ -481,10 +523,8 @@ int pd_plan_get(const char *module, const char *hook, const char *conf, struct p
 		return 0;
 	if (cache_path(module, hook, conf, path, sizeof(path)) == 0) {
 		snprintf(lock_path, sizeof(lock_path), "%s.lock", path);
-		lock = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		lock = lock_plan(lock_path);
 		if (lock >= 0) {
-			while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
-				;
 			if (pd_plan_lookup(module, hook, conf, plan) == 0) {
 				close(lock);
 				return 0;
@@ -494,5 +534,7 @@ int pd_plan_get(const char *module, const char *hook, const char *conf, struct p
 	rc = pd_plan_make(module, hook, conf, plan, status, refusal);
 	if (lock >= 0)
 		close(lock);
+	if (rc == 0)
+		prune_plans_detached();
 	return rc;
 }

@@ -135,20 +135,16 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
   // Every write in order: the output frames a job streams, then its answer.
   let sent: Promise<void> = Promise.resolve();
   const send = (bytes: Uint8Array) => sent = sent.catch(() => {}).then(() => writeAll(conn, bytes));
-  const stream = (chunk: Uint8Array) => {
-    if (!chunk.length) return;
-    const frame = new Uint8Array(chunk.length + 1);
-    frame[0] = OUTPUT;
-    frame.set(chunk, 1);
-    send(encodeFrame(frame)).catch(() => {}); // the answer's write says if the service is gone
-  };
   for (;;) {
     const payload = await readFrame(conn);
     if (!payload) return 0;
     const req = decodeRequest(payload);
     await send(encodeFrame(ACK)); // from now on the hook may have started
     if (mayStartProcesses) useEnv(req.env, runtimeEnv);
-    const { reply, retire } = await runJob(iso, req.env, spec, stream);
+    const stream = outputStream(send);
+    const { reply, retire } = await runJob(iso, req.env, spec, stream.push);
+    // Nothing streamed after the answer: the answer has all of it.
+    stream.end();
     await sent.catch(() => {});
     if (mayStartProcesses) {
       endJobProcesses(spec.ownPidNamespace);
@@ -176,6 +172,47 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
     await Promise.race([iso.ready, new Promise((r) => setTimeout(r, READY_WAIT_MS))]);
     await writeAll(conn, encodeFrame(READY));
   }
+}
+
+/**
+ * The hook's output to the service as it comes, in `O` frames: what came
+ * while one frame was being written goes in the next, whole, so a hook
+ * printing a byte at a time makes few frames and holds no more than the
+ * cap in waiting (`push` of a CappedOutput only passes what it kept).
+ * `end` at the job's answer: nothing is sent after it (the answer has it
+ * all), so the next frame the service reads is the answer.
+ */
+function outputStream(
+  send: (bytes: Uint8Array) => Promise<void>,
+): { push: (kept: Uint8Array) => void; end: () => void } {
+  let waiting: Uint8Array[] = [];
+  let writing = false;
+  let ended = false;
+  const flush = () => {
+    const size = waiting.reduce((n, c) => n + c.length, 0);
+    const frame = new Uint8Array(size + 1);
+    frame[0] = OUTPUT;
+    let off = 1;
+    for (const c of waiting) frame.set(c, off), off += c.length;
+    waiting = [];
+    writing = true;
+    // The answer's own write (after these) says if the service is gone.
+    send(encodeFrame(frame)).catch(() => {}).finally(() => {
+      writing = false;
+      if (waiting.length && !ended) flush();
+    });
+  };
+  return {
+    push(kept) {
+      if (!kept.length || ended) return;
+      waiting.push(kept);
+      if (!writing) flush();
+    },
+    end() {
+      ended = true;
+      waiting = [];
+    },
+  };
 }
 
 async function runJob(

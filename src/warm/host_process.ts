@@ -33,7 +33,9 @@ import type { WarmHostSpec } from "./host.ts";
 import { encodeFrame, readFrame } from "./protocol.ts";
 import { cgroupPids, hostCgroups, killJobProcesses } from "./job_cgroup.ts";
 
+const ACK = WARM_HOST_FRAMES.ACK.charCodeAt(0);
 const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
+const ANSWERS = [WARM_HOST_FRAMES.KEEP.charCodeAt(0), WARM_HOST_FRAMES.RETIRE.charCodeAt(0)];
 
 /** How long a warm host may take to start and connect. */
 const START_TIMEOUT_MS = 20_000;
@@ -249,6 +251,8 @@ export class HostProcess {
    * is called once the host has the job (the hook may run from then on).
    */
   async run(payload: Uint8Array, onStarted: () => void): Promise<JobResult> {
+    // Never the last job's output, even for a timeout before the host took this one.
+    this.#streamed = new CappedOutput(MAX_OUTPUT - 4096);
     try {
       await writeAll(this.conn, encodeFrame(payload));
     } catch (e) {
@@ -261,8 +265,12 @@ export class HostProcess {
       ]);
     const ack = await next();
     if (!ack) return { kind: "not-started", why: "the warm host ended before it took the job" };
+    if (ack[0] !== ACK) {
+      // Only a hook that took over its host (ffi, all) writes other frames.
+      this.kill();
+      return this.#broke("its first frame was not the acknowledgement");
+    }
     onStarted();
-    this.#streamed = new CappedOutput(MAX_OUTPUT - 4096);
     let answer = await next();
     while (answer && answer[0] === OUTPUT) {
       this.#streamed.push(answer.subarray(1));
@@ -288,6 +296,10 @@ export class HostProcess {
         cause: record?.cause,
       };
     }
+    if (!ANSWERS.includes(answer[0])) {
+      this.kill();
+      return this.#broke("it answered with a frame of another kind");
+    }
     // Every process the job started ends with it, before its answer: those
     // of the host's cgroups that are not the host (job_cgroup.ts).
     await killJobProcesses(this.#cgroups, this.#own);
@@ -295,6 +307,15 @@ export class HostProcess {
     // Then READY: the host is ready for its next job (a fresh isolate waits).
     this.ready = this.retiring ? Promise.resolve() : next().then(() => {});
     return { kind: "reply", payload: answer.subarray(1) };
+  }
+
+  /** A job whose host broke the frame protocol (killed): failed, never run again. */
+  #broke(why: string): JobResult {
+    return {
+      kind: "died",
+      why: `the warm host broke the protocol: ${why}`,
+      output: this.#streamed.bytes(),
+    };
   }
 
   /** What the running job has printed so far (for an answer the service makes itself). */

@@ -3,8 +3,8 @@
 // runs leave behind: a launcher killed with SIGKILL never removes its status
 // file, and the plan cache is keyed by module, so each removed hook left its
 // plan there until the node rebooted. The next launch sweeps files of
-// launchers that are gone; storing a plan drops the plans of modules that
-// are gone, and their locks.
+// launchers that are gone; making a plan drops (in a process of its own,
+// never holding the hook) the plans of modules that are gone, and their locks.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fakeJobEnv } from "../../src/job/slurm_vars.ts";
@@ -91,6 +91,10 @@ Deno.test({
       Deno.removeSync(join(dir, "gone"), { recursive: true });
       const kept = hook(join(dir, "kept"), `export function prolog() {}\n`);
       assert.equal((await prepDeno(["run", kept], env)).code, 0);
+      // The sweep runs beside the hook, never holding it: give it a moment.
+      for (let i = 0; i < 100 && names(PLANS).includes(plans[0]); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       assert.ok(!names(PLANS).includes(plans[0]), "the removed module's plan is still there");
       assert.ok(!names(PLANS).includes(`${plans[0]}.lock`), "its lock is still there");
       assert.equal(plansOf(kept).length, 1, "the new plan stays");

@@ -135,3 +135,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "warm cause: a hook printing a byte at a time past the cap streams few frames and ends well",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    const path = s.hook(
+      "bytes",
+      `export default () => {
+        const b = new Uint8Array([0x61]);
+        for (let i = 0; i < 1_100_000; i++) Deno.stdout.writeSync(b);
+      };`,
+    );
+    const o = await s.run(path, 9, 60);
+    assert.equal(o.exitCode, 0, o.log.slice(-500));
+    assert.equal(o.record?.kind, "returned", o.log.slice(-500));
+    assert.ok(o.output.startsWith("aaaa"), o.output.slice(0, 50));
+  },
+});
