@@ -100,6 +100,7 @@ export function treeRss(pids: number[]): Map<number, number> {
  * import { writeAtomically } from "./metrics.ts";
  * const dir = Deno.makeTempDirSync();
  * writeAtomically(`${dir}/warm.prom`, "");
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  */
 export function writeAtomically(path: string, text: string): void {

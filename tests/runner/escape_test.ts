@@ -99,19 +99,23 @@ Deno.test("escape: a child started with run permission cannot see the file eithe
 
 Deno.test("escape: no network without net, and /tmp is private", async () => {
   Deno.writeTextFileSync("/tmp/prep-deno-host-tmp-marker", "x");
-  const r = await tryHook(
-    `export async function prolog() {
-      const ls = await new Deno.Command("/usr/bin/ls", { args: ["-a", "/tmp"] }).output();
-      const tmp = new TextDecoder().decode(ls.stdout).includes("prep-deno-host-tmp-marker") ? "VISIBLE" : "hidden";
-      const ifs = Deno.networkInterfaces().map((i) => i.name);
-      console.log(JSON.stringify({ tmp, ifs }));
-    }`,
-    { policy: { prolog: { run: ["/usr/bin/ls"], sys: true } } },
-  );
-  assert.equal(tryStatus(r), 0, r.stderr);
-  const got = JSON.parse(r.stdout.split("\n").find((l) => l.startsWith("{"))!);
-  assert.equal(got.tmp, "hidden");
-  assert.deepEqual(got.ifs.filter((n: string) => n !== "lo"), []);
+  try {
+    const r = await tryHook(
+      `export async function prolog() {
+        const ls = await new Deno.Command("/usr/bin/ls", { args: ["-a", "/tmp"] }).output();
+        const tmp = new TextDecoder().decode(ls.stdout).includes("prep-deno-host-tmp-marker") ? "VISIBLE" : "hidden";
+        const ifs = Deno.networkInterfaces().map((i) => i.name);
+        console.log(JSON.stringify({ tmp, ifs }));
+      }`,
+      { policy: { prolog: { run: ["/usr/bin/ls"], sys: true } } },
+    );
+    assert.equal(tryStatus(r), 0, r.stderr);
+    const got = JSON.parse(r.stdout.split("\n").find((l) => l.startsWith("{"))!);
+    assert.equal(got.tmp, "hidden");
+    assert.deepEqual(got.ifs.filter((n: string) => n !== "lo"), []);
+  } finally {
+    Deno.removeSync("/tmp/prep-deno-host-tmp-marker");
+  }
 });
 
 Deno.test("escape: the node's processes (processes: host) do not open the host's files through /proc", async () => {

@@ -184,8 +184,13 @@ echo "NVIDIA Fake, 00000000:0$((i+1)):00.0"
   );
   Deno.chmodSync(smi, 0o755);
   made.push(smi);
-  Deno.mkdirSync("/run/prep-deno-gpu-jobs", { recursive: true });
-  return () => made.forEach((p) => Deno.removeSync(p));
+  const jobs = "/run/prep-deno-gpu-jobs"; // the recipe's record folder
+  const madeJobs = gone(jobs);
+  Deno.mkdirSync(jobs, { recursive: true });
+  return () => {
+    made.forEach((p) => Deno.removeSync(p));
+    if (madeJobs) Deno.removeSync(jobs, { recursive: true });
+  };
 }
 
 Deno.test({

@@ -17,6 +17,14 @@ export const BASE = Deno.env.get("CLUSTER_PORT")
   ? `/var/tmp/prep-deno-itest-${Deno.env.get("CLUSTER_PORT")}`
   : "/var/tmp/prep-deno-itest";
 
+// A test file's hooks go when its tests are done (deno test ends each test
+// module with "unload"): the host is left as the tests found it.
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(BASE, { recursive: true });
+  } catch { /* none made */ }
+});
+
 /** One recorded hook run. */
 export interface Record {
   context: string;
