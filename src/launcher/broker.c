@@ -321,10 +321,16 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 	memset(b, 0, sizeof(*b));
 	if (plan->privileged.n == 0)
 		return 0;
-	/* Root-only: nothing but this launcher and the bind into the view reach it. */
-	mkdir(PREP_DENO_RUN_DIR, 0755);
-	snprintf(b->dir, sizeof(b->dir), "%s/broker", PREP_DENO_RUN_DIR);
-	mkdir(b->dir, 0700);
+	/*
+	 * Root-only: nothing but this launcher and the bind into the view reach
+	 * it. The folder is walked from / by descriptor (rundir.c): where any
+	 * folder on the way is not root's alone, there is no broker, and the
+	 * privileged commands are refused, never served through a user's link.
+	 */
+	if (pd_run_dir("broker", 0700, b->dir, sizeof(b->dir)) < 0) {
+		errno = EPERM;
+		return -1;
+	}
 	/* Named for this launcher: a killed one's folder goes at the next start. */
 	pd_sweep_dead("broker");
 	snprintf(b->dir, sizeof(b->dir), "%s/broker/%d-XXXXXX", PREP_DENO_RUN_DIR, (int)getpid());

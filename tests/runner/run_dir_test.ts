@@ -87,3 +87,74 @@ echo "in ${run}: $(ls -A ${run} | tr '\\n' ' ')"
     }
   },
 );
+
+Deno.test(
+  "launch: with a run dir others can write, a hook's privileged commands get no broker, and none is made through a user's link",
+  {
+    ignore: Deno.uid() !== 0,
+  },
+  async () => {
+    const dir = `/var/tmp/prep-deno-rundir-${crypto.randomUUID().slice(0, 8)}`;
+    Deno.mkdirSync(dir, { mode: 0o755 });
+    const target = `${dir}/users`;
+    Deno.mkdirSync(target, { mode: 0o777 });
+    Deno.chmodSync(target, 0o777);
+    Deno.chownSync(target, NOBODY, NOBODY);
+    try {
+      Deno.writeTextFileSync(`${dir}/hook.ts`, `export function prolog() { console.log("ran"); }`);
+      Deno.writeTextFileSync(
+        `${dir}/deno.json`,
+        JSON.stringify({
+          sandbox: {
+            prolog: {
+              privileged: {
+                nothing: { command: "/usr/bin/true", capabilities: ["CAP_SYS_ADMIN"], args: [[]] },
+              },
+            },
+          },
+        }),
+      );
+      const run = LAUNCHER.RUN_DIR;
+      const script = `
+set -u
+mount --make-rprivate /
+mkdir -p -m 0755 ${run}
+mount -t tmpfs -o mode=1777 prep-deno-test ${run}
+setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups sh -c 'ln -s ${target} ${run}/broker'
+"$@"; echo "status $?"
+echo "in the user's folder: $(ls -A ${target} | tr '\\n' ' ')"
+`;
+      const out = await new Deno.Command("/usr/bin/unshare", {
+        args: [
+          "--mount",
+          "--propagation",
+          "private",
+          "/bin/sh",
+          "-c",
+          script,
+          "sh",
+          PREP_DENO,
+          "run",
+          `${dir}/hook.ts`,
+        ],
+        clearEnv: true,
+        env: { ...fakeJobEnv("prolog_slurmd", { id: 22 }), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      const err = new TextDecoder().decode(out.stderr);
+      assert.match(err, /cannot start the privileged-command broker/, text + err);
+      assert.match(text, /^status 126$/m, text + err);
+      assert.doesNotMatch(text, /^ran$/m, "the hook ran without its broker");
+      assert.match(text, /^in the user's folder: $/m, text + err);
+      assert.deepEqual(
+        [...Deno.readDirSync(target)],
+        [],
+        "the launcher made its broker through the link",
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
