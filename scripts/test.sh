@@ -16,6 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 releases=${PREP_DENO_RELEASES:-25.11.7}
 say() { echo "test: $*" >&2; }
+# The clusters share one munged (scripts/slurm-cluster.sh starts it when
+# none answers); one the tests started goes with them, so the host is left
+# as the tests found it.
+munged_before=$(pgrep -x munged || true)
 set -e
 scripts/slurm-cluster.sh install
 deno run --allow-all scripts/build.ts
@@ -53,4 +57,7 @@ fi
 for v in $releases; do
   scripts/test-slurm.sh "$v" || rc=1
 done
+if [ -z "$munged_before" ]; then
+  pkill -x munged || true
+fi
 exit "$rc"
