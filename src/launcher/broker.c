@@ -332,7 +332,7 @@ int pd_broker_start(const struct pd_plan *plan, struct pd_broker *b)
 		return -1;
 	}
 	/* Named for this launcher: a killed one's folder goes at the next start. */
-	pd_sweep_dead("broker");
+	pd_sweep_dead(b->dir);
 	snprintf(b->dir, sizeof(b->dir), "%s/broker/%d-XXXXXX", PREP_DENO_RUN_DIR, (int)getpid());
 	if (!mkdtemp(b->dir))
 		return -1;

@@ -102,16 +102,12 @@ static pid_t owner_of(const char *name)
 	return end != name && *end == '-' && pid > 0 ? (pid_t)pid : 0;
 }
 
-void pd_sweep_dead(const char *sub)
+void pd_sweep_dead(const char *dir)
 {
-	char path[4200];
 	struct dirent *e;
 	DIR *d;
-	int fd;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (pd_run_dir(sub, 0700, path, sizeof(path)) < 0)
-		return;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || !trusted(fd) || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);

@@ -14,12 +14,12 @@
 int pd_run_dir(const char *sub, mode_t mode, char *out, size_t size);
 
 /*
- * Removes the entries of PREP_DENO_RUN_DIR/SUB named "<pid>-..." whose
- * process is gone (a launcher killed with SIGKILL never cleans up after
+ * Removes the entries of `dir` (a folder pd_run_dir just gave) named
+ * "<pid>-..." whose process is gone (a launcher killed with SIGKILL never cleans up after
  * itself, and the run dir is a tmpfs in memory): files, and folders with
  * the files in them. Never follows a link; an entry of a live process, or
  * named otherwise, is left alone.
  */
-void pd_sweep_dead(const char *sub);
+void pd_sweep_dead(const char *dir);
 
 #endif

@@ -71,11 +71,11 @@ static int status_file(char *path, size_t size)
 {
 	char dir[4096];
 
-	/* Named for this launcher: a killed one's file goes at the next start. */
-	pd_sweep_dead("status");
 	if (pd_run_dir("status", 0700, dir, sizeof(dir)) < 0 ||
 	    snprintf(path, size, "%s/%d-XXXXXX", dir, (int)getpid()) >= (int)size)
 		return -1;
+	/* Named for this launcher: a killed one's file goes at the next start. */
+	pd_sweep_dead(dir);
 	return mkostemp(path, O_CLOEXEC);
 }
 

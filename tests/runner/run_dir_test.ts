@@ -12,6 +12,33 @@ import { PREP_DENO, TOP } from "../helpers.ts";
 
 const NOBODY = 65534;
 
+/**
+ * Runs `script` as root in a mount namespace of its own (the host's mounts
+ * are never touched), with "$@" = `prep-deno run HOOK` for a job `id`.
+ */
+async function inOwnMounts(script: string, hook: string, id: number) {
+  const out = await new Deno.Command("/usr/bin/unshare", {
+    args: [
+      "--mount",
+      "--propagation",
+      "private",
+      "/bin/sh",
+      "-c",
+      script,
+      "sh",
+      PREP_DENO,
+      "run",
+      hook,
+    ],
+    clearEnv: true,
+    env: { ...fakeJobEnv("prolog_slurmd", { id }), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, text: d.decode(out.stdout), err: d.decode(out.stderr) };
+}
+
 Deno.test(
   "launch: a run dir others can write is never used: no plan or status file is made in it or through a link planted there",
   {
@@ -49,27 +76,8 @@ setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups \\
 for i in 1 2; do "$@"; echo "status $?"; done
 echo "in ${run}: $(ls -A ${run} | tr '\\n' ' ')"
 `;
-      const out = await new Deno.Command("/usr/bin/unshare", {
-        args: [
-          "--mount",
-          "--propagation",
-          "private",
-          "/bin/sh",
-          "-c",
-          script,
-          "sh",
-          PREP_DENO,
-          "run",
-          `${dir}/hook.ts`,
-        ],
-        clearEnv: true,
-        env: { ...fakeJobEnv("prolog_slurmd", { id: 21 }), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      const err = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, text + err);
+      const { code, text, err } = await inOwnMounts(script, `${dir}/hook.ts`, 21);
+      assert.equal(code, 0, text + err);
       assert.equal(
         text,
         `${"ran\nstatus 3\n".repeat(2)}in /run: \n${
@@ -124,26 +132,7 @@ setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups sh -c 'ln -s ${target
 "$@"; echo "status $?"
 echo "in the user's folder: $(ls -A ${target} | tr '\\n' ' ')"
 `;
-      const out = await new Deno.Command("/usr/bin/unshare", {
-        args: [
-          "--mount",
-          "--propagation",
-          "private",
-          "/bin/sh",
-          "-c",
-          script,
-          "sh",
-          PREP_DENO,
-          "run",
-          `${dir}/hook.ts`,
-        ],
-        clearEnv: true,
-        env: { ...fakeJobEnv("prolog_slurmd", { id: 22 }), PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      const err = new TextDecoder().decode(out.stderr);
+      const { code, text, err } = await inOwnMounts(script, `${dir}/hook.ts`, 22);
       assert.match(err, /cannot start the privileged-command broker/, text + err);
       assert.match(text, /^status 126$/m, text + err);
       assert.doesNotMatch(text, /^ran$/m, "the hook ran without its broker");
