@@ -26,6 +26,7 @@
 
 #include "io.h"
 #include "plan.h"
+#include "plan_prune.h"
 #include "rundir.h"
 
 static const char *next_str(char **p, char *end)

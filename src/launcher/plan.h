@@ -12,11 +12,6 @@ int pd_plan_lookup(const char *module, const char *hook, const char *conf, struc
 /* The plan from the cache, else made by one process at a time per module and hook. */
 int pd_plan_get(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
 		int *status, char **refusal);
-/*
- * Removes the cached plans (and free locks) of modules that are gone, in a
- * detached process of its own (plan_prune.c): never holds the caller.
- */
-void pd_plan_prune_detached(void);
 int pd_plan_make(const char *module, const char *hook, const char *conf, struct pd_plan *plan,
 		 int *status, char **refusal);
 

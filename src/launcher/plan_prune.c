@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "plan.h"
+#include "plan_prune.h"
 #include "rundir.h"
 
 /*

@@ -45,7 +45,8 @@ const RANK: Record<string, number> = {
   "broker": 2,
   "argv": 2,
   "rundir": 1,
-  "plan": 2,
+  "plan_prune": 2,
+  "plan": 3,
   "supervise": 3,
   "main": 4,
 };
