@@ -186,7 +186,9 @@ export const HOOK_KINDS = [
  * (src/warm/host_process.ts) around each job: `ACK` when it read the job (from
  * then on the hook may have started), `OUTPUT` first in a frame of the hook's
  * output as it comes (so a job killed at its timeout keeps what it printed),
- * `KEEP` or `RETIRE` first in the answer (the host takes another job, or ends
+ * `DROPPED` first in a frame of the count of output bytes dropped past the
+ * cap so far, in decimal (the latest counts: the kept output's truncation
+ * note), `KEEP` or `RETIRE` first in the answer (the host takes another job, or ends
  * after this one), `READY` once it can take the next.
  *
  * @example
@@ -198,6 +200,7 @@ export const HOOK_KINDS = [
 export const WARM_HOST_FRAMES = {
   ACK: "A",
   OUTPUT: "O",
+  DROPPED: "D",
   KEEP: "K",
   RETIRE: "R",
   READY: "r",

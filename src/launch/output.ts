@@ -48,6 +48,14 @@ export class CappedOutput {
     return this.#dropped;
   }
 
+  /**
+   * Counts at least `count` bytes dropped in all (a count made elsewhere:
+   * a warm host's, whose kept bytes alone cross to the service).
+   */
+  droppedAtLeast(count: number): void {
+    if (count > this.#dropped) this.#dropped = count;
+  }
+
   /** What is kept, plus the note when something was dropped. */
   bytes(): Uint8Array {
     const note = this.#dropped ? new TextEncoder().encode(truncationNote(this.#dropped)) : null;

@@ -68,6 +68,7 @@ const KEEP = WARM_HOST_FRAMES.KEEP.charCodeAt(0);
 const RETIRE = WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
 const READY = new Uint8Array([WARM_HOST_FRAMES.READY.charCodeAt(0)]);
 const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
+const DROPPED = WARM_HOST_FRAMES.DROPPED.charCodeAt(0);
 /** Longest a host waits for its next isolate before it takes jobs again. */
 const READY_WAIT_MS = 1000;
 
@@ -179,33 +180,50 @@ export async function warmHost(spec: WarmHostSpec): Promise<number> {
  * while one frame was being written goes in the next, whole, so a hook
  * printing a byte at a time makes few frames and holds no more than the
  * cap in waiting (`push` of a CappedOutput only passes what it kept).
- * `end` at the job's answer: nothing is sent after it (the answer has it
- * all), so the next frame the service reads is the answer.
+ * Past the cap, a `D` frame carries the count dropped so far (only the
+ * latest is sent), so a job killed at its timeout keeps the truncation
+ * note the spawn path gives. `end` at the job's answer: nothing is sent
+ * after it (the answer has it all), so the next frame the service reads
+ * is the answer.
  */
 function outputStream(
   send: (bytes: Uint8Array) => Promise<void>,
-): { push: (kept: Uint8Array) => void; end: () => void } {
+): { push: (kept: Uint8Array, dropped: number) => void; end: () => void } {
   let waiting: Uint8Array[] = [];
+  let dropped = 0;
+  let droppedSent = 0;
   let writing = false;
   let ended = false;
   const flush = () => {
-    const size = waiting.reduce((n, c) => n + c.length, 0);
-    const frame = new Uint8Array(size + 1);
-    frame[0] = OUTPUT;
-    let off = 1;
-    for (const c of waiting) frame.set(c, off), off += c.length;
-    waiting = [];
+    const frames: Uint8Array[] = [];
+    if (waiting.length) {
+      const size = waiting.reduce((n, c) => n + c.length, 0);
+      const frame = new Uint8Array(size + 1);
+      frame[0] = OUTPUT;
+      let off = 1;
+      for (const c of waiting) frame.set(c, off), off += c.length;
+      frames.push(encodeFrame(frame));
+      waiting = [];
+    }
+    if (dropped > droppedSent) {
+      const count = new TextEncoder().encode(` ${dropped}`);
+      count[0] = DROPPED;
+      frames.push(encodeFrame(count));
+      droppedSent = dropped;
+    }
+    if (!frames.length) return;
     writing = true;
     // The answer's own write (after these) says if the service is gone.
-    send(encodeFrame(frame)).catch(() => {}).finally(() => {
+    Promise.all(frames.map(send)).catch(() => {}).finally(() => {
       writing = false;
-      if (waiting.length && !ended) flush();
+      if ((waiting.length || dropped > droppedSent) && !ended) flush();
     });
   };
   return {
-    push(kept) {
-      if (!kept.length || ended) return;
-      waiting.push(kept);
+    push(kept, droppedSoFar) {
+      if (ended) return;
+      if (kept.length) waiting.push(kept);
+      dropped = droppedSoFar;
       if (!writing) flush();
     },
     end() {
@@ -219,7 +237,7 @@ async function runJob(
   iso: Isolate,
   env: Record<string, string>,
   spec: WarmHostSpec,
-  stream: (kept: Uint8Array) => void,
+  stream: (kept: Uint8Array, dropped: number) => void,
 ): Promise<{ reply: WarmReply; retire: boolean }> {
   // The plugin keeps MAX_OUTPUT of a reply: the hook's share leaves room
   // for the truncation note and the runner's own messages.
@@ -244,7 +262,7 @@ async function runJob(
       if (m.kind === "output") {
         // Kept here for the answer, and sent at once: a job killed at its
         // timeout (its host with it) still has what it printed.
-        if (m.data instanceof Uint8Array) stream(out.push(m.data));
+        if (m.data instanceof Uint8Array) stream(out.push(m.data), out.dropped);
       } else if (m.kind === "outcome") resolve(m);
     };
     iso.port.postMessage({ kind: "job", hook: spec.hook, env });

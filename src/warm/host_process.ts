@@ -35,6 +35,7 @@ import { cgroupPids, hostCgroups, killJobProcesses } from "./job_cgroup.ts";
 
 const ACK = WARM_HOST_FRAMES.ACK.charCodeAt(0);
 const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
+const DROPPED = WARM_HOST_FRAMES.DROPPED.charCodeAt(0);
 const ANSWERS = [WARM_HOST_FRAMES.KEEP.charCodeAt(0), WARM_HOST_FRAMES.RETIRE.charCodeAt(0)];
 
 /** How long a warm host may take to start and connect. */
@@ -272,8 +273,9 @@ export class HostProcess {
     }
     onStarted();
     let answer = await next();
-    while (answer && answer[0] === OUTPUT) {
-      this.#streamed.push(answer.subarray(1));
+    while (answer && (answer[0] === OUTPUT || answer[0] === DROPPED)) {
+      if (answer[0] === OUTPUT) this.#streamed.push(answer.subarray(1));
+      else this.#streamed.droppedAtLeast(droppedCount(answer.subarray(1)));
       answer = await next();
     }
     if (!answer || answer.length < 1) {
@@ -332,6 +334,12 @@ export class HostProcess {
       this.conn.close();
     } catch { /* closed */ }
   }
+}
+
+/** A `D` frame's count (decimal); anything else counts as none. */
+function droppedCount(body: Uint8Array): number {
+  const text = new TextDecoder().decode(body);
+  return /^\d{1,15}$/.test(text) ? Number(text) : 0;
 }
 
 /**

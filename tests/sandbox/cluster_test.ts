@@ -159,6 +159,9 @@ Deno.test({
   },
 });
 
+/** In the fake nvidia-smi's comment: the file is this test's. */
+const FAKE_SMI_MARK = "fake nvidia-smi of prep/deno's gpu-check recipe test";
+
 /** Fake GPUs: /dev/null-like device nodes, and an nvidia-smi that reports GPU 1 lost. */
 function fakeGpus(): () => void {
   const made: string[] = [];
@@ -171,11 +174,15 @@ function fakeGpus(): () => void {
     made.push(p);
   }
   const smi = "/usr/local/bin/nvidia-smi";
-  if (!gone(smi)) throw new Error(`${smi} exists: this test needs its fake there`);
+  // A real one is never replaced; this test's own fake, left by a run that
+  // was killed, is.
+  if (!gone(smi) && !Deno.readTextFileSync(smi).includes(FAKE_SMI_MARK)) {
+    throw new Error(`${smi} exists: this test needs its fake there`);
+  }
   Deno.writeTextFileSync(
     smi,
     `#!/bin/sh
-# fake nvidia-smi: -i N queries GPU N through its device node
+# ${FAKE_SMI_MARK}: -i N queries GPU N through its device node
 i="$2"
 dd if=/dev/nvidia$i of=/dev/null count=1 status=none 2>/dev/null || { echo "No devices were found" >&2; exit 6; }
 if [ "$i" = 1 ]; then echo "Unable to determine the device handle for GPU1: 0000:02:00.0: GPU is lost" >&2; exit 15; fi
@@ -200,8 +207,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const cleanup = fakeGpus();
-    await startCluster({ plugin: "prep/deno" });
     try {
+      await startCluster({ plugin: "prep/deno" });
       const node = (await slurm("hostname", ["-s"])).stdout.trim();
       const env = [
         "--env",
@@ -223,9 +230,12 @@ Deno.test({
         /^gpu-check: GPU 1 failed nvidia-smi: Unable to determine the device handle for GPU1/,
       );
     } finally {
-      await resumeNode();
-      await stopCluster();
-      cleanup();
+      try {
+        await resumeNode();
+        await stopCluster();
+      } finally {
+        cleanup();
+      }
     }
   },
 });

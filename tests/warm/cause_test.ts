@@ -5,7 +5,7 @@
 // carriage return, escapes, a flood) reaches it, and the output comes back
 // escaped and capped.
 import assert from "node:assert/strict";
-import { CAUSE_MARKER } from "../../src/contract.ts";
+import { CAUSE_MARKER, MAX_OUTPUT, truncationNote } from "../../src/contract.ts";
 import { opts, startService } from "./service.ts";
 import { assertEscaped, FORGED, forgingHook, REAL_CAUSE } from "../forged_output.ts";
 
@@ -132,6 +132,34 @@ Deno.test({
       assert.equal(o.record?.cause, "timed out after 1 s");
       // As the spawn path keeps a timed-out hook's output.
       assert.equal(o.output, "before the spin\non stderr too\n", path);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "warm cause: a hook killed at its timeout after printing past the cap keeps the note of what was dropped",
+  ...opts,
+  async fn() {
+    await using s = await startService();
+    // 2 MiB in 64 KiB writes, then a spin: the service is told how much
+    // passed the cap while the host still ran.
+    const body = `export default async () => {
+      const chunk = new TextEncoder().encode("x".repeat(65535) + "\\n");
+      for (let i = 0; i < 32; i++) Deno.stdout.writeSync(chunk);
+      await new Promise((r) => setTimeout(r, 100));
+      for (;;) {}
+    };`;
+    const fresh = s.hook("flood-fresh", body);
+    const reuse = s.hook("flood-reuse", body, { warm: { mode: "reuse" } });
+    for (const [path, id] of [[fresh, 10], [reuse, 11]] as const) {
+      const o = await s.run(path, id, 1);
+      assert.equal(o.exitCode, 124, o.log.slice(-500));
+      assert.equal(o.record?.cause, "timed out after 1 s");
+      const cap = MAX_OUTPUT - 4096;
+      assert.ok(o.output.startsWith("x".repeat(1000)), path);
+      // As the spawn path's output ends: the kept bytes, then the note.
+      assert.equal(o.output, o.output.slice(0, cap) + truncationNote(32 * 65536 - cap), path);
     }
   },
 });
