@@ -39,18 +39,27 @@ async function inOwnMounts(script: string, hook: string, id: number) {
   return { code: out.code, text: d.decode(out.stdout), err: d.decode(out.stderr) };
 }
 
+/**
+ * A root folder for the test's hook, and in it `users`: a folder of the
+ * job user's (nobody), the target of the links they plant.
+ */
+function hookAndUserFolder(): { dir: string; target: string } {
+  const dir = `/var/tmp/prep-deno-rundir-${crypto.randomUUID().slice(0, 8)}`;
+  Deno.mkdirSync(dir, { mode: 0o755 });
+  const target = `${dir}/users`;
+  Deno.mkdirSync(target, { mode: 0o777 });
+  Deno.chmodSync(target, 0o777);
+  Deno.chownSync(target, NOBODY, NOBODY);
+  return { dir, target };
+}
+
 Deno.test(
   "launch: a run dir others can write is never used: no plan or status file is made in it or through a link planted there",
   {
     ignore: Deno.uid() !== 0,
   },
   async () => {
-    const dir = `/var/tmp/prep-deno-rundir-${crypto.randomUUID().slice(0, 8)}`;
-    Deno.mkdirSync(dir, { mode: 0o755 });
-    const target = `${dir}/users`;
-    Deno.mkdirSync(target, { mode: 0o777 });
-    Deno.chmodSync(target, 0o777);
-    Deno.chownSync(target, NOBODY, NOBODY);
+    const { dir, target } = hookAndUserFolder();
     try {
       Deno.writeTextFileSync(
         `${dir}/hook.ts`,
@@ -102,12 +111,7 @@ Deno.test(
     ignore: Deno.uid() !== 0,
   },
   async () => {
-    const dir = `/var/tmp/prep-deno-rundir-${crypto.randomUUID().slice(0, 8)}`;
-    Deno.mkdirSync(dir, { mode: 0o755 });
-    const target = `${dir}/users`;
-    Deno.mkdirSync(target, { mode: 0o777 });
-    Deno.chmodSync(target, 0o777);
-    Deno.chownSync(target, NOBODY, NOBODY);
+    const { dir, target } = hookAndUserFolder();
     try {
       Deno.writeTextFileSync(`${dir}/hook.ts`, `export function prolog() { console.log("ran"); }`);
       Deno.writeTextFileSync(
