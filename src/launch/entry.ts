@@ -28,7 +28,7 @@ import {
 } from "../outcome/outcome_record.ts";
 import { SANDBOX_RUNTIME_ENV } from "./constants.ts";
 import { guardChildEnv } from "../sandbox/child_env.ts";
-import { adminWording } from "../sandbox/capability_hints.ts";
+import { adminWording } from "../outcome/capability_hints.ts";
 import {
   callHook,
   type CallOutcome,

@@ -26,7 +26,7 @@ import type { HookOutcome } from "./outcome_record.ts";
 import { denial, describeThrown, isExitStatus, type PolicySource, showValue } from "./outcome.ts";
 import { explainLoneImport, explainUnknownImport } from "./import_error.ts";
 import { errorPlace } from "./error_place.ts";
-import { adminWording, capabilityHint, type ViewSource } from "../sandbox/capability_hints.ts";
+import { adminWording, capabilityHint, type ViewSource } from "./capability_hints.ts";
 import type { JobContext } from "../types.ts";
 
 /** An outcome before the runner puts its place on it. */

@@ -29,7 +29,7 @@ import type { WarmMode } from "./config.ts";
 import { checkedOutcome, type JobReport, type PortMessage } from "./report.ts";
 import { judgeLoad, judgeThrown } from "../outcome/hook_call.ts";
 import { placePrefix } from "../outcome/outcome_record.ts";
-import type { ViewSource } from "../sandbox/capability_hints.ts";
+import type { ViewSource } from "../outcome/capability_hints.ts";
 import { MAX_OUTPUT, WARM_HOST_FRAMES } from "../contract.ts";
 import { CappedOutput } from "../launch/output.ts";
 import { decodeRequest, encodeFrame, readFrame, replyPayload, type WarmReply } from "./protocol.ts";

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { CAPABILITIES } from "./view.ts";
-import { denial, type PolicySource } from "../outcome/outcome.ts";
+import { CAPABILITIES } from "../sandbox/view.ts";
+import { denial, type PolicySource } from "./outcome.ts";
 
 /**
  * Where the hook's view came from, for hints.
