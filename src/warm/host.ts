@@ -68,7 +68,7 @@ const KEEP = WARM_HOST_FRAMES.KEEP.charCodeAt(0);
 const RETIRE = WARM_HOST_FRAMES.RETIRE.charCodeAt(0);
 const READY = new Uint8Array([WARM_HOST_FRAMES.READY.charCodeAt(0)]);
 const OUTPUT = WARM_HOST_FRAMES.OUTPUT.charCodeAt(0);
-const DROPPED = WARM_HOST_FRAMES.DROPPED.charCodeAt(0);
+const DROPPED = WARM_HOST_FRAMES.DROPPED;
 /** Longest a host waits for its next isolate before it takes jobs again. */
 const READY_WAIT_MS = 1000;
 
@@ -206,9 +206,7 @@ function outputStream(
       waiting = [];
     }
     if (dropped > droppedSent) {
-      const count = new TextEncoder().encode(` ${dropped}`);
-      count[0] = DROPPED;
-      frames.push(encodeFrame(count));
+      frames.push(encodeFrame(new TextEncoder().encode(`${DROPPED}${dropped}`)));
       droppedSent = dropped;
     }
     if (!frames.length) return;
